@@ -1,0 +1,57 @@
+"""The ``latentexplorer`` command: one entry point, one module per subcommand.
+
+Each module in :mod:`latentexplorer.commands` named in :data:`COMMANDS` provides ``HELP`` (one line),
+``add_arguments(parser)`` and ``run(args) -> int``; this file only assembles them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from . import __version__
+
+# Order is the order of the pipeline (and of ``latentexplorer --help``).
+COMMANDS = ("psd",)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="latentexplorer",
+        description="APOGEE spectra → latent space → stellar ages, following Leung, Bovy, Mackereth & "
+        "Miglio (2023). Each subcommand is one step over a workspace; `latentexplorer demo` runs them all "
+        "on the embedded mock survey.",
+    )
+    parser.add_argument("--version", action="version", version=f"latentexplorer {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        module = importlib.import_module(f"latentexplorer.commands.{name}")
+        p = sub.add_parser(
+            name,
+            help=module.HELP,
+            description=(module.__doc__ or module.HELP).strip(),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        module.add_arguments(p)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = [logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose + 1, 2)]
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args._run(args) or 0)
+    except (ValueError, FileNotFoundError, PermissionError, FileExistsError) as err:
+        # A wrong call: say what is wrong, no traceback.
+        print(f"latentexplorer {args.command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Subcommands of the ``latentexplorer`` CLI, one module each (see :mod:`latentexplorer.cli`)."""

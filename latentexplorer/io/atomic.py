@@ -1,0 +1,41 @@
+"""Atomic file output: write to a temporary file beside the target, rename on success.
+
+An interrupted or failing writer never leaves a half-written file at the target path, and an
+existing target is only replaced once the new file is complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+__all__ = ["atomic_output"]
+
+
+@contextlib.contextmanager
+def atomic_output(path, suffix: str | None = None):
+    """Context manager yielding a temporary :class:`~pathlib.Path` to write instead of ``path``.
+
+    On normal exit the temporary file is moved onto ``path`` with :func:`os.replace` (atomic on
+    POSIX within one file system); on an exception it is removed and ``path`` is left untouched.
+    The parent directory must exist and be writable, else :class:`PermissionError` /
+    :class:`FileNotFoundError` is raised before anything is written.
+    """
+    path = Path(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise FileNotFoundError(f"output directory {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise PermissionError(f"output directory {parent} is not writable")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or ".tmp", dir=parent)
+    os.close(fd)
+    tmp = Path(tmp)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
