@@ -1,0 +1,509 @@
+"""Probabilistic random forests (paper section 3.2): scikit-learn trees fitted on noisy bootstraps.
+
+A plain random forest fits every tree to a bootstrap sample of the training set and predicts the
+mean over trees. Following Leung et al. (2023, section 3.2), every tree here also sees its own
+Gaussian realisation of the inputs and the labels,
+
+    X_tree = X[idx] + X_err[idx] · N(0, 1),    y_tree = y[idx] + y_err[idx] · N(0, 1),
+
+where ``idx`` is the tree's bootstrap draw, ``X_err`` the input uncertainties (for ages: the encoder's
+``z_std`` and the Teff / [Fe/H] errors) and ``y_err`` the label uncertainties. Stars are weighted by
+their label uncertainty; the paper uses ``sqrt(1 / σ_age²) = 1 / σ_age``, which is the default here
+(``label_weighting="inverse_error"``) with ``σ`` the label error *in the space of y*. Ages are fitted
+as ``y = log10(age / Gyr)`` as in the paper, so the weight is ``1 / σ_log10(age)``, i.e. inversely
+proportional to the fractional age error. Weights are normalised to unit mean and multiplied by any
+``sample_weight``.
+
+The prediction is the mean over trees; the spread over trees (standard deviation, ``ddof=0``) is the
+uncertainty, and the per-tree values are the posterior samples. Inputs may carry uncertainties at
+prediction time too (``X_err``), in which case every tree sees its own noisy copy of the inputs and the
+spread includes the input noise.
+
+Calibration: the paper found the pull ``(ŷ − y) / sqrt(σ_y² + σ_ŷ²)`` to have width 0.75, i.e. the
+tree spread overestimates the error. :meth:`ProbabilisticRandomForestRegressor.calibrate` fits one
+scale factor ``s`` on held-out stars so that ``(ŷ − y) / sqrt(σ_y² + (s σ̂)²)`` has unit width
+(1.4826 × median absolute deviation by default), and ``predict(..., return_std=True)``,
+:meth:`~ProbabilisticRandomForestRegressor.predict_std` and
+:meth:`~ProbabilisticRandomForestRegressor.predict_posterior` apply it thereafter (the posterior is
+stretched about its mean by ``s``).
+
+Missing inputs: ``fit`` rejects non-finite X, y and errors with a ValueError naming the columns. At
+prediction the regressor's ``missing`` parameter chooses between ``"raise"`` (the default, same error)
+and ``"propagate"`` (rows with a non-finite input or input error get NaN outputs, the others are
+predicted as usual; catalog code uses this and flags the NaN rows).
+
+Persistence uses skops (``save`` / ``load``), never pickle: ``load`` accepts only the types listed in
+:data:`TRUSTED_TYPES` and raises a ValueError naming anything else found in the file.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+
+import numpy as np
+import skops.io
+from joblib import Parallel, delayed
+from scipy.optimize import brentq
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.preprocessing import LabelEncoder
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .io.atomic import atomic_output
+
+__all__ = [
+    "ProbabilisticRandomForestRegressor",
+    "ProbabilisticRandomForestClassifier",
+    "TRUSTED_TYPES",
+    "log_age_to_gyr",
+    "robust_width",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Types a saved forest may contain; :meth:`load` refuses files holding anything else.
+TRUSTED_TYPES = (
+    "latentexplorer.forest.ProbabilisticRandomForestRegressor",
+    "latentexplorer.forest.ProbabilisticRandomForestClassifier",
+    "sklearn.tree._classes.DecisionTreeRegressor",
+    "sklearn.tree._classes.DecisionTreeClassifier",
+    "sklearn.tree._tree.Tree",
+    "sklearn.preprocessing._label.LabelEncoder",
+)
+
+_MAD_TO_SIGMA = 1.482602218505602  # 1 / Φ⁻¹(3/4): MAD of a unit normal → 1
+_CALIBRATION_BOUNDS = (1e-3, 1e3)
+
+
+def robust_width(values) -> float:
+    """1.4826 × median absolute deviation about the median: the σ of a normal, robust to outliers."""
+    values = np.asarray(values, dtype=float)
+    return float(_MAD_TO_SIGMA * np.median(np.abs(values - np.median(values))))
+
+
+def log_age_to_gyr(log_age, log_age_err=None):
+    """Convert log10(age / Gyr) and its error (dex) to age and age error in Gyr.
+
+    Parameters
+    ----------
+    log_age : array_like
+        log10 of the age in Gyr (what the age forest predicts).
+    log_age_err : array_like or None
+        Its 1σ uncertainty in dex, e.g. from :meth:`ProbabilisticRandomForestRegressor.predict_std`.
+
+    Returns
+    -------
+    age : ndarray
+        ``10**log_age`` in Gyr (the median of a log-normal age posterior).
+    age_err : ndarray
+        Only when ``log_age_err`` is given: first-order propagation ``ln(10) · age · log_age_err``
+        in Gyr.
+    """
+    age = np.power(10.0, np.asarray(log_age, dtype=float))
+    if log_age_err is None:
+        return age
+    return age, math.log(10.0) * age * np.asarray(log_age_err, dtype=float)
+
+
+def _column_names(estimator, columns) -> str:
+    names = getattr(estimator, "feature_names_in_", None)
+    return ", ".join(str(names[c]) if names is not None else f"column {c}" for c in columns)
+
+
+def _finite_or_raise(estimator, name: str, values: np.ndarray) -> None:
+    """Raise a ValueError naming the columns of a 2-D array (or the array) holding NaN or inf."""
+    bad = ~np.isfinite(values)
+    if not bad.any():
+        return
+    if values.ndim == 2:
+        where = _column_names(estimator, np.flatnonzero(bad.any(axis=0)))
+        raise ValueError(f"{name} contains NaN or inf in {where} ({int(bad.any(axis=1).sum())} rows)")
+    raise ValueError(f"{name} contains NaN or inf ({int(bad.sum())} values)")
+
+
+def _as_errors(errors, shape, name: str, *, allow_nonfinite: bool = False) -> np.ndarray | None:
+    """Validate an uncertainty array: broadcastable to ``shape``, non-negative; returns float64."""
+    if errors is None:
+        return None
+    errors = np.asarray(errors, dtype=float)
+    try:
+        errors = np.broadcast_to(errors, shape)
+    except ValueError:
+        raise ValueError(f"{name} has shape {errors.shape}, which does not match {shape}") from None
+    finite = np.isfinite(errors)
+    if not allow_nonfinite and not finite.all():
+        raise ValueError(f"{name} contains NaN or inf")
+    if (errors[finite] < 0).any():
+        raise ValueError(f"{name} must be non-negative")
+    return errors
+
+
+def _as_sample_weight(sample_weight, n: int) -> np.ndarray:
+    if sample_weight is None:
+        return np.ones(n)
+    sample_weight = np.asarray(sample_weight, dtype=float)
+    if sample_weight.shape != (n,):
+        raise ValueError(f"sample_weight has shape {sample_weight.shape}, expected ({n},)")
+    if not np.isfinite(sample_weight).all() or (sample_weight < 0).any():
+        raise ValueError("sample_weight must be finite and non-negative")
+    return sample_weight
+
+
+def _fit_tree(tree, X, y, X_err, y_err, weight, seed, bootstrap):
+    """Fit one tree on its bootstrap draw of (X, y) with inputs and labels resampled from their errors."""
+    rng = np.random.default_rng(seed)
+    n = X.shape[0]
+    idx = rng.integers(0, n, n) if bootstrap else np.arange(n)
+    X_tree, y_tree = X[idx], y[idx]
+    if X_err is not None:
+        X_tree = X_tree + X_err[idx] * rng.standard_normal(X_tree.shape)
+    if y_err is not None:
+        y_tree = y_tree + y_err[idx] * rng.standard_normal(y_tree.shape)
+    return tree.fit(X_tree, y_tree, sample_weight=weight[idx])
+
+
+def _tree_output(tree, X, X_err, seed):
+    """One tree's predictions (n,), on a noisy copy of X drawn from X_err when it is given."""
+    if X_err is not None:
+        rng = np.random.default_rng([seed, 1])  # a stream apart from the one used in fit
+        X = X + X_err * rng.standard_normal(X.shape)
+    return tree.predict(np.ascontiguousarray(X, dtype=np.float32), check_input=False)
+
+
+class _ProbabilisticForest(BaseEstimator):
+    """Shared machinery: noisy bootstraps in ``fit``, per-tree outputs in prediction, skops I/O."""
+
+    _tree_class: type
+
+    def __init__(
+        self,
+        n_estimators=100,
+        *,
+        max_depth=None,
+        min_samples_split=2,
+        min_samples_leaf=1,
+        max_features=1.0,
+        bootstrap=True,
+        n_jobs=None,
+        random_state=None,
+    ):
+        self.n_estimators = n_estimators
+        self.max_depth = max_depth
+        self.min_samples_split = min_samples_split
+        self.min_samples_leaf = min_samples_leaf
+        self.max_features = max_features
+        self.bootstrap = bootstrap
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    def _fit_trees(self, X, y, X_err, y_err, weight):
+        if not isinstance(self.n_estimators, (int, np.integer)) or self.n_estimators < 1:
+            raise ValueError(f"n_estimators must be a positive integer, got {self.n_estimators!r}")
+        seeds = check_random_state(self.random_state).randint(np.iinfo(np.int32).max, size=self.n_estimators)
+        params = dict(
+            max_depth=self.max_depth,
+            min_samples_split=self.min_samples_split,
+            min_samples_leaf=self.min_samples_leaf,
+            max_features=self.max_features,
+        )
+        self.estimators_ = Parallel(n_jobs=self.n_jobs, prefer="threads")(
+            delayed(_fit_tree)(
+                self._tree_class(**params, random_state=int(seed)), X, y, X_err, y_err, weight, int(seed), self.bootstrap
+            )
+            for seed in seeds
+        )
+        self.estimator_seeds_ = seeds
+
+    def _validate_X_err(self, X, X_err, *, allow_nonfinite=False):
+        return _as_errors(X_err, X.shape, "X_err", allow_nonfinite=allow_nonfinite)
+
+    def _tree_outputs(self, X, X_err):
+        """Per-tree outputs, shape (n_estimators, n_samples)."""
+        out = Parallel(n_jobs=self.n_jobs, prefer="threads")(
+            delayed(_tree_output)(tree, X, X_err, int(seed))
+            for tree, seed in zip(self.estimators_, self.estimator_seeds_)
+        )
+        return np.asarray(out, dtype=float).reshape(len(self.estimators_), X.shape[0])
+
+    def save(self, path):
+        """Write the fitted forest to ``path`` in skops format (atomically). Returns the Path."""
+        check_is_fitted(self)
+        path = Path(path)
+        with atomic_output(path, suffix=".skops") as tmp:
+            skops.io.dump(self, tmp)
+        return path
+
+    @classmethod
+    def load(cls, path):
+        """Read a forest written by :meth:`save`, trusting only :data:`TRUSTED_TYPES`.
+
+        Raises
+        ------
+        FileNotFoundError
+            If ``path`` does not exist.
+        ValueError
+            If the file holds types outside :data:`TRUSTED_TYPES` or is not a ``cls``.
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"no saved forest at {path}")
+        untrusted = skops.io.get_untrusted_types(file=path)
+        unexpected = sorted(set(untrusted) - set(TRUSTED_TYPES))
+        if unexpected:
+            raise ValueError(f"{path} holds types that are not trusted: {', '.join(unexpected)}")
+        forest = skops.io.load(path, trusted=untrusted)
+        if not isinstance(forest, cls):
+            raise ValueError(f"{path} holds a {type(forest).__name__}, not a {cls.__name__}")
+        return forest
+
+
+class ProbabilisticRandomForestRegressor(RegressorMixin, _ProbabilisticForest):
+    """Random forest regressor whose trees see inputs and labels resampled from their uncertainties.
+
+    Parameters
+    ----------
+    n_estimators : int, default=100
+        Number of trees.
+    max_depth, min_samples_split, min_samples_leaf, max_features
+        Passed to every :class:`sklearn.tree.DecisionTreeRegressor`.
+    bootstrap : bool, default=True
+        Draw a bootstrap sample for every tree (the noise resampling happens either way).
+    label_weighting : {"inverse_error", "inverse_variance", None}, default="inverse_error"
+        Star weights from ``y_err`` given to ``fit``: ``1/y_err`` (paper: ``sqrt(1/σ²)``),
+        ``1/y_err²``, or none. Normalised to unit mean; multiplied by ``sample_weight``.
+    missing : {"raise", "propagate"}, default="raise"
+        At prediction: raise a ValueError naming the columns with NaN/inf, or return NaN for those rows.
+    n_jobs : int or None
+        Threads (joblib) for fitting and predicting trees; None means 1, -1 all cores.
+    random_state : int, RandomState or None
+        Seeds the bootstrap, the noise draws and the trees; the same seed gives the same forest.
+
+    Attributes
+    ----------
+    estimators_ : list of DecisionTreeRegressor
+    estimator_seeds_ : ndarray of shape (n_estimators,)
+        Each tree's seed (also seeds its noise draws at prediction when ``X_err`` is given).
+    calibration_scale_ : float
+        Factor applied to the tree spread; 1.0 until :meth:`calibrate` is called.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str, only when fitted on a DataFrame with string column names.
+
+    Examples
+    --------
+    >>> forest = ProbabilisticRandomForestRegressor(random_state=0)
+    >>> forest.fit(X, log_age, X_err=X_err, y_err=log_age_err)  # doctest: +SKIP
+    >>> forest.calibrate(X_cal, log_age_cal, y_err=log_age_err_cal)  # doctest: +SKIP
+    >>> age, age_err = log_age_to_gyr(*forest.predict(X_new, return_std=True))  # doctest: +SKIP
+    """
+
+    _tree_class = DecisionTreeRegressor
+
+    def __init__(
+        self,
+        n_estimators=100,
+        *,
+        max_depth=None,
+        min_samples_split=2,
+        min_samples_leaf=1,
+        max_features=1.0,
+        bootstrap=True,
+        label_weighting="inverse_error",
+        missing="raise",
+        n_jobs=None,
+        random_state=None,
+    ):
+        super().__init__(
+            n_estimators,
+            max_depth=max_depth,
+            min_samples_split=min_samples_split,
+            min_samples_leaf=min_samples_leaf,
+            max_features=max_features,
+            bootstrap=bootstrap,
+            n_jobs=n_jobs,
+            random_state=random_state,
+        )
+        self.label_weighting = label_weighting
+        self.missing = missing
+
+    def fit(self, X, y, X_err=None, y_err=None, sample_weight=None):
+        """Fit the forest.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_features)
+        y : array_like of shape (n_samples,)
+            Labels (for ages: log10(age / Gyr)).
+        X_err : array_like broadcastable to (n_samples, n_features), optional
+            1σ input uncertainties in the units of X (0 where a feature is exact).
+        y_err : array_like of shape (n_samples,), optional
+            1σ label uncertainties in the units of y; drive the label resampling and the weights.
+        sample_weight : array_like of shape (n_samples,), optional
+
+        Returns
+        -------
+        self
+        """
+        if self.label_weighting not in ("inverse_error", "inverse_variance", None):
+            raise ValueError(
+                "label_weighting must be 'inverse_error', 'inverse_variance' or None, "
+                f"got {self.label_weighting!r}"
+            )
+        if self.missing not in ("raise", "propagate"):
+            raise ValueError(f"missing must be 'raise' or 'propagate', got {self.missing!r}")
+        X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True, ensure_all_finite=False)
+        _finite_or_raise(self, "X", X)
+        _finite_or_raise(self, "y", y)
+        X_err = self._validate_X_err(X, X_err)
+        y_err = _as_errors(y_err, y.shape, "y_err")
+        weight = _as_sample_weight(sample_weight, X.shape[0])
+        if y_err is not None and self.label_weighting is not None:
+            if (y_err <= 0).any():
+                raise ValueError(f"y_err must be positive for label_weighting={self.label_weighting!r}")
+            power = 1.0 if self.label_weighting == "inverse_error" else 2.0
+            label_weight = y_err**-power
+            weight = weight * label_weight / label_weight.mean()
+        self._fit_trees(X, y, X_err, y_err, weight)
+        self.calibration_scale_ = 1.0
+        return self
+
+    def _prepare(self, X, X_err):
+        """Validate prediction inputs; returns (X, X_err, good rows) with only good rows kept."""
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=np.float64, reset=False, ensure_all_finite=False)
+        propagate = self.missing == "propagate"
+        X_err = self._validate_X_err(X, X_err, allow_nonfinite=propagate)
+        good = np.isfinite(X).all(axis=1)
+        if X_err is not None:
+            good &= np.isfinite(X_err).all(axis=1)
+        if not propagate:
+            _finite_or_raise(self, "X", X)
+        elif not good.all():
+            logger.info("%d of %d rows have non-finite inputs: NaN outputs", (~good).sum(), good.size)
+            X = X[good]
+            X_err = None if X_err is None else X_err[good]
+        return X, X_err, good
+
+    def _posterior(self, X, X_err, calibrated):
+        """(n_estimators, n_samples) tree values, NaN columns for bad rows, stretched by the calibration."""
+        X, X_err, good = self._prepare(X, X_err)
+        values = np.full((self.n_estimators, good.size), np.nan)
+        if X.shape[0]:
+            values[:, good] = self._tree_outputs(X, X_err)
+        if calibrated and self.calibration_scale_ != 1.0:
+            mean = values.mean(axis=0)
+            values = mean + self.calibration_scale_ * (values - mean)
+        return values
+
+    def predict(self, X, X_err=None, return_std=False):
+        """Mean over trees, shape (n_samples,); with ``return_std`` also the calibrated spread.
+
+        ``X_err`` (broadcastable to X's shape) makes every tree see its own noisy copy of the inputs.
+        """
+        values = self._posterior(X, X_err, calibrated=False)
+        mean = values.mean(axis=0)
+        if not return_std:
+            return mean
+        return mean, self.calibration_scale_ * values.std(axis=0)
+
+    def predict_std(self, X, X_err=None, calibrated=True):
+        """Spread of the trees (standard deviation, ×``calibration_scale_`` if ``calibrated``), (n_samples,)."""
+        return self._posterior(X, X_err, calibrated).std(axis=0)
+
+    def predict_posterior(self, X, X_err=None, calibrated=True):
+        """Per-tree predictions, shape (n_samples, n_estimators), stretched about their mean by the
+        calibration scale if ``calibrated``; their mean is :meth:`predict`, their std :meth:`predict_std`."""
+        return self._posterior(X, X_err, calibrated).T
+
+    def calibrate(self, X, y, y_err=None, X_err=None, width="mad"):
+        """Fit ``calibration_scale_`` on held-out stars so the pull distribution has unit width.
+
+        The pull is ``(ŷ − y) / sqrt(y_err² + (s σ̂)²)`` with ŷ the mean and σ̂ the raw tree spread;
+        ``s`` is found by root finding in [1e-3, 1e3]. If no ``s`` in that range reaches unit width
+        (e.g. ``y_err`` alone already overestimates the scatter) the closest end is used and a
+        warning logged.
+
+        Parameters
+        ----------
+        X, y, y_err, X_err
+            A calibration split not used in ``fit``; errors as in :meth:`fit`.
+        width : {"mad", "std"}, default="mad"
+            ``"mad"``: 1.4826 × median absolute deviation (robust); ``"std"``: standard deviation.
+
+        Returns
+        -------
+        self
+        """
+        if width not in ("mad", "std"):
+            raise ValueError(f"width must be 'mad' or 'std', got {width!r}")
+        values = self._posterior(X, X_err, calibrated=False)
+        y = np.asarray(y, dtype=float)
+        if y.shape != (values.shape[1],):
+            raise ValueError(f"y has shape {y.shape}, expected ({values.shape[1]},)")
+        y_err = np.zeros_like(y) if y_err is None else _as_errors(y_err, y.shape, "y_err")
+        good = np.isfinite(values).all(axis=0) & np.isfinite(y)
+        if good.sum() < 2:
+            raise ValueError("calibrate needs at least 2 rows with finite inputs and labels")
+        resid = values[:, good].mean(axis=0) - y[good]
+        spread, y_err = values[:, good].std(axis=0), y_err[good]
+        measure = robust_width if width == "mad" else np.std
+
+        def excess_width(log_s):
+            return measure(resid / np.sqrt(y_err**2 + (10.0**log_s * spread) ** 2)) - 1.0
+
+        lo, hi = np.log10(_CALIBRATION_BOUNDS)
+        f_lo, f_hi = excess_width(lo), excess_width(hi)
+        if f_lo * f_hi > 0:
+            log_s = lo if abs(f_lo) < abs(f_hi) else hi
+            logger.warning("pull width cannot reach 1 for s in %s; using s=%g", _CALIBRATION_BOUNDS, 10**log_s)
+        else:
+            log_s = brentq(excess_width, lo, hi, xtol=1e-6)
+        self.calibration_scale_ = float(10.0**log_s)
+        return self
+
+
+class ProbabilisticRandomForestClassifier(ClassifierMixin, _ProbabilisticForest):
+    """Random forest classifier (e.g. RC vs RGB) whose trees see inputs resampled from their errors.
+
+    Same parameters as :class:`ProbabilisticRandomForestRegressor` without the label options;
+    non-finite inputs always raise a ValueError naming the columns. ``predict_proba`` is the
+    fraction of trees voting for each class (hard votes), ``predict`` the majority class.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    estimators_, estimator_seeds_, n_features_in_, feature_names_in_
+        As for the regressor.
+    """
+
+    _tree_class = DecisionTreeClassifier
+
+    def fit(self, X, y, X_err=None, sample_weight=None):
+        """Fit on inputs X (n_samples, n_features), class labels y (n_samples,) and optional input
+        errors X_err and sample weights. Returns self."""
+        X, y = validate_data(self, X, y, dtype=np.float64, ensure_all_finite=False)
+        _finite_or_raise(self, "X", X)
+        check_classification_targets(y)
+        encoder = LabelEncoder().fit(y)
+        self.classes_ = encoder.classes_
+        X_err = self._validate_X_err(X, X_err)
+        weight = _as_sample_weight(sample_weight, X.shape[0])
+        self._fit_trees(X, encoder.transform(y), X_err, None, weight)
+        return self
+
+    def predict_proba(self, X, X_err=None):
+        """Fraction of trees voting for each class, shape (n_samples, n_classes)."""
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=np.float64, reset=False, ensure_all_finite=False)
+        _finite_or_raise(self, "X", X)
+        X_err = self._validate_X_err(X, X_err)
+        votes = self._tree_outputs(X, X_err)
+        return np.stack([(votes == k).mean(axis=0) for k in range(len(self.classes_))], axis=1)
+
+    def predict(self, X, X_err=None):
+        """Majority-vote class, shape (n_samples,)."""
+        proba = self.predict_proba(X, X_err)
+        return self.classes_[np.argmax(proba, axis=1)]
