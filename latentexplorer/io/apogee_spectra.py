@@ -1,0 +1,306 @@
+"""APOGEE spectrum files: per-star apStar/aspcapStar-like FITS and a stacked HDF5 file for big runs.
+
+**apStar-like FITS** (what :func:`write_apstar` writes, the layout of SDSS DR17 ``apStar-dr17-<ID>.fits``):
+HDU0 a header with ``OBJID`` (the APOGEE_ID); HDU1 ``FLUX`` (8575 pixels, 1e-17 erg/s/cm²/Å), HDU2
+``ERROR`` (1σ, same units), HDU3 ``MASK`` (the APOGEE PIXMASK bitmask, int32), each with the wavelength
+solution ``CRVAL1 = 4.179``, ``CDELT1 = 6e-6`` (log10 λ/Å, vacuum), ``CRPIX1 = 1``, ``CTYPE1 = 'LOG-LINEAR'``,
+``DC-FLAG = 1``. :func:`read_apstar` also reads real apStar files (a multi-visit file holds the combined
+spectrum in the first row, which is the one returned) and **aspcapStar-like** files (HDU1 the
+continuum-normalised spectrum, HDU2 its error, HDU3 the best-fitting model — no bitmask), with 8575 or
+gap-removed 7514 pixels.
+
+**Stacked HDF5** (:class:`StackedSpectraWriter`): datasets ``APOGEE_ID`` (UTF-8 strings), ``flux`` and
+``flux_err`` (float32) and ``bitmask`` (int32), each (N, n_pixels), chunked by rows and compressed;
+attributes ``format = 'latentexplorer.stacked_spectra'``, ``n_pixels``, ``CRVAL1``, ``CDELT1``. It is
+written to a temporary file and renamed on a clean close, so an interrupted run leaves no partial file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import NamedTuple
+
+import h5py
+import numpy as np
+from astropy.io import fits
+
+from ..constants import APOGEE_DLOG10_LAMBDA, APOGEE_LOG10_LAMBDA0, APOGEE_N_PIXELS, APOGEE_N_PIXELS_FULL
+from .atomic import atomic_output
+
+__all__ = [
+    "ApogeeSpectrum",
+    "SpectraChunk",
+    "write_apstar",
+    "read_apstar",
+    "apogee_id_from_filename",
+    "StackedSpectraWriter",
+    "read_stacked_spectra",
+    "iter_stacked_spectra",
+]
+
+STACKED_FORMAT = "latentexplorer.stacked_spectra"
+_VALID_PIXELS = (APOGEE_N_PIXELS_FULL, APOGEE_N_PIXELS)
+
+
+class ApogeeSpectrum(NamedTuple):
+    """One star's spectrum as read from an apStar- or aspcapStar-like file."""
+
+    apogee_id: str
+    flux: np.ndarray  #: (n_pixels,) float32
+    flux_err: np.ndarray  #: (n_pixels,) float32
+    bitmask: np.ndarray | None  #: (n_pixels,) int32 PIXMASK, None for aspcapStar files
+    kind: str  #: 'apStar' or 'aspcapStar'
+    header: fits.Header  #: the primary header
+
+
+class SpectraChunk(NamedTuple):
+    """Rows ``start:stop`` of a stacked spectra file."""
+
+    apogee_id: np.ndarray  #: (n,) str
+    flux: np.ndarray  #: (n, n_pixels) float32
+    flux_err: np.ndarray  #: (n, n_pixels) float32
+    bitmask: np.ndarray  #: (n, n_pixels) int32
+
+
+def _wavelength_cards(header: fits.Header) -> fits.Header:
+    header["CRVAL1"] = (APOGEE_LOG10_LAMBDA0, "log10(lambda/Angstrom) of the first pixel")
+    header["CDELT1"] = (APOGEE_DLOG10_LAMBDA, "log10(lambda/Angstrom) step per pixel")
+    header["CRPIX1"] = (1, "reference pixel (1-based)")
+    header["CTYPE1"] = ("LOG-LINEAR", "wavelength axis: log10 lambda, vacuum")
+    header["DC-FLAG"] = (1, "log-linear wavelength scale")
+    return header
+
+
+def _as_spectrum(name, values, dtype, n_pixels=None) -> np.ndarray:
+    arr = np.asarray(values)
+    if arr.ndim != 1 or arr.size not in _VALID_PIXELS or (n_pixels is not None and arr.size != n_pixels):
+        want = n_pixels or f"{APOGEE_N_PIXELS_FULL} or {APOGEE_N_PIXELS}"
+        raise ValueError(f"{name} must be one spectrum of {want} pixels, got shape {arr.shape}")
+    return arr.astype(dtype)
+
+
+def write_apstar(path, apogee_id: str, flux, flux_err, bitmask, header=None) -> Path:
+    """Write one star's spectrum as an apStar-like FITS file (layout in the module docstring).
+
+    Parameters
+    ----------
+    path : str or Path
+        Output file (written atomically). Real files are named ``apStar-dr17-<APOGEE_ID>.fits``.
+    apogee_id : str
+        Stored as ``OBJID`` (and ``APOGEE_ID``) in the primary header.
+    flux, flux_err : array (8575,)
+        Flux and 1σ error in 1e-17 erg/s/cm²/Å.
+    bitmask : integer array (8575,)
+        APOGEE PIXMASK (:data:`latentexplorer.spectra.PIXMASK_BITS`).
+    header : mapping or astropy Header, optional
+        Extra primary-header cards (e.g. ``SNR``, ``TELESCOP``, ``FIELD``).
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    flux = _as_spectrum("flux", flux, np.float32, APOGEE_N_PIXELS_FULL)
+    flux_err = _as_spectrum("flux_err", flux_err, np.float32, APOGEE_N_PIXELS_FULL)
+    bitmask = np.asarray(bitmask)
+    if not np.issubdtype(bitmask.dtype, np.integer):
+        raise ValueError(f"bitmask must be an integer array, got dtype {bitmask.dtype}")
+    bitmask = _as_spectrum("bitmask", bitmask, np.int32, APOGEE_N_PIXELS_FULL)
+    primary = fits.PrimaryHDU()
+    for key, value in dict(header or {}).items():
+        primary.header[key] = value
+    primary.header["OBJID"] = (str(apogee_id), "APOGEE_ID")
+    primary.header["APOGEE_ID"] = str(apogee_id)
+    primary.header["NWAVE"] = (APOGEE_N_PIXELS_FULL, "pixels per spectrum")
+    hdus = [primary]
+    for name, data, unit in (
+        ("FLUX", flux, "1e-17 erg/s/cm^2/Angstrom"),
+        ("ERROR", flux_err, "1e-17 erg/s/cm^2/Angstrom"),
+        ("MASK", bitmask, None),
+    ):
+        hdu = fits.ImageHDU(data, name=name)
+        _wavelength_cards(hdu.header)
+        if unit:
+            hdu.header["BUNIT"] = unit
+        hdus.append(hdu)
+    path = Path(path)
+    with atomic_output(path, suffix=".fits") as tmp:
+        fits.HDUList(hdus).writeto(tmp, overwrite=True)
+    return path
+
+
+def apogee_id_from_filename(path) -> str:
+    """APOGEE_ID from a file name ``apStar-<release>-<ID>.fits`` / ``aspcapStar-<release>-<ID>.fits``
+    (the ID may itself contain ``-``); otherwise the file name without extension."""
+    name = Path(path).name
+    for ext in (".fits.gz", ".fits"):
+        if name.endswith(ext):
+            name = name[: -len(ext)]
+    if name.startswith(("apStar-", "aspcapStar-")) and name.count("-") >= 2:
+        return name.split("-", 2)[2]
+    return name
+
+
+def _first_row(data, name, path) -> np.ndarray:
+    if data is None:
+        raise ValueError(f"{path}: HDU {name} holds no data")
+    data = np.asarray(data)
+    if data.ndim == 2:  # multi-visit apStar: the combined spectrum comes first
+        data = data[0]
+    if data.ndim != 1 or data.size not in _VALID_PIXELS:
+        raise ValueError(
+            f"{path}: HDU {name} must hold {APOGEE_N_PIXELS_FULL} or {APOGEE_N_PIXELS} pixels, got {data.shape}"
+        )
+    return data
+
+
+def read_apstar(path) -> ApogeeSpectrum:
+    """Read an apStar- or aspcapStar-like FITS file (see the module docstring).
+
+    The file is aspcapStar-like when its name starts with ``aspcapStar`` or HDU3 holds floating-point
+    data (a model spectrum rather than a bitmask); its flux is then already continuum-normalised.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    ValueError
+        Fewer than three data HDUs, or spectra of the wrong length.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no spectrum file at {path}")
+    with fits.open(path, memmap=False) as hdul:
+        if len(hdul) < 3:
+            raise ValueError(f"{path}: an apStar/aspcapStar file needs flux and error HDUs 1 and 2")
+        header = hdul[0].header.copy()
+        flux = _first_row(hdul[1].data, 1, path).astype(np.float32)
+        flux_err = _first_row(hdul[2].data, 2, path).astype(np.float32)
+        third = hdul[3].data if len(hdul) > 3 else None
+        is_aspcap = Path(path).name.startswith("aspcapStar") or third is None or not np.issubdtype(
+            np.asarray(third).dtype, np.integer
+        )
+        bitmask = None if is_aspcap else _first_row(third, 3, path).astype(np.int32)
+    if flux_err.shape != flux.shape or (bitmask is not None and bitmask.shape != flux.shape):
+        raise ValueError(f"{path}: flux, error and mask HDUs have different lengths")
+    apogee_id = str(header.get("APOGEE_ID") or header.get("OBJID") or apogee_id_from_filename(path)).strip()
+    return ApogeeSpectrum(apogee_id, flux, flux_err, bitmask, "aspcapStar" if is_aspcap else "apStar", header)
+
+
+class StackedSpectraWriter:
+    """Append chunks of spectra to one stacked HDF5 file (layout in the module docstring).
+
+    Use as a context manager; the file appears at ``path`` only when the block exits without error::
+
+        with StackedSpectraWriter("spectra.h5") as writer:
+            for chunk in chunks:
+                writer.append(chunk_ids, chunk_flux, chunk_err, chunk_mask)
+
+    Parameters
+    ----------
+    path : str or Path
+        Output HDF5 file.
+    n_pixels : int
+        Pixels per spectrum: 8575 (apStar grid) or 7514 (gap-removed).
+    chunk_rows : int
+        Rows per HDF5 chunk (also the natural read size).
+    compression : str
+        HDF5 filter for the data sets ('gzip' at level 1 with byte shuffling by default; 'lzf' is
+        faster but only readable through h5py).
+    """
+
+    def __init__(self, path, n_pixels: int = APOGEE_N_PIXELS_FULL, chunk_rows: int = 64, compression="gzip"):
+        if n_pixels not in _VALID_PIXELS:
+            raise ValueError(f"n_pixels must be {APOGEE_N_PIXELS_FULL} or {APOGEE_N_PIXELS}, got {n_pixels}")
+        if chunk_rows < 1:
+            raise ValueError(f"chunk_rows must be positive, got {chunk_rows}")
+        self.path = Path(path)
+        self.n_pixels = int(n_pixels)
+        self.chunk_rows = int(chunk_rows)
+        self.compression = compression
+        self.n_written = 0
+        self._atomic = None
+        self._file = None
+
+    def __enter__(self) -> StackedSpectraWriter:
+        self._atomic = atomic_output(self.path, suffix=".h5")
+        tmp = self._atomic.__enter__()
+        self._file = h5py.File(tmp, "w")
+        f = self._file
+        f.attrs.update(
+            format=STACKED_FORMAT, n_pixels=self.n_pixels, CRVAL1=APOGEE_LOG10_LAMBDA0, CDELT1=APOGEE_DLOG10_LAMBDA
+        )
+        opts = {"compression": self.compression}
+        if self.compression == "gzip":
+            opts.update(compression_opts=1, shuffle=True)
+        f.create_dataset("APOGEE_ID", (0,), maxshape=(None,), dtype=h5py.string_dtype(), chunks=(1024,))
+        for name, dtype in (("flux", np.float32), ("flux_err", np.float32), ("bitmask", np.int32)):
+            f.create_dataset(
+                name, (0, self.n_pixels), maxshape=(None, self.n_pixels), dtype=dtype,
+                chunks=(self.chunk_rows, self.n_pixels), **opts,
+            )
+        return self
+
+    def append(self, apogee_id, flux, flux_err, bitmask) -> None:
+        """Append n spectra: ``apogee_id`` (n,) str; ``flux``, ``flux_err`` (n, n_pixels); ``bitmask``
+        (n, n_pixels) integer."""
+        if self._file is None:
+            raise ValueError("StackedSpectraWriter.append called outside its `with` block")
+        ids = np.atleast_1d(np.asarray(apogee_id, dtype=str))
+        arrays = {"flux": flux, "flux_err": flux_err, "bitmask": bitmask}
+        for name, values in arrays.items():
+            values = np.atleast_2d(np.asarray(values))
+            if values.shape != (ids.size, self.n_pixels):
+                raise ValueError(f"{name} must have shape ({ids.size}, {self.n_pixels}), got {values.shape}")
+            if name == "bitmask" and not np.issubdtype(values.dtype, np.integer):
+                raise ValueError(f"bitmask must be an integer array, got dtype {values.dtype}")
+            arrays[name] = values
+        start, stop = self.n_written, self.n_written + ids.size
+        for name in ("APOGEE_ID", "flux", "flux_err", "bitmask"):
+            self._file[name].resize(stop, axis=0)
+        self._file["APOGEE_ID"][start:stop] = ids.astype(object)
+        for name, values in arrays.items():
+            self._file[name][start:stop] = values
+        self.n_written = stop
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        self._file.close()
+        self._file = None
+        return bool(self._atomic.__exit__(exc_type, exc, tb))
+
+
+def _open_stacked(path) -> h5py.File:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no stacked spectra file at {path}")
+    f = h5py.File(path, "r")
+    if f.attrs.get("format") != STACKED_FORMAT or "flux" not in f:
+        f.close()
+        raise ValueError(f"{path} is not a stacked spectra file (format attribute {STACKED_FORMAT!r})")
+    return f
+
+
+def _read_rows(f, start, stop) -> SpectraChunk:
+    return SpectraChunk(
+        f["APOGEE_ID"].asstr()[start:stop].astype(str),
+        f["flux"][start:stop],
+        f["flux_err"][start:stop],
+        f["bitmask"][start:stop],
+    )
+
+
+def read_stacked_spectra(path, start: int = 0, stop: int | None = None) -> SpectraChunk:
+    """Rows ``start:stop`` (Python slice semantics) of a stacked spectra file as a :class:`SpectraChunk`."""
+    with _open_stacked(path) as f:
+        return _read_rows(f, start, stop)
+
+
+def iter_stacked_spectra(path, chunk_size: int = 1024) -> Iterator[SpectraChunk]:
+    """Iterate over a stacked spectra file in :class:`SpectraChunk` pieces of ``chunk_size`` rows."""
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be positive, got {chunk_size}")
+    with _open_stacked(path) as f:
+        n = f["flux"].shape[0]
+        for start in range(0, n, chunk_size):
+            yield _read_rows(f, start, min(start + chunk_size, n))
