@@ -1,3 +1,2 @@
-"""The mock APOGEE–Kepler survey: a simulated Galaxy population with its spectra, light curves and
-catalogs written in the surveys' real file formats (the embedded default dataset and the
-injection–recovery testbed)."""
+"""The mock APOGEE–Kepler survey: a simulated Milky Way giant population with known truth, written in
+the real surveys' file formats (allStar, apStar, Kepler llc, seismic catalog)."""
