@@ -7,7 +7,7 @@
   Figs. 12–15.
 """
 
-from .coordinates import galactocentric, galactocentric_frame
+from .coordinates import galactocentric, galactocentric_frame, heliocentric
 from .maps import (
     AgeDistributions,
     BinnedMap,
@@ -39,6 +39,7 @@ __all__ = [
     "binned_map",
     "galactocentric",
     "galactocentric_frame",
+    "heliocentric",
     "integrate_orbit",
     "is_high_alpha",
     "median_age_table",

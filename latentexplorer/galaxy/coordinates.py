@@ -25,6 +25,7 @@ __all__ = [
     "VCIRC_KMS",
     "galactocentric",
     "galactocentric_frame",
+    "heliocentric",
 ]
 
 # Solar motion with respect to the local standard of rest (Schönrich, Binney & Dehnen 2010):
@@ -129,3 +130,30 @@ def galactocentric(ra_deg, dec_deg, dist_kpc, pmra_masyr, pmdec_masyr, vlos_kms)
     }
     return Table({name: np.where(ok, values, np.nan) for name, (values, ok, _) in columns.items()},
                  units={name: unit for name, (_, _, unit) in columns.items()})
+
+
+def heliocentric(R_kpc, phi_rad, z_kpc, vR_kms, vT_kms, vz_kms) -> Table:
+    """The inverse of :func:`galactocentric`: Galactocentric cylindrical phase space → observables.
+
+    Parameters are arrays of shape (N,) in galactocentric's conventions (kpc, rad, km/s). Returns a
+    Table with ``ra``, ``dec`` (deg), ``dist`` (kpc), ``pmra``, ``pmdec`` (mas/yr), ``vlos`` (km/s).
+    """
+    R, phi, z = (as_float_array(v, un, n) for v, un, n in ((R_kpc, u.kpc, "R_kpc"), (phi_rad, u.rad, "phi_rad"),
+                                                           (z_kpc, u.kpc, "z_kpc")))
+    vR, vT, vz = (as_float_array(v, u.km / u.s, n) for v, n in ((vR_kms, "vR_kms"), (vT_kms, "vT_kms"),
+                                                                  (vz_kms, "vz_kms")))
+    cos_phi, sin_phi = np.cos(phi), np.sin(phi)
+    # galpy's left-handed frame back to astropy's right-handed one (x → −x).
+    gc = coord.SkyCoord(
+        x=-R * cos_phi * u.kpc, y=R * sin_phi * u.kpc, z=z * u.kpc,
+        v_x=-(vR * cos_phi - vT * sin_phi) * u.km / u.s, v_y=(vR * sin_phi + vT * cos_phi) * u.km / u.s,
+        v_z=vz * u.km / u.s, frame=galactocentric_frame(),
+    )
+    icrs = gc.transform_to(coord.ICRS())
+    return Table(
+        {"ra": icrs.ra.to_value(u.deg), "dec": icrs.dec.to_value(u.deg), "dist": icrs.distance.to_value(u.kpc),
+         "pmra": icrs.pm_ra_cosdec.to_value(u.mas / u.yr), "pmdec": icrs.pm_dec.to_value(u.mas / u.yr),
+         "vlos": icrs.radial_velocity.to_value(u.km / u.s)},
+        units={"ra": u.deg, "dec": u.deg, "dist": u.kpc, "pmra": u.mas / u.yr, "pmdec": u.mas / u.yr,
+               "vlos": u.km / u.s},
+    )

@@ -182,9 +182,11 @@ def binned_map(x, y, values, x_edges, y_edges, statistic: str = "mean", min_coun
     good = _finite(*cols.values())
     x, y, values = (cols[k][good] for k in ("x", "y", "values"))
     x_edges, y_edges = np.asarray(x_edges, dtype=float), np.asarray(y_edges, dtype=float)
-    counts, _, _, _ = binned_statistic_2d(x, y, values, statistic="count", bins=[x_edges, y_edges])
-    with np.errstate(invalid="ignore"):
-        stat, _, _, _ = binned_statistic_2d(x, y, values, statistic=statistic, bins=[x_edges, y_edges])
+    counts, _, _ = np.histogram2d(x, y, bins=[x_edges, y_edges])
+    stat = np.full(counts.shape, np.nan)
+    if x.size:  # scipy cannot bin an empty sample
+        with np.errstate(invalid="ignore"):
+            stat, _, _, _ = binned_statistic_2d(x, y, values, statistic=statistic, bins=[x_edges, y_edges])
     stat = np.where(counts >= max(min_count, 1), stat, np.nan)
     return BinnedMap(x_edges, y_edges, stat.T, counts.T.astype(np.int64), x_label, y_label, value_label)
 

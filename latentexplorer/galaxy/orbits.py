@@ -61,6 +61,7 @@ class OrbitTrack:
     t_gyr : times, Gyr, from 0 (today) to the integration time.
     x, y, z : Galactocentric Cartesian position, kpc (galpy's frame: the Sun at x = R0, y = 0 today).
     R : cylindrical radius, kpc.
+    Lz : angular momentum about the Galactic axis, kpc km/s (conserved in an axisymmetric potential).
     energy : orbital energy per unit mass, (km/s)²; constant up to the integration error.
     """
 
@@ -69,6 +70,7 @@ class OrbitTrack:
     y: np.ndarray
     z: np.ndarray
     R: np.ndarray
+    Lz: np.ndarray
     energy: np.ndarray
 
 
@@ -204,5 +206,6 @@ def integrate_orbit(ra_deg, dec_deg, dist_kpc, pmra_masyr, pmdec_masyr, vlos_kms
         y=orbit.y(times),
         z=orbit.z(times),
         R=orbit.R(times),
+        Lz=orbit.Lz(times),
         energy=orbit.E(times, pot=pot),
     )
