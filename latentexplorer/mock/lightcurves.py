@@ -409,7 +409,7 @@ def synthesize_light_curve(numax, deltanu, evolstate, kepmag, rng, *, baseline_d
 
     keep, quality = _observing_window(n_cadences, rng)
     bad = np.flatnonzero(quality)
-    flux[bad] += rng.choice([-sigma, sigma], bad.size) * rng.uniform(10.0, 50.0, bad.size)
+    flux[bad] += rng.choice([-1.0, 1.0], bad.size) * rng.uniform(5.0, 20.0, bad.size) * np.std(flux)
     time = start_bkjd + np.arange(n_cadences) * C.KEPLER_LONG_CADENCE_DAYS
     return MockLightCurve(time[keep], flux[keep], np.full(np.count_nonzero(keep), sigma), quality[keep],
                           float(kepmag), params)
