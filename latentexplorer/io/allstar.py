@@ -1,0 +1,141 @@
+"""allStar-like catalogs: the APOGEE DR17 summary table of stellar parameters, one row per star.
+
+:func:`write_allstar` writes the DR17 column names and conventions (a primary HDU and the table in
+HDU1); :func:`read_allstar` reads such a file — a mock's or the real ``allStar-dr17-synspec_rev1.fits``
+— returning only the columns asked for, with the DR17 missing-value sentinel (−9999) turned into NaN so
+that downstream code has one missing-value convention. Flags follow the DR17 bitmasks
+(:data:`STARFLAG_BITS`, :data:`ASPCAPFLAG_BITS`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from astropy.io import fits
+from astropy.table import Table
+
+from .atomic import atomic_output
+
+__all__ = [
+    "ALLSTAR_COLUMNS",
+    "STARFLAG_BITS",
+    "ASPCAPFLAG_BITS",
+    "MISSING_VALUE",
+    "write_allstar",
+    "read_allstar",
+]
+
+#: DR17 ``APOGEE_STARFLAG`` bits used by the mock (the names of the DR17 bitmask).
+STARFLAG_BITS = {"BAD_PIXELS": 0, "BRIGHT_NEIGHBOR": 2, "LOW_SNR": 4, "PERSIST_HIGH": 9, "SUSPECT_RV_COMBINATION": 16}
+#: DR17 ``APOGEE_ASPCAPFLAG`` bits used by the mock.
+ASPCAPFLAG_BITS = {"TEFF_WARN": 0, "LOGG_WARN": 1, "M_H_WARN": 3, "TEFF_BAD": 16, "LOGG_BAD": 17, "M_H_BAD": 19,
+                   "STAR_BAD": 23}
+#: The DR17 sentinel of a missing number in allStar columns.
+MISSING_VALUE = -9999.0
+
+#: (name, FITS-compatible dtype, unit) of the columns the mock writes, in order.
+ALLSTAR_COLUMNS = (
+    ("APOGEE_ID", "U18", None),
+    ("TELESCOPE", "U6", None),
+    ("FIELD", "U16", None),
+    ("RA", "f8", "deg"),
+    ("DEC", "f8", "deg"),
+    ("SNREV", "f4", None),
+    ("STARFLAG", "i8", None),
+    ("ASPCAPFLAG", "i8", None),
+    ("TEFF", "f4", "K"),
+    ("TEFF_ERR", "f4", "K"),
+    ("LOGG", "f4", "dex"),
+    ("LOGG_ERR", "f4", "dex"),
+    ("M_H", "f4", "dex"),
+    ("M_H_ERR", "f4", "dex"),
+    ("ALPHA_M", "f4", "dex"),
+    ("ALPHA_M_ERR", "f4", "dex"),
+    ("FE_H", "f4", "dex"),
+    ("FE_H_ERR", "f4", "dex"),
+    ("C_FE", "f4", "dex"),
+    ("C_FE_ERR", "f4", "dex"),
+    ("N_FE", "f4", "dex"),
+    ("N_FE_ERR", "f4", "dex"),
+    ("VHELIO_AVG", "f4", "km/s"),
+    ("GAIAEDR3_PARALLAX", "f8", "mas"),
+    ("GAIAEDR3_PARALLAX_ERROR", "f8", "mas"),
+    ("GAIAEDR3_PMRA", "f8", "mas/yr"),
+    ("GAIAEDR3_PMRA_ERROR", "f8", "mas/yr"),
+    ("GAIAEDR3_PMDEC", "f8", "mas/yr"),
+    ("GAIAEDR3_PMDEC_ERROR", "f8", "mas/yr"),
+    ("DIST", "f4", "kpc"),
+    ("DIST_ERR", "f4", "kpc"),
+)
+
+
+def write_allstar(path, table) -> None:
+    """Write ``table`` as an allStar-like FITS file (primary HDU + table in HDU1), atomically.
+
+    Parameters
+    ----------
+    path : str or Path
+    table : astropy Table (or mapping of equal-length columns) holding every column of
+        :data:`ALLSTAR_COLUMNS`; values are cast to the listed dtypes and units attached. Missing
+        numbers may be NaN or −9999, as in DR17.
+
+    Raises
+    ------
+    ValueError
+        If a required column is missing (the message lists them).
+    """
+    present = set(table.colnames if hasattr(table, "colnames") else table)
+    missing = [name for name, _, _ in ALLSTAR_COLUMNS if name not in present]
+    if missing:
+        raise ValueError(f"allStar table lacks the columns {', '.join(missing)}")
+    out = Table()
+    for name, dtype, unit in ALLSTAR_COLUMNS:
+        out[name] = np.asarray(table[name]).astype(dtype)
+        if unit is not None:
+            out[name].unit = unit
+    hdu = fits.BinTableHDU(out, name="ALLSTAR")
+    with atomic_output(path, suffix=".fits") as tmp:
+        fits.HDUList([fits.PrimaryHDU(), hdu]).writeto(tmp)
+
+
+def read_allstar(path, columns=None) -> Table:
+    """Read an allStar-like FITS file (HDU1), a mock one or the real DR17 ``allStar``.
+
+    Parameters
+    ----------
+    path : str or Path
+    columns : sequence of str, optional
+        Only these columns (the real DR17 file has hundreds); all by default.
+
+    Returns
+    -------
+    astropy Table: string columns stripped of padding; in float columns the DR17 sentinel −9999
+    is replaced by NaN.
+
+    Raises
+    ------
+    FileNotFoundError, or ValueError if the file has no table in HDU1 or lacks a requested column.
+    """
+    with fits.open(path, memmap=True) as hdul:
+        if len(hdul) < 2 or not isinstance(hdul[1], fits.BinTableHDU):
+            raise ValueError(f"{path} is not an allStar-like file: HDU1 is not a binary table")
+        names = hdul[1].columns.names
+        wanted = list(names) if columns is None else list(columns)
+        absent = [c for c in wanted if c not in names]
+        if absent:
+            raise ValueError(f"{path} lacks the allStar columns {', '.join(absent)}")
+        data = hdul[1].data
+        table = Table({name: np.array(data[name]) for name in wanted})
+        for name in wanted:
+            unit = hdul[1].columns[name].unit
+            if unit:
+                table[name].unit = unit
+    for name in table.colnames:
+        col = table[name]
+        if col.dtype.kind in "US":
+            table[name] = np.char.strip(np.asarray(col).astype(str))
+        elif col.dtype.kind == "f":
+            values = np.array(col, dtype=col.dtype.newbyteorder("="))
+            values[values == MISSING_VALUE] = np.nan
+            table[name] = values
+            table[name].unit = col.unit
+    return table

@@ -1,0 +1,117 @@
+"""Asteroseismic catalogs like APOKASC-2 (Pinsonneault et al. 2018) and Miglio et al. (2021): global
+seismic parameters, evolutionary state, mass and age for Kepler giants that APOGEE observed.
+
+The file (:func:`write_seismic_catalog`) is a FITS table in HDU1 with the columns of
+:data:`SEISMIC_COLUMNS`: KIC, APOGEE_ID, NUMAX, NUMAX_ERR, DNU, DNU_ERR [μHz], EVOLSTATE ('RGB'/'RC'),
+MASS, MASS_ERR [M☉], AGE, AGE_ERR [Gyr]. :func:`read_seismic_catalog` also reads catalogs that use
+other common spellings (``numax``/``Numax``, ``dnu``/``DELTANU``, ``evstate``/``ES``…) and numeric
+evolutionary states (1 = RGB, 2 = RC, as in Yu et al. 2018 and Miglio et al. 2021; APOKASC-2's
+'2CL' secondary clump counts as RC), returning the standard names.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from astropy.io import fits
+from astropy.table import Table
+
+from .atomic import atomic_output
+
+__all__ = ["SEISMIC_COLUMNS", "write_seismic_catalog", "read_seismic_catalog"]
+
+#: (name, dtype, unit) of the seismic catalog, in order.
+SEISMIC_COLUMNS = (
+    ("KIC", "i8", None),
+    ("APOGEE_ID", "U18", None),
+    ("NUMAX", "f8", "uHz"),
+    ("NUMAX_ERR", "f8", "uHz"),
+    ("DNU", "f8", "uHz"),
+    ("DNU_ERR", "f8", "uHz"),
+    ("EVOLSTATE", "U3", None),
+    ("MASS", "f8", "solMass"),
+    ("MASS_ERR", "f8", "solMass"),
+    ("AGE", "f8", "Gyr"),
+    ("AGE_ERR", "f8", "Gyr"),
+)
+
+_ALIASES = {
+    "KIC": ("KEPLER_ID", "KEPLERID", "KIC_ID", "KICID"),
+    "APOGEE_ID": ("2MASS_ID", "TMASS_ID"),
+    "NUMAX": ("NU_MAX", "NUMAX_DW"),
+    "NUMAX_ERR": ("E_NUMAX", "NUMAX_ERROR", "NU_MAX_ERR"),
+    "DNU": ("DELTANU", "DELTA_NU", "DNU_DW"),
+    "DNU_ERR": ("E_DNU", "DELTANU_ERR", "DNU_ERROR"),
+    "EVOLSTATE": ("EVSTATE", "EVOL_STATE", "ES", "PHASE"),
+    "MASS_ERR": ("E_MASS", "MASS_ERROR"),
+    "AGE_ERR": ("E_AGE", "AGE_ERROR"),
+}
+_STATES = {"RGB": "RGB", "RC": "RC", "2CL": "RC", "RC/2CL": "RC", "CHEB": "RC", "1": "RGB", "2": "RC"}
+
+
+def write_seismic_catalog(path, table) -> None:
+    """Write ``table`` (every column of :data:`SEISMIC_COLUMNS`) as a seismic-catalog FITS file, atomically.
+
+    Raises
+    ------
+    ValueError
+        If a column is missing or EVOLSTATE holds something other than 'RGB'/'RC'.
+    """
+    present = set(table.colnames if hasattr(table, "colnames") else table)
+    missing = [name for name, _, _ in SEISMIC_COLUMNS if name not in present]
+    if missing:
+        raise ValueError(f"seismic catalog lacks the columns {', '.join(missing)}")
+    bad = set(np.unique(np.asarray(table["EVOLSTATE"]).astype(str))) - {"RGB", "RC"}
+    if bad:
+        raise ValueError(f"EVOLSTATE must be 'RGB' or 'RC', found {sorted(bad)}")
+    out = Table()
+    for name, dtype, unit in SEISMIC_COLUMNS:
+        out[name] = np.asarray(table[name]).astype(dtype)
+        if unit is not None:
+            out[name].unit = unit
+    with atomic_output(path, suffix=".fits") as tmp:
+        fits.HDUList([fits.PrimaryHDU(), fits.BinTableHDU(out, name="SEISMIC")]).writeto(tmp)
+
+
+def _normalise_states(values) -> np.ndarray:
+    raw = np.char.upper(np.char.strip(np.asarray(values).astype(str)))
+    return np.array([_STATES.get(v, "") for v in raw], dtype="U3")
+
+
+def read_seismic_catalog(path) -> Table:
+    """Read a seismic catalog (HDU1 of a FITS file) into the standard columns.
+
+    Columns are matched case-insensitively, also under the common aliases listed in the module
+    docstring; EVOLSTATE becomes 'RGB', 'RC' or '' (unknown). Columns that are absent from the file
+    are left out, except KIC, NUMAX and DNU, which are required.
+
+    Returns
+    -------
+    astropy Table with the available :data:`SEISMIC_COLUMNS`, in that order.
+
+    Raises
+    ------
+    FileNotFoundError, or ValueError if HDU1 is not a table or KIC, NUMAX or DNU is missing.
+    """
+    with fits.open(path) as hdul:
+        if len(hdul) < 2 or not isinstance(hdul[1], fits.BinTableHDU):
+            raise ValueError(f"{path} is not a seismic catalog: HDU1 is not a binary table")
+        raw = Table(hdul[1].data)
+    by_upper = {name.upper(): name for name in raw.colnames}
+    out = Table()
+    for name, dtype, unit in SEISMIC_COLUMNS:
+        source = next((by_upper[a] for a in (name, *_ALIASES.get(name, ())) if a in by_upper), None)
+        if source is None:
+            continue
+        values = np.asarray(raw[source])
+        if name == "EVOLSTATE":
+            out[name] = _normalise_states(values)
+        elif dtype.startswith("U"):
+            out[name] = np.char.strip(values.astype(str))
+        else:
+            out[name] = values.astype(dtype)
+            if unit is not None:
+                out[name].unit = unit
+    required = [c for c in ("KIC", "NUMAX", "DNU") if c not in out.colnames]
+    if required:
+        raise ValueError(f"{path} lacks the seismic columns {', '.join(required)}")
+    return out
