@@ -167,11 +167,13 @@ def _fit_tree(tree, X, y, X_err, y_err, weight, seed, bootstrap):
 
 
 def _tree_output(tree, X, X_err, seed):
-    """One tree's predictions (n,), on a noisy copy of X drawn from X_err when it is given."""
+    """One tree's predictions (n,), on a noisy copy of X drawn from X_err when it is given.
+
+    X and X_err are C-contiguous float32, the trees' own precision."""
     if X_err is not None:
         rng = np.random.default_rng([seed, 1])  # a stream apart from the one used in fit
-        X = X + X_err * rng.standard_normal(X.shape)
-    return tree.predict(np.ascontiguousarray(X, dtype=np.float32), check_input=False)
+        X = X + X_err * rng.standard_normal(X.shape, dtype=np.float32)
+    return tree.predict(X, check_input=False)
 
 
 class _ProbabilisticForest(BaseEstimator):
@@ -223,6 +225,8 @@ class _ProbabilisticForest(BaseEstimator):
 
     def _tree_outputs(self, X, X_err):
         """Per-tree outputs, shape (n_estimators, n_samples)."""
+        X = np.ascontiguousarray(X, dtype=np.float32)
+        X_err = None if X_err is None else np.ascontiguousarray(X_err, dtype=np.float32)
         out = Parallel(n_jobs=self.n_jobs, prefer="threads")(
             delayed(_tree_output)(tree, X, X_err, int(seed))
             for tree, seed in zip(self.estimators_, self.estimator_seeds_)
