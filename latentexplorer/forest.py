@@ -72,7 +72,6 @@ TRUSTED_TYPES = (
     "sklearn.tree._classes.DecisionTreeRegressor",
     "sklearn.tree._classes.DecisionTreeClassifier",
     "sklearn.tree._tree.Tree",
-    "sklearn.preprocessing._label.LabelEncoder",
 )
 
 _MAD_TO_SIGMA = 1.482602218505602  # 1 / Φ⁻¹(3/4): MAD of a unit normal → 1
@@ -166,14 +165,13 @@ def _fit_tree(tree, X, y, X_err, y_err, weight, seed, bootstrap):
     return tree.fit(X_tree, y_tree, sample_weight=weight[idx])
 
 
-def _tree_output(tree, X, X_err, seed):
-    """One tree's predictions (n,), on a noisy copy of X drawn from X_err when it is given.
-
-    X and X_err are C-contiguous float32, the trees' own precision."""
+def _tree_output(tree, X, X_err, seed, out):
+    """Write one tree's predictions into ``out`` (n,), on a noisy copy of X drawn from X_err when it
+    is given. X and X_err are C-contiguous float32, the trees' own precision."""
     if X_err is not None:
         rng = np.random.default_rng([seed, 1])  # a stream apart from the one used in fit
         X = X + X_err * rng.standard_normal(X.shape, dtype=np.float32)
-    return tree.predict(X, check_input=False)
+    out[:] = tree.predict(X, check_input=False)
 
 
 class _ProbabilisticForest(BaseEstimator):
@@ -227,11 +225,12 @@ class _ProbabilisticForest(BaseEstimator):
         """Per-tree outputs, shape (n_estimators, n_samples)."""
         X = np.ascontiguousarray(X, dtype=np.float32)
         X_err = None if X_err is None else np.ascontiguousarray(X_err, dtype=np.float32)
-        out = Parallel(n_jobs=self.n_jobs, prefer="threads")(
-            delayed(_tree_output)(tree, X, X_err, int(seed))
-            for tree, seed in zip(self.estimators_, self.estimator_seeds_)
+        out = np.empty((len(self.estimators_), X.shape[0]))
+        Parallel(n_jobs=self.n_jobs, prefer="threads")(
+            delayed(_tree_output)(tree, X, X_err, int(seed), row)
+            for tree, seed, row in zip(self.estimators_, self.estimator_seeds_, out)
         )
-        return np.asarray(out, dtype=float).reshape(len(self.estimators_), X.shape[0])
+        return out
 
     def save(self, path):
         """Write the fitted forest to ``path`` in skops format (atomically). Returns the Path."""
@@ -394,9 +393,12 @@ class ProbabilisticRandomForestRegressor(RegressorMixin, _ProbabilisticForest):
     def _posterior(self, X, X_err, calibrated):
         """(n_estimators, n_samples) tree values, NaN columns for bad rows, stretched by the calibration."""
         X, X_err, good = self._prepare(X, X_err)
-        values = np.full((self.n_estimators, good.size), np.nan)
-        if X.shape[0]:
-            values[:, good] = self._tree_outputs(X, X_err)
+        if good.all():
+            values = self._tree_outputs(X, X_err)
+        else:
+            values = np.full((len(self.estimators_), good.size), np.nan)
+            if X.shape[0]:
+                values[:, good] = self._tree_outputs(X, X_err)
         if calibrated and self.calibration_scale_ != 1.0:
             mean = values.mean(axis=0)
             values = mean + self.calibration_scale_ * (values - mean)
