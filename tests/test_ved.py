@@ -1,0 +1,237 @@
+"""Tests of latentexplorer.ved: loss terms (Eqs. 1, 2), training, persistence, Jacobian, CLI."""
+
+from __future__ import annotations
+
+import json
+
+import h5py
+import numpy as np
+import pytest
+
+from latentexplorer import cli
+from latentexplorer.psd import envelope_weights, frequency_grid
+from latentexplorer.ved import VariationalEncoderDecoder, kl_divergence, weighted_mse
+from latentexplorer.ved.network import build_network
+from latentexplorer.ved.persistence import METADATA_FILE, SCALER_FILE
+from latentexplorer.ved.training import CHECKPOINT_NAME
+
+N_PIX = 7514
+FIT = dict(epochs=2, batch_size=8, validation_fraction=0.25, seed=0, progress=False)
+
+
+def make_pairs(n=24, seed=1):
+    """Learnable toy pairs: ν_max sets both a spectral feature and the PSD's Gaussian envelope."""
+    rng = np.random.default_rng(seed)
+    numax = rng.uniform(20.0, 150.0, n)
+    s = (np.log(numax) - np.log(55.0))[:, None]
+    pixels = np.arange(N_PIX)
+    line = np.exp(-0.5 * ((pixels - 2000) / 30.0) ** 2) + np.exp(-0.5 * ((pixels - 5500) / 30.0) ** 2)
+    spectra = (1.0 - 0.3 * line * (1 + 0.5 * s) + 0.005 * rng.standard_normal((n, N_PIX))).astype(np.float32)
+    freq = frequency_grid()
+    log_psd = (np.log(envelope_weights(numax, freq)) * 4.0 + 0.05 * rng.standard_normal((n, freq.size)))
+    return spectra, log_psd.astype(np.float32), numax
+
+
+def write_pairs_file(path, n=24, seed=1):
+    spectra, log_psd, numax = make_pairs(n, seed)
+    with h5py.File(path, "w") as f:
+        f["spectra"], f["log_psd"], f["numax"], f["frequency"] = spectra, log_psd, numax, frequency_grid()
+        f["APOGEE_ID"] = np.array([f"2M{i:08d}" for i in range(n)], dtype=object).astype("S")
+        f["KIC"] = np.arange(n, dtype=np.int64)
+    return path
+
+
+@pytest.fixture(scope="module")
+def pairs():
+    return make_pairs()
+
+
+@pytest.fixture(scope="module")
+def trained(pairs, tmp_path_factory):
+    ckpt = tmp_path_factory.mktemp("ckpt_full")
+    return VariationalEncoderDecoder().fit(*pairs, checkpoint_dir=ckpt, **FIT), ckpt
+
+
+# --- loss terms ------------------------------------------------------------------------------------
+def test_weighted_mse_equals_eq1_by_hand():
+    y_true = np.array([[0.0, 1.0, 2.0, 3.0], [1.0, 1.0, 1.0, 1.0]])
+    y_pred = np.array([[1.0, 1.0, 0.0, 3.0], [0.0, 1.0, 1.0, 3.0]])
+    w = np.array([[1.0, 2.0, 0.5, 1.0], [1.0, 1.0, 1.0, 2.0]])
+    # row 0: (1·1 + 2·0 + 0.5·4 + 1·0)/4 = 0.75; row 1: (1 + 0 + 0 + 2·4)/4 = 2.25
+    np.testing.assert_allclose(np.asarray(weighted_mse(y_true, y_pred, w)), [0.75, 2.25], rtol=1e-12)
+
+
+def test_kl_divergence_equals_eq2_by_hand():
+    z_mean = np.array([[1.0, 0.0], [0.0, 0.0]])
+    z_log_var = np.array([[0.0, np.log(2.0)], [0.0, 0.0]])
+    # ½[−(0+1) − (ln2+1) + (1+2) + (1+0)] = 1 − ln2/2; a standard normal has KL 0
+    np.testing.assert_allclose(np.asarray(kl_divergence(z_mean, z_log_var)), [1 - np.log(2) / 2, 0.0], atol=1e-12)
+
+
+# --- training ----------------------------------------------------------------------------------------
+def test_tiny_run_lowers_the_loss(trained):
+    ved, _ = trained
+    h = ved.history_
+    assert len(h["loss"]) == 2 and ved.training_["epochs_run"] == 2
+    assert h["val_loss"][1] < h["val_loss"][0]
+    assert h["loss"][1] < h["loss"][0]
+    # total = Eq. 1 + Eq. 2 + the small L2 penalty on kernels
+    assert 0 < h["loss"][0] - h["mse"][0] - h["kl"][0] < 0.05
+
+
+def test_same_seed_builds_the_same_network():
+    a, b = (build_network(N_PIX, 2092, 5, seed=7).get_weights() for _ in range(2))
+    c = build_network(N_PIX, 2092, 5, seed=8).get_weights()
+    assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    assert not np.array_equal(a[0], c[0])
+
+
+def test_resumed_run_continues_and_matches_an_uninterrupted_run(pairs, trained, tmp_path):
+    """Same seed → same weights, also across an interruption: 1 epoch + resume to 2 == 2 epochs."""
+    full, _ = trained
+    first = VariationalEncoderDecoder().fit(*pairs, checkpoint_dir=tmp_path, **{**FIT, "epochs": 1})
+    assert (tmp_path / CHECKPOINT_NAME).is_file() and first.training_["epochs_run"] == 1
+    resumed = VariationalEncoderDecoder().fit(*pairs, checkpoint_dir=tmp_path, resume=True, **FIT)
+    assert resumed.training_["epochs_run"] == 2
+    assert resumed.history_["loss"][0] == first.history_["loss"][0]
+    assert resumed.history_["loss"] == full.history_["loss"]
+    for a, b in zip(full.network_.get_weights(), resumed.network_.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_resume_refuses_a_checkpoint_of_other_data(pairs, trained):
+    _, ckpt = trained
+    spectra, log_psd, numax = pairs
+    with pytest.raises(ValueError, match="other training data"):
+        VariationalEncoderDecoder().fit(spectra, log_psd + 1.0, numax, checkpoint_dir=ckpt, resume=True, **FIT)
+
+
+# --- inference -----------------------------------------------------------------------------------------
+def test_encode_decode_reconstruct_shapes_and_consistency(pairs, trained):
+    ved, _ = trained
+    z, z_std = ved.encode(pairs[0][:5])
+    assert z.shape == z_std.shape == (5, 5) and np.all(z_std > 0)
+    rec = ved.reconstruct(pairs[0][:5])
+    assert rec.shape == (5, 2092)
+    np.testing.assert_allclose(rec, ved.decode(z), rtol=1e-5, atol=1e-6)
+    draw, _ = ved.encode(pairs[0][:5], sample=True, seed=3)
+    # a draw is z_mean + z_std · N(0, 1): standardised offsets are O(1), not zero
+    offsets = (draw - z) / z_std
+    assert 0 < np.abs(offsets).max() < 6
+
+
+def test_nan_pixels_are_bad_pixels_set_to_one(pairs, trained):
+    ved, _ = trained
+    spectrum = pairs[0][0].copy()
+    spectrum[100:200] = np.nan
+    repaired = spectrum.copy()
+    repaired[100:200] = 1.0
+    np.testing.assert_array_equal(ved.encode(spectrum)[0], ved.encode(repaired)[0])
+
+
+def test_jacobian_agrees_with_finite_differences(pairs, trained):
+    """Directional derivative J·v against a central difference of the encoder along v."""
+    ved, _ = trained
+    x = pairs[0][3]
+    jac = ved.jacobian(x)[0].astype(np.float64)
+    assert jac.shape == (5, N_PIX)
+    # 0.001 pixel standard deviations in a random direction (flux units): small enough that few ReLUs
+    # change state, large enough for float32 differences
+    v = 1e-3 * ved.scaler_.std * np.random.default_rng(0).standard_normal(N_PIX)
+    fd = (ved.encode(x + v)[0][0].astype(np.float64) - ved.encode(x - v)[0][0]) / 2
+    np.testing.assert_allclose(jac @ v, fd, rtol=0.1, atol=0.05 * np.abs(fd).max())
+    # and for single pixels where z_mean is most sensitive
+    for p in np.argsort(np.abs(jac).max(axis=0))[-3:]:
+        step = np.zeros(N_PIX, np.float32)
+        step[p] = 0.05 * ved.scaler_.std[p]
+        fd = (ved.encode(x + step)[0][0].astype(np.float64) - ved.encode(x - step)[0][0]) / (2 * step[p])
+        np.testing.assert_allclose(jac[:, p], fd, rtol=0.05, atol=0.02 * np.abs(jac[:, p]).max())
+
+
+def test_jacobian_batches_are_independent(pairs, trained):
+    ved, _ = trained
+    np.testing.assert_allclose(ved.jacobian(pairs[0][:3], batch_size=2)[2], ved.jacobian(pairs[0][2])[0],
+                               rtol=1e-5, atol=1e-8)
+
+
+# --- persistence --------------------------------------------------------------------------------------
+def test_save_load_gives_identical_encodings(pairs, trained, tmp_path):
+    ved, _ = trained
+    ved.save(tmp_path / "model")
+    back = VariationalEncoderDecoder.load(tmp_path / "model", frequency=frequency_grid())
+    np.testing.assert_array_equal(back.encode(pairs[0])[0], ved.encode(pairs[0])[0])
+    np.testing.assert_array_equal(back.decode(np.zeros((1, 5))), ved.decode(np.zeros((1, 5))))
+    meta = json.loads((tmp_path / "model" / METADATA_FILE).read_text())
+    assert meta["training"]["fingerprint"] == ved.training_["fingerprint"]
+    assert len(meta["frequency"]) == 2092
+    assert meta["history"]["loss"] == ved.history_["loss"]
+
+
+def test_load_rejects_mismatched_directories(trained, tmp_path):
+    ved, _ = trained
+    model = ved.save(tmp_path / "model")
+    with pytest.raises(ValueError, match="another frequency grid"):
+        VariationalEncoderDecoder.load(model, frequency=frequency_grid()[:-1])
+    meta = json.loads((model / METADATA_FILE).read_text())
+    (model / METADATA_FILE).write_text(json.dumps({**meta, "frequency": meta["frequency"][:-4]}))
+    with pytest.raises(ValueError, match="decoder output pixels"):
+        VariationalEncoderDecoder.load(model)
+    (model / METADATA_FILE).write_text(json.dumps({**meta, "format_version": 99}))
+    with pytest.raises(ValueError, match="format 99"):
+        VariationalEncoderDecoder.load(model)
+    (model / METADATA_FILE).write_text(json.dumps(meta))
+    np.savez(model / SCALER_FILE, mean=np.zeros(8575, np.float32), std=np.ones(8575, np.float32))
+    with pytest.raises(ValueError, match="pixel mean length"):
+        VariationalEncoderDecoder.load(model)
+    (model / SCALER_FILE).unlink()
+    with pytest.raises(FileNotFoundError, match=SCALER_FILE):
+        VariationalEncoderDecoder.load(model)
+
+
+# --- bad input --------------------------------------------------------------------------------------------
+def test_bad_inputs_raise_clear_errors(pairs, trained):
+    ved, _ = trained
+    spectra, log_psd, numax = pairs
+    with pytest.raises(ValueError, match=r"shape \(n, 7514\)"):
+        ved.encode(spectra[:, :8575 - 2000])
+    all_nan = spectra[:3].copy()
+    all_nan[1] = np.nan
+    with pytest.raises(ValueError, match=r"entirely NaN \(rows \[1\]"):
+        ved.encode(all_nan)
+    with pytest.raises(ValueError, match="another grid"):
+        VariationalEncoderDecoder().fit(spectra, log_psd[:, :2000], numax, **FIT)
+    with pytest.raises(ValueError, match="numax"):
+        VariationalEncoderDecoder().fit(spectra, log_psd, -numax, **FIT)
+    with pytest.raises(ValueError, match="not trained"):
+        VariationalEncoderDecoder().encode(spectra)
+    with pytest.raises(ValueError, match=r"z must have shape \(n, 5\)"):
+        ved.decode(np.zeros((2, 3)))
+
+
+# --- CLI -------------------------------------------------------------------------------------------------
+def test_cli_train_then_encode(tmp_path, capsys):
+    pairs_file = write_pairs_file(tmp_path / "pairs.h5", n=20)
+    model = tmp_path / "model"
+    assert cli.main(["train", str(pairs_file), "-o", str(model), "--epochs", "1", "--batch-size", "8",
+                     "--latent-dim", "3", "--validation-fraction", "0.2"]) == 0
+    assert "trained on 16 pairs, validated on 4; 1 epochs" in capsys.readouterr().out
+    with h5py.File(pairs_file, "a") as f:  # one unusable spectrum
+        f["spectra"][2] = np.nan
+    out = tmp_path / "latent.h5"
+    assert cli.main(["encode", str(model), str(pairs_file), "-o", str(out), "--chunk-size", "7"]) == 0
+    assert "encoded 19 of 20 spectra (1 unusable" in capsys.readouterr().out
+    ved = VariationalEncoderDecoder.load(model)
+    with h5py.File(out) as f:
+        ids, z_mean, z_std, flag = f["APOGEE_ID"].asstr()[()], f["z_mean"][()], f["z_std"][()], f["flag"][()]
+    assert ids[5] == "2M00000005" and z_mean.shape == z_std.shape == (20, 3)
+    assert np.isnan(z_mean[2]).all() and flag[2] != 0 and np.isfinite(np.delete(z_mean, 2, axis=0)).all()
+    spectra = make_pairs(20)[0]
+    np.testing.assert_allclose(z_mean[:2], ved.encode(spectra[:2])[0], rtol=1e-5, atol=1e-6)
+
+
+def test_cli_reports_bad_pairs_file(tmp_path, capsys):
+    bad = tmp_path / "bad.h5"
+    with h5py.File(bad, "w") as f:
+        f["spectra"] = np.ones((3, N_PIX), np.float32)
+    assert cli.main(["train", str(bad), "-o", str(tmp_path / "m")]) == 2
+    assert "lacks dataset(s) log_psd, numax, frequency" in capsys.readouterr().err
