@@ -59,14 +59,14 @@ def _primary_header(kic, kepmag, ra, dec, quarter) -> fits.Header:
     header = fits.Header()
     cards = [
         ("ORIGIN", "latentexplorer", "institution responsible for creating this file"),
-        ("CREATOR", "latentexplorer.io.kepler LightCurve writer", "pipeline job and program used"),
+        ("CREATOR", "latentexplorer.io.kepler LightCurve writer", "program"),
         ("TELESCOP", "Kepler", "telescope"),
         ("INSTRUME", "Kepler Photometer", "detector type"),
         ("MISSION", "Kepler", "mission name"),
         ("OBJECT", f"KIC {kic}", "string version of KEPLERID"),
         ("KEPLERID", kic, "unique Kepler target identifier"),
         ("OBSMODE", "long cadence", "observing mode"),
-        ("QUARTER", quarter, "observing quarter (undefined: several quarters)"),
+        ("QUARTER", quarter, "quarter (undefined: several)"),
         ("RADESYS", "ICRS", "reference frame of celestial coordinates"),
         ("RA_OBJ", ra, "[deg] right ascension"),
         ("DEC_OBJ", dec, "[deg] declination"),
@@ -131,8 +131,8 @@ def _lightcurve_hdu(kic, time, flux_e, err_e, quality, ra, dec) -> fits.BinTable
         ("TIMEPIXR", 0.5, "bin time beginning=0 middle=0.5 end=1"),
         ("INT_TIME", 6.019802, "[s] photon accumulation time per frame"),
         ("NUM_FRM", 270, "number of frames per time stamp"),
-        ("CROWDSAP", 1.0, "ratio of target flux to total flux in op. ap."),
-        ("FLFRCSAP", 1.0, "frac. of target flux w/in the op. aperture"),
+        ("CROWDSAP", 1.0, "target flux / total flux in aperture"),
+        ("FLFRCSAP", 1.0, "fraction of target flux in aperture"),
     ]
     for key, value, comment in cards:
         hdu.header[key] = (value, comment)
@@ -182,5 +182,5 @@ def write_kepler_llc(path, kic, time_days, flux_ppm, flux_err_ppm, quality, *, k
     table = _lightcurve_hdu(kic, time, level * (1.0 + 1e-6 * flux), level * 1e-6 * err,
                             quality.astype(np.int32), ra, dec)
     with atomic_output(path, suffix=".fits") as tmp:
-        fits.HDUList([primary, table]).writeto(tmp, overwrite=True, checksum=True)
+        fits.HDUList([primary, table]).writeto(tmp, overwrite=True)
     return Path(path)
