@@ -241,14 +241,14 @@ def _place_kepler(rng, thick, age, envelope):
 def _chemistry(rng, thick, age, R):
     """[Fe/H] and [α/M] (dex).
 
-    Thin disk: [Fe/H] = −0.06 (R − R0) − 0.015 (τ − 4) ± 0.15, [α/M] = 0.03 + 0.005 τ − 0.10 [Fe/H] ± 0.02.
+    Thin disk: [Fe/H] = −0.06 (R − R0) − 0.015 (τ − 4) ± 0.15, [α/M] = 0.004 τ − 0.08 [Fe/H] ± 0.02.
     Thick disk: [Fe/H] from −0.75 at 12.5 Gyr to +0.05 at 8.5 Gyr ± 0.10, [α/M] = 0.19 − 0.12 [Fe/H] ± 0.025.
     """
     n = age.size
     feh_thin = -0.06 * (R - C.R0_KPC) - 0.015 * (age - 4.0) + 0.15 * rng.standard_normal(n)
     feh_thick = 0.05 - 0.2 * (age - THICK_AGE_RANGE_GYR[0]) + 0.10 * rng.standard_normal(n)
     feh = np.clip(np.where(thick, feh_thick, feh_thin), -1.2, 0.5)
-    alpha_thin = 0.03 + 0.005 * age - 0.10 * feh + 0.02 * rng.standard_normal(n)
+    alpha_thin = 0.004 * age - 0.08 * feh + 0.02 * rng.standard_normal(n)
     alpha_thick = 0.19 - 0.12 * feh + 0.025 * rng.standard_normal(n)
     alpha = np.where(thick, alpha_thick, alpha_thin)
     return feh, alpha
