@@ -389,7 +389,8 @@ def leakage_audit(log_age_true, log_age_pred, alpha_m, *, covariates=None, n_bin
     alpha_m : array_like of shape (n,)
         [α/M] (dex) of the same stars.
     covariates : array_like of shape (n,) or (n, k), optional
-        Further nuisance terms to hold fixed, e.g. [Fe/H].
+        Further nuisance terms to hold fixed, e.g. [Fe/H] when the age model uses it (see
+        ``leakage_covariates`` in :func:`age_audit`).
     n_bins : int
         True-age quantile bins; each gets its own intercept and linear trend in true log-age.
     significance : float
@@ -453,8 +454,11 @@ def age_audit(features, log_age, log_age_err, evolstate=None, *, features_err=No
         Feature uncertainties (z_std, Teff and [Fe/H] errors), resampled in every tree at fit and
         prediction.
     alpha_m : array_like of shape (n_stars,), optional
-        [α/M]; when given, :func:`leakage_audit` is run on the test stars' residuals (with
-        ``leakage_covariates`` as extra nuisance terms).
+        [α/M]; when given, :func:`leakage_audit` is run on the test stars' residuals.
+    leakage_covariates : array_like of shape (n_stars,) or (n_stars, k), optional
+        Further quantities held fixed in the leakage test. Pass [Fe/H] when it is a feature: at
+        fixed age [α/M] anti-correlates with [Fe/H], so an ordinary residual trend with [Fe/H] (a
+        legitimate input) otherwise reads as [α/M] leakage.
     reference_log_age : array_like of shape (n_stars,), optional
         The log10 ages held fixed in the leakage test (default: the labels ``log_age``). Give
         noise-free ages where they are known (the mock's truth): at fixed *noisy* label age, [α/M]
