@@ -142,6 +142,17 @@ def test_leakage_holds_true_age_fixed():
     assert leaky.slope_err == pytest.approx(0.05 / (0.03 * np.sqrt(1500)), rel=0.15)
 
 
+def test_leakage_can_hold_fe_h_fixed():
+    rng = np.random.default_rng(10)
+    truth = rng.uniform(0.0, 1.1, 1500)
+    fe_h = rng.normal(-0.1, 0.2, 1500)
+    alpha = 0.1 - 0.3 * fe_h + 0.03 * rng.standard_normal(1500)  # the [α/M]–[Fe/H] anti-correlation
+    pred = truth + 0.2 * fe_h + 0.05 * rng.standard_normal(1500)  # a residual trend with an input, [Fe/H]
+    assert leakage_audit(truth, pred, alpha).leaks
+    held = leakage_audit(truth, pred, alpha, covariates=fe_h)
+    assert not held.leaks and abs(held.slope) < 3 * held.slope_err
+
+
 def test_spectrum_baseline_uses_the_same_stars_and_shows_its_leakage():
     p = population(alpha_age_slope=0.15, seed=8)
     rng = np.random.default_rng(9)
