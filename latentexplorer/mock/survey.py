@@ -51,6 +51,7 @@ __all__ = [
     "APSTAR_DIRNAME",
     "KEPLER_DIRNAME",
     "README_FILENAME",
+    "prepare_directory",
 ]
 
 log = logging.getLogger(__name__)
@@ -189,7 +190,11 @@ def observe_seismic(truth, rng) -> Table:
 
 
 # --- Writing ---------------------------------------------------------------------------------------
-def _prepare_directory(path) -> Path:
+def prepare_directory(path) -> Path:
+    """Create ``path`` (and parents) if needed and check it is a writable directory; returns it as a Path.
+
+    Raises FileExistsError if it is a file, PermissionError if it cannot be created or written.
+    """
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise FileExistsError(f"output {path} exists and is not a directory")
@@ -316,8 +321,8 @@ class MockSurvey:
             raise ValueError(f"spectra_format must be one of {SPECTRA_FORMATS}, got {spectra_format!r}")
         if int(n_jobs) < 1:
             raise ValueError(f"n_jobs must be at least 1, got {n_jobs}")
-        root = _prepare_directory(directory)
-        survey = _prepare_directory(root / SURVEY_DIRNAME)
+        root = prepare_directory(directory)
+        survey = prepare_directory(root / SURVEY_DIRNAME)
         paths = {
             "truth": root / TRUTH_FILENAME,
             "allstar": survey / ALLSTAR_FILENAME,
@@ -329,7 +334,7 @@ class MockSurvey:
         write_allstar(paths["allstar"], self.allstar)
         write_seismic_catalog(paths["seismic"], self.seismic)
         paths["spectra"] = self._write_spectra(survey, spectra_format, progress)
-        self._write_light_curves(_prepare_directory(paths["kepler"]), progress, int(n_jobs))
+        self._write_light_curves(prepare_directory(paths["kepler"]), progress, int(n_jobs))
         self._write_readme(paths, spectra_format)
         log.info("mock survey written to %s", root)
         return paths
@@ -346,7 +351,7 @@ class MockSurvey:
                     writer.append(ids[rows], flux, err, mask)
                     bar.update(flux.shape[0])
         else:
-            path = _prepare_directory(survey / APSTAR_DIRNAME)
+            path = prepare_directory(survey / APSTAR_DIRNAME)
             for rows, (flux, err, mask) in self.iter_spectra():
                 for i, apogee_id in enumerate(ids[rows]):
                     write_apstar(path / f"apStar-{apogee_id}.fits", apogee_id, flux[i], err[i], mask[i])
