@@ -36,6 +36,7 @@ import enum
 import functools
 import logging
 import os
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -288,7 +289,9 @@ def fit_continuum(flux, weight=None, continuum_mask=None, deg: int = _CONTINUUM_
 def _looks_normalized(flux, good) -> np.ndarray:
     """Per row: True when the median of the good continuum pixels lies within 0.5–1.5."""
     cont = _astronn_continuum_mask()
-    med = np.nanmedian(np.where(good[:, cont], flux[:, cont], np.nan), axis=1)
+    with warnings.catch_warnings():  # all-bad rows: NaN median, handled as no data
+        warnings.simplefilter("ignore", RuntimeWarning)
+        med = np.nanmedian(np.where(good[:, cont], flux[:, cont], np.nan), axis=1)
     return (med > 0.5) & (med < 1.5)
 
 
@@ -366,8 +369,9 @@ def normalize_spectra(
 
 
 def _flags_from(spectra, replaced_fraction) -> np.ndarray:
-    flags = np.where(np.isnan(spectra[:, 0]), int(SpectrumFlag.NO_DATA), 0)
-    flags |= np.where(replaced_fraction > MANY_BAD_PIXELS_FRACTION, int(SpectrumFlag.MANY_BAD_PIXELS), 0)
+    no_data = np.isnan(spectra[:, 0])
+    many_bad = ~no_data & (replaced_fraction > MANY_BAD_PIXELS_FRACTION)
+    flags = np.where(no_data, int(SpectrumFlag.NO_DATA), 0) | np.where(many_bad, int(SpectrumFlag.MANY_BAD_PIXELS), 0)
     return flags.astype(np.int32)
 
 

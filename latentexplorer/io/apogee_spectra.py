@@ -88,7 +88,7 @@ def write_apstar(path, apogee_id: str, flux, flux_err, bitmask, header=None) -> 
     path : str or Path
         Output file (written atomically). Real files are named ``apStar-dr17-<APOGEE_ID>.fits``.
     apogee_id : str
-        Stored as ``OBJID`` (and ``APOGEE_ID``) in the primary header.
+        Stored as ``OBJID`` in the primary header, as in real apStar files.
     flux, flux_err : array (8575,)
         Flux and 1σ error in 1e-17 erg/s/cm²/Å.
     bitmask : integer array (8575,)
@@ -111,7 +111,6 @@ def write_apstar(path, apogee_id: str, flux, flux_err, bitmask, header=None) -> 
     for key, value in dict(header or {}).items():
         primary.header[key] = value
     primary.header["OBJID"] = (str(apogee_id), "APOGEE_ID")
-    primary.header["APOGEE_ID"] = str(apogee_id)
     primary.header["NWAVE"] = (APOGEE_N_PIXELS_FULL, "pixels per spectrum")
     hdus = [primary]
     for name, data, unit in (
@@ -184,7 +183,7 @@ def read_apstar(path) -> ApogeeSpectrum:
         bitmask = None if is_aspcap else _first_row(third, 3, path).astype(np.int32)
     if flux_err.shape != flux.shape or (bitmask is not None and bitmask.shape != flux.shape):
         raise ValueError(f"{path}: flux, error and mask HDUs have different lengths")
-    apogee_id = str(header.get("APOGEE_ID") or header.get("OBJID") or apogee_id_from_filename(path)).strip()
+    apogee_id = str(header.get("OBJID") or apogee_id_from_filename(path)).strip()
     return ApogeeSpectrum(apogee_id, flux, flux_err, bitmask, "aspcapStar" if is_aspcap else "apStar", header)
 
 
