@@ -44,18 +44,18 @@ ALLSTAR_COLUMNS = (
     ("ASPCAPFLAG", "i8", None),
     ("TEFF", "f4", "K"),
     ("TEFF_ERR", "f4", "K"),
-    ("LOGG", "f4", "dex"),
-    ("LOGG_ERR", "f4", "dex"),
-    ("M_H", "f4", "dex"),
-    ("M_H_ERR", "f4", "dex"),
-    ("ALPHA_M", "f4", "dex"),
-    ("ALPHA_M_ERR", "f4", "dex"),
-    ("FE_H", "f4", "dex"),
-    ("FE_H_ERR", "f4", "dex"),
-    ("C_FE", "f4", "dex"),
-    ("C_FE_ERR", "f4", "dex"),
-    ("N_FE", "f4", "dex"),
-    ("N_FE_ERR", "f4", "dex"),
+    ("LOGG", "f4", None),  # dex
+    ("LOGG_ERR", "f4", None),  # dex
+    ("M_H", "f4", None),  # dex
+    ("M_H_ERR", "f4", None),  # dex
+    ("ALPHA_M", "f4", None),  # dex
+    ("ALPHA_M_ERR", "f4", None),  # dex
+    ("FE_H", "f4", None),  # dex
+    ("FE_H_ERR", "f4", None),  # dex
+    ("C_FE", "f4", None),  # dex
+    ("C_FE_ERR", "f4", None),  # dex
+    ("N_FE", "f4", None),  # dex
+    ("N_FE_ERR", "f4", None),  # dex
     ("VHELIO_AVG", "f4", "km/s"),
     ("GAIAEDR3_PARALLAX", "f8", "mas"),
     ("GAIAEDR3_PARALLAX_ERROR", "f8", "mas"),

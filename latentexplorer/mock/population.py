@@ -602,7 +602,7 @@ def draw_population(n_stars, n_kepler, seed):
 
 _UNITS = {
     "MASS": u.M_sun, "RADIUS": u.R_sun, "LUMINOSITY": u.L_sun, "AGE": u.Gyr, "TEFF": u.K,
-    "LOGG": u.dex(u.cm / u.s**2), "NUMAX": u.uHz, "DELTANU": u.uHz, "RA": u.deg, "DEC": u.deg,
+    "NUMAX": u.uHz, "DELTANU": u.uHz, "RA": u.deg, "DEC": u.deg,
     "GLON": u.deg, "GLAT": u.deg, "DIST": u.kpc, "PMRA": u.mas / u.yr, "PMDEC": u.mas / u.yr,
     "VLOS": u.km / u.s, "R": u.kpc, "PHI": u.deg, "Z": u.kpc, "KEPMAG": u.mag,
 }
