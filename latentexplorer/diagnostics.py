@@ -438,8 +438,8 @@ def _age_stats(age_true, age_pred) -> AgeStats:
 
 
 def age_audit(features, log_age, log_age_err, evolstate=None, *, features_err=None, alpha_m=None,
-              reference_log_age=None, leakage_covariates=None, n_train=AGE_TRAIN_SIZE, n_calibration=None, seed=0, rows=None,
-              forest_params=None, name="age", feature_names=()):
+              reference_log_age=None, leakage_covariates=None, n_train=AGE_TRAIN_SIZE, n_calibration=None,
+              seed=0, rows=None, forest_params=None, name="age", feature_names=()):
     """Fit the age forest on one feature set and score it on held-out stars (Fig. 10).
 
     Parameters

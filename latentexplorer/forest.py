@@ -211,15 +211,11 @@ class _ProbabilisticForest(BaseEstimator):
             max_features=self.max_features,
         )
         self.estimators_ = Parallel(n_jobs=self.n_jobs, prefer="threads")(
-            delayed(_fit_tree)(
-                self._tree_class(**params, random_state=int(seed)), X, y, X_err, y_err, weight, int(seed), self.bootstrap
-            )
-            for seed in seeds
+            delayed(_fit_tree)(self._tree_class(**params, random_state=seed), X, y, X_err, y_err, weight, seed,
+                               self.bootstrap)
+            for seed in map(int, seeds)
         )
         self.estimator_seeds_ = seeds
-
-    def _validate_X_err(self, X, X_err, *, allow_nonfinite=False):
-        return _as_errors(X_err, X.shape, "X_err", allow_nonfinite=allow_nonfinite)
 
     def _tree_outputs(self, X, X_err):
         """Per-tree outputs, shape (n_estimators, n_samples)."""
@@ -360,7 +356,7 @@ class ProbabilisticRandomForestRegressor(RegressorMixin, _ProbabilisticForest):
         X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True, ensure_all_finite=False)
         _finite_or_raise(self, "X", X)
         _finite_or_raise(self, "y", y)
-        X_err = self._validate_X_err(X, X_err)
+        X_err = _as_errors(X_err, X.shape, "X_err")
         y_err = _as_errors(y_err, y.shape, "y_err")
         weight = _as_sample_weight(sample_weight, X.shape[0])
         if y_err is not None and self.label_weighting is not None:
@@ -378,7 +374,7 @@ class ProbabilisticRandomForestRegressor(RegressorMixin, _ProbabilisticForest):
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False, ensure_all_finite=False)
         propagate = self.missing == "propagate"
-        X_err = self._validate_X_err(X, X_err, allow_nonfinite=propagate)
+        X_err = _as_errors(X_err, X.shape, "X_err", allow_nonfinite=propagate)
         good = np.isfinite(X).all(axis=1)
         if X_err is not None:
             good &= np.isfinite(X_err).all(axis=1)
@@ -495,7 +491,7 @@ class ProbabilisticRandomForestClassifier(ClassifierMixin, _ProbabilisticForest)
         check_classification_targets(y)
         encoder = LabelEncoder().fit(y)
         self.classes_ = encoder.classes_
-        X_err = self._validate_X_err(X, X_err)
+        X_err = _as_errors(X_err, X.shape, "X_err")
         weight = _as_sample_weight(sample_weight, X.shape[0])
         self._fit_trees(X, encoder.transform(y), X_err, None, weight)
         return self
@@ -505,7 +501,7 @@ class ProbabilisticRandomForestClassifier(ClassifierMixin, _ProbabilisticForest)
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False, ensure_all_finite=False)
         _finite_or_raise(self, "X", X)
-        X_err = self._validate_X_err(X, X_err)
+        X_err = _as_errors(X_err, X.shape, "X_err")
         votes = self._tree_outputs(X, X_err)
         return np.stack([(votes == k).mean(axis=0) for k in range(len(self.classes_))], axis=1)
 
