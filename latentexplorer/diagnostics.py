@@ -6,22 +6,16 @@ training stars and scores the held-out ones. They return small dataclasses whose
 plain Python numbers for reports and tests; the per-star arrays (indices, truths, predictions) stay
 on the object for plotting.
 
-================================  ==========================  ====================================
-Paper                             Function                    Scores
-================================  ==========================  ====================================
-Fig. 7: latent → abundances,      :func:`label_audit`         bias, scatter, R² (absolute units)
-Teff
-Fig. 8: latent → ν_max, Δν,       :func:`seismic_audit`       fractional bias and scatter, R²
-excess Δν
-Fig. 9: latent → RC / RGB         :func:`evolstate_audit`     confusion matrix, misclassification
-Fig. 10: latent + Teff + [Fe/H]   :func:`age_audit`           fractional age bias / scatter overall
-→ age                                                         and per state, pull widths
-Figs. 16–17: feature ablations    :func:`age_ablation`        one :class:`AgeAudit` per feature set
-[α/M] leakage                     :func:`leakage_audit`       slope of age residual vs [α/M] at
-                                                              fixed true age, its error, p-value
-Baseline: age from spectra        :func:`spectrum_baseline_   :class:`AgeAudit` (with leakage) of
-                                  audit`                      PCA + forest on the same split
-================================  ==========================  ====================================
+- Fig. 7, latent → [Fe/H], [α/M], [N/H], [C/N], Teff: :func:`label_audit` (bias, scatter, R²).
+- Fig. 8, latent → ν_max, Δν, excess Δν: :func:`seismic_audit` (fractional bias and scatter, R²).
+- Fig. 9, latent → RC / RGB: :func:`evolstate_audit` (confusion matrix, misclassification rates).
+- Fig. 10, latent + Teff + [Fe/H] → age: :func:`age_audit` (fractional age bias and scatter overall
+  and per state, pull-distribution widths before and after calibration).
+- Figs. 16–17, feature ablations: :func:`age_ablation` (one :class:`AgeAudit` per feature set).
+- [α/M] leakage: :func:`leakage_audit` (slope of the age residual with [α/M] at fixed true age, its
+  error, partial correlation and p-value), run inside the age audits when [α/M] is given.
+- Baseline, age straight from the spectra: :func:`spectrum_baseline_audit` (PCA + the same forest on
+  the same split, through the same audit, for a side-by-side leakage comparison).
 
 Conventions (the paper's): 2,000 random training stars for labels (:data:`LABEL_TRAIN_SIZE`), ~1,200
 for ages (:data:`AGE_TRAIN_SIZE`), the rest held out; ages are fitted as log10(age / Gyr) with the
