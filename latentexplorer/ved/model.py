@@ -50,7 +50,7 @@ class VariationalEncoderDecoder:
     --------------------------------------
     network_ : keras.Model, spectra → [z_mean, z_log_var, log PSD of z_mean]
     scaler_ : PixelScaler
-    history_ : dict of per-epoch lists (loss, mse, kl, val_loss, val_mse, val_kl, learning_rate)
+    history_ : dict of per-epoch lists (loss, mse, kl, val_loss, val_mse, val_kl, learning_rate, epoch_time_s)
     training_ : dict, the training configuration and summary (pairs, epochs, best validation loss, time,
         ``fingerprint`` of the training data)
 

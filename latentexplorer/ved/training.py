@@ -34,7 +34,7 @@ __all__ = ["TrainingConfig", "Trainer", "CHECKPOINT_NAME"]
 log = logging.getLogger(__name__)
 
 CHECKPOINT_NAME = "checkpoint.h5"
-HISTORY_KEYS = ("loss", "mse", "kl", "val_loss", "val_mse", "val_kl", "learning_rate")
+HISTORY_KEYS = ("loss", "mse", "kl", "val_loss", "val_mse", "val_kl", "learning_rate", "epoch_time_s")
 
 
 @dataclass(frozen=True)
@@ -215,11 +215,11 @@ class Trainer:
             (loss, mse, kl), (val_loss, val_mse, val_kl) = self._run_epoch(shuffle_rng, progress)
             if not np.isfinite(loss):
                 raise FloatingPointError(f"training loss became {loss} in epoch {s.epoch + 1}")
-            lr = self._learning_rate()
-            for key, value in zip(HISTORY_KEYS, (loss, mse, kl, val_loss, val_mse, val_kl, lr)):
+            lr, dt = self._learning_rate(), time.perf_counter() - t0
+            for key, value in zip(HISTORY_KEYS, (loss, mse, kl, val_loss, val_mse, val_kl, lr, dt)):
                 s.history[key].append(value)
             s.epoch += 1
-            s.train_time_s += time.perf_counter() - t0
+            s.train_time_s += dt
             self._update_schedule(val_loss)
             s.shuffle_rng_state = shuffle_rng.bit_generator.state
             log.info("epoch %d: loss %.5g (mse %.5g, kl %.4g), val_loss %.5g", s.epoch, loss, mse, kl, val_loss)
