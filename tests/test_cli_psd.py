@@ -1,0 +1,82 @@
+"""`latentexplorer psd`: Kepler-format light-curve files → psd.h5, one bad file never fatal."""
+
+import h5py
+import numpy as np
+from astropy.io import fits
+
+from latentexplorer import psd
+from latentexplorer.cli import main
+from latentexplorer.io.kepler import write_kepler_llc
+from latentexplorer.io.psdfile import read_psd_file
+from synthetic import kepler_cadences, oscillating_star
+
+
+def write_llc(path, kic, time_days, flux_ppm, quality=None):
+    """A Kepler long-cadence file (TIME, PDCSAP_FLUX, PDCSAP_FLUX_ERR, SAP_QUALITY; KEPLERID in the header)."""
+    quality = np.zeros(time_days.size, dtype=np.int32) if quality is None else quality
+    write_kepler_llc(path, kic, time_days + 120.0, flux_ppm, np.full(time_days.size, 50.0), quality, kepmag=11.0)
+    with fits.open(path) as hdul:  # the layout the acceptance names
+        assert hdul[0].header["KEPLERID"] == kic
+        assert {"TIME", "PDCSAP_FLUX", "PDCSAP_FLUX_ERR", "SAP_QUALITY"} <= set(hdul[1].columns.names)
+
+
+def test_kepler_llc_files_go_through_to_hdf5(tmp_path):
+    t, y = oscillating_star(40.0, 4.8, seed=0)
+    quality = np.zeros(t.size, dtype=np.int32)
+    quality[::97] = 32  # reaction-wheel desaturation: cadences carrying garbage flux are removed by the default mask
+    y_bad = y.copy()
+    y_bad[::97] = 5e5
+    write_llc(tmp_path / "kplr000001234-2013131215648_llc.fits", 1234, t, y_bad, quality)
+    out = tmp_path / "psd.h5"
+    assert main(["psd", str(tmp_path), "-o", str(out), "--no-progress"]) == 0
+    result = read_psd_file(out)
+    assert list(result.kic) == [1234]
+    assert result.target_id[0] == "KIC 1234"
+    assert result.flags[0] == 0
+    assert np.allclose(result.frequency, psd.frequency_grid())
+    good = quality == 0
+    assert np.allclose(result.log_psd[0], psd.compute_psd(t[good], y[good]), atol=2e-3)
+
+
+def test_a_batch_records_bad_files_and_continues(tmp_path, capsys):
+    t, y = oscillating_star(100.0, 9.0, seed=1)
+    write_llc(tmp_path / "good_llc.fits", 11, t, y)
+    _, t90 = kepler_cadences(90.0)
+    write_llc(tmp_path / "short_llc.fits", 12, t90, np.random.default_rng(0).normal(0, 50, t90.size))
+    write_llc(tmp_path / "flat_llc.fits", 13, t, np.zeros(t.size))
+    fits.HDUList([fits.PrimaryHDU(np.zeros((4, 4)))]).writeto(tmp_path / "image.fits")
+    out = tmp_path / "psd.h5"
+    assert main(["psd", str(tmp_path), "-o", str(out), "--no-progress"]) == 0
+    result = read_psd_file(out)
+    by_file = {src.rsplit("/", 1)[-1]: i for i, src in enumerate(result.source)}
+    flags = {name: psd.PSDFlag(int(result.flags[i])) for name, i in by_file.items()}
+    assert flags["good_llc.fits"] == psd.PSDFlag.OK
+    assert flags["short_llc.fits"] == psd.PSDFlag.SHORT_BASELINE
+    assert psd.PSDFlag.CONSTANT_FLUX in flags["flat_llc.fits"]
+    assert flags["image.fits"] == psd.PSDFlag.UNREADABLE
+    assert np.isnan(result.log_psd[by_file["image.fits"]]).all()
+    assert np.isfinite(result.log_psd[by_file["short_llc.fits"]]).all()
+    assert "1 done, 1 flagged, 2 failed" in capsys.readouterr().out
+
+
+def test_missing_input_is_a_clear_error(tmp_path, capsys):
+    assert main(["psd", str(tmp_path / "nope.fits"), "-o", str(tmp_path / "psd.h5")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert not (tmp_path / "psd.h5").exists()
+
+
+def test_output_is_never_half_written(tmp_path, monkeypatch):
+    t, y = oscillating_star(100.0, 9.0, seed=1)
+    write_llc(tmp_path / "good_llc.fits", 11, t, y)
+    out = tmp_path / "psd.h5"
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(h5py.File, "create_dataset", explode)
+    try:
+        main(["psd", str(tmp_path), "-o", str(out), "--no-progress"])
+    except RuntimeError:
+        pass
+    assert not out.exists()
+    assert not list(tmp_path.glob(".psd.h5.*"))
