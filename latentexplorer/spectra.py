@@ -15,7 +15,7 @@ The procedure is the one of Leung & Bovy (2019a) that the paper uses (section 2)
    astroNN (``w = 1 / (σ² + 1e-8)`` multiplying the residuals); pixels that are bad (below) get zero
    weight, so one cosmic ray or NaN cannot spoil a chip. :func:`fit_continuum` is a vectorised
    equivalent of :func:`astroNN.apogee.chips.apogee_continuum` (same mask, degree, weights and
-   Chebyshev domain; the tests check they agree) that is ~100× faster on large batches.
+   Chebyshev domain; the tests check they agree) that is a few times faster on large batches.
 3. **Bad pixels** — pixels with any of the PIXMASK bits :data:`DEFAULT_BAD_PIXEL_BITS` set (astroNN's
    default: BADPIX, CRPIX, SATPIX, UNFIXABLE, BADDARK, BADFLAT, BADERR, NOSKY and SIG_SKYLINE), with a
    non-finite flux or error, or with a non-positive error, are set to 1 after normalisation; negative

@@ -40,9 +40,9 @@ def noiseless(**changes):
 
 @pytest.fixture(scope="module")
 def population():
-    """2,500 giants through the full path: apStar-like flux → normalize_spectra."""
+    """2,400 giants through the full path: apStar-like flux → normalize_spectra."""
     rng = np.random.default_rng(2024)
-    labels = giant_labels(2500, rng)
+    labels = giant_labels(2400, rng)
     flux, err, mask = ms.synthesize_apstar(labels, rng)
     return labels, sp.normalize_spectra(flux, err, mask)
 

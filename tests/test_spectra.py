@@ -179,7 +179,7 @@ def test_stacked_file_round_trip_and_iteration(tmp_path):
     sizes = [len(c.apogee_id) for c in io.iter_stacked_spectra(path, 4)]
     assert sizes == [4, 4, 2]
     with h5py.File(path) as f:
-        assert f["flux"].compression == "gzip" and f["flux"].chunks == (4, 8575)
+        assert f["flux"].compression == "lzf" and f["flux"].chunks == (4, 8575)
 
 
 def test_stacked_writer_is_atomic_and_checks_shapes(tmp_path):

@@ -10,13 +10,15 @@ continuum-normalised spectrum, HDU2 its error, HDU3 the best-fitting model — n
 gap-removed 7514 pixels.
 
 **Stacked HDF5** (:class:`StackedSpectraWriter`): datasets ``APOGEE_ID`` (UTF-8 strings), ``flux`` and
-``flux_err`` (float32) and ``bitmask`` (int32), each (N, n_pixels), chunked by rows and compressed;
+``flux_err`` (float32) and ``bitmask`` (int32), each (N, n_pixels), chunked by rows and compressed
+(shuffle + lzf by default);
 attributes ``format = 'latentexplorer.stacked_spectra'``, ``n_pixels``, ``CRVAL1``, ``CDELT1``. It is
 written to a temporary file and renamed on a clean close, so an interrupted run leaves no partial file.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
@@ -130,15 +132,14 @@ def write_apstar(path, apogee_id: str, flux, flux_err, bitmask, header=None) -> 
 
 
 def apogee_id_from_filename(path) -> str:
-    """APOGEE_ID from a file name ``apStar-<release>-<ID>.fits`` / ``aspcapStar-<release>-<ID>.fits``
-    (the ID may itself contain ``-``); otherwise the file name without extension."""
+    """APOGEE_ID from a file name ``apStar-[<release>-]<ID>.fits`` / ``aspcapStar-[<release>-]<ID>.fits``
+    (release like ``dr17``; the ID may itself contain ``-``); otherwise the file name without extension."""
     name = Path(path).name
     for ext in (".fits.gz", ".fits"):
         if name.endswith(ext):
             name = name[: -len(ext)]
-    if name.startswith(("apStar-", "aspcapStar-")) and name.count("-") >= 2:
-        return name.split("-", 2)[2]
-    return name
+    match = re.fullmatch(r"(?:apStar|aspcapStar)-(?:dr\d+-)?(.+)", name)
+    return match.group(1) if match else name
 
 
 def _first_row(data, name, path) -> np.ndarray:
@@ -204,16 +205,19 @@ class StackedSpectraWriter:
         Pixels per spectrum: 8575 (apStar grid) or 7514 (gap-removed).
     chunk_rows : int
         Rows per HDF5 chunk (also the natural read size).
-    compression : str
-        HDF5 filter for the data sets ('gzip' at level 1 with byte shuffling by default; 'lzf' is
-        faster but only readable through h5py).
+    compression : {'lzf', 'gzip', None}
+        HDF5 filter for the data sets, after byte shuffling. 'lzf' (default, bundled with h5py) is
+        ~3× faster to write than 'gzip' (level 1) for ~8 % more disk; choose 'gzip' for files that
+        non-Python HDF5 tools must read.
     """
 
-    def __init__(self, path, n_pixels: int = APOGEE_N_PIXELS_FULL, chunk_rows: int = 64, compression="gzip"):
+    def __init__(self, path, n_pixels: int = APOGEE_N_PIXELS_FULL, chunk_rows: int = 64, compression="lzf"):
         if n_pixels not in _VALID_PIXELS:
             raise ValueError(f"n_pixels must be {APOGEE_N_PIXELS_FULL} or {APOGEE_N_PIXELS}, got {n_pixels}")
         if chunk_rows < 1:
             raise ValueError(f"chunk_rows must be positive, got {chunk_rows}")
+        if compression not in ("lzf", "gzip", None):
+            raise ValueError(f"compression must be 'lzf', 'gzip' or None, got {compression!r}")
         self.path = Path(path)
         self.n_pixels = int(n_pixels)
         self.chunk_rows = int(chunk_rows)
@@ -230,9 +234,9 @@ class StackedSpectraWriter:
         f.attrs.update(
             format=STACKED_FORMAT, n_pixels=self.n_pixels, CRVAL1=APOGEE_LOG10_LAMBDA0, CDELT1=APOGEE_DLOG10_LAMBDA
         )
-        opts = {"compression": self.compression}
+        opts = {"compression": self.compression, "shuffle": self.compression is not None}
         if self.compression == "gzip":
-            opts.update(compression_opts=1, shuffle=True)
+            opts["compression_opts"] = 1
         f.create_dataset("APOGEE_ID", (0,), maxshape=(None,), dtype=h5py.string_dtype(), chunks=(1024,))
         for name, dtype in (("flux", np.float32), ("flux_err", np.float32), ("bitmask", np.int32)):
             f.create_dataset(
