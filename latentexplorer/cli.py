@@ -14,7 +14,7 @@ import sys
 from . import __version__
 
 # Order is the order of the pipeline (and of ``latentexplorer --help``).
-COMMANDS = ("simulate", "psd", "train", "encode", "orbits")
+COMMANDS = ("simulate", "psd", "pairs", "train", "encode", "orbits")
 
 
 def build_parser() -> argparse.ArgumentParser:

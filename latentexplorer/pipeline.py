@@ -11,16 +11,19 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import h5py
 import numpy as np
 from tqdm.auto import tqdm
 
+from . import constants as C
 from . import psd as psd_mod
-from .io.lightcurves import read_light_curve
-from .io.psdfile import PSDSet, write_psd_file
+from .io.atomic import atomic_output
+from .io.lightcurves import LightCurveRecord, read_light_curve
+from .io.psdfile import PSDSet, read_psd_file, write_psd_file
 
 log = logging.getLogger(__name__)
 
-__all__ = ["StepSummary", "find_light_curve_files", "compute_psd_files"]
+__all__ = ["StepSummary", "find_light_curve_files", "compute_psd_files", "compute_mock_psds", "make_pairs"]
 
 LIGHT_CURVE_PATTERNS = ("*.fits", "*.fits.gz", "*.fit")
 
@@ -55,6 +58,49 @@ def find_light_curve_files(inputs) -> list[Path]:
     return files
 
 
+class _PSDAccumulator:
+    """Collects one PSD row per star (NaN + flags where it failed) and writes the PSD file."""
+
+    def __init__(self, n: int):
+        grid = psd_mod.frequency_grid()
+        self.grid = grid
+        self.log_psd = np.full((n, grid.size), np.nan, dtype=np.float32)
+        self.flags = np.zeros(n, dtype=np.uint16)
+        self.target = np.empty(n, dtype=object)
+        self.kic = np.full(n, -1, dtype=np.int64)
+        self.source = np.empty(n, dtype=object)
+        self.baseline = np.full(n, np.nan)
+        self.n_points = np.zeros(n, dtype=np.int64)
+
+    def add(self, i: int, source: str, record=None, error: Exception | None = None) -> None:
+        """Row ``i`` from a :class:`~latentexplorer.io.lightcurves.LightCurveRecord`, or unreadable."""
+        self.source[i] = self.target[i] = source
+        if record is None:
+            log.warning("%s", error)
+            self.flags[i] = psd_mod.PSDFlag.UNREADABLE
+            return
+        self.target[i], self.kic[i] = record.target_id, record.kic
+        self.n_points[i] = record.time_days.size
+        self.baseline[i] = np.ptp(record.time_days) if record.time_days.size else np.nan
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", psd_mod.PSDQualityWarning)
+                self.log_psd[i], self.flags[i] = psd_mod.compute_psd(
+                    record.time_days, record.flux_ppm, return_flags=True
+                )
+        except psd_mod.InvalidLightCurveError as err:
+            log.warning("%s: %s", source, err)
+            self.flags[i] = err.flags
+
+    def write(self, output) -> StepSummary:
+        write_psd_file(output, PSDSet(self.target, self.kic, self.grid, self.log_psd, self.flags, self.source,
+                                      self.baseline, self.n_points))
+        failed = int(np.sum((self.flags & int(psd_mod.FATAL_FLAGS)) != 0))
+        flagged = int(np.sum(self.flags != 0)) - failed
+        return StepSummary(done=len(self.flags) - failed - flagged, flagged=flagged, failed=failed,
+                           output=Path(output))
+
+
 def compute_psd_files(inputs, output, progress: bool = True) -> StepSummary:
     """Light-curve FITS files → ``output`` (a PSD HDF5 file, see :mod:`latentexplorer.io.psdfile`).
 
@@ -66,36 +112,101 @@ def compute_psd_files(inputs, output, progress: bool = True) -> StepSummary:
     files = find_light_curve_files(inputs)
     if not files:
         raise ValueError("no light-curve files found in the inputs")
-    grid = psd_mod.frequency_grid()
-    n = len(files)
-    log_psd = np.full((n, grid.size), np.nan, dtype=np.float32)
-    flags = np.zeros(n, dtype=np.uint16)
-    target = np.empty(n, dtype=object)
-    kic = np.full(n, -1, dtype=np.int64)
-    baseline = np.full(n, np.nan)
-    n_points = np.zeros(n, dtype=np.int64)
+    rows = _PSDAccumulator(len(files))
     for i, path in enumerate(tqdm(files, desc="PSD", unit="star", disable=not progress)):
-        target[i] = path.name
         try:
-            record = read_light_curve(path)
+            rows.add(i, str(path), read_light_curve(path))
         except ValueError as err:
-            log.warning("%s", err)
-            flags[i] = psd_mod.PSDFlag.UNREADABLE
-            continue
-        target[i], kic[i] = record.target_id, record.kic
-        n_points[i] = record.time_days.size
-        baseline[i] = np.ptp(record.time_days) if record.time_days.size else np.nan
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", psd_mod.PSDQualityWarning)
-                log_psd[i], flags[i] = psd_mod.compute_psd(record.time_days, record.flux_ppm, return_flags=True)
-        except psd_mod.InvalidLightCurveError as err:
-            log.warning("%s: %s", path, err)
-            flags[i] = err.flags
-    write_psd_file(
-        output,
-        PSDSet(target, kic, grid, log_psd, flags, np.array([str(p) for p in files], dtype=object), baseline, n_points),
-    )
-    failed = int(np.sum((flags & int(psd_mod.FATAL_FLAGS)) != 0))
-    flagged = int(np.sum(flags != 0)) - failed
-    return StepSummary(done=n - failed - flagged, flagged=flagged, failed=failed, output=Path(output))
+            rows.add(i, str(path), error=err)
+    return rows.write(output)
+
+
+def compute_mock_psds(survey, output, progress: bool = True) -> StepSummary:
+    """PSDs of a :class:`~latentexplorer.mock.MockSurvey`'s Kepler stars, synthesised in memory.
+
+    The same computation as :func:`compute_psd_files` on the survey's llc files (the quality-flagged
+    cadences dropped as lightkurve's default mask does), without writing 3,000 × 7 MB of FITS first:
+    the demo's shortcut. Rows follow ``survey.seismic``.
+    """
+    kics = np.asarray(survey.seismic["KIC"], dtype=np.int64)
+    rows = _PSDAccumulator(kics.size)
+    for i, kic in enumerate(tqdm(kics, desc="PSD", unit="star", disable=not progress)):
+        lc = survey.light_curve(int(kic))
+        good = lc.good
+        record = LightCurveRecord(lc.time_days[good], lc.flux_ppm[good], f"KIC {kic}", int(kic))
+        rows.add(i, f"mock KIC {kic}", record)
+    return rows.write(output)
+
+
+def make_pairs(psd_path, spectra_path, seismic_path, output, *, numax_range=C.TRAIN_NUMAX_RANGE_UHZ,
+               chunk_size: int = 1024, progress: bool = True) -> StepSummary:
+    """Cross-match PSDs with spectra through the seismic catalog (KIC ↔ APOGEE_ID) into training pairs.
+
+    Keeps the paper's training sample (section 5): 4 < ν_max < 250 μHz and a known evolutionary state,
+    a PSD computed without flags and a usable spectrum. Streams the spectra in chunks, so only the
+    matched ones are held in memory.
+
+    Writes ``output`` (HDF5, chunked): ``spectra`` (N, 7514) float32 continuum-normalised, ``log_psd``
+    (N, 2092) float32, ``numax`` (N,) μHz, ``APOGEE_ID``, ``KIC``, ``evolstate`` (N,), ``frequency`` (2092,).
+    The summary counts catalog stars kept (done), cut by the sample definition (flagged) and lost for
+    want of a PSD or a spectrum (failed).
+
+    Raises
+    ------
+    ValueError
+        If the PSDs are on another frequency grid, or no star can be matched at all.
+    """
+    from .io.seismic import read_seismic_catalog
+    from .spectra import iter_normalized_spectra
+
+    psds = read_psd_file(psd_path)
+    grid = psd_mod.frequency_grid()
+    if psds.frequency.shape != grid.shape or not np.allclose(psds.frequency, grid):
+        raise ValueError(
+            f"{psd_path}: PSDs are on another frequency grid ({psds.frequency.size} pixels, "
+            f"{psds.frequency[0]:.3f}–{psds.frequency[-1]:.3f} μHz), not latentexplorer's 2092-pixel grid"
+        )
+    seismic = read_seismic_catalog(seismic_path)
+    numax = np.asarray(seismic["NUMAX"], float)
+    state = np.asarray(seismic["EVOLSTATE"]).astype(str)
+    in_sample = (numax > numax_range[0]) & (numax < numax_range[1]) & np.isin(state, ("RGB", "RC"))
+    psd_row = {int(k): i for i, k in enumerate(psds.kic) if psds.flags[i] == 0 and k > 0}
+    kic = np.asarray(seismic["KIC"], dtype=np.int64)
+    has_psd = np.array([k in psd_row for k in kic])
+    candidates = np.flatnonzero(in_sample & has_psd)
+    wanted = {str(seismic["APOGEE_ID"][i]).strip(): i for i in candidates}
+    if not wanted:
+        raise ValueError(
+            f"no seismic-catalog star of {seismic_path} has both a usable PSD in {psd_path} (matched by KIC) "
+            f"and 4 < ν_max < 250 μHz with a known evolutionary state"
+        )
+    found_rows, found_spectra = [], []
+    bar = tqdm(desc="pairs", unit="spectra", disable=not progress)
+    for ids, spectra, _flags in iter_normalized_spectra(spectra_path, chunk_size):
+        for j, apogee_id in enumerate(np.char.strip(ids.astype(str))):
+            i = wanted.get(apogee_id)
+            if i is not None and np.isfinite(spectra[j]).all():
+                found_rows.append(i)
+                found_spectra.append(spectra[j])
+        bar.update(len(ids))
+    bar.close()
+    if not found_rows:
+        raise ValueError(f"none of the {len(wanted)} matched APOGEE_IDs has a usable spectrum in {spectra_path}")
+    order = np.argsort(found_rows)
+    rows = np.asarray(found_rows)[order]
+    spectra = np.asarray(found_spectra, dtype=np.float32)[order]
+    log_psd = psds.log_psd[[psd_row[int(k)] for k in kic[rows]]]
+    n = rows.size
+    with atomic_output(output, suffix=".h5") as tmp, h5py.File(tmp, "w") as h5:
+        h5.attrs["format"] = "latentexplorer.pairs/1"
+        chunk = (min(n, 256),)
+        h5.create_dataset("spectra", data=spectra, chunks=chunk + spectra.shape[1:], compression="lzf")
+        h5.create_dataset("log_psd", data=log_psd, chunks=chunk + log_psd.shape[1:], compression="lzf")
+        h5.create_dataset("numax", data=numax[rows])
+        h5.create_dataset("APOGEE_ID", data=np.asarray(seismic["APOGEE_ID"][rows]).astype(str).astype(object),
+                          dtype=h5py.string_dtype("utf-8"))
+        h5.create_dataset("KIC", data=kic[rows])
+        h5.create_dataset("evolstate", data=state[rows].astype(object), dtype=h5py.string_dtype("utf-8"))
+        h5.create_dataset("frequency", data=grid).attrs["unit"] = "uHz"
+    cut = int((~in_sample).sum())
+    return StepSummary(done=n, flagged=cut, failed=len(seismic) - cut - n, output=Path(output))

@@ -32,6 +32,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("-o", "--output", required=True, metavar="DIR", help="workspace directory to write")
     parser.add_argument("--spectra-format", choices=("stacked", "apstar"), default="stacked",
                         help="one stacked HDF5 file (default) or one apStar FITS file per star")
+    parser.add_argument("--light-curves", type=int, default=None, metavar="N",
+                        help="write llc files for only the first N Kepler stars (each file is ~7 MB; default: all)")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes for the light curves (default 1)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
 
@@ -46,13 +48,15 @@ def run(args) -> int:
         raise ValueError(f"--n-kepler must be between 0 and --n-stars ({args.n_stars}), got {args.n_kepler}")
     if args.seed < 0:
         raise ValueError(f"--seed must be a non-negative integer, got {args.seed}")
+    if args.light_curves is not None and args.light_curves < 0:
+        raise ValueError(f"--light-curves must be non-negative, got {args.light_curves}")
     if args.jobs < 1:
         raise ValueError(f"--jobs must be at least 1, got {args.jobs}")
     prepare_directory(args.output)  # fail before simulating, not after
     start = time.perf_counter()
     survey = simulate_survey(args.n_stars, args.n_kepler, args.seed)
     paths = survey.write(args.output, spectra_format=args.spectra_format, progress=not args.no_progress,
-                         n_jobs=args.jobs)
+                         n_jobs=args.jobs, light_curves=args.light_curves)
     truth = survey.truth
     n_rc = int((truth["EVOLSTATE"] == "RC").sum())
     n_high = int((truth["POPULATION"] == "thick").sum())

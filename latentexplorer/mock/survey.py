@@ -297,7 +297,8 @@ class MockSurvey:
         return synthesize_light_curve(float(star["NUMAX"]), float(star["DELTANU"]), str(star["EVOLSTATE"]),
                                       float(star["KEPMAG"]), rng)
 
-    def write(self, directory, spectra_format: str = "stacked", progress: bool = True, n_jobs: int = 1) -> dict:
+    def write(self, directory, spectra_format: str = "stacked", progress: bool = True, n_jobs: int = 1,
+              light_curves: int | None = None) -> dict:
         """Write ``truth.fits`` and ``survey/`` (see the module docstring) under ``directory``.
 
         Parameters
@@ -306,6 +307,9 @@ class MockSurvey:
         spectra_format : 'stacked' (one HDF5 file, default) or 'apstar' (one FITS file per star).
         progress : bool, show tqdm progress bars.
         n_jobs : int, worker processes for the light curves (the files do not depend on it).
+        light_curves : int or None, write the llc files of only the first this many Kepler stars (None: all).
+            A full-mission llc file is ~7 MB; :func:`latentexplorer.pipeline.compute_mock_psds` gives the
+            PSDs of all of them without the files.
 
         Returns
         -------
@@ -334,7 +338,7 @@ class MockSurvey:
         write_allstar(paths["allstar"], self.allstar)
         write_seismic_catalog(paths["seismic"], self.seismic)
         paths["spectra"] = self._write_spectra(survey, spectra_format, progress)
-        self._write_light_curves(prepare_directory(paths["kepler"]), progress, int(n_jobs))
+        self._write_light_curves(prepare_directory(paths["kepler"]), progress, int(n_jobs), light_curves)
         self._write_readme(paths, spectra_format)
         log.info("mock survey written to %s", root)
         return paths
@@ -359,8 +363,8 @@ class MockSurvey:
         bar.close()
         return path
 
-    def _write_light_curves(self, directory: Path, progress: bool, n_jobs: int) -> None:
-        kep = self.kepler
+    def _write_light_curves(self, directory: Path, progress: bool, n_jobs: int, limit: int | None) -> None:
+        kep = self.kepler if limit is None else self.kepler[: max(int(limit), 0)]
         jobs = [
             (str(directory), self.seed, i, int(s["KIC"]), float(s["NUMAX"]), float(s["DELTANU"]),
              str(s["EVOLSTATE"]), float(s["KEPMAG"]), float(s["RA"]), float(s["DEC"]))
