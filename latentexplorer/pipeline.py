@@ -13,6 +13,7 @@ from pathlib import Path
 
 import h5py
 import numpy as np
+from astropy.table import Table
 from tqdm.auto import tqdm
 
 from . import constants as C
@@ -23,7 +24,7 @@ from .io.psdfile import PSDSet, read_psd_file, write_psd_file
 
 log = logging.getLogger(__name__)
 
-__all__ = ["StepSummary", "find_light_curve_files", "compute_psd_files", "compute_mock_psds", "make_pairs"]
+__all__ = ["StepSummary", "find_light_curve_files", "compute_psd_files", "compute_mock_psds", "make_pairs", "compute_orbits"]
 
 LIGHT_CURVE_PATTERNS = ("*.fits", "*.fits.gz", "*.fit")
 
@@ -210,3 +211,56 @@ def make_pairs(psd_path, spectra_path, seismic_path, output, *, numax_range=C.TR
         h5.create_dataset("frequency", data=grid).attrs["unit"] = "uHz"
     cut = int((~in_sample).sum())
     return StepSummary(done=n, flagged=cut, failed=len(seismic) - cut - n, output=Path(output))
+
+
+# Column sets accepted for the kinematics, in order of preference.
+KINEMATIC_COLUMNS = (
+    ("PMRA", "PMDEC", "VLOS"),
+    ("GAIAEDR3_PMRA", "GAIAEDR3_PMDEC", "VHELIO_AVG"),
+)
+APOGEE_MISSING = -9999.0  # APOGEE's sentinel for a missing value
+
+
+def read_observables(path: Path) -> tuple[np.ndarray, list[np.ndarray]]:
+    """APOGEE_ID and the six heliocentric observables (RA, DEC, DIST, pmra, pmdec, vlos) of a FITS catalog.
+
+    Raises FileNotFoundError for a missing file and ValueError when required columns are absent.
+    """
+    if not path.is_file():
+        raise FileNotFoundError(f"catalog {path} does not exist")
+    table = Table.read(path)
+    kinematic = next((cols for cols in KINEMATIC_COLUMNS if set(cols) <= set(table.colnames)), None)
+    missing = [name for name in ("APOGEE_ID", "RA", "DEC", "DIST") if name not in table.colnames]
+    if missing:
+        raise ValueError(f"{path} lacks column(s) {', '.join(missing)}")
+    if kinematic is None:
+        wanted = " or ".join("(" + ", ".join(cols) + ")" for cols in KINEMATIC_COLUMNS)
+        raise ValueError(f"{path} needs the kinematic columns {wanted}")
+    values = []
+    for name in ("RA", "DEC", "DIST", *kinematic):
+        column = np.ma.filled(np.ma.asarray(table[name], dtype=float), np.nan)
+        values.append(np.where(column <= APOGEE_MISSING, np.nan, column))
+    ids = np.char.strip(np.asarray(table["APOGEE_ID"]).astype(str))
+    return ids, values
+
+
+def compute_orbits(catalog_path, output, *, chunk_size: int = 20_000, progress: bool = True):
+    """Galactocentric coordinates and galpy orbit parameters of every star of a FITS catalog → ``output``.
+
+    ``catalog_path`` holds APOGEE_ID, RA, DEC, DIST (kpc) and the kinematics of :data:`KINEMATIC_COLUMNS`
+    (a truth table or an allStar). Rows with missing values get NaN and a FLAG bit
+    (:class:`latentexplorer.galaxy.OrbitFlag`). Returns the written astropy Table.
+    """
+    from astropy.table import vstack
+
+    from .galaxy.orbits import orbit_parameters
+
+    ids, values = read_observables(Path(catalog_path))
+    starts = range(0, len(ids), chunk_size)
+    chunks = [orbit_parameters(*(v[i:i + chunk_size] for v in values))
+              for i in tqdm(starts, desc="orbits", unit="chunk", total=len(starts), disable=not progress)]
+    result = vstack(chunks) if chunks else orbit_parameters(*([] for _ in values))
+    result.add_column(ids, name="APOGEE_ID", index=0)
+    with atomic_output(output, suffix=".fits") as tmp:
+        result.write(tmp, format="fits", overwrite=True)
+    return result
