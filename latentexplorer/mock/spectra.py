@@ -9,19 +9,22 @@ mock spectrum sits at a real wavelength with a real depth. Each pixel's referenc
 elements (Na, Al, K, V, Cr, Mn, Co, Ni, …) — and pixels outside every window are generic metal lines.
 A star's optical depth is
 
-    τ = τ0 Σ_s w_s 10^(Δ[X_s/H] + a_s Δθ + b_s Δlog g) + τ_Br (10^(b_H Δlog g + a_H Δθ) − 1),
+    τ = τ0 [Σ_s w_s 10^(k Δ[X_s/H] + a_s Δθ + b_s Δlog g)]^(1 − S) + τ_Br (10^(b_H Δlog g + a_H Δθ) − 1),
 
-with θ = 5040 K / Teff and Δ relative to :data:`REFERENCE_LABELS` (close to the median APOKASC giant);
-the a_s (larger for the molecules than for atoms) make every line respond to Teff. CO follows [C/H],
-CN follows [C/H] + [N/H], OH and the α windows follow [α/H] — so [α/M] is in the spectra even though
-nothing seismic depends on it. τ_Br are the hydrogen Brackett lines n → 4 at their Rydberg
-(vacuum) wavelengths with Lorentzian profiles whose strength grows with log g. The normalised
-spectrum is ``(mean / e^−τ0) · e^−τ``: at the reference labels it is the real mean spectrum.
+with θ = 5040 K / Teff and Δ relative to :data:`REFERENCE_LABELS` (close to the median APOKASC giant),
+k the curve-of-growth slope and S = τ0 / (τ0 + 0.3) the pixel's saturation (deep, blended pixels
+respond less, as in real spectra). The a_s (larger for the molecules than for atoms) make every line
+respond to Teff. CO follows [C/H], CN follows [C/H] + [N/H], OH and the α windows follow [α/H] — so
+[α/M] is in the spectra even though nothing seismic depends on it. τ_Br are the hydrogen Brackett
+lines n → 4 at their Rydberg (vacuum) wavelengths with Lorentzian profiles whose strength grows with
+log g. The normalised spectrum is ``(mean / e^−τ0) · e^−τ``: at the reference labels it is the real
+mean spectrum.
 
-Things a star has that its labels do not say, drawn per star from the generator: the other elements
-scatter around [Fe/H] (σ 0.05 dex), microturbulence changes the strength of saturated lines, the line
-spread function / macroturbulence broadens or sharpens lines, and the radial velocity leaves a
-sub-pixel residual shift. With these, noise at the star's S/N, a smooth un-normalised continuum (the
+Things a star has that its labels do not say, drawn per star from the generator: its spectrum looks
+70 K hotter or cooler than its true Teff (3D/NLTE effects, spots: the scatter between spectroscopic
+and photometric temperatures), the other elements scatter around [Fe/H] (σ 0.05 dex),
+microturbulence changes the strength of saturated lines, the line spread function / macroturbulence
+broadens or sharpens lines, and the radial velocity leaves a sub-pixel residual shift. With these, noise at the star's S/N, a smooth un-normalised continuum (the
 star's Planck slope times a per-chip instrument throughput) and the pseudo-continuum normalisation,
 the mock carries about as much label information as real APOGEE spectra (trained on 2,000 APOKASC-like
 giants, a ridge regression recovers held-out Teff to ~55 K, log g to ~0.09 dex, [Fe/H] to ~0.04 dex,
@@ -122,8 +125,9 @@ class _Templates:
     brackett: np.ndarray  # τ_Br at the reference labels
 
 
-# species: (name, windows); the abundance and Teff/log g coefficients are set in _log_strengths
 def _species_masks() -> tuple[list[str], np.ndarray]:
+    """Species names and their DR17 ASPCAP windows, (n_species, 7514) float32 0/1; the label
+    dependence of each species is in :func:`_log_strengths`."""
     from astroNN.apogee.chips import aspcap_mask
 
     def window(*elements):
