@@ -1,0 +1,40 @@
+"""Build the latent-space age catalog of a workspace (the paper's Table 1 data model, section 7.1).
+
+Applies WORKSPACE/latent.h5 and the age model in WORKSPACE/forest/ (from `latentexplorer ages`) to
+every row of WORKSPACE/survey/allStar.fits: the latent representation is kept for 1.5 < log g < 3.6
+and SNREV > 30; ages are computed where also 2.5 < log g < 3.6 and Teff, [Fe/H] (and their errors)
+are present. The output is row-matched to the allStar file: apogee_id, telescope, field, STARFLAG,
+ASPCAPFLAG, z0..z4, z0_err..z4_err, LogAge, LogAge_Error [dex], Age, Age_Error [Gyr], EVOLSTATE_PRED,
+P_RC and AGE_FLAG, NaN where not computed. AGE_FLAG bits say why a row has no age:
+1 not encoded, 2 SNREV <= 30, 4 log g outside (1.5, 3.6), 8 log g outside (2.5, 3.6), 16 no Teff,
+32 no [Fe/H]. For science the paper recommends STARFLAG = ASPCAPFLAG = 0 and Age_Error/Age < 0.4.
+
+Writes catalog.fits and catalog.csv.gz (atomically; -o sets the FITS path, the CSV goes beside it).
+
+Example:
+  latentexplorer catalog WORKSPACE
+  latentexplorer catalog WORKSPACE -o /tmp/ages.fits
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+HELP = "apply latent + age model to every allStar row → catalog.fits, catalog.csv.gz"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("workspace", type=Path, help="workspace directory (latent.h5, forest/, survey/)")
+    parser.add_argument("-o", "--output", type=Path, default=None,
+                        help="catalog FITS file (default WORKSPACE/catalog.fits; CSV beside it)")
+    parser.add_argument("--chunk-size", type=int, default=50_000, help="stars predicted at a time (default 50000)")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def run(args) -> int:
+    from ..catalog import build_catalog
+
+    summary = build_catalog(args.workspace, output=args.output, progress=not args.no_progress,
+                            chunk_size=args.chunk_size)
+    print(summary)
+    return 0
