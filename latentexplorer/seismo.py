@@ -24,6 +24,7 @@ __all__ = [
     "GlobalSeismicParameters",
     "estimate_global_parameters",
     "envelope_sigma",
+    "granulation_background",
 ]
 
 
@@ -107,7 +108,16 @@ def envelope_sigma(numax):
     return 0.66 * np.asarray(numax, float) ** 0.88 / (2.0 * np.sqrt(2.0 * np.log(2.0)))
 
 
-def _estimate_numax(freq, excess, search=(3.0, 260.0), min_significance=5.0):
+def granulation_background(freq, numax):
+    """Shape of a red giant's granulation background (arbitrary units) at ``freq`` (μHz) for ``numax``:
+    two Harvey-like components with knees b1 = 0.317 ν_max^0.97 and b2 = 0.948 ν_max^0.992 μHz and equal
+    amplitudes (Kallinger et al. 2014)."""
+    freq = np.asarray(freq, float)
+    b1, b2 = 0.317 * numax**0.97, 0.948 * numax**0.992
+    return 1.0 / b1 / (1.0 + (freq / b1) ** 4) + 1.0 / b2 / (1.0 + (freq / b2) ** 4)
+
+
+def _estimate_numax(freq, excess, background, search=(3.0, 260.0), min_significance=4.0):
     """ν_max from the excess power by a matched filter, then an iterated centroid; NaN if no hump.
 
     For every trial frequency ν inside ``search`` the excess power is averaged with a Gaussian kernel of
@@ -117,6 +127,11 @@ def _estimate_numax(freq, excess, search=(3.0, 260.0), min_significance=5.0):
     no envelope was found. The best trial is refined by iterating the excess-weighted centroid within
     ±2.5 σ_env, which removes the trial-grid quantisation and the kernel's pull towards its own centre
     (≤ 2.5 % on coherent injections from 10 to 200 μHz).
+
+    A flattened PSD is signal over background; on a falling background its hump peaks above ν_max. With
+    ``background="granulation"`` the centroid weights the excess by :func:`granulation_background` at the
+    current ν_max (relative to its value there), turning it back into mode power; ``None`` assumes a flat
+    (white) background.
     """
     dfreq = np.gradient(freq)
     trials = freq[(freq >= search[0]) & (freq <= search[1])][::4]
@@ -131,6 +146,8 @@ def _estimate_numax(freq, excess, search=(3.0, 260.0), min_significance=5.0):
     for _ in range(30):
         w = np.abs(freq - numax) < 2.5 * envelope_sigma(numax)
         weight = excess[w] * dfreq[w]
+        if background == "granulation":
+            weight = weight * granulation_background(freq[w], numax) / granulation_background(numax, numax)
         if weight.sum() <= 0:
             return float("nan")
         numax, previous = float((freq[w] * weight).sum() / weight.sum()), numax
@@ -166,7 +183,7 @@ def _estimate_deltanu(freq, excess, numax):
     return float((k + shift) * step)
 
 
-def estimate_global_parameters(freq, log_psd) -> GlobalSeismicParameters:
+def estimate_global_parameters(freq, log_psd, background: str | None = "granulation") -> GlobalSeismicParameters:
     """Estimate ν_max and Δν (μHz) from a flattened natural-log PSD, e.g. on the 2092 grid.
 
     Parameters
@@ -174,6 +191,11 @@ def estimate_global_parameters(freq, log_psd) -> GlobalSeismicParameters:
     freq : (n,) array, μHz, increasing.
     log_psd : (n,) array, natural log of the background-flattened PSD (≈ 0 where there is only noise),
         such as the output of :func:`latentexplorer.psd.compute_psd` or a decoder reconstruction.
+    background : "granulation" (default: a red giant's Kepler PSD, whose flattened envelope would
+        otherwise peak 5–15 % above ν_max) or None (a white background, e.g. photon-noise dominated).
+        On mock Kepler giants from 6 to 240 μHz the default gives a median |Δν_max|/ν_max of 1.7 %
+        (94 % within 10 %; up to +16 % below 12 μHz, where the 0.01-dex flattening eats most of the
+        envelope), against 7.8 % without the correction.
 
     The excess power exp(log_psd) − 1 is searched with a matched filter of the expected envelope width
     to locate the p-mode hump; ν_max is its excess-weighted centroid. Δν is the autocorrelation peak of the excess power around
@@ -187,7 +209,9 @@ def estimate_global_parameters(freq, log_psd) -> GlobalSeismicParameters:
     if not np.all(np.isfinite(log_psd)):
         return GlobalSeismicParameters(float("nan"), float("nan"))
     excess = np.expm1(log_psd)
-    numax = _estimate_numax(freq, excess)
+    if background not in ("granulation", None):
+        raise ValueError(f"background must be 'granulation' or None, got {background!r}")
+    numax = _estimate_numax(freq, excess, background)
     if not np.isfinite(numax):
         return GlobalSeismicParameters(float("nan"), float("nan"))
     return GlobalSeismicParameters(numax, _estimate_deltanu(freq, excess, numax))

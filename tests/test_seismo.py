@@ -58,3 +58,22 @@ def test_pure_noise_has_no_global_parameters():
 def test_estimator_rejects_mismatched_arrays():
     with pytest.raises(ValueError, match="equal length"):
         seismo.estimate_global_parameters(np.arange(10.0), np.zeros(9))
+
+
+def test_numax_of_mock_red_giants_comes_back_despite_the_granulation_background():
+    from latentexplorer.mock.lightcurves import synthesize_light_curve
+
+    rng = np.random.default_rng(5)
+    errors = []
+    for numax in (12.0, 30.0, 60.0, 120.0):
+        lc = synthesize_light_curve(numax, float(seismo.deltanu_from_numax(numax)), "RGB", 11.5, rng)
+        log_psd = psd.compute_psd(lc.time_days[lc.good], lc.flux_ppm[lc.good])
+        errors.append(seismo.estimate_global_parameters(psd.frequency_grid(), log_psd).numax / numax - 1)
+    assert np.median(np.abs(errors)) < 0.05
+    assert np.max(np.abs(errors)) < 0.15  # the low-ν_max end keeps ≈ +10 % (see the docstring)
+
+
+def test_granulation_background_falls_through_numax():
+    freq = np.array([10.0, 30.0, 90.0])
+    b = seismo.granulation_background(freq, 30.0)
+    assert b[0] > b[1] > b[2]

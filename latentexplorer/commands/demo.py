@@ -1,0 +1,54 @@
+"""Build the demo workspace from the mock survey, then serve the dashboards on localhost.
+
+The first run simulates the mock APOGEE–Kepler survey and runs every step — simulate → PSD → pairs →
+train → encode → ages → catalog → orbits → report — into a cached workspace (≈ 10 minutes on two
+cores); later runs find it built and start serving at once. Voila listens on 127.0.0.1 only.
+
+Examples:
+  latentexplorer demo                      # build once, then serve and open a browser
+  latentexplorer demo --build-only         # just build (or check) the workspace
+  latentexplorer demo --workspace ./ws --port 8870 --no-browser
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+HELP = "build the demo workspace from the mock survey (cached) and serve the dashboards"
+
+
+def default_workspace() -> Path:
+    """``$XDG_CACHE_HOME/latentexplorer/demo`` (``~/.cache/latentexplorer/demo`` by default)."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "latentexplorer" / "demo"
+
+
+def add_arguments(parser) -> None:
+    from ..pipeline import DEMO_SIZES
+
+    parser.add_argument("--workspace", type=Path, default=None,
+                        help=f"where to build the demo workspace (default {default_workspace()})")
+    parser.add_argument("--size", choices=sorted(DEMO_SIZES), default="demo",
+                        help="demo: 5,000 stars / 3,000 Kepler giants (default); tiny: a one-minute smoke test")
+    parser.add_argument("--seed", type=int, default=0, help="random seed of the mock survey and training")
+    parser.add_argument("--port", type=int, default=8866, help="port for Voila on 127.0.0.1 (default 8866)")
+    parser.add_argument("--no-browser", action="store_true", help="do not open a web browser")
+    parser.add_argument("--build-only", action="store_true", help="build the workspace and exit")
+
+
+def run(args) -> int:
+    from ..pipeline import build_demo_workspace
+
+    workspace = args.workspace or default_workspace()
+    start = time.perf_counter()
+    print(f"demo workspace: {workspace}")
+    done = build_demo_workspace(workspace, size=args.size, seed=args.seed)
+    print(f"built {len(done)} stage(s) in {time.perf_counter() - start:.1f} s"
+          if done else "all stages already built (cached)")
+    if args.build_only:
+        return 0
+    from ..serve import serve
+
+    return serve(workspace, port=args.port, open_browser=not args.no_browser)
