@@ -49,7 +49,7 @@ CATALOG_COLUMNS = (
     ("ASPCAPFLAG", None, "APOGEE ASPCAP flag bitmask"),
     ("z{i}", None, "latent dimension {i}: encoder mean"),
     ("z{i}_err", None, "latent dimension {i}: encoder standard deviation"),
-    ("LogAge", None, "log10 of the latent-space age in Gyr, log10(Gyr)"),
+    ("LogAge", None, "log10(age / Gyr) of the latent-space age"),
     ("LogAge_Error", None, "uncertainty of LogAge in dex (calibrated spread of the trees)"),
     ("Age", "Gyr", "latent-space age, 10**LogAge"),
     ("Age_Error", "Gyr", "age uncertainty, ln(10) Age LogAge_Error"),
