@@ -33,7 +33,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("model", type=Path, help="model directory (from `latentexplorer train`)")
     parser.add_argument("spectra", type=Path, help="spectra HDF5 file or directory of FITS spectra")
     parser.add_argument("-o", "--output", type=Path, required=True, help="latent HDF5 file to write")
-    parser.add_argument("--chunk-size", type=int, default=4096, help="spectra read per chunk (default 4096)")
+    parser.add_argument("--chunk-size", type=int, default=1024, help="spectra read per chunk (default 1024)")
 
 
 def _append(dataset, values):

@@ -155,9 +155,10 @@ class VariationalEncoderDecoder:
             tf.config.experimental.enable_op_determinism()
         network = build_network(self.n_pixels, self.frequency.size, self.latent_dim, l2=self.l2, seed=config.seed)
         trainer = Trainer(network, config, fingerprint)
+        arrays = (scaler.transform(x), y, w)
         history = trainer.fit(
-            tuple(a[train] for a in (scaler.transform(x), y, w)),
-            tuple(a[val] for a in (scaler.transform(x), y, w)),
+            tuple(a[train] for a in arrays),
+            tuple(a[val] for a in arrays),
             checkpoint_dir=None if checkpoint_dir is None else Path(checkpoint_dir),
             resume=resume, progress=progress,
         )
