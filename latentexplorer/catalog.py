@@ -126,8 +126,9 @@ def write_catalog(table: Table, fits_path, csv_path=None) -> None:
         table.write(tmp, format="fits", overwrite=True)
     if csv_path is not None:
         with atomic_output(csv_path, suffix=".csv.gz") as tmp:
-            # mtime=0: the same table gives the same bytes
-            with gzip.GzipFile(tmp, "wb", mtime=0) as raw, io.TextIOWrapper(raw, "utf-8", newline="") as fh:
+            # no name, mtime=0 in the gzip header: the same table gives the same bytes
+            with (open(tmp, "wb") as file, gzip.GzipFile("", "wb", fileobj=file, mtime=0) as raw,
+                  io.TextIOWrapper(raw, "utf-8", newline="") as fh):
                 table.write(fh, format="ascii.csv")
 
 

@@ -1,0 +1,121 @@
+"""The age model over a workspace: cuts, training and persistence, and the workspace audits."""
+
+import json
+
+import numpy as np
+import pytest
+from synthetic_workspace import AGE_REL_ERR, make_workspace
+
+from latentexplorer.ages import (
+    AgeFlag,
+    AgeModel,
+    audit_workspace,
+    load_inputs,
+    match_rows,
+    selection_flags,
+    train_age_model,
+)
+
+N_TREES = 30
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    ws, truth = make_workspace(tmp_path_factory.mktemp("ws"), spectra=True)
+    summary = train_age_model(ws, n_train=400, n_trees=N_TREES, seed=0, progress=False)
+    return ws, truth, summary
+
+
+def test_selection_flags_follow_the_paper_cuts():
+    nan = np.nan
+    #                 good   low logg  mid logg  low S/N  no Teff  no [Fe/H]  no latent  high logg
+    logg = np.array([3.0, 1.4, 2.0, 3.0, 3.0, 3.0, 3.0, 3.7])
+    snr = np.array([100, 100, 100, 30, 100, 100, 100, 100.0])
+    teff = np.array([4800, 4800, 4800, 4800, nan, 4800, 4800, 4800])
+    fe_h = np.array([0.0, 0.0, 0.0, 0.0, 0.0, nan, 0.0, 0.0])
+    has_latent = np.array([1, 1, 1, 1, 1, 1, 0, 1], bool)
+    flags = selection_flags(logg, snr, teff, np.full(8, 50.0), fe_h, np.full(8, 0.01), has_latent)
+    F = AgeFlag
+    assert flags.tolist() == [0, F.LATENT_LOGG | F.AGE_LOGG, F.AGE_LOGG, F.LOW_SNR, F.NO_TEFF, F.NO_FE_H,
+                              F.NO_LATENT, F.LATENT_LOGG | F.AGE_LOGG]
+    # a missing error counts as a missing value
+    assert selection_flags([3.0], [100], [4800], [nan], [0.0], [0.01], [True]).tolist() == [F.NO_TEFF]
+
+
+def test_match_rows_finds_first_occurrence_and_marks_absent():
+    assert match_rows(["b", "x", "a"], ["a", "b", "b"]).tolist() == [1, -1, 0]
+
+
+def test_inputs_are_row_matched_and_cut(trained):
+    ws, truth, _ = trained
+    inputs = load_inputs(ws)
+    assert len(inputs) == len(truth)
+    assert inputs.features.shape == (len(truth), 7)
+    assert inputs.flags[-1] == AgeFlag.NO_LATENT  # the last star is not in latent.h5
+    assert np.isnan(inputs.z_mean[-1]).all() and np.isfinite(inputs.z_mean[:-1]).all()
+    np.testing.assert_allclose(inputs.features[:-1, 5], truth["TEFF"][:-1], rtol=1e-6)
+
+
+def test_training_writes_model_and_disjoint_star_lists(trained):
+    ws, _, summary = trained
+    train_ids = (ws.forest / "training_ids.txt").read_text().split()
+    cal_ids = (ws.forest / "calibration_ids.txt").read_text().split()
+    assert len(train_ids) == summary.n_train == 400
+    # 30 % of the 500 non-training seismic stars calibrate, the rest test
+    assert (summary.n_calibration, summary.n_test) == (150, 350)
+    assert not set(train_ids) & set(cal_ids)
+    meta = json.loads((ws.forest / "metadata.json").read_text())
+    assert meta["features"] == ["z0", "z1", "z2", "z3", "z4", "TEFF", "FE_H"]
+    assert meta["n_train"] == 400 and meta["n_trees"] == N_TREES
+
+
+def test_held_out_ages_are_accurate_and_calibrated(trained):
+    _, _, summary = trained
+    test = summary.test
+    # the latent space holds log age exactly at fixed [Fe/H]: what is left is the 15 % label noise
+    assert test["overall"]["scatter"] < 1.6 * AGE_REL_ERR
+    assert abs(test["overall"]["bias"]) < 0.04
+    assert 0.75 < test["pull_width_mad"] < 1.25
+    assert summary.calibration_scale < 1.0  # the raw tree spread overestimates the error, as in the paper
+    assert test["misclassification_rate"] < 0.05
+
+
+def test_saved_model_reloads_and_same_seed_gives_same_model(trained, tmp_path):
+    ws, _, _ = trained
+    model = AgeModel.load(ws.forest)
+    X = load_inputs(ws).features[:50]
+    again, _ = make_workspace(tmp_path, spectra=False)
+    train_age_model(again, n_train=400, n_trees=N_TREES, seed=0, progress=False)
+    other = AgeModel.load(again.forest)
+    np.testing.assert_array_equal(model.regressor.predict(X), other.regressor.predict(X))
+    assert model.regressor.calibration_scale_ == other.regressor.calibration_scale_
+
+
+def test_too_few_stars_and_missing_files_raise_clear_errors(trained, tmp_path):
+    ws, _, _ = trained
+    with pytest.raises(ValueError, match="n_train=900"):
+        train_age_model(ws, n_train=900, progress=False)
+    with pytest.raises(ValueError, match="n_trees"):
+        train_age_model(ws, n_trees=0, progress=False)
+    with pytest.raises(FileNotFoundError, match="allStar"):
+        train_age_model(tmp_path / "nowhere", progress=False)
+    small, _ = make_workspace(tmp_path / "small", n_stars=50, n_seismic=30)
+    small.latent.unlink()
+    with pytest.raises(FileNotFoundError, match="run `latentexplorer encode`"):
+        train_age_model(small, progress=False)
+    with pytest.raises(FileNotFoundError, match="run `latentexplorer ages`"):
+        AgeModel.load(tmp_path / "forest")
+
+
+def test_audits_show_no_leakage_for_latent_but_leakage_for_spectra(trained):
+    ws, _, _ = trained
+    audits = audit_workspace(ws, n_trees=20, progress=False)
+    fid = audits.fiducial
+    assert fid.n_train == 400  # the saved model's split size
+    assert not fid.leakage.leaks and fid.leakage.p_value > 0.01
+    # the spectra carry [α/M] in their pixels, and a forest on them uses it
+    assert audits.baseline.leakage.leaks and audits.baseline.leakage.slope > 3 * audits.baseline.leakage.slope_err
+    assert audits.seismic["numax"].scatter < 0.05
+    assert audits.evolstate.misclassification_rate < 0.05
+    numbers = audits.to_dict()
+    assert json.loads(json.dumps(numbers))["ages"]["latent+teff+fe_h"]["n_test"] == fid.n_test
