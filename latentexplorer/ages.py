@@ -365,7 +365,8 @@ class AgeModel:
         metadata = json.loads((directory / cls.METADATA_FILE).read_text())
         version = metadata.get("format_version")
         if not isinstance(version, int) or version > MODEL_FORMAT_VERSION:
-            raise ValueError(f"{directory} holds age-model format {version!r}; this version reads ≤ {MODEL_FORMAT_VERSION}")
+            raise ValueError(f"{directory} holds age-model format {version!r}; "
+                             f"this version reads ≤ {MODEL_FORMAT_VERSION}")
         return cls(ProbabilisticRandomForestRegressor.load(directory / cls.AGE_FILE),
                    ProbabilisticRandomForestClassifier.load(directory / cls.STATE_FILE), metadata)
 

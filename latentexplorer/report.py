@@ -279,7 +279,8 @@ def _blocks(numbers: dict, model_meta: dict | None, catalog: dict | None, figure
     if numbers["baseline"] is not None:
         ages["spectra (baseline)"] = numbers["baseline"]
     blocks += [("h2", "Ages (Figs. 10, 16, 17) and [α/M] leakage"),
-               ("p", "Fractional residuals (predicted / seismic − 1). Pull = (ŷ − y)/√(σ_y² + σ_ŷ²) in log10 age; "
+               ("p", "Fractional residuals (predicted / seismic − 1). "
+                     "Pull = (ŷ − y)/√(σ_y² + σ_ŷ²) in log10 age; "
                      "widths as 1.4826 MAD and std after calibration, and MAD before. Leakage: slope of the "
                      f"log-age residual on [α/M] at fixed {info['leakage_reference']}, holding "
                      f"{info['leakage_covariates']} fixed, with its p-value and partial correlation."),
