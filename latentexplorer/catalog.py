@@ -87,11 +87,11 @@ def catalog_table(inputs: AgeInputs, model: AgeModel, chunk_size: int = 50_000, 
     aged = np.flatnonzero(inputs.has_age_inputs)
     latent = np.flatnonzero((inputs.flags & int(LATENT_FLAGS)) == 0)
     classes = list(model.classifier.classes_)
+    X, X_err = inputs.features, inputs.feature_errors
     bar = tqdm(total=aged.size + latent.size, desc="catalog", unit="star", disable=not progress)
     for start in range(0, aged.size, chunk_size):
         rows = aged[start:start + chunk_size]
-        log_age[rows], log_age_err[rows] = model.regressor.predict(
-            inputs.features[rows], X_err=inputs.feature_errors[rows], return_std=True)
+        log_age[rows], log_age_err[rows] = model.regressor.predict(X[rows], X_err=X_err[rows], return_std=True)
         bar.update(rows.size)
     for start in range(0, latent.size, chunk_size):
         rows = latent[start:start + chunk_size]
