@@ -58,8 +58,9 @@ def test_weighted_mse_equals_eq1_by_hand():
     y_true = np.array([[0.0, 1.0, 2.0, 3.0], [1.0, 1.0, 1.0, 1.0]])
     y_pred = np.array([[1.0, 1.0, 0.0, 3.0], [0.0, 1.0, 1.0, 3.0]])
     w = np.array([[1.0, 2.0, 0.5, 1.0], [1.0, 1.0, 1.0, 2.0]])
-    # row 0: (1·1 + 2·0 + 0.5·4 + 1·0)/4 = 0.75; row 1: (1 + 0 + 0 + 2·4)/4 = 2.25
-    np.testing.assert_allclose(np.asarray(weighted_mse(y_true, y_pred, w)), [0.75, 2.25], rtol=1e-12)
+    # per star, summed over pixels (the batch mean is Eq. 1's 1/N): row 0: 1·1 + 2·0 + 0.5·4 + 1·0 = 3;
+    # row 1: 1 + 0 + 0 + 2·4 = 9
+    np.testing.assert_allclose(np.asarray(weighted_mse(y_true, y_pred, w)), [3.0, 9.0], rtol=1e-12)
 
 
 def test_kl_divergence_equals_eq2_by_hand():

@@ -12,9 +12,13 @@ __all__ = ["weighted_mse", "kl_divergence"]
 
 
 def weighted_mse(y_true, y_pred, weights):
-    """Pixel-weighted mean squared error of each star (paper Eq. 1).
+    """Pixel-weighted squared error of each star (paper Eq. 1), summed over the output pixels.
 
-    J_MSE = (1/N) Σ_i w_i (ŷ_i − y_i)², the mean over the N output pixels.
+    J_MSE = (1/N) Σ_i w_i (ŷ_i − y_i)². As the published implementation evaluates it (astroNN's
+    ``mean_squared_reconstruction_error``), the sum runs over the output pixels of a star and the 1/N
+    mean over the N stars of a batch (the caller's batch average). Averaging over the 2092 pixels instead
+    would make the KL term (Eq. 2) 2092 times heavier relative to the reconstruction and push the latent
+    space towards the prior before it learns ν_max.
 
     Parameters
     ----------
@@ -27,7 +31,7 @@ def weighted_mse(y_true, y_pred, weights):
     -------
     (n,) tensor, one loss per star.
     """
-    return ops.mean(weights * ops.square(y_pred - y_true), axis=-1)
+    return ops.sum(weights * ops.square(y_pred - y_true), axis=-1)
 
 
 def kl_divergence(z_mean, z_log_var):
