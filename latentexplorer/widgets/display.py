@@ -1,0 +1,74 @@
+"""What every dashboard shares: loading BokehJS, wrapping bokeh layouts as widgets, message panels, the app guard.
+
+The dashboards are ipywidgets containers; their bokeh figures go through :class:`jupyter_bokeh.BokehModel`,
+which keeps the Python document and the page in sync both ways (a Python change to a ``ColumnDataSource``
+redraws the page; a tap in the page runs the Python callback). BokehJS itself must be in the page before
+the first figure is shown: :func:`setup_notebook` loads it from the installed bokeh (no CDN, so it works
+offline).
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import os
+
+import ipywidgets as w
+
+from .data import MissingProduct, WorkspaceData, load_workspace
+
+log = logging.getLogger(__name__)
+
+__all__ = ["WORKSPACE_ENV", "setup_notebook", "bokeh_widget", "message_panel", "build_app", "workspace_from_env"]
+
+#: Environment variable naming the workspace the dashboards and workshop notebooks open.
+WORKSPACE_ENV = "LATENTEXPLORER_WORKSPACE"
+
+
+def setup_notebook() -> None:
+    """Load BokehJS into the notebook page from the installed bokeh (inline, offline-safe), once per kernel."""
+    import bokeh.io
+    import bokeh.resources
+
+    bokeh.io.output_notebook(bokeh.resources.INLINE, hide_banner=True)
+
+
+def bokeh_widget(layout) -> w.DOMWidget:
+    """A bokeh layout as an ipywidget kept in sync with Python (:class:`jupyter_bokeh.BokehModel`)."""
+    from jupyter_bokeh import BokehModel
+
+    return BokehModel(layout)
+
+
+def message_panel(text: str, title: str = "Not available") -> w.HTML:
+    """An HTML panel saying why a dashboard (or part of it) cannot be shown; ``text`` is escaped."""
+    return w.HTML(
+        f'<div class="lx-message" style="border:1px solid #c9a227;background:#fff8e1;padding:0.8em;'
+        f'border-radius:4px"><b>{html.escape(title)}</b><br>{html.escape(text)}</div>'
+    )
+
+
+def workspace_from_env() -> str:
+    """The workspace path in ``$LATENTEXPLORER_WORKSPACE``; ValueError saying how to set it if unset."""
+    path = os.environ.get(WORKSPACE_ENV, "").strip()
+    if not path:
+        raise ValueError(f"set {WORKSPACE_ENV} to a workspace directory (e.g. the one `latentexplorer demo` built)")
+    return path
+
+
+def build_app(component, workspace=None, **kwargs) -> w.Widget:
+    """``component(data, **kwargs).widget`` for a workspace, or a :func:`message_panel` saying what is missing.
+
+    Parameters
+    ----------
+    component : class taking a :class:`WorkspaceData` first, with a ``widget`` attribute
+    workspace : str, Path or WorkspaceData, optional
+        Default: ``$LATENTEXPLORER_WORKSPACE``.
+    """
+    try:
+        data = workspace if isinstance(workspace, WorkspaceData) else load_workspace(
+            workspace if workspace is not None else workspace_from_env())
+        return component(data, **kwargs).widget
+    except (MissingProduct, ValueError) as err:
+        log.warning("%s: %s", component.__name__, err)
+        return message_panel(str(err), f"{component.__name__} cannot start")

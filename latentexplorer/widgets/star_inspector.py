@@ -1,0 +1,216 @@
+"""The star inspector (paper Fig. 3): one star's spectrum, observed PSD vs reconstruction, latent position
+and age posterior.
+
+Pick a star by typing its APOGEE_ID (the box suggests the stars with observed PSDs) or by tapping it in
+the latent-space scatter. The reconstruction is the decoder applied to the star's latent mean; ν_max and
+Δν are estimated the same way (:func:`latentexplorer.seismo.estimate_global_parameters`) from the
+observed and the reconstructed PSD. The age posterior is the forest's per-tree predictions for the
+star's latent position, Teff and [Fe/H] with their uncertainties (as the catalog's ages).
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+import ipywidgets as w
+import numpy as np
+from bokeh.layouts import column, row
+from bokeh.models import ColumnDataSource, LinearColorMapper
+from bokeh.palettes import Viridis256
+from bokeh.plotting import figure
+
+from ..seismo import estimate_global_parameters
+from ..spectra import wavelength
+from .data import LABELS, MissingProduct, WorkspaceData
+from .display import bokeh_widget
+from .latent_explorer import available_labels, color_range, scatter_figure
+
+__all__ = ["StarInspector", "StarSummary", "age_features", "age_posterior"]
+
+AGE_BINS = 30  # bins of the posterior histogram
+MAX_SUGGESTIONS = 5000  # ids offered by the picker's drop-down
+
+
+@dataclass(frozen=True)
+class StarSummary:
+    """What the inspector shows for one star (NaN where the workspace cannot say).
+
+    apogee_id; z, z_std (latent_dim,); numax_observed, deltanu_observed, numax_reconstructed,
+    deltanu_reconstructed (μHz, from the PSDs); age, age_err (Gyr, catalog); age_samples (n_trees,) Gyr
+    from the forest (empty without one); flags: name → int (catalog AGE_FLAG, allStar STARFLAG/ASPCAPFLAG).
+    """
+
+    apogee_id: str
+    z: np.ndarray
+    z_std: np.ndarray
+    numax_observed: float
+    deltanu_observed: float
+    numax_reconstructed: float
+    deltanu_reconstructed: float
+    age: float
+    age_err: float
+    age_samples: np.ndarray
+    flags: dict
+
+
+def age_features(data: WorkspaceData, rows) -> tuple[np.ndarray, np.ndarray]:
+    """The age forest's inputs for the stars at ``rows``: X = [z_mean, TEFF, FE_H], X_err = [z_std, TEFF_ERR,
+    FE_H_ERR], each (n, latent_dim + 2)."""
+    rows = np.atleast_1d(rows)
+    star = data.allstar
+    extra = np.column_stack([np.asarray(star[c], float)[rows] for c in ("TEFF", "FE_H")])
+    extra_err = np.column_stack([np.asarray(star[c], float)[rows] for c in ("TEFF_ERR", "FE_H_ERR")])
+    return (np.hstack([data.z_mean[rows], extra]), np.hstack([data.z_std[rows], extra_err]))
+
+
+def age_posterior(data: WorkspaceData, row: int) -> np.ndarray:
+    """Per-tree ages (Gyr), shape (n_trees,), of the forest for the star at ``row``; NaN if its inputs are missing.
+
+    Raises MissingProduct without a forest or allStar file.
+    """
+    forest = data.forest
+    X, X_err = age_features(data, row)
+    if X.shape[1] != forest.n_features_in_:
+        raise ValueError(f"the forest takes {forest.n_features_in_} inputs, not latent + Teff + [Fe/H] ({X.shape[1]})")
+    if not (np.isfinite(X).all() and np.isfinite(X_err).all()):
+        return np.full(forest.n_estimators, np.nan)
+    return 10.0 ** forest.predict_posterior(X, X_err)[0]
+
+
+def _value(table, name, row, default=np.nan):
+    by_upper = {c.upper(): c for c in table.colnames}
+    return table[by_upper[name.upper()]][row] if name.upper() in by_upper else default
+
+
+class StarInspector:
+    """One star at a time: spectrum, PSD vs reconstruction, latent position, age posterior (an ipywidgets app).
+
+    Parameters
+    ----------
+    data : WorkspaceData
+        Needs ``latent.h5`` and ``model/``; spectra, observed PSDs, catalog and forest are shown when present.
+    apogee_id : str, optional
+        The first star shown; default the first star with an observed PSD (else the first encoded star).
+
+    Attributes
+    ----------
+    widget : ipywidgets.VBox
+    picker : ipywidgets.Combobox, the APOGEE_ID box
+    current : StarSummary of the star shown
+    sources : dict of the named ColumnDataSources ("inspector_spectrum", "inspector_observed_psd",
+        "inspector_reconstructed_psd", "inspector_age_posterior", "inspector_selected")
+    """
+
+    def __init__(self, data: WorkspaceData, apogee_id: str | None = None):
+        self.data, self.model = data, data.model
+        suggestions = data.pairs.apogee_id if data.has("pairs") else data.apogee_id
+        self.picker = w.Combobox(options=tuple(suggestions[:MAX_SUGGESTIONS]), placeholder="APOGEE_ID",
+                                 description="star", ensure_option=False, continuous_update=False)
+        self.info = w.HTML()
+        names = ("spectrum", "observed_psd", "reconstructed_psd", "age_posterior", "selected")
+        self.sources = {f"inspector_{n}": ColumnDataSource(name=f"inspector_{n}") for n in names}
+        src = {n: self.sources[f"inspector_{n}"] for n in names}
+
+        spec_fig = figure(title="spectrum", width=1000, height=230, x_axis_label="vacuum wavelength (Å)",
+                          y_axis_label="normalised flux", tools="xpan,xwheel_zoom,box_zoom,reset")
+        spec_fig.line("wavelength", "flux", source=src["spectrum"], line_width=0.8)
+        psd_fig = figure(title="PSD: observed vs reconstruction", x_axis_type="log", width=480, height=330,
+                         x_axis_label="frequency (μHz)", y_axis_label="ln PSD", tools="pan,wheel_zoom,box_zoom,reset")
+        psd_fig.line("frequency", "log_psd", source=src["observed_psd"], color="grey", legend_label="observed")
+        psd_fig.line("frequency", "log_psd", source=src["reconstructed_psd"], color="firebrick", line_width=2,
+                     legend_label="reconstruction")
+        age_fig = figure(title="age posterior (forest trees)", width=330, height=330, x_axis_label="age (Gyr)",
+                         y_axis_label="trees", tools="pan,wheel_zoom,reset")
+        age_fig.quad(left="left", right="right", top="count", bottom=0, source=src["age_posterior"],
+                     fill_alpha=0.6, line_color="white")
+
+        labels = available_labels(data)
+        key = "numax" if "numax" in labels else next(iter(labels), "")
+        mapper = LinearColorMapper(palette=Viridis256, nan_color="lightgrey", low=color_range(labels.get(key, []))[0],
+                                   high=color_range(labels.get(key, []))[1])
+        self.population = ColumnDataSource({"x": data.z_mean[:, 0], "y": data.z_mean[:, 1], "c": np.asarray(
+            labels.get(key, np.full(len(data), np.nan)), np.float32)}, name="inspector_population")
+        title = f"tap a star (z0–z1, colour {LABELS[key][0] if key else 'none'})"
+        scatter = scatter_figure(self.population, mapper, title, x_axis_label="z0", y_axis_label="z1")
+        scatter.scatter("x", "y", source=src["selected"], marker="circle", size=14, fill_color=None,
+                        line_color="red", line_width=2)
+        self.population.selected.on_change("indices", self._on_tap)
+        self.picker.observe(self._on_pick, names="value")
+        self.widget = w.VBox([
+            w.HBox([self.picker, self.info]),
+            bokeh_widget(column(spec_fig, row(psd_fig, age_fig, scatter))),
+        ])
+        if apogee_id is None:
+            apogee_id = suggestions[0] if len(suggestions) else data.apogee_id[0]
+        self.select(apogee_id)
+
+    def _on_pick(self, change) -> None:
+        try:
+            self.select(change["new"])
+        except ValueError as err:
+            self.info.value = f'<span style="color:#b00">{html.escape(str(err))}</span>'
+
+    def _on_tap(self, attr, old, new) -> None:
+        if new:
+            self.picker.value = str(self.data.apogee_id[new[0]])  # → _on_pick → select
+
+    def select(self, apogee_id: str) -> StarSummary:
+        """Show the star ``apogee_id``; returns its :class:`StarSummary`. ValueError if it is not encoded."""
+        data = self.data
+        row_ = data.index_of(apogee_id)
+        apogee_id = str(data.apogee_id[row_])
+        freq = self.model.frequency
+        recon = self.model.decode(data.z_mean[row_])[0]
+        observed = data.observed_psd(apogee_id) if data.has("pairs") or data.has("psd") else None
+        spectrum = data.spectrum(apogee_id)
+        est_recon = estimate_global_parameters(freq, recon)
+        est_obs = estimate_global_parameters(freq, observed) if observed is not None else est_recon.__class__(
+            np.nan, np.nan)
+        age_samples, age, age_err, flags = np.array([]), np.nan, np.nan, {}
+        if data.has("catalog"):
+            age, age_err = float(_value(data.catalog, "Age", row_)), float(_value(data.catalog, "Age_Error", row_))
+            flags["AGE_FLAG"] = int(_value(data.catalog, "AGE_FLAG", row_, -1))
+        if data.has("allstar"):
+            flags.update({k: int(data.allstar[k][row_]) for k in ("STARFLAG", "ASPCAPFLAG")
+                          if k in data.allstar.colnames})
+        try:
+            age_samples = age_posterior(data, row_)
+        except MissingProduct:
+            pass
+        self.current = StarSummary(apogee_id, data.z_mean[row_], data.z_std[row_], est_obs.numax, est_obs.deltanu,
+                                   est_recon.numax, est_recon.deltanu, age, age_err, age_samples, flags)
+
+        src = self.sources
+        src["inspector_spectrum"].data = {"wavelength": wavelength(), "flux": spectrum} if spectrum is not None \
+            else {"wavelength": [], "flux": []}
+        src["inspector_observed_psd"].data = {"frequency": freq, "log_psd": observed} if observed is not None \
+            else {"frequency": [], "log_psd": []}
+        src["inspector_reconstructed_psd"].data = {"frequency": freq, "log_psd": recon}
+        finite = age_samples[np.isfinite(age_samples)]
+        counts, edges = np.histogram(finite, bins=AGE_BINS) if finite.size else (np.array([]), np.array([0.0]))
+        src["inspector_age_posterior"].data = {"left": edges[:-1], "right": edges[1:], "count": counts}
+        src["inspector_selected"].data = {"x": [data.z_mean[row_, 0]], "y": [data.z_mean[row_, 1]]}
+        if self.picker.value != apogee_id:
+            self.picker.value = apogee_id
+        self.info.value = self._info_html(spectrum is not None, observed is not None)
+        return self.current
+
+    def _info_html(self, has_spectrum: bool, has_psd: bool) -> str:
+        s = self.current
+
+        def num(x, fmt=".2f"):
+            return format(x, fmt) if np.isfinite(x) else "—"
+
+        z = ", ".join(f"{m:.2f}±{e:.2f}" for m, e in zip(s.z, s.z_std))
+        finite = s.age_samples[np.isfinite(s.age_samples)]
+        forest = (f"{np.median(finite):.2f} Gyr (16–84 %: {np.percentile(finite, 16):.2f}–"
+                  f"{np.percentile(finite, 84):.2f})" if finite.size else "—")
+        flags = ", ".join(f"{k}={v}" for k, v in s.flags.items()) or "—"
+        missing = [name for name, ok in (("spectrum", has_spectrum), ("observed PSD", has_psd)) if not ok]
+        note = f"<br><i>not in this workspace: {', '.join(missing)}</i>" if missing else ""
+        return (f"<b>{html.escape(s.apogee_id)}</b> &nbsp; z = ({z})<br>"
+                f"ν_max observed {num(s.numax_observed, '.1f')} / reconstructed "
+                f"{num(s.numax_reconstructed, '.1f')} μHz;"
+                f" Δν observed {num(s.deltanu_observed)} / reconstructed {num(s.deltanu_reconstructed)} μHz<br>"
+                f"catalog age {num(s.age)} ± {num(s.age_err)} Gyr; forest posterior {forest}<br>flags: {flags}{note}")
