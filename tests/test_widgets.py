@@ -1,0 +1,198 @@
+"""The dashboards' logic in Python (no browser): each widget action changes exactly what it should."""
+
+import numpy as np
+import pytest
+from bokeh.events import Tap
+from demo_workspace import tiny_workspace
+
+import latentexplorer.widgets as lw
+from latentexplorer import galaxy
+from latentexplorer.seismo import estimate_global_parameters
+from latentexplorer.spectra import wavelength
+from latentexplorer.widgets.data import match_ids
+from latentexplorer.widgets.jacobian_view import element_windows
+
+
+@pytest.fixture(scope="module")
+def data():
+    return lw.WorkspaceData(tiny_workspace())
+
+
+@pytest.fixture(scope="module")
+def explorer(data):
+    return lw.LatentExplorer(data, seed=1)
+
+
+@pytest.fixture(scope="module")
+def inspector(data):
+    return lw.StarInspector(data)
+
+
+@pytest.fixture(scope="module")
+def jacobians(data):
+    return lw.JacobianView(data, max_stars=12)
+
+
+@pytest.fixture()
+def disk(data):
+    return lw.DiskMap(data, min_count=1)
+
+
+def test_match_ids_finds_rows_and_marks_absent():
+    rows = match_ids(np.array(["b", "z", "a", "c"]), np.array(["a", "b", "c", "b"]))
+    np.testing.assert_array_equal(rows, [1, -1, 0, 2])
+
+
+def test_workspace_rows_follow_latent_file(data):
+    assert len(data) == data.z_mean.shape[0] == len(data.allstar) == len(data.catalog)
+    np.testing.assert_array_equal(np.asarray(data.allstar["APOGEE_ID"]), data.apogee_id)
+    with pytest.raises(ValueError, match="no star 'nobody'"):
+        data.index_of("nobody")
+
+
+def test_slider_move_redraws_the_decoded_psd(explorer, data):
+    before = np.array(explorer.psd_source.data["log_psd"])
+    explorer.sliders[0].value = explorer.sliders[0].max
+    after = np.array(explorer.psd_source.data["log_psd"])
+    assert np.abs(after - before).max() > 1e-4
+    np.testing.assert_allclose(after, data.model.decode(explorer.z)[0], rtol=1e-6)
+    expected = estimate_global_parameters(data.model.frequency, after).numax
+    np.testing.assert_equal(explorer.numax, expected)
+    assert explorer.numax_span.location == (expected if np.isfinite(expected) else None)
+
+
+def test_snap_moves_sliders_onto_the_nearest_star(explorer, data):
+    k = 7
+    explorer.set_latent(data.z_mean[k] + 1e-4)
+    assert explorer.snap_to_nearest() == data.apogee_id[k]
+    np.testing.assert_allclose(explorer.z, data.z_mean[k], atol=1e-6)
+    np.testing.assert_allclose(explorer.psd_source.data["log_psd"], data.model.decode(data.z_mean[k])[0], rtol=1e-6)
+
+
+def test_prior_draw_is_seeded_and_clipped_to_the_sliders(data):
+    a, b = lw.LatentExplorer(data, seed=3), lw.LatentExplorer(data, seed=3)
+    za, zb = a.draw_prior(), b.draw_prior()
+    np.testing.assert_array_equal(za, np.random.default_rng(3).standard_normal(data.latent_dim))
+    np.testing.assert_array_equal(za, zb)
+    lo, hi = np.array([s.min for s in a.sliders]), np.array([s.max for s in a.sliders])
+    np.testing.assert_allclose(a.z, np.clip(za, lo, hi))
+
+
+def test_scatter_axes_and_colour_follow_the_dropdowns(explorer, data):
+    explorer.x_dim.value, explorer.y_dim.value, explorer.color_by.value = 3, 4, "fe_h"
+    np.testing.assert_array_equal(explorer.scatter_source.data["x"], data.z_mean[:, 3])
+    np.testing.assert_array_equal(explorer.scatter_source.data["y"], data.z_mean[:, 4])
+    np.testing.assert_allclose(explorer.scatter_source.data["c"], data.label("fe_h"), rtol=1e-6)
+    assert explorer.position_source.data["x"] == [explorer.z[3]]
+
+
+def test_star_picker_updates_the_inspector(inspector, data):
+    target = data.pairs.apogee_id[5]
+    inspector.picker.value = target
+    row = data.index_of(target)
+    assert inspector.current.apogee_id == target
+    np.testing.assert_allclose(inspector.sources["inspector_reconstructed_psd"].data["log_psd"],
+                               data.model.decode(data.z_mean[row])[0], rtol=1e-6)
+    np.testing.assert_array_equal(inspector.sources["inspector_observed_psd"].data["log_psd"], data.pairs.log_psd[5])
+    np.testing.assert_array_equal(inspector.sources["inspector_spectrum"].data["flux"], data.pairs.spectra[5])
+    assert inspector.current.numax_observed == estimate_global_parameters(data.frequency, data.pairs.log_psd[5]).numax
+    assert target in inspector.info.value
+
+
+def test_tap_on_the_scatter_picks_that_star(inspector, data):
+    inspector.population.selected.indices = [11]
+    assert inspector.current.apogee_id == data.apogee_id[11]
+    assert inspector.sources["inspector_selected"].data["x"] == [data.z_mean[11, 0]]
+
+
+def test_unknown_id_is_reported_not_raised(inspector):
+    shown = inspector.current.apogee_id
+    inspector.picker.value = "2M00000000+0000000"
+    assert inspector.current.apogee_id == shown
+    assert "no star" in inspector.info.value
+
+
+def test_age_posterior_is_the_forest_trees(inspector, data):
+    row = int(np.flatnonzero(np.isfinite(np.asarray(data.catalog["Age"], float)))[0])
+    summary = inspector.select(data.apogee_id[row])
+    X, X_err = lw.star_inspector.age_features(data, row)
+    assert summary.age_samples.shape == (data.forest.n_estimators,)
+    np.testing.assert_allclose(np.log10(summary.age_samples).mean(), data.forest.predict(X, X_err)[0], rtol=1e-9)
+    counts = inspector.sources["inspector_age_posterior"].data["count"]
+    assert counts.sum() == data.forest.n_estimators
+
+
+def test_jacobian_group_average(jacobians, data):
+    pairs = data.pairs
+    lo, hi = np.percentile(pairs.numax, [20, 60])
+    rows = jacobians.group_rows((lo, hi), "RGB")
+    assert np.all((pairs.numax[rows] >= lo) & (pairs.numax[rows] <= hi) & (pairs.evolstate[rows] == "RGB"))
+    mean, error, n = jacobians.group_jacobian((lo, hi), "RGB")
+    used = rows if rows.size <= 12 else np.sort(np.random.default_rng(0).choice(rows, 12, replace=False))
+    assert n == used.size
+    np.testing.assert_allclose(mean, data.model.jacobian(pairs.spectra[used]).mean(axis=0), rtol=1e-4, atol=1e-7)
+
+
+def test_jacobian_dimension_switch_redraws_from_cache(jacobians):
+    jacobians.numax_range.value = jacobians.numax_range.value  # the full range
+    mean, _, _ = jacobians.group_jacobian(jacobians.numax_range.value, jacobians.state.value)
+    jacobians.dimension.value = 2
+    np.testing.assert_array_equal(jacobians.source.data["dzdx"], mean[2])
+    np.testing.assert_array_equal(jacobians.source.data["wavelength"], wavelength())
+
+
+def test_empty_jacobian_group_says_so(jacobians):
+    mean, _, n = jacobians.group_jacobian((1e4, 2e4), "all")
+    assert n == 0 and np.isnan(mean).all()
+
+
+def test_element_windows_cover_the_aspcap_mask():
+    from astroNN.apogee import aspcap_mask
+
+    starts, ends = element_windows("Fe")
+    lam = wavelength()
+    inside = np.zeros(lam.size, bool)
+    for a, b in zip(starts, ends):
+        inside |= (lam >= a) & (lam <= b)
+    np.testing.assert_array_equal(inside, aspcap_mask("Fe", dr=17))
+
+
+def test_disk_filters_are_the_quality_cuts(disk, data):
+    age, err = np.asarray(data.catalog["Age"], float), np.asarray(data.catalog["Age_Error"], float)
+    expected = galaxy.quality_mask(age, err, data.allstar["STARFLAG"], data.allstar["ASPCAPFLAG"],
+                                   data.allstar["SNREV"], max_rel_age_err=0.4, min_snr=disk.min_snr.value)
+    expected &= np.isfinite(np.asarray(data.orbits["R"], float))
+    np.testing.assert_array_equal(disk.selected, expected)
+    n_strict = disk.selected.sum()
+    disk.max_rel_err.value = 3.0
+    assert disk.selected.sum() >= n_strict
+    disk.population.value = "high-α"
+    assert np.all(galaxy.is_high_alpha(disk.feh[disk.selected], disk.alpha_m[disk.selected]))
+    counts = disk.rz_source.data["image"][0]
+    assert np.isfinite(counts).sum() > 0 or disk.selected.sum() == 0
+
+
+def test_click_on_the_map_draws_the_nearest_orbit(disk, data):
+    disk.max_rel_err.value = 3.0
+    R, z = np.asarray(data.orbits["R"], float), np.asarray(data.orbits["z"], float)
+    disk._on_tap(Tap(model=disk.rz_fig, x=8.0, y=0.1))
+    rows = np.flatnonzero(disk.selected)
+    nearest = rows[np.argmin((R[rows] - 8.0) ** 2 + (z[rows] - 0.1) ** 2)]
+    assert disk.orbit_star == data.apogee_id[nearest]
+    orbit = disk.orbit_source.data
+    assert len(orbit["R"]) == lw.disk_map.ORBIT_STEPS
+    np.testing.assert_allclose([orbit["R"][0], orbit["z"][0]], [R[nearest], z[nearest]], atol=1e-3)
+    assert orbit["R"].min() < R[nearest] < orbit["R"].max()  # it moves radially
+
+
+def test_missing_catalog_gives_a_message_panel(tmp_path):
+    for item in tiny_workspace().iterdir():
+        if item.name not in ("catalog.fits", "catalog.csv.gz"):
+            (tmp_path / item.name).symlink_to(item)
+    panel = lw.disk_map_app(tmp_path)
+    assert "catalog.fits is missing" in panel.value and "latentexplorer catalog" in panel.value
+
+
+def test_app_without_workspace_says_how_to_set_it(monkeypatch):
+    monkeypatch.delenv(lw.WORKSPACE_ENV, raising=False)
+    assert lw.WORKSPACE_ENV in lw.latent_explorer_app().value
