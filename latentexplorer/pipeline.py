@@ -24,7 +24,8 @@ from .io.psdfile import PSDSet, read_psd_file, write_psd_file
 
 log = logging.getLogger(__name__)
 
-__all__ = ["StepSummary", "find_light_curve_files", "compute_psd_files", "compute_mock_psds", "make_pairs", "compute_orbits"]
+__all__ = ["StepSummary", "find_light_curve_files", "compute_psd_files", "compute_mock_psds", "make_pairs", "compute_orbits", "encode_spectra_file",
+           "train_model", "build_demo_workspace", "DEMO_SIZES"]
 
 LIGHT_CURVE_PATTERNS = ("*.fits", "*.fits.gz", "*.fit")
 
@@ -266,6 +267,43 @@ def compute_orbits(catalog_path, output, *, chunk_size: int = 20_000, progress: 
     return result
 
 
+def _append(dataset, values):
+    start = dataset.shape[0]
+    dataset.resize(start + len(values), axis=0)
+    dataset[start:] = values
+
+
+def encode_spectra_file(ved, spectra_path: Path, output: Path, chunk_size: int, progress: bool = True) -> tuple[int, int]:
+    """Stream ``spectra_path`` through ``ved.encode`` into ``output`` (HDF5: APOGEE_ID, z_mean, z_std, flag),
+    with memory bounded by ``chunk_size``; unusable spectra get NaN latents. Returns (stars, unusable)."""
+    from ..spectra import iter_normalized_spectra
+
+    k = ved.latent_dim
+    n_total = n_bad = 0
+    with atomic_output(output, suffix=".h5") as tmp, h5py.File(tmp, "w") as f:
+        chunks = dict(chunks=True, maxshape=(None,))
+        ids = f.create_dataset("APOGEE_ID", (0,), dtype=h5py.string_dtype("utf-8"), **chunks)
+        z_mean = f.create_dataset("z_mean", (0, k), dtype="f4", chunks=True, maxshape=(None, k))
+        z_std = f.create_dataset("z_std", (0, k), dtype="f4", chunks=True, maxshape=(None, k))
+        flags = f.create_dataset("flag", (0,), dtype="i4", **chunks)
+        f.attrs["model_fingerprint"] = ved.training_.get("fingerprint", "")
+        f.attrs["latent_dim"] = k
+        bar = tqdm(unit="spectra", desc="encoding", disable=not progress)
+        for apogee_id, spectra, flag in iter_normalized_spectra(spectra_path, chunk_size):
+            usable = np.isfinite(spectra).any(axis=1)
+            mean = np.full((len(spectra), k), np.nan, np.float32)
+            std = mean.copy()
+            if usable.any():
+                mean[usable], std[usable] = ved.encode(spectra[usable])
+            for dataset, values in ((ids, apogee_id.astype(object)), (z_mean, mean), (z_std, std), (flags, flag)):
+                _append(dataset, values)
+            n_total += len(spectra)
+            n_bad += int((~usable).sum())
+            bar.update(len(spectra))
+        bar.close()
+    return n_total, n_bad
+
+
 # --- The demo: the whole pipeline on the mock survey ------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -354,10 +392,10 @@ def build_demo_workspace(path, size: str = "demo", seed: int = 0, progress: bool
         if name == "train":
             return train_model(ws.pairs, ws.model, epochs=spec.epochs, seed=seed, progress=progress)
         if name == "encode":
-            from .commands.encode import encode_file
             from .ved import VariationalEncoderDecoder
 
-            n, bad = encode_file(VariationalEncoderDecoder.load(ws.model), ws.spectra, ws.latent, 4096, progress)
+            n, bad = encode_spectra_file(VariationalEncoderDecoder.load(ws.model), ws.spectra, ws.latent, 1024,
+                                         progress)
             return f"{n - bad} of {n} spectra encoded"
         if name == "ages":
             from .ages import train_age_model
@@ -389,11 +427,29 @@ def build_demo_workspace(path, size: str = "demo", seed: int = 0, progress: bool
     return done
 
 
+def read_pairs(path):
+    """spectra (N, 7514) float32, log_psd (N, k) float32, numax (N,) μHz, frequency (k,) μHz of a pairs file."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"pairs file {path} does not exist")
+    if not h5py.is_hdf5(path):
+        raise ValueError(f"{path} is not an HDF5 file")
+    with h5py.File(path, "r") as f:
+        missing = [k for k in ("spectra", "log_psd", "numax", "frequency") if k not in f]
+        if missing:
+            raise ValueError(f"{path} lacks dataset(s) {', '.join(missing)}: is it a `latentexplorer pairs` file?")
+        return (f["spectra"][()].astype(np.float32), f["log_psd"][()].astype(np.float32),
+                f["numax"][()].astype(float), f["frequency"][()].astype(float))
+
+
+#: Sub-directory of a model directory holding the per-epoch training checkpoint.
+CHECKPOINT_SUBDIR = "checkpoint"
+
+
 def train_model(pairs_path, model_dir, *, epochs: int = 100, batch_size: int = 128, latent_dim: int = 5,
                 validation_fraction: float = 0.1, seed: int = 0, resume: bool = True, progress: bool = True) -> str:
     """Train the encoder-decoder on a pairs file and save it to ``model_dir`` (checkpoints in
     ``model_dir/checkpoint``; ``resume`` continues an interrupted run). Returns a one-line summary."""
-    from .commands.train import CHECKPOINT_SUBDIR, read_pairs
     from .ved import VariationalEncoderDecoder
 
     spectra, log_psd, numax, frequency = read_pairs(Path(pairs_path))
@@ -404,5 +460,6 @@ def train_model(pairs_path, model_dir, *, epochs: int = 100, batch_size: int = 1
     )
     ved.save(model_dir)
     t = ved.training_
-    return (f"{t['n_train']} training / {t['n_val']} validation pairs, {t['epochs_run']} epochs, best validation "
-            f"loss {t['best_val_loss']:.4g} (epoch {t['best_epoch']})")
+    stop = ", early stop" if t["stopped_early"] else ""
+    return (f"{t['n_train']} training / {t['n_val']} validation pairs, {t['epochs_run']} epochs{stop}, best "
+            f"validation loss {t['best_val_loss']:.5g} (epoch {t['best_epoch']}) on {t['device']}")

@@ -230,7 +230,7 @@ def test_cli_train_then_encode(tmp_path, capsys):
     model = tmp_path / "model"
     assert cli.main(["train", str(pairs_file), "-o", str(model), "--epochs", "1", "--batch-size", "8",
                      "--latent-dim", "3", "--validation-fraction", "0.2"]) == 0
-    assert "trained on 16 pairs, validated on 4; 1 epochs" in capsys.readouterr().out
+    assert "train: 16 training / 4 validation pairs, 1 epochs" in capsys.readouterr().out
     with h5py.File(pairs_file, "a") as f:  # one unusable spectrum
         f["spectra"][2] = np.nan
     out = tmp_path / "latent.h5"

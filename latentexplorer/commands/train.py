@@ -16,18 +16,11 @@ Examples:
 
 from __future__ import annotations
 
-import logging
 import time
 from pathlib import Path
 
-import h5py
-import numpy as np
-
 HELP = "train the spectra → PSD variational encoder-decoder on a pairs file"
 
-CHECKPOINT_SUBDIR = "checkpoint"
-
-log = logging.getLogger(__name__)
 
 
 def add_arguments(parser) -> None:
@@ -42,34 +35,12 @@ def add_arguments(parser) -> None:
     parser.add_argument("--resume", action="store_true", help="continue from MODELDIR/checkpoint if present")
 
 
-def read_pairs(path: Path):
-    """spectra (N, 7514) float32, log_psd (N, k) float32, numax (N,) μHz, frequency (k,) μHz of a pairs file."""
-    if not path.is_file():
-        raise FileNotFoundError(f"pairs file {path} does not exist")
-    if not h5py.is_hdf5(path):
-        raise ValueError(f"{path} is not an HDF5 file")
-    with h5py.File(path, "r") as f:
-        missing = [k for k in ("spectra", "log_psd", "numax", "frequency") if k not in f]
-        if missing:
-            raise ValueError(f"{path} lacks dataset(s) {', '.join(missing)}: is it a `latentexplorer pairs` file?")
-        return (f["spectra"][()].astype(np.float32), f["log_psd"][()].astype(np.float32),
-                f["numax"][()].astype(float), f["frequency"][()].astype(float))
-
-
 def run(args) -> int:
-    from ..ved import VariationalEncoderDecoder
+    from ..pipeline import train_model
 
-    spectra, log_psd, numax, frequency = read_pairs(args.pairs)
     t0 = time.perf_counter()
-    ved = VariationalEncoderDecoder(args.latent_dim, frequency=frequency).fit(
-        spectra, log_psd, numax, epochs=args.epochs, batch_size=args.batch_size,
-        validation_fraction=args.validation_fraction, seed=args.seed,
-        checkpoint_dir=args.output / CHECKPOINT_SUBDIR, resume=args.resume, progress=True,
-    )
-    ved.save(args.output)
-    t = ved.training_
-    stop = " (early stop)" if t["stopped_early"] else ""
-    print(f"trained on {t['n_train']} pairs, validated on {t['n_val']}; {t['epochs_run']} epochs{stop}; "
-          f"best validation loss {t['best_val_loss']:.5g} at epoch {t['best_epoch']}; "
-          f"{time.perf_counter() - t0:.1f} s on {t['device']} → {args.output}")
+    summary = train_model(args.pairs, args.output, epochs=args.epochs, batch_size=args.batch_size,
+                          latent_dim=args.latent_dim, validation_fraction=args.validation_fraction, seed=args.seed,
+                          resume=args.resume, progress=True)
+    print(f"train: {summary}; {time.perf_counter() - t0:.1f} s → {args.output}")
     return 0
