@@ -276,7 +276,7 @@ def _append(dataset, values):
 def encode_spectra_file(ved, spectra_path: Path, output: Path, chunk_size: int, progress: bool = True) -> tuple[int, int]:
     """Stream ``spectra_path`` through ``ved.encode`` into ``output`` (HDF5: APOGEE_ID, z_mean, z_std, flag),
     with memory bounded by ``chunk_size``; unusable spectra get NaN latents. Returns (stars, unusable)."""
-    from ..spectra import iter_normalized_spectra
+    from .spectra import iter_normalized_spectra
 
     k = ved.latent_dim
     n_total = n_bad = 0
