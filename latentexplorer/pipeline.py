@@ -60,13 +60,29 @@ def find_light_curve_files(inputs) -> list[Path]:
     return files
 
 
+def _psd_row(source: str, record=None, error: Exception | None = None) -> tuple:
+    """(target_id, kic, n_points, baseline_days, log_psd or None, flags) of one light curve — or of an
+    unreadable file (``record`` None, ``error`` why)."""
+    if record is None:
+        log.warning("%s", error)
+        return source, -1, 0, np.nan, None, psd_mod.PSDFlag.UNREADABLE
+    baseline = np.ptp(record.time_days) if record.time_days.size else np.nan
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", psd_mod.PSDQualityWarning)
+            log_psd, flags = psd_mod.compute_psd(record.time_days, record.flux_ppm, return_flags=True)
+    except psd_mod.InvalidLightCurveError as err:
+        log.warning("%s: %s", source, err)
+        log_psd, flags = None, err.flags
+    return record.target_id, record.kic, record.time_days.size, baseline, log_psd, flags
+
+
 class _PSDAccumulator:
     """Collects one PSD row per star (NaN + flags where it failed) and writes the PSD file."""
 
     def __init__(self, n: int):
-        grid = psd_mod.frequency_grid()
-        self.grid = grid
-        self.log_psd = np.full((n, grid.size), np.nan, dtype=np.float32)
+        self.grid = psd_mod.frequency_grid()
+        self.log_psd = np.full((n, self.grid.size), np.nan, dtype=np.float32)
         self.flags = np.zeros(n, dtype=np.uint16)
         self.target = np.empty(n, dtype=object)
         self.kic = np.full(n, -1, dtype=np.int64)
@@ -74,25 +90,12 @@ class _PSDAccumulator:
         self.baseline = np.full(n, np.nan)
         self.n_points = np.zeros(n, dtype=np.int64)
 
-    def add(self, i: int, source: str, record=None, error: Exception | None = None) -> None:
-        """Row ``i`` from a :class:`~latentexplorer.io.lightcurves.LightCurveRecord`, or unreadable."""
-        self.source[i] = self.target[i] = source
-        if record is None:
-            log.warning("%s", error)
-            self.flags[i] = psd_mod.PSDFlag.UNREADABLE
-            return
-        self.target[i], self.kic[i] = record.target_id, record.kic
-        self.n_points[i] = record.time_days.size
-        self.baseline[i] = np.ptp(record.time_days) if record.time_days.size else np.nan
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", psd_mod.PSDQualityWarning)
-                self.log_psd[i], self.flags[i] = psd_mod.compute_psd(
-                    record.time_days, record.flux_ppm, return_flags=True
-                )
-        except psd_mod.InvalidLightCurveError as err:
-            log.warning("%s: %s", source, err)
-            self.flags[i] = err.flags
+    def put(self, i: int, source: str, row: tuple) -> None:
+        """Store the :func:`_psd_row` of star ``i``."""
+        self.source[i] = source
+        self.target[i], self.kic[i], self.n_points[i], self.baseline[i], log_psd, self.flags[i] = row
+        if log_psd is not None:
+            self.log_psd[i] = log_psd
 
     def write(self, output) -> StepSummary:
         write_psd_file(output, PSDSet(self.target, self.kic, self.grid, self.log_psd, self.flags, self.source,
@@ -117,26 +120,54 @@ def compute_psd_files(inputs, output, progress: bool = True) -> StepSummary:
     rows = _PSDAccumulator(len(files))
     for i, path in enumerate(tqdm(files, desc="PSD", unit="star", disable=not progress)):
         try:
-            rows.add(i, str(path), read_light_curve(path))
+            row = _psd_row(str(path), read_light_curve(path))
         except ValueError as err:
-            rows.add(i, str(path), error=err)
+            row = _psd_row(str(path), error=err)
+        rows.put(i, str(path), row)
     return rows.write(output)
 
 
-def compute_mock_psds(survey, output, progress: bool = True) -> StepSummary:
+_MOCK_SURVEY = None  # the survey a forked PSD worker reads (set just before the pool forks)
+
+
+def _mock_psd_row(kic: int) -> tuple:
+    lc = _MOCK_SURVEY.light_curve(int(kic))
+    good = lc.good
+    return _psd_row(f"mock KIC {kic}", LightCurveRecord(lc.time_days[good], lc.flux_ppm[good], f"KIC {kic}", int(kic)))
+
+
+def compute_mock_psds(survey, output, progress: bool = True, n_jobs: int | None = None) -> StepSummary:
     """PSDs of a :class:`~latentexplorer.mock.MockSurvey`'s Kepler stars, synthesised in memory.
 
     The same computation as :func:`compute_psd_files` on the survey's llc files (the quality-flagged
     cadences dropped as lightkurve's default mask does), without writing 3,000 × 7 MB of FITS first:
-    the demo's shortcut. Rows follow ``survey.seismic``.
+    the demo's shortcut. Rows follow ``survey.seismic``. ``n_jobs`` worker processes (default: the CPU
+    count, at most 4; forked, so on Linux/macOS only — elsewhere it runs in one process).
     """
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    global _MOCK_SURVEY
     kics = np.asarray(survey.seismic["KIC"], dtype=np.int64)
     rows = _PSDAccumulator(kics.size)
-    for i, kic in enumerate(tqdm(kics, desc="PSD", unit="star", disable=not progress)):
-        lc = survey.light_curve(int(kic))
-        good = lc.good
-        record = LightCurveRecord(lc.time_days[good], lc.flux_ppm[good], f"KIC {kic}", int(kic))
-        rows.add(i, f"mock KIC {kic}", record)
+    n_jobs = min(os.cpu_count() or 1, 4) if n_jobs is None else int(n_jobs)
+    _MOCK_SURVEY = survey
+    try:
+        bar = tqdm(total=kics.size, desc="PSD", unit="star", disable=not progress)
+        if n_jobs > 1 and "fork" in multiprocessing.get_all_start_methods() and kics.size > 1:
+            with ProcessPoolExecutor(n_jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+                results = pool.map(_mock_psd_row, kics, chunksize=16)
+                for i, row in enumerate(results):
+                    rows.put(i, f"mock KIC {kics[i]}", row)
+                    bar.update()
+        else:
+            for i, kic in enumerate(kics):
+                rows.put(i, f"mock KIC {kic}", _mock_psd_row(kic))
+                bar.update()
+        bar.close()
+    finally:
+        _MOCK_SURVEY = None
     return rows.write(output)
 
 
