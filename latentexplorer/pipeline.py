@@ -353,7 +353,7 @@ class DemoSize:
 #: "demo" fits the first build in ≈ 10 minutes on 2 cores (8 epochs at batch 32 ≈ 700 optimiser steps: the
 #: envelope is learned roughly; see the README for a full-size model); "tiny" is for tests and notebooks.
 DEMO_SIZES = {
-    "tiny": DemoSize(n_stars=400, n_kepler=300, epochs=3, batch_size=32, n_age_train=150, n_trees=40,
+    "tiny": DemoSize(n_stars=300, n_kepler=200, epochs=2, batch_size=32, n_age_train=60, n_trees=30,
                      example_light_curves=3),
     "demo": DemoSize(n_stars=5000, n_kepler=3000, epochs=8, batch_size=32, n_age_train=1200, n_trees=100),
 }
