@@ -201,3 +201,22 @@ def test_to_dict_is_plain_json(pop):
 def test_mismatched_inputs_raise(pop, call, message):
     with pytest.raises(ValueError, match=message):
         call(pop)
+
+
+def test_envelope_audit_counts_reconstructions_within_10_percent():
+    from latentexplorer import psd
+    from latentexplorer.diagnostics import envelope_audit
+
+    freq = psd.frequency_grid()
+
+    def hump(numax):  # a flattened PSD with a Gaussian envelope of the expected width, no granulation
+        sigma = 0.66 * numax**0.88 / 2.355
+        return np.log1p(3.0 * np.exp(-0.5 * ((freq - numax) / sigma) ** 2))
+
+    true = np.array([20.0, 50.0, 120.0, 80.0])
+    reconstructed = np.stack([hump(20.0), hump(51.0), hump(150.0), np.zeros(freq.size)])  # 0 %, 2 %, 25 %, none
+    audit = envelope_audit(reconstructed, freq, true)
+    assert audit.n == 4 and audit.n_no_envelope == 1
+    assert audit.within_10pc == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="ν_max values"):
+        envelope_audit(reconstructed, freq, true[:3])

@@ -140,13 +140,8 @@ class VariationalEncoderDecoder:
         y, numax = self._check_targets(log_psd, numax, x.shape[0])
         config = TrainingConfig(epochs=int(epochs), batch_size=int(batch_size), validation_fraction=float(
             validation_fraction), seed=int(seed), learning_rate=self.learning_rate, **schedule)
-        n = x.shape[0]
-        n_val = max(1, int(round(config.validation_fraction * n)))
-        if n - n_val < 1:
-            raise ValueError(f"{n} pairs leave nothing to train on with validation_fraction={validation_fraction}")
         fingerprint = data_fingerprint(x, y, numax)
-        order = np.random.default_rng(np.random.SeedSequence(config.seed).spawn(2)[0]).permutation(n)
-        train, val = np.sort(order[n_val:]), np.sort(order[:n_val])
+        train, val = self.validation_split(x.shape[0], config.validation_fraction, config.seed)
         scaler = PixelScaler.fit(x[train])
         w = envelope_weights(numax, self.frequency)
 
@@ -171,6 +166,16 @@ class VariationalEncoderDecoder:
         )
         self._compiled = {}
         return self
+
+    @staticmethod
+    def validation_split(n: int, validation_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        """(train rows, validation rows) of ``n`` pairs as :meth:`fit` draws them for ``seed``: the
+        validation pairs are held out of every gradient step, so audits can use them."""
+        n_val = max(1, int(round(validation_fraction * n)))
+        if n - n_val < 1:
+            raise ValueError(f"{n} pairs leave nothing to train on with validation_fraction={validation_fraction}")
+        order = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[0]).permutation(n)
+        return np.sort(order[n_val:]), np.sort(order[:n_val])
 
     # --- inference ------------------------------------------------------------------------------
     def _require_fitted(self):
