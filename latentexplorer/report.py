@@ -274,7 +274,7 @@ def _blocks(numbers: dict, model_meta: dict | None, catalog: dict | None, figure
                     f"seed {info['seed']}. All scores are on held-out test stars.")]
     blocks += [("h2", "Acceptance (issue 5)"),
                ("table", ["target", "measured", "met"],
-                [[t, _fmt(v), "yes" if ok else "no"] for t, v, ok in acceptance_checks(numbers)])]
+                [[t, _fmt(v, percent="%" in t), "yes" if ok else "no"] for t, v, ok in acceptance_checks(numbers)])]
     ages = dict(numbers["ages"])
     if numbers["baseline"] is not None:
         ages["spectra (baseline)"] = numbers["baseline"]
