@@ -206,17 +206,24 @@ def figure_leakage(audits: WorkspaceAudits) -> Figure:
 
 
 def figure_psd_reconstruction(ws: Workspace, n_stars: int = 4) -> Figure:
-    """Fig. 3: observed and decoded PSDs of pairs.h5 stars at ν_max quantiles (needs model/ and pairs.h5)."""
+    """Fig. 3: observed and decoded PSDs of pairs.h5 stars at ν_max quantiles (needs model/ and pairs.h5).
+
+    The stars are drawn from the encoder-decoder's validation pairs (never in a gradient step) when the
+    model records its split, else from all pairs.
+    """
     from .ved import VariationalEncoderDecoder
 
+    ved = VariationalEncoderDecoder.load(ws.model)
     with h5py.File(ws.pairs, "r") as f:
         numax = f["numax"][()]
-        quantiles = (np.linspace(0.05, 0.95, n_stars) * (numax.size - 1)).astype(int)
-        picks = np.sort(np.argsort(numax)[quantiles])
+        config = ved.training_.get("config", {})
+        pool = (ved.validation_split(numax.size, config["validation_fraction"], config["seed"])[1]
+                if {"validation_fraction", "seed"} <= set(config) else np.arange(numax.size))
+        quantiles = (np.linspace(0.05, 0.95, n_stars) * (pool.size - 1)).astype(int)
+        picks = np.sort(pool[np.argsort(numax[pool])[quantiles]])
         spectra, log_psd = f["spectra"][picks].astype(np.float32), f["log_psd"][picks]
         frequency = f["frequency"][()]
         ids = f["APOGEE_ID"].asstr()[picks] if "APOGEE_ID" in f else [str(i) for i in picks]
-    ved = VariationalEncoderDecoder.load(ws.model)
     decoded = ved.reconstruct(spectra)
     fig = Figure(figsize=(9, 2.2 * n_stars), layout="constrained")
     for ax, obs, rec, nm, star in zip(fig.subplots(n_stars, 1, squeeze=False)[:, 0], log_psd, decoded,
@@ -414,8 +421,8 @@ def write_report(workspace, audits: WorkspaceAudits | None = None, n_trees=100, 
     ws.report.mkdir(parents=True, exist_ok=True)
     numbers = audits.to_dict()
     drawers = {
-        "fig03_psd_reconstruction.png": ("Fig. 3: observed (blue) and decoded (orange) PSDs of pairs at ν_max "
-                                         "quantiles", lambda: figure_psd_reconstruction(ws)),
+        "fig03_psd_reconstruction.png": ("Fig. 3: observed (blue) and decoded (orange) PSDs of held-out "
+                                         "pairs at ν_max quantiles", lambda: figure_psd_reconstruction(ws)),
         "fig05_latent_space.png": ("Fig. 5: latent space of the seismic stars", lambda: figure_latent_space(audits)),
         "fig07_labels.png": ("Fig. 7: labels predicted from the latent space (held out)",
                              lambda: _regression_figure(audits.labels, LABEL_NAMES)),
