@@ -104,11 +104,11 @@ class JacobianView:
         self.state.observe(lambda _: self.redraw(), names="value")
         self.numax_range.observe(lambda _: self.redraw(), names="value")
         self.elements.observe(lambda _: self.show_elements(self.elements.value), names="value")
+        self.redraw()  # before the figure becomes a widget, so its first render holds the Jacobian
         self.widget = w.VBox([
             w.HBox([self.dimension, self.state]), self.numax_range, w.HBox([self.elements, self.status]),
             bokeh_widget(fig),
         ])
-        self.redraw()
 
     def group_rows(self, numax_range, state: str) -> np.ndarray:
         """Rows of the training pairs in the group: ν_max (μHz) within ``numax_range`` and state ("all"/"RGB"/"RC")."""

@@ -135,12 +135,12 @@ class LatentExplorer:
             slider.observe(lambda _: self.update(), names="value")
         for dropdown in (self.x_dim, self.y_dim, self.color_by):
             dropdown.observe(lambda _: self._redraw_scatter(), names="value")
+        self.update()  # before the figures become a widget, so its first render holds the decoded PSD
         self.widget = w.VBox([
             w.HBox([w.VBox(self.sliders), w.VBox([snap, prior, self.status])]),
             w.HBox([self.x_dim, self.y_dim, self.color_by]),
             bokeh_widget(row(psd_fig, self.scatter_fig)),
         ])
-        self.update()
 
     @property
     def z(self) -> np.ndarray:

@@ -137,13 +137,13 @@ class StarInspector:
                         line_color="red", line_width=2)
         self.population.selected.on_change("indices", self._on_tap)
         self.picker.observe(self._on_pick, names="value")
+        if apogee_id is None:
+            apogee_id = suggestions[0] if len(suggestions) else data.apogee_id[0]
+        self.select(apogee_id)  # before the figures become a widget, so its first render holds the star
         self.widget = w.VBox([
             w.HBox([self.picker, self.info]),
             bokeh_widget(column(spec_fig, row(psd_fig, age_fig, scatter))),
         ])
-        if apogee_id is None:
-            apogee_id = suggestions[0] if len(suggestions) else data.apogee_id[0]
-        self.select(apogee_id)
 
     def _on_pick(self, change) -> None:
         try:
