@@ -72,12 +72,16 @@ def acceptance_checks(numbers: dict) -> list[tuple[str, float, bool]]:
 def _density(ax, truth, prediction, label, unit="", log=False):
     """Hexbin density of prediction vs truth with the one-to-one line."""
     ok = np.isfinite(truth) & np.isfinite(prediction)
+    if log:
+        ok &= (np.asarray(truth) > 0) & (np.asarray(prediction) > 0)
     x, y = np.asarray(truth)[ok], np.asarray(prediction)[ok]
     if x.size:
         lo, hi = np.percentile(np.concatenate([x, y]), [0.5, 99.5])
         if hi <= lo:  # a constant label: give the axes some width
-            lo, hi = lo - 0.5 * max(abs(lo), 1.0), hi + 0.5 * max(abs(hi), 1.0)
-        ax.hexbin(x, y, gridsize=40, extent=(lo, hi, lo, hi), bins="log", mincnt=1, cmap="viridis",
+            lo, hi = (lo / 2, hi * 2) if log else (lo - 0.5 * max(abs(lo), 1.0), hi + 0.5 * max(abs(hi), 1.0))
+        # hexbin takes a log axis' extent as powers of ten
+        extent = np.log10([lo, hi, lo, hi]) if log else (lo, hi, lo, hi)
+        ax.hexbin(x, y, gridsize=40, extent=extent, bins="log", mincnt=1, cmap="viridis",
                   xscale="log" if log else "linear", yscale="log" if log else "linear")
         ax.plot([lo, hi], [lo, hi], color="k", lw=0.8, ls="--")
     ax.set_xlabel(f"{label} (truth){unit}")
