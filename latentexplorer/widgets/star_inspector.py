@@ -21,7 +21,7 @@ from bokeh.palettes import Viridis256
 from bokeh.plotting import figure
 
 from ..seismo import estimate_global_parameters
-from ..spectra import wavelength
+from ..spectra import chip_slices, wavelength
 from .data import LABELS, MissingProduct, WorkspaceData
 from .display import bokeh_widget
 from .latent_explorer import available_labels, color_range, scatter_figure
@@ -76,6 +76,11 @@ def age_posterior(data: WorkspaceData, row: int) -> np.ndarray:
     if not (np.isfinite(X).all() and np.isfinite(X_err).all()):
         return np.full(forest.n_estimators, np.nan)
     return 10.0 ** forest.predict_posterior(X, X_err)[0]
+
+
+def with_chip_breaks(values) -> np.ndarray:
+    """A (7514,) per-pixel array with a NaN after each of the first two chips (7516,), so lines break at the gaps."""
+    return np.concatenate([np.append(np.asarray(values, float)[s], np.nan) for s in chip_slices()])[:-1]
 
 
 def _value(table, name, row, default=np.nan):
@@ -182,7 +187,8 @@ class StarInspector:
                                    est_recon.numax, est_recon.deltanu, age, age_err, age_samples, flags)
 
         src = self.sources
-        src["inspector_spectrum"].data = {"wavelength": wavelength(), "flux": spectrum} if spectrum is not None \
+        src["inspector_spectrum"].data = {"wavelength": with_chip_breaks(wavelength()),
+                                          "flux": with_chip_breaks(spectrum)} if spectrum is not None \
             else {"wavelength": [], "flux": []}
         src["inspector_observed_psd"].data = {"frequency": freq, "log_psd": observed} if observed is not None \
             else {"frequency": [], "log_psd": []}
