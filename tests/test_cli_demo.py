@@ -1,0 +1,31 @@
+"""`latentexplorer demo`: the whole pipeline on the mock survey, cached in a workspace."""
+
+import json
+
+from astropy.table import Table
+
+from demo_workspace import tiny_workspace
+from latentexplorer.cli import main
+from latentexplorer.pipeline import DEMO_STAGES, _stage_outputs
+from latentexplorer.workspace import Workspace
+
+
+def test_the_tiny_demo_workspace_has_every_product():
+    ws = Workspace(tiny_workspace())
+    assert all(path.exists() for path in _stage_outputs(ws).values()), DEMO_STAGES
+    catalog, allstar = Table.read(ws.catalog), Table.read(ws.allstar)
+    assert len(catalog) == len(allstar)  # row-matched
+    assert json.loads((ws.root / "demo.json").read_text())["size"] == "tiny"
+
+
+def test_a_built_workspace_is_reused(capsys):
+    workspace = tiny_workspace()
+    assert main(["demo", "--workspace", str(workspace), "--size", "tiny", "--build-only"]) == 0
+    assert "already built (cached)" in capsys.readouterr().out
+
+
+def test_refuses_to_build_over_a_directory_that_is_not_a_demo(tmp_path, capsys):
+    (tmp_path / "thesis.tex").write_text("precious")
+    assert main(["demo", "--workspace", str(tmp_path), "--size", "tiny", "--build-only"]) == 2
+    assert "not a demo workspace" in capsys.readouterr().err
+    assert (tmp_path / "thesis.tex").read_text() == "precious"
