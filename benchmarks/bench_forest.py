@@ -8,12 +8,12 @@ Run: ``.venv/bin/python -m benchmarks.bench_forest [--repeats 3] [--n-jobs 2]``
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 from sklearn.ensemble import RandomForestRegressor
 
 from latentexplorer.forest import ProbabilisticRandomForestRegressor
+from benchmarks.timing import median_time
 
 N_TRAIN, N_PREDICT, N_TREES, N_FEATURES = 1200, 300_000, 100, 7  # 5 latent + Teff + [Fe/H]
 
@@ -25,15 +25,6 @@ def synthetic(n, rng):
     log_age = 0.5 + 0.3 * np.tanh(X[:, 0]) - 0.2 * X[:, 5] + 0.1 * X[:, 1] * X[:, 6]
     log_age_err = np.full(n, 0.08)  # ≈ 18 %, like APOKASC-2
     return X, X_err, log_age + log_age_err * rng.standard_normal(n), log_age_err
-
-
-def median_time(fn, repeats):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
 
 
 def main(argv=None):

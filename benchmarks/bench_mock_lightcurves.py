@@ -23,6 +23,7 @@ from latentexplorer import constants as C  # noqa: E402
 from latentexplorer.io.kepler import kepler_llc_filename, write_kepler_llc  # noqa: E402
 from latentexplorer.mock.lightcurves import mode_table, synthesize_light_curve  # noqa: E402
 from latentexplorer.seismo import deltanu_from_numax  # noqa: E402
+from benchmarks.timing import median_time  # noqa: E402
 
 
 def population(n, rng):
@@ -30,16 +31,6 @@ def population(n, rng):
     numax = np.exp(rng.uniform(np.log(4.0), np.log(250.0), n))
     evolstate = np.where((numax > 25) & (numax < 90) & (rng.random(n) < 0.4), "RC", "RGB")
     return numax, deltanu_from_numax(numax), evolstate, rng.uniform(9.0, 14.0, n)
-
-
-def median_time(fn, repeats):
-    """Median CPU seconds of this process per call (on a shared machine wall time measures the load)."""
-    times = []
-    for _ in range(repeats):
-        start = time.process_time()
-        fn()
-        times.append(time.process_time() - start)
-    return float(np.median(times))
 
 
 def sum_of_sinusoids(curve):
@@ -65,16 +56,16 @@ def main(argv=None):
         return [synthesize_light_curve(*row, rng) for row in zip(numax, deltanu, evolstate, kepmag)]
 
     curves = synthesize()
-    t_mock = median_time(synthesize, args.repeats) / args.n_stars
+    t_mock = median_time(synthesize, args.repeats, clock=time.process_time) / args.n_stars
     n_peer = min(5, args.n_stars)
-    t_peer = median_time(lambda: [sum_of_sinusoids(c) for c in curves[:n_peer]], args.repeats) / n_peer
+    t_peer = median_time(lambda: [sum_of_sinusoids(c) for c in curves[:n_peer]], args.repeats, clock=time.process_time) / n_peer
     with tempfile.TemporaryDirectory() as tmp:
         def write():
             for kic, c in enumerate(curves, start=1):
                 write_kepler_llc(Path(tmp) / kepler_llc_filename(kic), kic, c.time_days, c.flux_ppm,
                                  c.flux_err_ppm, c.quality, kepmag=c.kepmag)
 
-        t_write = median_time(write, args.repeats) / args.n_stars
+        t_write = median_time(write, args.repeats, clock=time.process_time) / args.n_stars
     n_cad = np.median([c.time_days.size for c in curves])
     print(f"{args.n_stars} stars, ν_max 4–250 μHz, {n_cad:.0f} cadences each "
           f"({1470 / C.KEPLER_LONG_CADENCE_DAYS:.0f} before gaps); median CPU time of {args.repeats} repeats, one core")

@@ -20,6 +20,7 @@ from galpy.potential import MWPotential2014, evaluatePotentials, rl, vcirc
 from latentexplorer.constants import R0_KPC
 from latentexplorer.galaxy import galactocentric, heliocentric, integrate_orbit, orbit_parameters, staeckel_delta
 from latentexplorer.galaxy.coordinates import VCIRC_KMS
+from benchmarks.timing import median_time
 
 
 def disk_stars(n, seed=0):
@@ -30,15 +31,6 @@ def disk_stars(n, seed=0):
     obs = heliocentric(R, rng.uniform(-0.6, 0.6, n), rng.normal(0.0, 0.6, n), rng.normal(0, 35, n),
                        vc - np.abs(rng.normal(0, 25, n)), rng.normal(0, 25, n))
     return [np.asarray(obs[c]) for c in obs.colnames]
-
-
-def median_time(fn, repeats):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
 
 
 def stage_times(obs, repeats):

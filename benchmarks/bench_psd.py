@@ -8,20 +8,10 @@ both chains; the script prints the medians over repeats, the speed ratio and the
 from __future__ import annotations
 
 import argparse
-import time
 import warnings
 
 import numpy as np
-
-
-def median_time(fn, repeats: int) -> float:
-    fn()  # warm-up (imports, caches)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+from benchmarks.timing import median_time
 
 
 def main(argv=None) -> None:
@@ -35,8 +25,8 @@ def main(argv=None) -> None:
     warnings.simplefilter("ignore")
     lc = synthesize_light_curve(40.0, float(seismo.deltanu_from_numax(40.0)), "RGB", 11.5, np.random.default_rng(1))
     t, y = lc.time_days[lc.good], lc.flux_ppm[lc.good]
-    ours = median_time(lambda: psd.compute_psd(t, y), args.repeats)
-    peer = median_time(lambda: psd.compute_psd_lightkurve(t, y), max(3, args.repeats // 2))
+    ours = median_time(lambda: psd.compute_psd(t, y), args.repeats, warmup=True)
+    peer = median_time(lambda: psd.compute_psd_lightkurve(t, y), max(3, args.repeats // 2), warmup=True)
     difference = np.median(np.abs(psd.compute_psd(t, y) - psd.compute_psd_lightkurve(t, y)))
     print(f"light curve: {t.size} points over {np.ptp(t):.0f} d; native grid {psd.native_frequency().size} frequencies")
     print(f"  compute_psd (nifty-ls)         {ours * 1e3:8.1f} ms/star  (median of {args.repeats})")

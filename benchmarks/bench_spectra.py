@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +17,7 @@ from astroNN.apogee.chips import apogee_continuum
 from latentexplorer.io.apogee_spectra import StackedSpectraWriter, iter_stacked_spectra
 from latentexplorer.mock.spectra import synthesize_apstar
 from latentexplorer.spectra import normalize_spectra
+from benchmarks.timing import median_time
 
 
 def giants(n, rng):
@@ -25,15 +25,6 @@ def giants(n, rng):
     return dict(TEFF=rng.uniform(4000, 5200, n), LOGG=rng.uniform(1.5, 3.6, n), FE_H=rng.uniform(-1, 0.4, n),
                 ALPHA_M=rng.uniform(0, 0.3, n), C_FE=rng.normal(-0.1, 0.1, n), N_FE=rng.normal(0.3, 0.1, n),
                 SNR=rng.uniform(50, 300, n))
-
-
-def median_time(fn, repeats):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
 
 
 def main(argv=None):
