@@ -21,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ..galaxy.orbits import OrbitFlag
 
 HELP = "Galactocentric coordinates, actions, eccentricity and z_max of a catalog's stars (galpy)"
 
@@ -38,6 +37,7 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     if args.chunk_size < 1:
         raise ValueError(f"--chunk-size must be positive, got {args.chunk_size}")
+    from ..galaxy.orbits import OrbitFlag
     from ..pipeline import compute_orbits
 
     output = args.output if args.output is not None else args.catalog.parent / "orbits.fits"
