@@ -8,6 +8,7 @@ temperatures in K, masses and radii in solar units.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -117,6 +118,17 @@ def granulation_background(freq, numax):
     return 1.0 / b1 / (1.0 + (freq / b1) ** 4) + 1.0 / b2 / (1.0 + (freq / b2) ** 4)
 
 
+@functools.lru_cache(maxsize=8)
+def _matched_filter(freq_bytes: bytes, search: tuple) -> tuple:
+    """Trial frequencies, their envelope widths and the row-normalised Gaussian kernels (trials × pixels)
+    of :func:`_estimate_numax` for one frequency grid (cached: the grid rarely changes)."""
+    freq = np.frombuffer(freq_bytes, dtype=float)
+    trials = freq[(freq >= search[0]) & (freq <= search[1])][::4]
+    sig = envelope_sigma(trials)
+    kernel = np.exp(-0.5 * ((freq[None, :] - trials[:, None]) / sig[:, None]) ** 2) * np.gradient(freq)
+    return trials, sig, kernel / kernel.sum(axis=1, keepdims=True)
+
+
 def _estimate_numax(freq, excess, background, search=(3.0, 260.0), min_significance=4.0):
     """ν_max from the excess power by a matched filter, then an iterated centroid; NaN if no hump.
 
@@ -134,10 +146,8 @@ def _estimate_numax(freq, excess, background, search=(3.0, 260.0), min_significa
     (white) background.
     """
     dfreq = np.gradient(freq)
-    trials = freq[(freq >= search[0]) & (freq <= search[1])][::4]
-    sig = envelope_sigma(trials)
-    kernel = np.exp(-0.5 * ((freq[None, :] - trials[:, None]) / sig[:, None]) ** 2) * dfreq
-    score = (kernel @ excess / kernel.sum(axis=1)) * np.sqrt(sig)
+    trials, sig, kernel = _matched_filter(freq.tobytes(), search)
+    score = (kernel @ excess) * np.sqrt(sig)
     spread = 1.4826 * np.median(np.abs(score - np.median(score)))
     best = int(np.argmax(score))
     if not spread > 0 or (score[best] - np.median(score)) / spread < min_significance:
@@ -174,12 +184,11 @@ def _estimate_deltanu(freq, excess, numax):
     search = (lags > 0.75 * dnu0) & (lags < 1.25 * dnu0)
     idx = np.flatnonzero(search)
     k = idx[np.argmax(acf[idx])]
-    if 0 < k < n - 1:
-        a, b, c = acf[k - 1], acf[k], acf[k + 1]
-        denom = a - 2 * b + c
-        shift = 0.5 * (a - c) / denom if denom != 0 else 0.0
-    else:
-        shift = 0.0
+    if k in (idx[0], idx[-1]):  # no ACF peak inside the search range: no comb of modes
+        return float("nan")
+    a, b, c = acf[k - 1], acf[k], acf[k + 1]
+    denom = a - 2 * b + c
+    shift = float(np.clip(0.5 * (a - c) / denom, -0.5, 0.5)) if denom != 0 else 0.0
     return float((k + shift) * step)
 
 

@@ -77,3 +77,12 @@ def test_granulation_background_falls_through_numax():
     freq = np.array([10.0, 30.0, 90.0])
     b = seismo.granulation_background(freq, 30.0)
     assert b[0] > b[1] > b[2]
+
+
+def test_an_envelope_without_a_comb_of_modes_has_numax_but_no_deltanu():
+    freq = psd.frequency_grid()
+    sigma = seismo.envelope_sigma(50.0)
+    smooth_hump = np.log1p(3.0 * np.exp(-0.5 * ((freq - 50.0) / sigma) ** 2))
+    found = seismo.estimate_global_parameters(freq, smooth_hump, background=None)
+    assert found.numax == pytest.approx(50.0, rel=0.01)
+    assert np.isnan(found.deltanu)
