@@ -335,6 +335,44 @@ def encode_spectra_file(ved, spectra_path: Path, output: Path, chunk_size: int, 
     return n_total, n_bad
 
 
+def read_pairs(path):
+    """spectra (N, 7514) float32, log_psd (N, k) float32, numax (N,) μHz, frequency (k,) μHz of a pairs file."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"pairs file {path} does not exist")
+    if not h5py.is_hdf5(path):
+        raise ValueError(f"{path} is not an HDF5 file")
+    with h5py.File(path, "r") as f:
+        missing = [k for k in ("spectra", "log_psd", "numax", "frequency") if k not in f]
+        if missing:
+            raise ValueError(f"{path} lacks dataset(s) {', '.join(missing)}: is it a `latentexplorer pairs` file?")
+        return (f["spectra"][()].astype(np.float32), f["log_psd"][()].astype(np.float32),
+                f["numax"][()].astype(float), f["frequency"][()].astype(float))
+
+
+#: Sub-directory of a model directory holding the per-epoch training checkpoint.
+CHECKPOINT_SUBDIR = "checkpoint"
+
+
+def train_model(pairs_path, model_dir, *, epochs: int = 100, batch_size: int = 128, latent_dim: int = 5,
+                validation_fraction: float = 0.1, seed: int = 0, resume: bool = True, progress: bool = True) -> str:
+    """Train the encoder-decoder on a pairs file and save it to ``model_dir`` (checkpoints in
+    ``model_dir/checkpoint``; ``resume`` continues an interrupted run). Returns a one-line summary."""
+    from .ved import VariationalEncoderDecoder
+
+    spectra, log_psd, numax, frequency = read_pairs(Path(pairs_path))
+    model_dir = Path(model_dir)
+    ved = VariationalEncoderDecoder(latent_dim, frequency=frequency).fit(
+        spectra, log_psd, numax, epochs=epochs, batch_size=batch_size, validation_fraction=validation_fraction,
+        seed=seed, checkpoint_dir=model_dir / CHECKPOINT_SUBDIR, resume=resume, progress=progress,
+    )
+    ved.save(model_dir)
+    t = ved.training_
+    stop = ", early stop" if t["stopped_early"] else ""
+    return (f"{t['n_train']} training / {t['n_val']} validation pairs, {t['epochs_run']} epochs{stop}, best "
+            f"validation loss {t['best_val_loss']:.5g} (epoch {t['best_epoch']}) on {t['device']}")
+
+
 # --- The demo: the whole pipeline on the mock survey ------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -460,41 +498,3 @@ def build_demo_workspace(path, size: str = "demo", seed: int = 0, progress: bool
         if progress:
             print(f"  {name:<9} {done[name][0]:7.1f} s  {summary}", flush=True)
     return done
-
-
-def read_pairs(path):
-    """spectra (N, 7514) float32, log_psd (N, k) float32, numax (N,) μHz, frequency (k,) μHz of a pairs file."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"pairs file {path} does not exist")
-    if not h5py.is_hdf5(path):
-        raise ValueError(f"{path} is not an HDF5 file")
-    with h5py.File(path, "r") as f:
-        missing = [k for k in ("spectra", "log_psd", "numax", "frequency") if k not in f]
-        if missing:
-            raise ValueError(f"{path} lacks dataset(s) {', '.join(missing)}: is it a `latentexplorer pairs` file?")
-        return (f["spectra"][()].astype(np.float32), f["log_psd"][()].astype(np.float32),
-                f["numax"][()].astype(float), f["frequency"][()].astype(float))
-
-
-#: Sub-directory of a model directory holding the per-epoch training checkpoint.
-CHECKPOINT_SUBDIR = "checkpoint"
-
-
-def train_model(pairs_path, model_dir, *, epochs: int = 100, batch_size: int = 128, latent_dim: int = 5,
-                validation_fraction: float = 0.1, seed: int = 0, resume: bool = True, progress: bool = True) -> str:
-    """Train the encoder-decoder on a pairs file and save it to ``model_dir`` (checkpoints in
-    ``model_dir/checkpoint``; ``resume`` continues an interrupted run). Returns a one-line summary."""
-    from .ved import VariationalEncoderDecoder
-
-    spectra, log_psd, numax, frequency = read_pairs(Path(pairs_path))
-    model_dir = Path(model_dir)
-    ved = VariationalEncoderDecoder(latent_dim, frequency=frequency).fit(
-        spectra, log_psd, numax, epochs=epochs, batch_size=batch_size, validation_fraction=validation_fraction,
-        seed=seed, checkpoint_dir=model_dir / CHECKPOINT_SUBDIR, resume=resume, progress=progress,
-    )
-    ved.save(model_dir)
-    t = ved.training_
-    stop = ", early stop" if t["stopped_early"] else ""
-    return (f"{t['n_train']} training / {t['n_val']} validation pairs, {t['epochs_run']} epochs{stop}, best "
-            f"validation loss {t['best_val_loss']:.5g} (epoch {t['best_epoch']}) on {t['device']}")
