@@ -13,7 +13,7 @@ import numpy as np
 from astropy.io import fits
 from astropy.table import Table
 
-from .atomic import atomic_output
+from .tables import write_typed_table
 
 __all__ = [
     "ALLSTAR_COLUMNS",
@@ -83,18 +83,7 @@ def write_allstar(path, table) -> None:
     ValueError
         If a required column is missing (the message lists them).
     """
-    present = set(table.colnames if hasattr(table, "colnames") else table)
-    missing = [name for name, _, _ in ALLSTAR_COLUMNS if name not in present]
-    if missing:
-        raise ValueError(f"allStar table lacks the columns {', '.join(missing)}")
-    out = Table()
-    for name, dtype, unit in ALLSTAR_COLUMNS:
-        out[name] = np.asarray(table[name]).astype(dtype)
-        if unit is not None:
-            out[name].unit = unit
-    hdu = fits.BinTableHDU(out, name="ALLSTAR")
-    with atomic_output(path, suffix=".fits") as tmp:
-        fits.HDUList([fits.PrimaryHDU(), hdu]).writeto(tmp)
+    write_typed_table(path, table, ALLSTAR_COLUMNS, "ALLSTAR", "allStar table")
 
 
 def read_allstar(path, columns=None) -> Table:

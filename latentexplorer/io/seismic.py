@@ -15,7 +15,7 @@ import numpy as np
 from astropy.io import fits
 from astropy.table import Table
 
-from .atomic import atomic_output
+from .tables import write_typed_table
 
 __all__ = ["SEISMIC_COLUMNS", "write_seismic_catalog", "read_seismic_catalog"]
 
@@ -56,20 +56,11 @@ def write_seismic_catalog(path, table) -> None:
     ValueError
         If a column is missing or EVOLSTATE holds something other than 'RGB'/'RC'.
     """
-    present = set(table.colnames if hasattr(table, "colnames") else table)
-    missing = [name for name, _, _ in SEISMIC_COLUMNS if name not in present]
-    if missing:
-        raise ValueError(f"seismic catalog lacks the columns {', '.join(missing)}")
-    bad = set(np.unique(np.asarray(table["EVOLSTATE"]).astype(str))) - {"RGB", "RC"}
-    if bad:
-        raise ValueError(f"EVOLSTATE must be 'RGB' or 'RC', found {sorted(bad)}")
-    out = Table()
-    for name, dtype, unit in SEISMIC_COLUMNS:
-        out[name] = np.asarray(table[name]).astype(dtype)
-        if unit is not None:
-            out[name].unit = unit
-    with atomic_output(path, suffix=".fits") as tmp:
-        fits.HDUList([fits.PrimaryHDU(), fits.BinTableHDU(out, name="SEISMIC")]).writeto(tmp)
+    if "EVOLSTATE" in (table.colnames if hasattr(table, "colnames") else table):
+        bad = set(np.unique(np.asarray(table["EVOLSTATE"]).astype(str))) - {"RGB", "RC"}
+        if bad:
+            raise ValueError(f"EVOLSTATE must be 'RGB' or 'RC', found {sorted(bad)}")
+    write_typed_table(path, table, SEISMIC_COLUMNS, "SEISMIC", "seismic catalog")
 
 
 def _normalise_states(values) -> np.ndarray:
