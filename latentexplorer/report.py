@@ -404,6 +404,23 @@ class ReportSummary:
                 f"→ {self.directory / 'summary.html'}")
 
 
+def envelope_numbers(ws: Workspace) -> dict | None:
+    """:func:`~latentexplorer.diagnostics.envelope_audit` of the decoded PSDs of the encoder-decoder's validation
+    pairs (never in a gradient step) against their true ν_max; None without model/ or pairs.h5."""
+    from .diagnostics import envelope_audit
+    from .pipeline import read_pairs
+    from .ved import VariationalEncoderDecoder
+
+    if ws.missing("model", "pairs"):
+        return None
+    ved = VariationalEncoderDecoder.load(ws.model)
+    spectra, _, numax, frequency = read_pairs(ws.pairs)
+    config = ved.training_.get("config", {})
+    rows = (ved.validation_split(numax.size, config["validation_fraction"], config["seed"])[1]
+            if {"validation_fraction", "seed"} <= set(config) else np.arange(numax.size))
+    return envelope_audit(ved.reconstruct(spectra[rows]), frequency, numax[rows]).to_dict()
+
+
 def write_report(workspace, audits: WorkspaceAudits | None = None, n_trees=100, seed=0, baseline=True,
                  progress=True) -> ReportSummary:
     """Run the audits (unless given) and write figures, summary.md, summary.html and audits.json.
@@ -450,7 +467,14 @@ def write_report(workspace, audits: WorkspaceAudits | None = None, n_trees=100, 
     model_meta = json.loads(meta_path.read_text()) if meta_path.is_file() else None
     catalog = _catalog_numbers(ws)
     blocks = _blocks(numbers, model_meta, catalog, figures, skipped)
-    payload = {"audits": numbers, "age_model": model_meta, "catalog": catalog,
+    envelope = envelope_numbers(ws)
+    if envelope is not None:
+        blocks += [("h2", "Decoded PSDs (section 6.1)"),
+                   ("p", f"Envelope of the decoded PSD within 10 % of the true ν_max for "
+                         f"{100 * envelope['within_10pc']:.1f} % of {envelope['n']} validation pairs (median |Δν_max|/ν_max "
+                         f"{100 * envelope['median_abs']:.1f} %, bias {100 * envelope['bias']:+.1f} %, "
+                         f"{envelope['n_no_envelope']} without a detectable envelope).")]
+    payload = {"audits": numbers, "age_model": model_meta, "catalog": catalog, "envelope": envelope,
                "acceptance": [{"target": t, "value": v, "met": ok} for t, v, ok in acceptance_checks(numbers)]}
     for name, text in (("summary.md", _markdown(blocks)), ("summary.html", _html(blocks)),
                        ("audits.json", json.dumps(payload, indent=1, allow_nan=True))):
