@@ -6,6 +6,8 @@ atomically and returns a small summary.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 import warnings
 from dataclasses import dataclass
@@ -298,41 +300,101 @@ def compute_orbits(catalog_path, output, *, chunk_size: int = 20_000, progress: 
     return result
 
 
-def _append(dataset, values):
-    start = dataset.shape[0]
-    dataset.resize(start + len(values), axis=0)
-    dataset[start:] = values
+@functools.lru_cache(maxsize=2)
+def _cached_model(model_dir: str, stamp: int):
+    """The encoder-decoder saved in ``model_dir``, loaded once per process (``stamp``: its metadata's
+    mtime, so a retrained model is reloaded). In a Dask worker, TensorFlow gets the worker's threads."""
+    from .ved import VariationalEncoderDecoder
+
+    _limit_threads_to_dask_worker()
+    return VariationalEncoderDecoder.load(model_dir)
 
 
-def encode_spectra_file(ved, spectra_path: Path, output: Path, chunk_size: int, progress: bool = True) -> tuple[int, int]:
-    """Stream ``spectra_path`` through ``ved.encode`` into ``output`` (HDF5: APOGEE_ID, z_mean, z_std, flag),
-    with memory bounded by ``chunk_size``; unusable spectra get NaN latents. Returns (stars, unusable)."""
-    from .spectra import iter_normalized_spectra
+def _limit_threads_to_dask_worker() -> None:
+    try:
+        from distributed import get_worker
 
+        threads = get_worker().state.nthreads
+    except (ImportError, ValueError):  # not running in a Dask worker
+        return
+    import tensorflow as tf
+
+    with contextlib.suppress(RuntimeError):  # TensorFlow already initialised in this process
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+
+
+def load_model_cached(model_dir):
+    """:meth:`VariationalEncoderDecoder.load` of ``model_dir``, cached per process."""
+    model_dir = Path(model_dir).resolve()
+    metadata = model_dir / "metadata.json"
+    return _cached_model(str(model_dir), metadata.stat().st_mtime_ns if metadata.is_file() else 0)
+
+
+def _encode_chunk(model_dir: str, spectra_path: str, start: int, stop: int) -> dict:
+    """Latents of spectra ``start:stop``: the part of one encode chunk (runs where the chunk runs)."""
+    from .spectra import read_normalized_spectra
+
+    ved = load_model_cached(model_dir)
+    apogee_id, spectra, flag = read_normalized_spectra(spectra_path, start, stop)
+    usable = np.isfinite(spectra).any(axis=1)
+    mean = np.full((len(spectra), ved.latent_dim), np.nan, np.float32)
+    std = mean.copy()
+    if usable.any():
+        mean[usable], std[usable] = ved.encode(spectra[usable])
+    return {"APOGEE_ID": apogee_id.astype(str), "z_mean": mean, "z_std": std, "flag": flag.astype(np.int32)}
+
+
+def encode_spectra_file(model_dir, spectra_path, output, chunk_size: int = 1024, progress: bool = True,
+                        client=None) -> tuple[int, int]:
+    """Encode every spectrum of ``spectra_path`` with the model in ``model_dir`` into ``output``.
+
+    Streams in chunks of ``chunk_size`` spectra (memory bounded by the chunk size, not the survey),
+    each chunk's latents kept as a part file, so an interrupted run resumes where it stopped (see
+    :mod:`latentexplorer.batch`); ``client`` (a dask.distributed Client) spreads the chunks over its
+    workers with the same result. Unusable spectra get NaN latents.
+
+    ``output`` (HDF5, written atomically once every chunk is done): APOGEE_ID (N,) str, z_mean, z_std
+    (N, latent_dim) float32, flag (N,) int32 :class:`~latentexplorer.spectra.SpectrumFlag` bits; attrs
+    ``model_fingerprint`` and ``latent_dim``.
+
+    Returns
+    -------
+    (stars, unusable) counts.
+    """
+    from .batch import PartStore, describe_input, plan_chunks, run_chunks
+    from .spectra import count_spectra
+
+    model_dir, spectra_path, output = Path(model_dir), Path(spectra_path), Path(output)
+    ved = load_model_cached(model_dir)
+    n = count_spectra(spectra_path)
+    if n == 0:
+        raise ValueError(f"{spectra_path} holds no spectra")
+    chunks = plan_chunks(n, chunk_size)
+    fingerprint = ved.training_.get("fingerprint", "")
+    store = PartStore(output, {"step": "encode", "version": 1, "model": describe_input(model_dir / "model.keras"),
+                               "model_fingerprint": fingerprint, "spectra": describe_input(spectra_path),
+                               "n_rows": n, "chunk_size": int(chunk_size)})
+    jobs = [(c, (str(model_dir.resolve()), str(spectra_path.resolve()), c.start, c.stop)) for c in chunks]
+    run_chunks(_encode_chunk, jobs, store, client=client, progress=progress, desc="encoding", unit_rows="spectra")
     k = ved.latent_dim
-    n_total = n_bad = 0
+    n_bad = 0
     with atomic_output(output, suffix=".h5") as tmp, h5py.File(tmp, "w") as f:
-        chunks = dict(chunks=True, maxshape=(None,))
-        ids = f.create_dataset("APOGEE_ID", (0,), dtype=h5py.string_dtype("utf-8"), **chunks)
-        z_mean = f.create_dataset("z_mean", (0, k), dtype="f4", chunks=True, maxshape=(None, k))
-        z_std = f.create_dataset("z_std", (0, k), dtype="f4", chunks=True, maxshape=(None, k))
-        flags = f.create_dataset("flag", (0,), dtype="i4", **chunks)
-        f.attrs["model_fingerprint"] = ved.training_.get("fingerprint", "")
+        rows = (min(n, 16384),)
+        datasets = {
+            "APOGEE_ID": f.create_dataset("APOGEE_ID", (n,), dtype=h5py.string_dtype("utf-8"), chunks=rows),
+            "z_mean": f.create_dataset("z_mean", (n, k), dtype="f4", chunks=rows + (k,)),
+            "z_std": f.create_dataset("z_std", (n, k), dtype="f4", chunks=rows + (k,)),
+            "flag": f.create_dataset("flag", (n,), dtype="i4", chunks=rows),
+        }
+        f.attrs["model_fingerprint"] = fingerprint
         f.attrs["latent_dim"] = k
-        bar = tqdm(unit="spectra", desc="encoding", disable=not progress)
-        for apogee_id, spectra, flag in iter_normalized_spectra(spectra_path, chunk_size):
-            usable = np.isfinite(spectra).any(axis=1)
-            mean = np.full((len(spectra), k), np.nan, np.float32)
-            std = mean.copy()
-            if usable.any():
-                mean[usable], std[usable] = ved.encode(spectra[usable])
-            for dataset, values in ((ids, apogee_id.astype(object)), (z_mean, mean), (z_std, std), (flags, flag)):
-                _append(dataset, values)
-            n_total += len(spectra)
-            n_bad += int((~usable).sum())
-            bar.update(len(spectra))
-        bar.close()
-    return n_total, n_bad
+        for chunk, part in store.iter_parts(chunks):
+            for name, dataset in datasets.items():
+                dataset[chunk.start:chunk.stop] = part[name].astype(object) if name == "APOGEE_ID" else part[name]
+            n_bad += int(np.isnan(part["z_mean"][:, 0]).sum())
+    store.remove()
+    return n, n_bad
 
 
 def read_pairs(path):
@@ -465,10 +527,7 @@ def build_demo_workspace(path, size: str = "demo", seed: int = 0, progress: bool
             return train_model(ws.pairs, ws.model, epochs=spec.epochs, batch_size=spec.batch_size, seed=seed,
                                progress=progress)
         if name == "encode":
-            from .ved import VariationalEncoderDecoder
-
-            n, bad = encode_spectra_file(VariationalEncoderDecoder.load(ws.model), ws.spectra, ws.latent, 1024,
-                                         progress)
+            n, bad = encode_spectra_file(ws.model, ws.spectra, ws.latent, 1024, progress)
             return f"{n - bad} of {n} spectra encoded"
         if name == "ages":
             from .ages import train_age_model

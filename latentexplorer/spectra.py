@@ -67,6 +67,8 @@ __all__ = [
     "bad_pixel_mask",
     "fit_continuum",
     "normalize_spectra",
+    "count_spectra",
+    "read_normalized_spectra",
     "iter_normalized_spectra",
 ]
 
@@ -378,6 +380,73 @@ def _flags_from(spectra, replaced_fraction) -> np.ndarray:
 # ----------------------------------------------------------------------------- streaming
 
 
+def _spectra_source(path) -> tuple[str, Path]:
+    """('directory' | 'normalized' | 'stacked', path) of a spectra input, or a clear error."""
+    path = Path(path)
+    if path.is_dir():
+        return "directory", path
+    if not path.exists():
+        raise FileNotFoundError(f"no spectra file or directory at {path}")
+    if not h5py.is_hdf5(path):
+        raise ValueError(f"{path} is neither a directory of FITS spectra nor an HDF5 file")
+    with h5py.File(path, "r") as f:
+        if "spectra" not in f:
+            return "stacked", path
+        if "APOGEE_ID" not in f:
+            raise ValueError(f"{path} holds 'spectra' but no 'APOGEE_ID' dataset")
+        if f["spectra"].ndim != 2 or f["spectra"].shape[1] != APOGEE_N_PIXELS:
+            raise ValueError(f"{path}: 'spectra' must be (N, {APOGEE_N_PIXELS}), got {f['spectra'].shape}")
+    return "normalized", path
+
+
+@functools.lru_cache(maxsize=8)
+def _directory_files(path: Path, mtime_ns: int) -> tuple[Path, ...]:
+    files = tuple(sorted(p for p in path.iterdir() if p.name.endswith((".fits", ".fits.gz"))))
+    if not files:
+        raise FileNotFoundError(f"no *.fits spectra in directory {path}")
+    return files
+
+
+def _files_of(path: Path) -> tuple[Path, ...]:
+    return _directory_files(path, path.stat().st_mtime_ns)
+
+
+def count_spectra(path) -> int:
+    """Number of spectra in anything :func:`iter_normalized_spectra` reads."""
+    kind, path = _spectra_source(path)
+    if kind == "directory":
+        return len(_files_of(path))
+    with h5py.File(path, "r") as f:
+        return int(f["spectra" if kind == "normalized" else "APOGEE_ID"].shape[0])
+
+
+def read_normalized_spectra(
+    path, start: int = 0, stop: int | None = None, *, continuum_mask=None, bad_pixel_bits=DEFAULT_BAD_PIXEL_BITS
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Spectra ``start:stop`` of a spectra input, normalised and cleaned (one chunk of
+    :func:`iter_normalized_spectra`; a row's result does not depend on the chunk it is read in).
+
+    Returns
+    -------
+    apogee_id : ndarray (n,) of str
+    spectra : ndarray (n, 7514) float32 (NaN rows for unusable spectra)
+    flags : ndarray (n,) int32 of :class:`SpectrumFlag` bits
+    """
+    from .io import apogee_spectra as io
+
+    kind, path = _spectra_source(path)
+    if kind == "directory":
+        return _read_directory(_files_of(path)[start:stop], continuum_mask, bad_pixel_bits)
+    if kind == "normalized":
+        with h5py.File(path, "r") as f:
+            ids, data = f["APOGEE_ID"].asstr()[start:stop].astype(str), f["spectra"][start:stop]
+        spectra, replaced = _normalize(data, None, None, None, True, ())
+        return ids, spectra, _flags_from(spectra, replaced)
+    chunk = io.read_stacked_spectra(path, start, stop)
+    spectra, replaced = _normalize(chunk.flux, chunk.flux_err, chunk.bitmask, continuum_mask, None, bad_pixel_bits)
+    return chunk.apogee_id, spectra, _flags_from(spectra, replaced)
+
+
 def iter_normalized_spectra(
     path, chunk_size: int = 1024, *, continuum_mask=None, bad_pixel_bits=DEFAULT_BAD_PIXEL_BITS
 ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
@@ -388,8 +457,8 @@ def iter_normalized_spectra(
     path : str or Path
         One of: a stacked HDF5 file (:class:`latentexplorer.io.apogee_spectra.StackedSpectraWriter`);
         an HDF5 file with an already normalised ``spectra`` (N, 7514) dataset and ``APOGEE_ID``
-        (e.g. ``pairs.h5``); or a directory of apStar/aspcapStar-like FITS files (``*.fits``,
-        ``*.fits.gz``, read in name order).
+        (:class:`~latentexplorer.io.apogee_spectra.NormalizedSpectraWriter`, or ``pairs.h5``); or a
+        directory of apStar/aspcapStar-like FITS files (``*.fits``, ``*.fits.gz``, read in name order).
     chunk_size : int
         Spectra per chunk.
     continuum_mask, bad_pixel_bits
@@ -401,71 +470,37 @@ def iter_normalized_spectra(
     spectra : ndarray (n, 7514) float32 (NaN rows for unusable spectra)
     flags : ndarray (n,) int32 of :class:`SpectrumFlag` bits
     """
-    from .io import apogee_spectra as io
-
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be positive, got {chunk_size}")
-    path = Path(path)
-    if path.is_dir():
-        yield from _iter_directory(path, chunk_size, continuum_mask, bad_pixel_bits)
-        return
-    if not path.exists():
-        raise FileNotFoundError(f"no spectra file or directory at {path}")
-    if not h5py.is_hdf5(path):
-        raise ValueError(f"{path} is neither a directory of FITS spectra nor an HDF5 file")
-    with h5py.File(path, "r") as f:
-        normalized_file = "spectra" in f
-    if normalized_file:
-        yield from _iter_normalized_hdf5(path, chunk_size)
-        return
-    for chunk in io.iter_stacked_spectra(path, chunk_size):
-        spectra, replaced = _normalize(
-            chunk.flux, chunk.flux_err, chunk.bitmask, continuum_mask, None, bad_pixel_bits
-        )
-        yield chunk.apogee_id, spectra, _flags_from(spectra, replaced)
+    n = count_spectra(path)
+    for start in range(0, n, chunk_size):
+        yield read_normalized_spectra(path, start, start + chunk_size, continuum_mask=continuum_mask,
+                                      bad_pixel_bits=bad_pixel_bits)
 
 
-def _iter_normalized_hdf5(path, chunk_size):
-    with h5py.File(path, "r") as f:
-        if "APOGEE_ID" not in f:
-            raise ValueError(f"{path} holds 'spectra' but no 'APOGEE_ID' dataset")
-        data, ids = f["spectra"], f["APOGEE_ID"]
-        if data.ndim != 2 or data.shape[1] != APOGEE_N_PIXELS:
-            raise ValueError(f"{path}: 'spectra' must be (N, {APOGEE_N_PIXELS}), got {data.shape}")
-        for start in range(0, data.shape[0], chunk_size):
-            stop = min(start + chunk_size, data.shape[0])
-            spectra, replaced = _normalize(data[start:stop], None, None, None, True, ())
-            yield ids.asstr()[start:stop].astype(str), spectra, _flags_from(spectra, replaced)
-
-
-def _iter_directory(path, chunk_size, continuum_mask, bad_pixel_bits):
+def _read_directory(files, continuum_mask, bad_pixel_bits):
     from .io import apogee_spectra as io
 
-    files = sorted(p for p in path.iterdir() if p.name.endswith((".fits", ".fits.gz")))
-    if not files:
-        raise FileNotFoundError(f"no *.fits spectra in directory {path}")
-    for start in range(0, len(files), chunk_size):
-        batch = files[start : start + chunk_size]
-        n = len(batch)
-        ids = np.empty(n, dtype=object)
-        flux = np.full((n, APOGEE_N_PIXELS), np.nan)
-        err = np.full((n, APOGEE_N_PIXELS), np.nan)
-        mask = np.zeros((n, APOGEE_N_PIXELS), dtype=np.int64)
-        unreadable = np.zeros(n, bool)
-        for i, file in enumerate(batch):
-            try:
-                spec = io.read_apstar(file)
-                ids[i] = spec.apogee_id
-                flux[i] = gap_delete(spec.flux)[0]
-                err[i] = 1.0 if spec.flux_err is None else gap_delete(spec.flux_err)[0]
-                if spec.bitmask is not None:
-                    mask[i] = gap_delete(spec.bitmask)[0]
-            except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:
-                logger.warning("could not read spectrum %s: %s", file, exc)
-                ids[i] = io.apogee_id_from_filename(file)
-                unreadable[i] = True
-        spectra, replaced = _normalize(flux, err, mask, continuum_mask, None, bad_pixel_bits)
-        spectra[unreadable] = np.nan
-        flags = _flags_from(spectra, replaced)
-        flags[unreadable] = int(SpectrumFlag.UNREADABLE)
-        yield ids.astype(str), spectra, flags
+    n = len(files)
+    ids = np.empty(n, dtype=object)
+    flux = np.full((n, APOGEE_N_PIXELS), np.nan)
+    err = np.full((n, APOGEE_N_PIXELS), np.nan)
+    mask = np.zeros((n, APOGEE_N_PIXELS), dtype=np.int64)
+    unreadable = np.zeros(n, bool)
+    for i, file in enumerate(files):
+        try:
+            spec = io.read_apstar(file)
+            ids[i] = spec.apogee_id
+            flux[i] = gap_delete(spec.flux)[0]
+            err[i] = 1.0 if spec.flux_err is None else gap_delete(spec.flux_err)[0]
+            if spec.bitmask is not None:
+                mask[i] = gap_delete(spec.bitmask)[0]
+        except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:
+            logger.warning("could not read spectrum %s: %s", file, exc)
+            ids[i] = io.apogee_id_from_filename(file)
+            unreadable[i] = True
+    spectra, replaced = _normalize(flux, err, mask, continuum_mask, None, bad_pixel_bits)
+    spectra[unreadable] = np.nan
+    flags = _flags_from(spectra, replaced)
+    flags[unreadable] = int(SpectrumFlag.UNREADABLE)
+    return ids.astype(str), spectra, flags

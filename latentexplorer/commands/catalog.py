@@ -10,15 +10,20 @@ P_RC and AGE_FLAG, NaN where not computed. AGE_FLAG bits say why a row has no ag
 32 no [Fe/H]. For science the paper recommends STARFLAG = ASPCAPFLAG = 0 and Age_Error/Age < 0.4.
 
 Writes catalog.fits and catalog.csv.gz (atomically; -o sets the FITS path, the CSV goes beside it).
+Finished chunks are kept in catalog.fits.parts/ until then, so an interrupted run resumes; --workers N
+or --scheduler ADDRESS spread the chunks over Dask with the same result.
 
 Example:
   latentexplorer catalog WORKSPACE
   latentexplorer catalog WORKSPACE -o /tmp/ages.fits
+  latentexplorer catalog WORKSPACE --workers 2
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+
+from ..batch import add_scheduler_arguments
 
 HELP = "apply latent + age model to every allStar row → catalog.fits, catalog.csv.gz"
 
@@ -29,12 +34,17 @@ def add_arguments(parser) -> None:
                         help="catalog FITS file (default WORKSPACE/catalog.fits; CSV beside it)")
     parser.add_argument("--chunk-size", type=int, default=50_000, help="stars predicted at a time (default 50000)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_scheduler_arguments(parser)
 
 
 def run(args) -> int:
+    from ..batch import dask_client
     from ..catalog import build_catalog
 
-    summary = build_catalog(args.workspace, output=args.output, progress=not args.no_progress,
-                            chunk_size=args.chunk_size)
+    if args.chunk_size < 1:
+        raise ValueError(f"--chunk-size must be positive, got {args.chunk_size}")
+    with dask_client(args.scheduler, args.workers) as client:
+        summary = build_catalog(args.workspace, output=args.output, progress=not args.no_progress,
+                                chunk_size=args.chunk_size, client=client)
     print(summary)
     return 0

@@ -8,14 +8,21 @@ The output HDF5 file (written atomically) holds APOGEE_ID (N,) str, z_mean and z
 float32 and flag (N,) int32, the ingest's SpectrumFlag bits. Unusable spectra (flag UNREADABLE or
 NO_DATA: no finite pixel) get NaN latents and the run goes on; the summary says how many.
 
-Example:
+Each finished chunk is kept in OUTPUT.parts/ until the output is written: an interrupted run (Ctrl-C,
+kill -9) resumes where it stopped when run again with the same arguments. --workers N spreads the
+chunks over a local Dask cluster, --scheduler ADDRESS over an existing one; the output is the same.
+
+Examples:
   latentexplorer encode WORKSPACE/model WORKSPACE/survey/spectra.h5 -o WORKSPACE/latent.h5
+  latentexplorer encode MODEL dr17/survey/spectra.h5 -o dr17/latent.h5 --workers 2
 """
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
+
+from ..batch import add_scheduler_arguments
 
 
 HELP = "encode spectra into the latent space of a trained model (z_mean, z_std per star)"
@@ -27,17 +34,20 @@ def add_arguments(parser) -> None:
     parser.add_argument("spectra", type=Path, help="spectra HDF5 file or directory of FITS spectra")
     parser.add_argument("-o", "--output", type=Path, required=True, help="latent HDF5 file to write")
     parser.add_argument("--chunk-size", type=int, default=1024, help="spectra read per chunk (default 1024)")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_scheduler_arguments(parser)
 
 
 def run(args) -> int:
+    from ..batch import dask_client
     from ..pipeline import encode_spectra_file
-    from ..ved import VariationalEncoderDecoder
 
     if args.chunk_size < 1:
         raise ValueError(f"--chunk-size must be positive, got {args.chunk_size}")
-    ved = VariationalEncoderDecoder.load(args.model)
     t0 = time.perf_counter()
-    n, bad = encode_spectra_file(ved, args.spectra, args.output, args.chunk_size)
+    with dask_client(args.scheduler, args.workers) as client:
+        n, bad = encode_spectra_file(args.model, args.spectra, args.output, args.chunk_size,
+                                     progress=not args.no_progress, client=client)
     dt = time.perf_counter() - t0
     print(f"encoded {n - bad} of {n} spectra ({bad} unusable → NaN) in {dt:.1f} s "
           f"({n / max(dt, 1e-9):.0f} spectra/s) → {args.output}")

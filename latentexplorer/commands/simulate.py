@@ -6,7 +6,8 @@ red clump) with known truth. It writes:
   DIR/truth.fits             every true parameter, one row per star
   DIR/survey/allStar.fits    allStar-like catalog (DR17 column names, errors, flags, a few missing values)
   DIR/survey/seismic.fits    APOKASC-2-like seismic catalog of the Kepler subset (ν_max, Δν, mass, age)
-  DIR/survey/spectra.h5      apStar-like spectra, stacked (or survey/apStar/*.fits with --spectra-format apstar)
+  DIR/survey/spectra.h5      apStar-like spectra, stacked (or survey/apStar/*.fits with --spectra-format apstar,
+                             or normalised 7514-pixel spectra with --spectra-format normalized)
   DIR/survey/kepler/         kplr<KIC>-<stamp>_llc.fits Kepler long-cadence light curves
   DIR/survey/README.txt      what the files are
 
@@ -15,6 +16,8 @@ The same seed gives the same files, byte for byte.
 Examples:
   latentexplorer simulate --n-stars 5000 --n-kepler 3000 --seed 42 -o workspace
   latentexplorer simulate --n-stars 200 --n-kepler 50 -o tiny --spectra-format apstar --jobs 2
+  latentexplorer simulate --n-stars 733901 --n-kepler 6000 -o dr17 --spectra-format normalized \
+      --light-curves 0 --jobs 2          # a DR17-sized mock, 22 GB
 """
 
 from __future__ import annotations
@@ -30,11 +33,14 @@ def add_arguments(parser) -> None:
                         help="how many of them are Kepler targets with light curves (default 3000)")
     parser.add_argument("--seed", type=int, default=0, help="random seed, a non-negative integer (default 0)")
     parser.add_argument("-o", "--output", required=True, metavar="DIR", help="workspace directory to write")
-    parser.add_argument("--spectra-format", choices=("stacked", "apstar"), default="stacked",
-                        help="one stacked HDF5 file (default) or one apStar FITS file per star")
+    parser.add_argument("--spectra-format", choices=("stacked", "apstar", "normalized"), default="stacked",
+                        help="one stacked HDF5 file of apStar-like spectra (default), one apStar FITS file per "
+                             "star, or one HDF5 file of normalised 7514-pixel spectra (compact, for survey-sized "
+                             "mocks)")
     parser.add_argument("--light-curves", type=int, default=None, metavar="N",
                         help="write llc files for only the first N Kepler stars (each file is ~7 MB; default: all)")
-    parser.add_argument("--jobs", type=int, default=1, help="worker processes for the light curves (default 1)")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="worker processes for the spectra and light curves (default 1)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
 
 

@@ -14,6 +14,10 @@ gap-removed 7514 pixels.
 (shuffle + lzf by default);
 attributes ``format = 'latentexplorer.stacked_spectra'``, ``n_pixels``, ``CRVAL1``, ``CDELT1``. It is
 written to a temporary file and renamed on a clean close, so an interrupted run leaves no partial file.
+
+**Normalised HDF5** (:class:`NormalizedSpectraWriter`): ``APOGEE_ID`` and ``spectra`` (N, 7514) float32
+continuum-normalised, gap-removed spectra; ``format = 'latentexplorer.normalized_spectra'``. Any HDF5 file
+with these two datasets (a ``pairs.h5`` too) is read as already normalised.
 """
 
 from __future__ import annotations
@@ -37,11 +41,13 @@ __all__ = [
     "read_apstar",
     "apogee_id_from_filename",
     "StackedSpectraWriter",
+    "NormalizedSpectraWriter",
     "read_stacked_spectra",
     "iter_stacked_spectra",
 ]
 
 STACKED_FORMAT = "latentexplorer.stacked_spectra"
+NORMALIZED_FORMAT = "latentexplorer.normalized_spectra"
 _VALID_PIXELS = (APOGEE_N_PIXELS_FULL, APOGEE_N_PIXELS)
 
 
@@ -188,7 +194,72 @@ def read_apstar(path) -> ApogeeSpectrum:
     return ApogeeSpectrum(apogee_id, flux, flux_err, bitmask, "aspcapStar" if is_aspcap else "apStar", header)
 
 
-class StackedSpectraWriter:
+class _RowWriter:
+    """Append rows to resizable, chunked, compressed HDF5 datasets of ``(N, n_pixels)`` plus
+    ``APOGEE_ID``; the file appears at ``path`` only when the ``with`` block exits without error.
+    Subclasses name the format and the per-pixel datasets (name → dtype) and define ``append``."""
+
+    FORMAT = ""
+    DATASETS: dict = {}
+
+    def __init__(self, path, n_pixels: int, chunk_rows: int, compression):
+        if chunk_rows < 1:
+            raise ValueError(f"chunk_rows must be positive, got {chunk_rows}")
+        if compression not in ("lzf", "gzip", None):
+            raise ValueError(f"compression must be 'lzf', 'gzip' or None, got {compression!r}")
+        self.path = Path(path)
+        self.n_pixels = int(n_pixels)
+        self.chunk_rows = int(chunk_rows)
+        self.compression = compression
+        self.n_written = 0
+        self._atomic = None
+        self._file = None
+
+    def __enter__(self):
+        self._atomic = atomic_output(self.path, suffix=".h5")
+        tmp = self._atomic.__enter__()
+        self._file = h5py.File(tmp, "w")
+        f = self._file
+        f.attrs.update(
+            format=self.FORMAT, n_pixels=self.n_pixels, CRVAL1=APOGEE_LOG10_LAMBDA0, CDELT1=APOGEE_DLOG10_LAMBDA
+        )
+        opts = {"compression": self.compression, "shuffle": self.compression is not None}
+        if self.compression == "gzip":
+            opts["compression_opts"] = 1
+        f.create_dataset("APOGEE_ID", (0,), maxshape=(None,), dtype=h5py.string_dtype(), chunks=(1024,))
+        for name, dtype in self.DATASETS.items():
+            f.create_dataset(
+                name, (0, self.n_pixels), maxshape=(None, self.n_pixels), dtype=dtype,
+                chunks=(self.chunk_rows, self.n_pixels), **opts,
+            )
+        return self
+
+    def _append(self, apogee_id, arrays: dict) -> None:
+        if self._file is None:
+            raise ValueError(f"{type(self).__name__}.append called outside its `with` block")
+        ids = np.atleast_1d(np.asarray(apogee_id, dtype=str))
+        for name, values in arrays.items():
+            values = np.atleast_2d(np.asarray(values))
+            if values.shape != (ids.size, self.n_pixels):
+                raise ValueError(f"{name} must have shape ({ids.size}, {self.n_pixels}), got {values.shape}")
+            if np.issubdtype(self.DATASETS[name], np.integer) and not np.issubdtype(values.dtype, np.integer):
+                raise ValueError(f"{name} must be an integer array, got dtype {values.dtype}")
+            arrays[name] = values
+        start, stop = self.n_written, self.n_written + ids.size
+        for name in ("APOGEE_ID", *arrays):
+            self._file[name].resize(stop, axis=0)
+        self._file["APOGEE_ID"][start:stop] = ids.astype(object)
+        for name, values in arrays.items():
+            self._file[name][start:stop] = values
+        self.n_written = stop
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        self._file.close()
+        self._file = None
+        return bool(self._atomic.__exit__(exc_type, exc, tb))
+
+
+class StackedSpectraWriter(_RowWriter):
     """Append chunks of spectra to one stacked HDF5 file (layout in the module docstring).
 
     Use as a context manager; the file appears at ``path`` only when the block exits without error::
@@ -211,66 +282,35 @@ class StackedSpectraWriter:
         non-Python HDF5 tools must read.
     """
 
+    FORMAT = STACKED_FORMAT
+    DATASETS = {"flux": np.float32, "flux_err": np.float32, "bitmask": np.int32}
+
     def __init__(self, path, n_pixels: int = APOGEE_N_PIXELS_FULL, chunk_rows: int = 64, compression="lzf"):
         if n_pixels not in _VALID_PIXELS:
             raise ValueError(f"n_pixels must be {APOGEE_N_PIXELS_FULL} or {APOGEE_N_PIXELS}, got {n_pixels}")
-        if chunk_rows < 1:
-            raise ValueError(f"chunk_rows must be positive, got {chunk_rows}")
-        if compression not in ("lzf", "gzip", None):
-            raise ValueError(f"compression must be 'lzf', 'gzip' or None, got {compression!r}")
-        self.path = Path(path)
-        self.n_pixels = int(n_pixels)
-        self.chunk_rows = int(chunk_rows)
-        self.compression = compression
-        self.n_written = 0
-        self._atomic = None
-        self._file = None
-
-    def __enter__(self) -> StackedSpectraWriter:
-        self._atomic = atomic_output(self.path, suffix=".h5")
-        tmp = self._atomic.__enter__()
-        self._file = h5py.File(tmp, "w")
-        f = self._file
-        f.attrs.update(
-            format=STACKED_FORMAT, n_pixels=self.n_pixels, CRVAL1=APOGEE_LOG10_LAMBDA0, CDELT1=APOGEE_DLOG10_LAMBDA
-        )
-        opts = {"compression": self.compression, "shuffle": self.compression is not None}
-        if self.compression == "gzip":
-            opts["compression_opts"] = 1
-        f.create_dataset("APOGEE_ID", (0,), maxshape=(None,), dtype=h5py.string_dtype(), chunks=(1024,))
-        for name, dtype in (("flux", np.float32), ("flux_err", np.float32), ("bitmask", np.int32)):
-            f.create_dataset(
-                name, (0, self.n_pixels), maxshape=(None, self.n_pixels), dtype=dtype,
-                chunks=(self.chunk_rows, self.n_pixels), **opts,
-            )
-        return self
+        super().__init__(path, n_pixels, chunk_rows, compression)
 
     def append(self, apogee_id, flux, flux_err, bitmask) -> None:
         """Append n spectra: ``apogee_id`` (n,) str; ``flux``, ``flux_err`` (n, n_pixels); ``bitmask``
         (n, n_pixels) integer."""
-        if self._file is None:
-            raise ValueError("StackedSpectraWriter.append called outside its `with` block")
-        ids = np.atleast_1d(np.asarray(apogee_id, dtype=str))
-        arrays = {"flux": flux, "flux_err": flux_err, "bitmask": bitmask}
-        for name, values in arrays.items():
-            values = np.atleast_2d(np.asarray(values))
-            if values.shape != (ids.size, self.n_pixels):
-                raise ValueError(f"{name} must have shape ({ids.size}, {self.n_pixels}), got {values.shape}")
-            if name == "bitmask" and not np.issubdtype(values.dtype, np.integer):
-                raise ValueError(f"bitmask must be an integer array, got dtype {values.dtype}")
-            arrays[name] = values
-        start, stop = self.n_written, self.n_written + ids.size
-        for name in ("APOGEE_ID", "flux", "flux_err", "bitmask"):
-            self._file[name].resize(stop, axis=0)
-        self._file["APOGEE_ID"][start:stop] = ids.astype(object)
-        for name, values in arrays.items():
-            self._file[name][start:stop] = values
-        self.n_written = stop
+        self._append(apogee_id, {"flux": flux, "flux_err": flux_err, "bitmask": bitmask})
 
-    def __exit__(self, exc_type, exc, tb) -> bool:
-        self._file.close()
-        self._file = None
-        return bool(self._atomic.__exit__(exc_type, exc, tb))
+
+class NormalizedSpectraWriter(_RowWriter):
+    """Append continuum-normalised, gap-removed spectra to one HDF5 file: ``APOGEE_ID`` and
+    ``spectra`` (N, 7514) float32, the layout :func:`latentexplorer.spectra.iter_normalized_spectra`
+    reads as already normalised (like a stack of aspcapStar spectra). Same use and options as
+    :class:`StackedSpectraWriter`."""
+
+    FORMAT = NORMALIZED_FORMAT
+    DATASETS = {"spectra": np.float32}
+
+    def __init__(self, path, chunk_rows: int = 64, compression="lzf"):
+        super().__init__(path, APOGEE_N_PIXELS, chunk_rows, compression)
+
+    def append(self, apogee_id, spectra) -> None:
+        """Append n spectra: ``apogee_id`` (n,) str, ``spectra`` (n, 7514)."""
+        self._append(apogee_id, {"spectra": spectra})
 
 
 def _open_stacked(path) -> h5py.File:

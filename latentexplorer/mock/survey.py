@@ -12,6 +12,8 @@ light curves to disk with bounded memory::
     DIRECTORY/survey/seismic.fits   seismic catalog of the Kepler subset
     DIRECTORY/survey/spectra.h5     stacked apStar-like spectra   (spectra_format='stacked')
     DIRECTORY/survey/apStar/        apStar-<APOGEE_ID>.fits files (spectra_format='apstar')
+    DIRECTORY/survey/spectra.h5     normalised 7514-pixel spectra (spectra_format='normalized', the
+                                    compact form for survey-sized mocks: 30 kB a star instead of ~70 kB)
     DIRECTORY/survey/kepler/        kplr<KIC>-<stamp>_llc.fits files
     DIRECTORY/survey/README.txt     what the files are, written last
 
@@ -64,7 +66,7 @@ SPECTRA_FILENAME = "spectra.h5"
 APSTAR_DIRNAME = "apStar"
 KEPLER_DIRNAME = "kepler"
 README_FILENAME = "README.txt"
-SPECTRA_FORMATS = ("stacked", "apstar")
+SPECTRA_FORMATS = ("stacked", "apstar", "normalized")
 
 #: Spectra are synthesised in blocks of this many stars, each block with its own random stream.
 SPECTRA_BLOCK = 64
@@ -216,6 +218,16 @@ def _spectrum_labels(truth, rows) -> dict:
     return {k: np.asarray(truth[k][rows], float) for k in ("TEFF", "LOGG", "FE_H", "ALPHA_M", "C_FE", "N_FE", "SNR")}
 
 
+def _spectra_block_job(job):
+    """One block of spectra (runs in a worker process): apStar-like (flux, flux_err, bitmask) or, if
+    ``normalized``, the (n, 7514) continuum-normalised spectra."""
+    from .spectra import synthesize_apstar, synthesize_normalized
+
+    entropy, block, labels, normalized = job
+    rng = _stream(entropy, _SPECTRA, block)
+    return synthesize_normalized(labels, rng) if normalized else synthesize_apstar(labels, rng)
+
+
 def _light_curve_job(job) -> str:
     """Synthesise and write one star's llc file (runs in a worker process); returns the file name."""
     from ..io.kepler import kepler_llc_filename, write_kepler_llc
@@ -268,22 +280,27 @@ class MockSurvey:
         """Truth rows of the Kepler subset (KIC > 0)."""
         return self.truth[np.asarray(self.truth["KIC"]) > 0]
 
-    def iter_spectra(self, start: int = 0, stop: int | None = None):
-        """Yield ``(rows, (flux, flux_err, bitmask))`` blocks of apStar-like spectra (8575 pixels).
+    def iter_spectra(self, start: int = 0, stop: int | None = None, *, normalized: bool = False,
+                     n_jobs: int = 1):
+        """Yield ``(rows, spectra)`` blocks: apStar-like ``(flux, flux_err, bitmask)`` (8575 pixels) or,
+        with ``normalized``, continuum-normalised (n, 7514) float32 spectra.
 
         Each block of :data:`SPECTRA_BLOCK` stars is synthesised from the true labels with its own
-        random stream, so a spectrum does not depend on which other blocks are made. ``start`` must
-        be a multiple of SPECTRA_BLOCK.
+        random stream, so a spectrum does not depend on which other blocks are made, nor on ``n_jobs``
+        (worker processes synthesising blocks ahead, in order). ``start`` must be a multiple of
+        SPECTRA_BLOCK.
         """
-        from .spectra import synthesize_apstar
-
         stop = len(self.truth) if stop is None else min(stop, len(self.truth))
         if start % SPECTRA_BLOCK:
             raise ValueError(f"start must be a multiple of SPECTRA_BLOCK ({SPECTRA_BLOCK}), got {start}")
-        for lo in range(start, stop, SPECTRA_BLOCK):
-            rows = slice(lo, min(lo + SPECTRA_BLOCK, stop))
-            rng = _stream(self.seed, _SPECTRA, lo // SPECTRA_BLOCK)
-            yield rows, synthesize_apstar(_spectrum_labels(self.truth, rows), rng)
+        blocks = [slice(lo, min(lo + SPECTRA_BLOCK, stop)) for lo in range(start, stop, SPECTRA_BLOCK)]
+        jobs = ((self.seed, rows.start // SPECTRA_BLOCK, _spectrum_labels(self.truth, rows), normalized)
+                for rows in blocks)
+        if int(n_jobs) <= 1 or len(blocks) < 2:
+            yield from zip(blocks, map(_spectra_block_job, jobs))
+            return
+        with ProcessPoolExecutor(int(n_jobs)) as pool:
+            yield from zip(blocks, pool.map(_spectra_block_job, jobs, chunksize=4))
 
     def light_curve(self, kic: int):
         """The mock light curve (:class:`latentexplorer.mock.lightcurves.MockLightCurve`) of Kepler star ``kic``."""
@@ -304,9 +321,10 @@ class MockSurvey:
         Parameters
         ----------
         directory : str or Path, created if needed.
-        spectra_format : 'stacked' (one HDF5 file, default) or 'apstar' (one FITS file per star).
+        spectra_format : 'stacked' (one HDF5 file of apStar-like spectra, default), 'apstar' (one FITS
+            file per star) or 'normalized' (one HDF5 file of continuum-normalised 7514-pixel spectra).
         progress : bool, show tqdm progress bars.
-        n_jobs : int, worker processes for the light curves (the files do not depend on it).
+        n_jobs : int, worker processes for the spectra and the light curves (the files do not depend on it).
         light_curves : int or None, write the llc files of only the first this many Kepler stars (None: all).
             A full-mission llc file is ~7 MB; :func:`latentexplorer.pipeline.compute_mock_psds` gives the
             PSDs of all of them without the files.
@@ -337,29 +355,34 @@ class MockSurvey:
         _write_table(paths["truth"], self.truth)
         write_allstar(paths["allstar"], self.allstar)
         write_seismic_catalog(paths["seismic"], self.seismic)
-        paths["spectra"] = self._write_spectra(survey, spectra_format, progress)
+        paths["spectra"] = self._write_spectra(survey, spectra_format, progress, int(n_jobs))
         self._write_light_curves(prepare_directory(paths["kepler"]), progress, int(n_jobs), light_curves)
         self._write_readme(paths, spectra_format)
         log.info("mock survey written to %s", root)
         return paths
 
-    def _write_spectra(self, survey: Path, spectra_format: str, progress: bool) -> Path:
-        from ..io.apogee_spectra import StackedSpectraWriter, write_apstar
+    def _write_spectra(self, survey: Path, spectra_format: str, progress: bool, n_jobs: int = 1) -> Path:
+        from ..io.apogee_spectra import NormalizedSpectraWriter, StackedSpectraWriter, write_apstar
 
         bar = tqdm(total=len(self.truth), desc="spectra", unit="star", disable=not progress)
         ids = np.asarray(self.truth["APOGEE_ID"])
-        if spectra_format == "stacked":
-            path = survey / SPECTRA_FILENAME
-            with StackedSpectraWriter(path) as writer:
-                for rows, (flux, err, mask) in self.iter_spectra():
-                    writer.append(ids[rows], flux, err, mask)
-                    bar.update(flux.shape[0])
-        else:
+        blocks = self.iter_spectra(normalized=spectra_format == "normalized", n_jobs=n_jobs)
+        if spectra_format == "apstar":
             path = prepare_directory(survey / APSTAR_DIRNAME)
-            for rows, (flux, err, mask) in self.iter_spectra():
+            for rows, (flux, err, mask) in blocks:
                 for i, apogee_id in enumerate(ids[rows]):
                     write_apstar(path / f"apStar-{apogee_id}.fits", apogee_id, flux[i], err[i], mask[i])
                 bar.update(flux.shape[0])
+        else:
+            path = survey / SPECTRA_FILENAME
+            writer = NormalizedSpectraWriter(path) if spectra_format == "normalized" else StackedSpectraWriter(path)
+            with writer:
+                for rows, arrays in blocks:
+                    if spectra_format == "normalized":
+                        writer.append(ids[rows], arrays)
+                    else:
+                        writer.append(ids[rows], *arrays)
+                    bar.update(rows.stop - rows.start)
         bar.close()
         return path
 

@@ -1,0 +1,229 @@
+"""Chunked, resumable batch runs, in this process or on a Dask cluster.
+
+A batch step (PSDs, encoding, the catalog, orbits) splits its N input rows into chunks of fixed size
+and computes each chunk independently. Each chunk's result is written, atomically, as one part file
+``part-NNNNNN.npz`` in ``OUTPUT.parts/``; when every part is there the step merges them into OUTPUT
+(atomically) and removes the directory. A rerun after an interruption — Ctrl-C, ``kill -9``, a lost
+node — finds the finished parts and computes only the missing chunks. ``OUTPUT.parts/manifest.json``
+records the step, its inputs (path, size, modification time) and its parameters; parts written under
+another manifest are discarded, never mixed in.
+
+Where the chunks run (:func:`dask_client`):
+
+- nowhere special (default): one after the other in this process;
+- ``workers=N``: a ``dask.distributed.LocalCluster`` of N single-threaded worker processes on the
+  loopback interface;
+- ``scheduler="tcp://host:8786"``: an existing dask.distributed cluster. Its workers must see the
+  inputs (the spectra, the model directory) at the same paths, e.g. on a shared file system; results
+  come back to this process, which alone writes the parts and the output.
+
+A chunk's result depends only on its rows and the fixed chunk size, so every scheduler gives the same
+output. At most ``2 × workers + 1`` chunks are in flight at a time, so memory stays bounded by the
+chunk size whatever N is.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import shutil
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .io.atomic import atomic_output
+
+__all__ = ["Chunk", "plan_chunks", "PartStore", "describe_input", "dask_client", "run_chunks",
+           "add_scheduler_arguments"]
+
+log = logging.getLogger(__name__)
+
+PARTS_SUFFIX = ".parts"
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Rows ``start:stop`` of a step's input, the ``index``-th chunk."""
+
+    index: int
+    start: int
+    stop: int
+
+    @property
+    def rows(self) -> slice:
+        return slice(self.start, self.stop)
+
+    def __len__(self) -> int:
+        return self.stop - self.start
+
+
+def plan_chunks(n_rows: int, chunk_size: int) -> list[Chunk]:
+    """Split ``n_rows`` rows into consecutive chunks of ``chunk_size`` (the last one shorter)."""
+    if chunk_size < 1:
+        raise ValueError(f"chunk size must be positive, got {chunk_size}")
+    return [Chunk(i, start, min(start + chunk_size, n_rows))
+            for i, start in enumerate(range(0, int(n_rows), int(chunk_size)))]
+
+
+def describe_input(path) -> dict:
+    """Identity of an input file or directory for a manifest: resolved path, size and mtime (ns).
+
+    A directory is described by its sorted entries' names, sizes and mtimes (hashed)."""
+    path = Path(path).resolve()
+    stat = path.stat()
+    if not path.is_dir():
+        return {"path": str(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    digest = hashlib.sha256()
+    for entry in sorted(path.rglob("*")):
+        if entry.is_file():
+            s = entry.stat()
+            digest.update(f"{entry.relative_to(path)}\0{s.st_size}\0{s.st_mtime_ns}\n".encode())
+    return {"path": str(path), "entries_sha256": digest.hexdigest()}
+
+
+class PartStore:
+    """The ``OUTPUT.parts/`` directory of one step: a manifest and one ``.npz`` part per finished chunk.
+
+    Parameters
+    ----------
+    output : path
+        The step's final output file; the parts live beside it in ``OUTPUT.parts/``.
+    manifest : dict
+        JSON-serialisable description of the step (name, inputs, parameters, chunk size). A parts
+        directory with another manifest is emptied when the store is opened.
+    """
+
+    def __init__(self, output, manifest: dict):
+        self.output = Path(output)
+        self.directory = self.output.with_name(self.output.name + PARTS_SUFFIX)
+        self.manifest = json.loads(json.dumps(manifest))  # normalise tuples → lists for comparison
+
+    def open(self) -> set[int]:
+        """Create the directory (or check its manifest) and return the indices of the finished chunks."""
+        path = self.directory / MANIFEST
+        if self.directory.is_dir():
+            previous = json.loads(path.read_text()) if path.is_file() else None
+            if previous != self.manifest:
+                log.info("%s holds parts of another run: starting afresh", self.directory)
+                shutil.rmtree(self.directory)
+        if not self.directory.is_dir():
+            self.directory.mkdir(parents=True)
+            with atomic_output(path) as tmp:
+                tmp.write_text(json.dumps(self.manifest, indent=2, sort_keys=True))
+        done = {int(p.stem.removeprefix("part-")) for p in self.directory.glob("part-*.npz")}
+        if done:
+            log.info("resuming: %d finished chunk(s) in %s", len(done), self.directory)
+        return done
+
+    def _part(self, index: int) -> Path:
+        return self.directory / f"part-{index:06d}.npz"
+
+    def write(self, index: int, arrays: dict[str, np.ndarray]) -> None:
+        """Store chunk ``index``'s result (arrays of plain dtypes, no objects), atomically."""
+        with atomic_output(self._part(index), suffix=".npz") as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, **arrays)
+
+    def read(self, index: int) -> dict[str, np.ndarray]:
+        """The arrays of chunk ``index``."""
+        with np.load(self._part(index), allow_pickle=False) as data:
+            return {name: data[name] for name in data.files}
+
+    def iter_parts(self, chunks: Sequence[Chunk]) -> Iterator[tuple[Chunk, dict[str, np.ndarray]]]:
+        """(chunk, arrays) of every chunk, in row order."""
+        for chunk in chunks:
+            yield chunk, self.read(chunk.index)
+
+    def remove(self) -> None:
+        """Delete the parts directory (after the output is written)."""
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def dask_client(scheduler: str | None = None, workers: int | None = None):
+    """A ``dask.distributed.Client`` for ``scheduler`` (an address) or a LocalCluster of ``workers``
+    single-threaded processes on 127.0.0.1 (no dashboard); ``None`` when neither is given.
+
+    Raises ValueError when both are given or ``workers`` < 1."""
+    if scheduler is not None and workers is not None:
+        raise ValueError("give either a scheduler address or a number of workers, not both")
+    if scheduler is None and workers is None:
+        yield None
+        return
+    from distributed import Client, LocalCluster
+
+    if scheduler is not None:
+        with Client(scheduler) as client:
+            yield client
+        return
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
+    with LocalCluster(n_workers=int(workers), threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        yield client
+
+
+def run_chunks(func: Callable, jobs: Sequence[tuple[Chunk, tuple]], store: PartStore, *, client=None,
+               progress: bool = True, desc: str = "chunks", unit_rows: str = "rows") -> int:
+    """Compute ``func(*args)`` for every ``(chunk, args)`` whose part is missing and store its result.
+
+    ``func`` returns a dict of arrays (the part); with a ``client`` it must be importable by the
+    workers (a module-level function or a ``functools.partial`` of one). Returns the number of chunks
+    computed now. An exception in a chunk propagates after the parts finished so far are kept.
+    """
+    done = store.open()
+    todo = [(chunk, args) for chunk, args in jobs if chunk.index not in done]
+    total = sum(len(chunk) for chunk, _ in jobs)
+    bar = tqdm(total=total, initial=total - sum(len(c) for c, _ in todo), desc=desc, unit=unit_rows,
+               disable=not progress)
+    try:
+        if client is None:
+            for chunk, args in todo:
+                store.write(chunk.index, func(*args))
+                bar.update(len(chunk))
+        else:
+            _run_on_dask(client, func, todo, store, bar)
+    finally:
+        bar.close()
+    return len(todo)
+
+
+def _run_on_dask(client, func, todo, store, bar) -> None:
+    from distributed import as_completed
+
+    window = 2 * max(len(client.scheduler_info().get("workers", {})), 1) + 1
+    pending = iter(todo)
+    submitted = as_completed()
+
+    def submit_next():
+        item = next(pending, None)
+        if item is not None:
+            chunk, args = item
+            future = client.submit(func, *args, pure=False, key=f"{store.directory.name}-{chunk.index}")
+            future.chunk = chunk
+            submitted.add(future)
+
+    for _ in range(window):
+        submit_next()
+    for future in submitted:
+        chunk = future.chunk
+        store.write(chunk.index, future.result())
+        future.release()
+        bar.update(len(chunk))
+        submit_next()
+
+
+def add_scheduler_arguments(parser) -> None:
+    """Add ``--scheduler ADDRESS`` / ``--workers N`` (mutually exclusive) to a batch command's parser."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--scheduler", metavar="ADDRESS",
+                       help="run the chunks on this dask.distributed scheduler (e.g. tcp://10.0.0.1:8786); its "
+                            "workers must see the inputs at the same paths")
+    group.add_argument("--workers", type=int, metavar="N",
+                       help="run the chunks on a local Dask cluster of N single-threaded worker processes")
