@@ -6,8 +6,9 @@ atomically and returns a small summary.
 
 from __future__ import annotations
 
-import contextlib
 import functools
+import hashlib
+import json
 import logging
 import warnings
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from . import constants as C
 from . import psd as psd_mod
 from .io.atomic import atomic_output
 from .io.lightcurves import LightCurveRecord, read_light_curve
-from .io.psdfile import PSDSet, read_psd_file, write_psd_file
+from .io.psdfile import PSDSet, psd_file_writer, read_psd_file, write_psd_file
 
 log = logging.getLogger(__name__)
 
@@ -79,54 +80,71 @@ def _psd_row(source: str, record=None, error: Exception | None = None) -> tuple:
     return record.target_id, record.kic, record.time_days.size, baseline, log_psd, flags
 
 
-class _PSDAccumulator:
-    """Collects one PSD row per star (NaN + flags where it failed) and writes the PSD file."""
-
-    def __init__(self, n: int):
-        self.grid = psd_mod.frequency_grid()
-        self.log_psd = np.full((n, self.grid.size), np.nan, dtype=np.float32)
-        self.flags = np.zeros(n, dtype=np.uint16)
-        self.target = np.empty(n, dtype=object)
-        self.kic = np.full(n, -1, dtype=np.int64)
-        self.source = np.empty(n, dtype=object)
-        self.baseline = np.full(n, np.nan)
-        self.n_points = np.zeros(n, dtype=np.int64)
-
-    def put(self, i: int, source: str, row: tuple) -> None:
-        """Store the :func:`_psd_row` of star ``i``."""
-        self.source[i] = source
-        self.target[i], self.kic[i], self.n_points[i], self.baseline[i], log_psd, self.flags[i] = row
-        if log_psd is not None:
-            self.log_psd[i] = log_psd
-
-    def write(self, output) -> StepSummary:
-        write_psd_file(output, PSDSet(self.target, self.kic, self.grid, self.log_psd, self.flags, self.source,
-                                      self.baseline, self.n_points))
-        failed = int(np.sum((self.flags & int(psd_mod.FATAL_FLAGS)) != 0))
-        flagged = int(np.sum(self.flags != 0)) - failed
-        return StepSummary(done=len(self.flags) - failed - flagged, flagged=flagged, failed=failed,
-                           output=Path(output))
+def _psd_part(sources, rows) -> dict[str, np.ndarray]:
+    """The :func:`_psd_row` results of several stars as one part (plain arrays, NaN rows where failed)."""
+    grid = psd_mod.frequency_grid()
+    log_psd = np.full((len(rows), grid.size), np.nan, dtype=np.float32)
+    for i, row in enumerate(rows):
+        if row[4] is not None:
+            log_psd[i] = row[4]
+    return {
+        "source": np.asarray(sources, dtype=str), "target_id": np.asarray([r[0] for r in rows], dtype=str),
+        "kic": np.asarray([r[1] for r in rows], dtype=np.int64), "n_points": np.asarray([r[2] for r in rows], np.int64),
+        "baseline_days": np.asarray([r[3] for r in rows], dtype=np.float64), "log_psd": log_psd,
+        "flags": np.asarray([int(r[5]) for r in rows], dtype=np.uint16),
+    }
 
 
-def compute_psd_files(inputs, output, progress: bool = True) -> StepSummary:
+def _psd_set(part: dict) -> PSDSet:
+    return PSDSet(part["target_id"], part["kic"], psd_mod.frequency_grid(), part["log_psd"], part["flags"],
+                  part["source"], part["baseline_days"], part["n_points"])
+
+
+def _psd_summary(flags, output) -> StepSummary:
+    failed = int(np.sum((flags & int(psd_mod.FATAL_FLAGS)) != 0))
+    flagged = int(np.sum(flags != 0)) - failed
+    return StepSummary(done=len(flags) - failed - flagged, flagged=flagged, failed=failed, output=Path(output))
+
+
+def _psd_chunk(paths) -> dict[str, np.ndarray]:
+    """PSDs of the light-curve files ``paths``: the part of one PSD chunk (runs where the chunk runs)."""
+    rows = []
+    for path in paths:
+        try:
+            rows.append(_psd_row(path, read_light_curve(path)))
+        except ValueError as err:
+            rows.append(_psd_row(path, error=err))
+    return _psd_part(paths, rows)
+
+
+def compute_psd_files(inputs, output, progress: bool = True, chunk_size: int = 64, client=None) -> StepSummary:
     """Light-curve FITS files → ``output`` (a PSD HDF5 file, see :mod:`latentexplorer.io.psdfile`).
 
     Each file is read with lightkurve (PDCSAP flux, default quality mask, NaNs dropped, ppm) and goes
     through :func:`latentexplorer.psd.compute_psd`. A file that cannot be read or gives no PSD becomes a
     NaN row with its :class:`~latentexplorer.psd.PSDFlag` bits; a too-short light curve is computed and
-    flagged ``SHORT_BASELINE``.
+    flagged ``SHORT_BASELINE``. Files are processed in chunks of ``chunk_size``, each kept as a part until
+    the output is written, so an interrupted run resumes; ``client`` (dask.distributed) spreads the
+    chunks over its workers, which must see the files at the same paths.
     """
-    files = find_light_curve_files(inputs)
+    from .batch import PartStore, describe_input, plan_chunks, run_chunks
+
+    files = [str(Path(f).resolve()) for f in find_light_curve_files(inputs)]
     if not files:
         raise ValueError("no light-curve files found in the inputs")
-    rows = _PSDAccumulator(len(files))
-    for i, path in enumerate(tqdm(files, desc="PSD", unit="star", disable=not progress)):
-        try:
-            row = _psd_row(str(path), read_light_curve(path))
-        except ValueError as err:
-            row = _psd_row(str(path), error=err)
-        rows.put(i, str(path), row)
-    return rows.write(output)
+    chunks = plan_chunks(len(files), chunk_size)
+    digest = hashlib.sha256("\n".join(json.dumps(describe_input(f)) for f in files).encode()).hexdigest()
+    store = PartStore(output, {"step": "psd", "version": 1, "files_sha256": digest, "n_rows": len(files),
+                               "chunk_size": int(chunk_size)})
+    jobs = [(c, (files[c.start:c.stop],)) for c in chunks]
+    run_chunks(_psd_chunk, jobs, store, client=client, progress=progress, desc="PSD", unit_rows="star")
+    flags = []
+    with psd_file_writer(output, len(files), psd_mod.frequency_grid()) as write:
+        for chunk, part in store.iter_parts(chunks):
+            write(chunk.start, _psd_set(part))
+            flags.append(part["flags"])
+    store.remove()
+    return _psd_summary(np.concatenate(flags), output)
 
 
 _MOCK_SURVEY = None  # the survey a forked PSD worker reads (set just before the pool forks)
@@ -152,7 +170,7 @@ def compute_mock_psds(survey, output, progress: bool = True, n_jobs: int | None 
 
     global _MOCK_SURVEY
     kics = np.asarray(survey.seismic["KIC"], dtype=np.int64)
-    rows = _PSDAccumulator(kics.size)
+    rows = []
     n_jobs = min(os.cpu_count() or 1, 4) if n_jobs is None else int(n_jobs)
     _MOCK_SURVEY = survey
     try:
@@ -160,17 +178,19 @@ def compute_mock_psds(survey, output, progress: bool = True, n_jobs: int | None 
         if n_jobs > 1 and "fork" in multiprocessing.get_all_start_methods() and kics.size > 1:
             with ProcessPoolExecutor(n_jobs, mp_context=multiprocessing.get_context("fork")) as pool:
                 results = pool.map(_mock_psd_row, kics, chunksize=16)
-                for i, row in enumerate(results):
-                    rows.put(i, f"mock KIC {kics[i]}", row)
+                for row in results:
+                    rows.append(row)
                     bar.update()
         else:
-            for i, kic in enumerate(kics):
-                rows.put(i, f"mock KIC {kic}", _mock_psd_row(kic))
+            for kic in kics:
+                rows.append(_mock_psd_row(kic))
                 bar.update()
         bar.close()
     finally:
         _MOCK_SURVEY = None
-    return rows.write(output)
+    part = _psd_part([f"mock KIC {kic}" for kic in kics], rows)
+    write_psd_file(output, _psd_set(part))
+    return _psd_summary(part["flags"], output)
 
 
 def make_pairs(psd_path, spectra_path, seismic_path, output, *, numax_range=C.TRAIN_NUMAX_RANGE_UHZ,
@@ -278,50 +298,56 @@ def read_observables(path: Path) -> tuple[np.ndarray, list[np.ndarray]]:
     return ids, values
 
 
-def compute_orbits(catalog_path, output, *, chunk_size: int = 20_000, progress: bool = True):
+def _orbit_chunk(*observables) -> dict[str, np.ndarray]:
+    """:func:`latentexplorer.galaxy.orbits.orbit_parameters` of one chunk of stars, as plain arrays."""
+    from .galaxy.orbits import orbit_parameters
+
+    table = orbit_parameters(*observables)
+    return {name: np.asarray(table[name]) for name in table.colnames}
+
+
+def compute_orbits(catalog_path, output, *, chunk_size: int = 20_000, progress: bool = True, client=None):
     """Galactocentric coordinates and galpy orbit parameters of every star of a FITS catalog → ``output``.
 
     ``catalog_path`` holds APOGEE_ID, RA, DEC, DIST (kpc) and the kinematics of :data:`KINEMATIC_COLUMNS`
     (a truth table or an allStar). Rows with missing values get NaN and a FLAG bit
-    (:class:`latentexplorer.galaxy.OrbitFlag`). Returns the written astropy Table.
+    (:class:`latentexplorer.galaxy.OrbitFlag`). Chunks of ``chunk_size`` stars are kept as parts until the
+    output is written (an interrupted run resumes); ``client`` (dask.distributed) spreads them over its
+    workers with the same result. Returns the written astropy Table.
     """
-    from astropy.table import vstack
-
+    from .batch import PartStore, describe_input, plan_chunks, run_chunks
     from .galaxy.orbits import orbit_parameters
 
     ids, values = read_observables(Path(catalog_path))
-    starts = range(0, len(ids), chunk_size)
-    chunks = [orbit_parameters(*(v[i:i + chunk_size] for v in values))
-              for i in tqdm(starts, desc="orbits", unit="chunk", total=len(starts), disable=not progress)]
-    result = vstack(chunks) if chunks else orbit_parameters(*([] for _ in values))
+    chunks = plan_chunks(len(ids), chunk_size)
+    store = PartStore(output, {"step": "orbits", "version": 1, "catalog": describe_input(catalog_path),
+                               "n_rows": len(ids), "chunk_size": int(chunk_size)})
+    jobs = [(c, tuple(v[c.rows] for v in values)) for c in chunks]
+    run_chunks(_orbit_chunk, jobs, store, client=client, progress=progress, desc="orbits", unit_rows="stars")
+    template = orbit_parameters(*(v[:1] for v in values))  # the columns' units and descriptions
+    parts = [part for _, part in store.iter_parts(chunks)]
+    result = Table()
+    for name in template.colnames:
+        result[name] = np.concatenate([p[name] for p in parts])
+        result[name].unit, result[name].description = template[name].unit, template[name].description
     result.add_column(ids, name="APOGEE_ID", index=0)
     with atomic_output(output, suffix=".fits") as tmp:
         result.write(tmp, format="fits", overwrite=True)
+    store.remove()
     return result
 
 
 @functools.lru_cache(maxsize=2)
 def _cached_model(model_dir: str, stamp: int):
     """The encoder-decoder saved in ``model_dir``, loaded once per process (``stamp``: its metadata's
-    mtime, so a retrained model is reloaded). In a Dask worker, TensorFlow gets the worker's threads."""
+    mtime, so a retrained model is reloaded).
+
+    TensorFlow keeps its default thread count (the machine's cores) in Dask workers too: oneDNN splits
+    a convolution's work by thread count, which can change a latent's last bit, so a worker encodes
+    exactly as a single process on the same machine does."""
     from .ved import VariationalEncoderDecoder
 
-    _limit_threads_to_dask_worker()
     return VariationalEncoderDecoder.load(model_dir)
-
-
-def _limit_threads_to_dask_worker() -> None:
-    try:
-        from distributed import get_worker
-
-        threads = get_worker().state.nthreads
-    except (ImportError, ValueError):  # not running in a Dask worker
-        return
-    import tensorflow as tf
-
-    with contextlib.suppress(RuntimeError):  # TensorFlow already initialised in this process
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(threads)
 
 
 def load_model_cached(model_dir):

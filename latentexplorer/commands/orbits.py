@@ -10,8 +10,12 @@ missing: positions kept), 4 (unbound in MWPotential2014), 8 (Staeckel approximat
 rows get NaN and the run goes on. Actions use galpy's Staeckel approximation in MWPotential2014 with
 R0 = 8.23 kpc, v⊙ = 249.44 km/s, z⊙ = 20.8 pc.
 
-Example:
+Chunks are kept in OUTPUT.parts/ until the output is written, so an interrupted run resumes;
+--workers N or --scheduler ADDRESS spread them over Dask with the same result.
+
+Examples:
   latentexplorer orbits WORKSPACE/truth.fits -o WORKSPACE/orbits.fits
+  latentexplorer orbits allStar-dr17-synspec_rev1.fits -o orbits.fits --workers 4
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..batch import add_scheduler_arguments
 
 HELP = "Galactocentric coordinates, actions, eccentricity and z_max of a catalog's stars (galpy)"
 
@@ -32,16 +37,21 @@ def add_arguments(parser) -> None:
     parser.add_argument("-o", "--output", type=Path, default=None,
                         help="output FITS table (default: orbits.fits beside CATALOG)")
     parser.add_argument("--chunk-size", type=int, default=20_000, help="stars per chunk (default 20000)")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_scheduler_arguments(parser)
 
 
 def run(args) -> int:
     if args.chunk_size < 1:
         raise ValueError(f"--chunk-size must be positive, got {args.chunk_size}")
+    from ..batch import dask_client
     from ..galaxy.orbits import OrbitFlag
     from ..pipeline import compute_orbits
 
     output = args.output if args.output is not None else args.catalog.parent / "orbits.fits"
-    result = compute_orbits(args.catalog, output, chunk_size=args.chunk_size)
+    with dask_client(args.scheduler, args.workers) as client:
+        result = compute_orbits(args.catalog, output, chunk_size=args.chunk_size, progress=not args.no_progress,
+                                client=client)
     flags = np.asarray(result["FLAG"])
     counts = ", ".join(f"{int(np.count_nonzero(flags & bit))} {bit.name.lower().replace('_', ' ')}"
                        for bit in OrbitFlag)

@@ -5,11 +5,18 @@ dropped, normalised to ppm), turned into a Lomb–Scargle PSD from 2 to 270 μHz
 flattened by a moving median of width 0.01 in log10 ν, smoothed (σ = 0.1 μHz), rebinned onto the
 2092-pixel grid and logged. Unreadable or unusable files are flagged and skipped, never fatal.
 
-Example:
+Files are processed in chunks kept in OUTPUT.parts/ until the output is written: an interrupted run
+resumes where it stopped. --workers N spreads the chunks over a local Dask cluster, --scheduler ADDRESS
+over an existing one (its workers must see the files at the same paths); the output is the same.
+
+Examples:
   latentexplorer psd survey/kepler/ -o psd.h5
+  latentexplorer psd /data/tess/ -o tess_psd.h5 --workers 8
 """
 
 from __future__ import annotations
+
+from ..batch import add_scheduler_arguments
 
 HELP = "light curves (FITS files or directories) → log power spectra (psd.h5)"
 
@@ -17,12 +24,19 @@ HELP = "light curves (FITS files or directories) → log power spectra (psd.h5)"
 def add_arguments(parser) -> None:
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="light-curve FITS files or directories")
     parser.add_argument("-o", "--output", required=True, help="output HDF5 file (e.g. psd.h5)")
+    parser.add_argument("--chunk-size", type=int, default=64, help="light curves per chunk (default 64)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_scheduler_arguments(parser)
 
 
 def run(args) -> int:
+    from ..batch import dask_client
     from ..pipeline import compute_psd_files
 
-    summary = compute_psd_files(args.inputs, args.output, progress=not args.no_progress)
+    if args.chunk_size < 1:
+        raise ValueError(f"--chunk-size must be positive, got {args.chunk_size}")
+    with dask_client(args.scheduler, args.workers) as client:
+        summary = compute_psd_files(args.inputs, args.output, progress=not args.no_progress,
+                                    chunk_size=args.chunk_size, client=client)
     print(f"psd: {summary}")
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 import h5py
@@ -9,7 +10,7 @@ import numpy as np
 
 from .atomic import atomic_output
 
-__all__ = ["PSDSet", "write_psd_file", "read_psd_file"]
+__all__ = ["PSDSet", "psd_file_writer", "write_psd_file", "read_psd_file"]
 
 _STR = h5py.string_dtype("utf-8")
 
@@ -37,26 +38,50 @@ class PSDSet:
         return len(self.target_id)
 
 
+FLAG_BITS = ("1 SHORT_BASELINE, 2 TOO_FEW_POINTS, 4 NONFINITE, 8 UNSORTED_TIME, 16 DUPLICATE_TIME, "
+             "32 CONSTANT_FLUX, 64 UNREADABLE")
+
+
+@contextlib.contextmanager
+def psd_file_writer(path, n: int, frequency):
+    """Write a PSD file of ``n`` stars piece by piece: yields ``write(start, psds)`` storing the
+    :class:`PSDSet` ``psds`` (its own grid must be ``frequency``) at rows ``start:start + len(psds)``.
+    The file appears at ``path`` (atomically) when the block exits without error."""
+    frequency = np.asarray(frequency, dtype=np.float64)
+    k = frequency.size
+    with atomic_output(path, suffix=".h5") as tmp, h5py.File(tmp, "w") as h5:
+        h5.attrs["format"] = "latentexplorer.psd/1"
+        h5.attrs["flag_bits"] = FLAG_BITS
+        h5.create_dataset("frequency", data=frequency).attrs["unit"] = "uHz"
+        rows = max(1, min(n, 256))
+        datasets = {
+            "target_id": h5.create_dataset("target_id", (n,), dtype=_STR),
+            "kic": h5.create_dataset("KIC", (n,), dtype=np.int64),
+            "log_psd": h5.create_dataset("log_psd", (n, k), dtype=np.float32, chunks=(rows, k) if n else None,
+                                         compression="gzip" if n else None),
+            "flags": h5.create_dataset("flags", (n,), dtype=np.uint16),
+            "source": h5.create_dataset("source", (n,), dtype=_STR),
+            "baseline_days": h5.create_dataset("baseline_days", (n,), dtype=np.float64),
+            "n_points": h5.create_dataset("n_points", (n,), dtype=np.int64),
+        }
+
+        def write(start: int, psds: PSDSet) -> None:
+            if psds.frequency.shape != frequency.shape or not np.array_equal(psds.frequency, frequency):
+                raise ValueError("PSDs on another frequency grid than the file's")
+            stop = start + len(psds)
+            for name, dataset in datasets.items():
+                values = np.asarray(getattr(psds, name))
+                if dataset.dtype.kind == "O":
+                    values = values.astype(str).astype(object)
+                dataset[start:stop] = values.reshape(len(psds), -1) if name == "log_psd" else values
+
+        yield write
+
+
 def write_psd_file(path, psds: PSDSet) -> None:
     """Write ``psds`` to ``path`` (HDF5, chunked and compressed log PSDs), atomically."""
-    n = len(psds)
-    with atomic_output(path) as tmp, h5py.File(tmp, "w") as h5:
-        h5.attrs["format"] = "latentexplorer.psd/1"
-        h5.attrs["flag_bits"] = "1 SHORT_BASELINE, 2 TOO_FEW_POINTS, 4 NONFINITE, 8 UNSORTED_TIME, " \
-            "16 DUPLICATE_TIME, 32 CONSTANT_FLUX, 64 UNREADABLE"
-        h5.create_dataset("target_id", data=np.asarray(psds.target_id, dtype=object), dtype=_STR)
-        h5.create_dataset("KIC", data=np.asarray(psds.kic, dtype=np.int64))
-        h5.create_dataset("frequency", data=np.asarray(psds.frequency, dtype=np.float64)).attrs["unit"] = "uHz"
-        h5.create_dataset(
-            "log_psd",
-            data=np.asarray(psds.log_psd, dtype=np.float32).reshape(n, -1),
-            chunks=(max(1, min(n, 256)), len(psds.frequency)) if n else None,
-            compression="gzip" if n else None,
-        )
-        h5.create_dataset("flags", data=np.asarray(psds.flags, dtype=np.uint16))
-        h5.create_dataset("source", data=np.asarray(psds.source, dtype=object), dtype=_STR)
-        h5.create_dataset("baseline_days", data=np.asarray(psds.baseline_days, dtype=np.float64))
-        h5.create_dataset("n_points", data=np.asarray(psds.n_points, dtype=np.int64))
+    with psd_file_writer(path, len(psds), psds.frequency) as write:
+        write(0, psds)
 
 
 def read_psd_file(path) -> PSDSet:

@@ -1,0 +1,154 @@
+"""Survey-scale runs: chunked steps resume after an interruption and give the same output on Dask."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import h5py
+import numpy as np
+import pytest
+from astropy.table import Table
+from demo_workspace import tiny_workspace
+
+from latentexplorer.batch import PartStore, dask_client, plan_chunks, run_chunks
+from latentexplorer.catalog import build_catalog
+from latentexplorer.pipeline import compute_orbits, encode_spectra_file
+from latentexplorer.workspace import Workspace
+
+
+def squares(start, stop):
+    return {"x": np.arange(start, stop) ** 2}
+
+
+def test_chunks_cover_every_row_once():
+    chunks = plan_chunks(10, 4)
+    assert [(c.start, c.stop) for c in chunks] == [(0, 4), (4, 8), (8, 10)]
+    assert [c.index for c in chunks] == [0, 1, 2]
+    with pytest.raises(ValueError, match="positive"):
+        plan_chunks(10, 0)
+
+
+def test_a_rerun_computes_only_the_chunks_an_interrupted_run_left(tmp_path):
+    chunks = plan_chunks(10, 3)
+    jobs = [(c, (c.start, c.stop)) for c in chunks]
+    store = PartStore(tmp_path / "out.h5", {"step": "squares"})
+    calls = []
+
+    def fails_on_third(start, stop):
+        calls.append(start)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return squares(start, stop)
+
+    with pytest.raises(KeyboardInterrupt):
+        run_chunks(fails_on_third, jobs, store, progress=False)
+    assert sorted(p.name for p in store.directory.glob("part-*")) == ["part-000000.npz", "part-000001.npz"]
+    calls.clear()
+    assert run_chunks(fails_on_third, jobs, PartStore(tmp_path / "out.h5", {"step": "squares"}), progress=False) == 2
+    assert calls == [6, 9]
+    values = np.concatenate([part["x"] for _, part in store.iter_parts(chunks)])
+    np.testing.assert_array_equal(values, np.arange(10) ** 2)
+
+
+def test_parts_of_a_run_with_other_inputs_are_discarded(tmp_path):
+    chunks = plan_chunks(4, 2)
+    jobs = [(c, (c.start, c.stop)) for c in chunks]
+    run_chunks(squares, jobs, PartStore(tmp_path / "out.h5", {"step": "squares", "input": "a"}), progress=False)
+    assert run_chunks(squares, jobs, PartStore(tmp_path / "out.h5", {"step": "squares", "input": "a"}),
+                      progress=False) == 0
+    assert run_chunks(squares, jobs, PartStore(tmp_path / "out.h5", {"step": "squares", "input": "b"}),
+                      progress=False) == 2
+
+
+def test_scheduler_and_workers_are_exclusive():
+    with pytest.raises(ValueError, match="not both"), dask_client("tcp://127.0.0.1:1", 2):
+        pass
+    with pytest.raises(ValueError, match="at least 1"), dask_client(None, 0):
+        pass
+
+
+def read_latent(path):
+    with h5py.File(path, "r") as f:
+        return {name: f[name][()] for name in ("APOGEE_ID", "z_mean", "z_std", "flag")}
+
+
+def assert_same_latent(a, b):
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    ws = Workspace(tiny_workspace())
+    out = tmp_path_factory.mktemp("encode") / "latent.h5"
+    n, bad = encode_spectra_file(ws.model, ws.spectra, out, chunk_size=16, progress=False)
+    assert (n, bad) == (len(Table.read(ws.allstar)), 0)
+    assert not out.with_name("latent.h5.parts").exists()
+    return read_latent(out)
+
+
+SLOW_ENCODE = """
+import sys, time
+import latentexplorer.pipeline as pipeline
+encode_chunk = pipeline._encode_chunk
+def slow(*args):
+    time.sleep(0.3)
+    return encode_chunk(*args)
+pipeline._encode_chunk = slow
+pipeline.encode_spectra_file(sys.argv[1], sys.argv[2], sys.argv[3], chunk_size=16, progress=False)
+"""
+
+
+def test_kill_9_during_encode_then_rerun_resumes_and_matches_an_uninterrupted_run(tmp_path, uninterrupted):
+    ws = Workspace(tiny_workspace())
+    out = tmp_path / "latent.h5"
+    parts = tmp_path / "latent.h5.parts"
+    proc = subprocess.Popen([sys.executable, "-c", SLOW_ENCODE, str(ws.model), str(ws.spectra), str(out)])
+    deadline = time.monotonic() + 240
+    while len(list(parts.glob("part-*.npz"))) < 3 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    finished = len(list(parts.glob("part-*.npz")))
+    assert 3 <= finished < len(plan_chunks(len(uninterrupted["flag"]), 16))
+    assert not out.exists()  # no half-written output
+
+    encode_spectra_file(ws.model, ws.spectra, out, chunk_size=16, progress=False)
+    assert_same_latent(read_latent(out), uninterrupted)
+    assert not parts.exists()
+
+
+@pytest.fixture(scope="module")
+def local_cluster():
+    with dask_client(workers=2) as client:
+        yield client
+
+
+def test_encode_on_a_two_worker_local_cluster_matches_one_process(tmp_path, uninterrupted, local_cluster):
+    ws = Workspace(tiny_workspace())
+    out = tmp_path / "latent.h5"
+    encode_spectra_file(ws.model, ws.spectra, out, chunk_size=16, progress=False, client=local_cluster)
+    assert_same_latent(read_latent(out), uninterrupted)
+
+
+def test_catalog_on_a_two_worker_local_cluster_matches_one_process(tmp_path, local_cluster):
+    ws = Workspace(tiny_workspace())
+    build_catalog(ws, output=tmp_path / "serial.fits", progress=False, chunk_size=64)
+    build_catalog(ws, output=tmp_path / "dask.fits", progress=False, chunk_size=64, client=local_cluster)
+    serial, dask = Table.read(tmp_path / "serial.fits"), Table.read(tmp_path / "dask.fits")
+    assert np.isfinite(serial["LogAge"]).sum() > 10
+    for name in serial.colnames:
+        np.testing.assert_array_equal(serial[name], dask[name], err_msg=name)
+    assert (tmp_path / "serial.csv.gz").read_bytes() == (tmp_path / "dask.csv.gz").read_bytes()
+
+
+def test_orbits_on_a_two_worker_local_cluster_match_one_process(tmp_path, local_cluster):
+    ws = Workspace(tiny_workspace())
+    serial = compute_orbits(ws.truth, tmp_path / "serial.fits", chunk_size=100, progress=False)
+    dask = compute_orbits(ws.truth, tmp_path / "dask.fits", chunk_size=100, progress=False, client=local_cluster)
+    assert (np.asarray(serial["FLAG"]) == 0).sum() > 0.9 * len(serial)
+    for name in serial.colnames:
+        np.testing.assert_array_equal(serial[name], dask[name], err_msg=name)
+    assert serial["Lz"].unit == dask["Lz"].unit
