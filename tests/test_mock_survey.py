@@ -2,6 +2,7 @@
 
 import warnings
 
+import h5py
 import numpy as np
 import pytest
 from astropy.io import fits
@@ -13,6 +14,7 @@ from latentexplorer.io.apogee_spectra import read_apstar, read_stacked_spectra
 from latentexplorer.io.seismic import SEISMIC_COLUMNS, read_seismic_catalog, write_seismic_catalog
 from latentexplorer.mock import MockSurvey, simulate_survey
 from latentexplorer.mock.survey import SPECTRA_BLOCK
+from latentexplorer.spectra import count_spectra, read_normalized_spectra
 
 
 @pytest.fixture(scope="module")
@@ -163,6 +165,20 @@ def test_apstar_format(tmp_path):
     assert spec.apogee_id in set(survey.truth["APOGEE_ID"]) and spec.flux.shape == (8575,)
     with pytest.raises(ValueError, match="spectra_format"):
         survey.write(tmp_path, spectra_format="fits")
+
+
+def test_normalized_format_holds_the_spectra_of_the_stacked_labels_whatever_the_jobs(tmp_path):
+    survey = simulate_survey(150, 0, seed=2)
+    survey.write(tmp_path / "one", spectra_format="normalized", progress=False)
+    survey.write(tmp_path / "two", spectra_format="normalized", progress=False, n_jobs=2)
+    path = tmp_path / "one" / "survey" / "spectra.h5"
+    assert count_spectra(path) == 150
+    ids, spectra, flags = read_normalized_spectra(path, 64, 150)
+    np.testing.assert_array_equal(ids, survey.truth["APOGEE_ID"][64:150])
+    assert spectra.shape == (86, 7514) and not flags.any()
+    assert abs(np.median(spectra) - 1.0) < 0.05  # continuum-normalised
+    with h5py.File(path) as one, h5py.File(tmp_path / "two" / "survey" / "spectra.h5") as two:
+        np.testing.assert_array_equal(one["spectra"][()], two["spectra"][()])
 
 
 def test_bad_seed_raises():
