@@ -199,20 +199,21 @@ def _run_on_dask(client, func, todo, store, bar) -> None:
 
     window = 2 * max(len(client.scheduler_info().get("workers", {})), 1) + 1
     pending = iter(todo)
-    submitted = as_completed()
+    running = as_completed()
+    chunk_of = {}  # future key → chunk
 
     def submit_next():
         item = next(pending, None)
         if item is not None:
             chunk, args = item
             future = client.submit(func, *args, pure=False, key=f"{store.directory.name}-{chunk.index}")
-            future.chunk = chunk
-            submitted.add(future)
+            chunk_of[future.key] = chunk
+            running.add(future)
 
     for _ in range(window):
         submit_next()
-    for future in submitted:
-        chunk = future.chunk
+    for future in running:
+        chunk = chunk_of.pop(future.key)
         store.write(chunk.index, future.result())
         future.release()
         bar.update(len(chunk))

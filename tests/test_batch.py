@@ -14,8 +14,11 @@ from demo_workspace import tiny_workspace
 
 from latentexplorer.batch import PartStore, dask_client, plan_chunks, run_chunks
 from latentexplorer.catalog import build_catalog
-from latentexplorer.pipeline import compute_orbits, encode_spectra_file
+from latentexplorer.io.kepler import write_kepler_llc
+from latentexplorer.io.psdfile import read_psd_file
+from latentexplorer.pipeline import compute_orbits, compute_psd_files, encode_spectra_file
 from latentexplorer.workspace import Workspace
+from synthetic import oscillating_star
 
 
 def squares(start, stop):
@@ -152,3 +155,18 @@ def test_orbits_on_a_two_worker_local_cluster_match_one_process(tmp_path, local_
     for name in serial.colnames:
         np.testing.assert_array_equal(serial[name], dask[name], err_msg=name)
     assert serial["Lz"].unit == dask["Lz"].unit
+
+
+def test_psds_on_a_two_worker_local_cluster_match_one_process(tmp_path, local_cluster):
+    for kic, numax in ((11, 40.0), (12, 90.0), (13, 150.0)):
+        t, y = oscillating_star(numax, 0.28 * numax**0.75, baseline_days=400.0, seed=kic)
+        write_kepler_llc(tmp_path / f"kplr{kic:09d}-2013131215648_llc.fits", kic, t + 120.0, y,
+                         np.full(t.size, 50.0), np.zeros(t.size, np.int32), kepmag=11.0)
+    (tmp_path / "kplr000000014-2013131215648_llc.fits").write_text("not a FITS file")
+    serial = read_psd_file(compute_psd_files([tmp_path], tmp_path / "serial.h5", progress=False,
+                                             chunk_size=2).output)
+    dask = read_psd_file(compute_psd_files([tmp_path], tmp_path / "dask.h5", progress=False, chunk_size=2,
+                                           client=local_cluster).output)
+    assert list(serial.kic) == [11, 12, 13, -1] and serial.flags[3] != 0
+    for name in ("target_id", "kic", "log_psd", "flags", "source", "baseline_days", "n_points"):
+        np.testing.assert_array_equal(getattr(serial, name), getattr(dask, name), err_msg=name)

@@ -25,7 +25,6 @@ files, byte for byte, whatever the order or the number of worker processes they 
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 from concurrent.futures import ProcessPoolExecutor
