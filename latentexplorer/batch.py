@@ -201,12 +201,13 @@ def _run_on_dask(client, func, todo, store, bar) -> None:
     pending = iter(todo)
     running = as_completed()
     chunk_of = {}  # future key → chunk
+    run = hashlib.sha256(json.dumps(store.manifest, sort_keys=True).encode()).hexdigest()[:12]
 
     def submit_next():
         item = next(pending, None)
         if item is not None:
             chunk, args = item
-            future = client.submit(func, *args, pure=False, key=f"{store.directory.name}-{chunk.index}")
+            future = client.submit(func, *args, pure=False, key=f"{store.directory.name}-{run}-{chunk.index}")
             chunk_of[future.key] = chunk
             running.add(future)
 
