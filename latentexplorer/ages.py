@@ -33,7 +33,6 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import h5py
 import numpy as np
 from astropy.io import fits
 from astropy.table import Table
@@ -45,6 +44,7 @@ from .constants import AGE_LOGG_RANGE, LATENT_LOGG_RANGE, LATENT_MIN_SNREV
 from .forest import ProbabilisticRandomForestClassifier, ProbabilisticRandomForestRegressor, robust_width
 from .io.allstar import read_allstar
 from .io.atomic import atomic_output
+from .io.hdf5 import open_product
 from .io.seismic import read_seismic_catalog
 from .workspace import Workspace
 
@@ -155,15 +155,7 @@ class LatentSet:
 
 def read_latent(path) -> LatentSet:
     """Read a latent file (APOGEE_ID, z_mean, z_std, flag). Raises FileNotFoundError / ValueError."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no latent file at {path} (run `latentexplorer encode`)")
-    if not h5py.is_hdf5(path):
-        raise ValueError(f"{path} is not an HDF5 file")
-    with h5py.File(path, "r") as f:
-        missing = [k for k in ("APOGEE_ID", "z_mean", "z_std") if k not in f]
-        if missing:
-            raise ValueError(f"{path} lacks dataset(s) {', '.join(missing)}: is it a `latentexplorer encode` file?")
+    with open_product(path, ("APOGEE_ID", "z_mean", "z_std"), "encode") as f:
         ids = f["APOGEE_ID"].asstr()[()].astype(str)
         z_mean, z_std = f["z_mean"][()].astype(np.float32), f["z_std"][()].astype(np.float32)
         flag = f["flag"][()].astype(np.int32) if "flag" in f else np.zeros(ids.size, np.int32)

@@ -425,15 +425,9 @@ def encode_spectra_file(model_dir, spectra_path, output, chunk_size: int = 1024,
 
 def read_pairs(path):
     """spectra (N, 7514) float32, log_psd (N, k) float32, numax (N,) μHz, frequency (k,) μHz of a pairs file."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"pairs file {path} does not exist")
-    if not h5py.is_hdf5(path):
-        raise ValueError(f"{path} is not an HDF5 file")
-    with h5py.File(path, "r") as f:
-        missing = [k for k in ("spectra", "log_psd", "numax", "frequency") if k not in f]
-        if missing:
-            raise ValueError(f"{path} lacks dataset(s) {', '.join(missing)}: is it a `latentexplorer pairs` file?")
+    from .io.hdf5 import open_product
+
+    with open_product(path, ("spectra", "log_psd", "numax", "frequency"), "pairs") as f:
         return (f["spectra"][()].astype(np.float32), f["log_psd"][()].astype(np.float32),
                 f["numax"][()].astype(float), f["frequency"][()].astype(float))
 
