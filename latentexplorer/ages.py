@@ -71,7 +71,8 @@ logger = logging.getLogger(__name__)
 #: allStar columns the age model needs (errors may be absent: then Teff / [Fe/H] count as missing).
 ALLSTAR_REQUIRED = ("APOGEE_ID", "TELESCOPE", "FIELD", "STARFLAG", "ASPCAPFLAG", "LOGG", "SNREV", "TEFF", "FE_H")
 #: allStar columns read when present (errors of the age inputs, abundances for the audits).
-ALLSTAR_OPTIONAL = ("TEFF_ERR", "FE_H_ERR", "ALPHA_M", "ALPHA_M_ERR", "C_FE", "N_FE")
+ALLSTAR_OPTIONAL = ("TEFF_ERR", "FE_H_ERR", "ALPHA_M", "ALPHA_M_ERR", "C_FE", "N_FE", "LOGG_ERR", "C_FE_ERR",
+                    "N_FE_ERR")
 MODEL_FORMAT_VERSION = 1
 
 
@@ -263,8 +264,9 @@ class SeismicSample:
     """Seismic stars matched to allStar rows.
 
     rows (m,) allStar row of each star; log_age, log_age_err (m,) log10(age / Gyr) and its error in
-    dex; evolstate (m,) 'RC' / 'RGB' / ''; numax, deltanu (m,) μHz; reference_log_age (m,) the true
-    log10 age of a mock survey (from truth.fits), else None.
+    dex; evolstate (m,) 'RC' / 'RGB' / ''; numax, deltanu and their errors (m,) μHz (NaN where the
+    catalog has none); reference_log_age (m,) the true log10 age of a mock survey (from truth.fits),
+    else None.
     """
 
     rows: np.ndarray
@@ -274,6 +276,8 @@ class SeismicSample:
     evolstate: np.ndarray
     numax: np.ndarray
     deltanu: np.ndarray
+    numax_err: np.ndarray
+    deltanu_err: np.ndarray
     reference_log_age: np.ndarray | None = None
 
     def __len__(self) -> int:
@@ -306,8 +310,9 @@ def load_seismic_sample(workspace, inputs: AgeInputs) -> SeismicSample:
         true_age = np.where(where >= 0, np.asarray(truth["AGE"], float)[where], np.nan)
         with np.errstate(invalid="ignore", divide="ignore"):
             reference = np.where(true_age > 0, np.log10(true_age), np.nan)
+    columns = [_column(seismic, c, len(seismic)) for c in ("NUMAX", "DNU", "NUMAX_ERR", "DNU_ERR")]
     return SeismicSample(rows, np.asarray(seismic["APOGEE_ID"]).astype(str), log_age, log_age_err, state,
-                         _column(seismic, "NUMAX", len(seismic)), _column(seismic, "DNU", len(seismic)), reference)
+                         *columns, reference)
 
 
 # --- the age model -------------------------------------------------------------------------------
@@ -488,6 +493,11 @@ def train_age_model(workspace, n_train=diag.AGE_TRAIN_SIZE, n_trees=100, seed=0,
 
 # --- audits --------------------------------------------------------------------------------------
 FIDUCIAL = "latent+teff+fe_h"  #: key of the paper's fiducial feature set in :attr:`WorkspaceAudits.ages`
+#: Reference feature sets run through the acceptance audits beside the latent space: the seismic
+#: parameters themselves (what a latent space that held ν_max and Δν exactly would give; for ages with
+#: Teff and [Fe/H] added, as the fiducial model) and the ASPCAP labels with [C/N] (the classic
+#: dredge-up route to giant masses).
+REFERENCE_SETS = ("seismic", "aspcap")
 
 
 @dataclass
@@ -497,7 +507,9 @@ class WorkspaceAudits:
     labels: latent → [Fe/H], [α/M], [N/H], [C/N], Teff (Fig. 7); seismic: latent → ν_max, Δν, excess
     Δν (Fig. 8); evolstate: RC/RGB (Fig. 9); ages: the ablations keyed as in
     :func:`~latentexplorer.diagnostics.age_ablation`, :data:`FIDUCIAL` being Fig. 10; baseline: age
-    straight from the spectra, or None when no spectra were found. ``sample`` and the per-sample arrays
+    straight from the spectra, or None when no spectra were found; references: the same acceptance
+    audits with reference features in place of the latent space (:data:`REFERENCE_SETS`, see
+    :func:`~latentexplorer.diagnostics.reference_audit`). ``sample`` and the per-sample arrays
     (``latent``, ``fe_h``, ``alpha_m``) are what the audits' indices refer to, kept for plotting.
     """
 
@@ -507,6 +519,7 @@ class WorkspaceAudits:
     ages: dict
     baseline: diag.AgeAudit | None
     info: dict
+    references: dict
     sample: SeismicSample = field(repr=False)
     latent: np.ndarray = field(repr=False)
     fe_h: np.ndarray = field(repr=False)
@@ -526,6 +539,7 @@ class WorkspaceAudits:
             "evolstate": self.evolstate.to_dict(),
             "ages": {k: v.to_dict() for k, v in self.ages.items()},
             "baseline": None if self.baseline is None else self.baseline.to_dict(),
+            "references": {k: v.to_dict() for k, v in self.references.items()},
         }
 
 
@@ -582,7 +596,7 @@ def audit_workspace(workspace, n_train=None, n_trees=100, seed=0, baseline=True,
         meta = ws.forest / AgeModel.METADATA_FILE
         n_train = json.loads(meta.read_text())["n_train"] if meta.is_file() else diag.AGE_TRAIN_SIZE
     params = {"n_estimators": n_trees}
-    bar = tqdm(total=5 + bool(baseline), desc="audits", unit="audit", disable=not progress)
+    bar = tqdm(total=6 + bool(baseline), desc="audits", unit="audit", disable=not progress)
 
     fe_h, alpha_m = inputs.column("FE_H"), inputs.column("ALPHA_M")
     labels_all = {"fe_h": fe_h, "alpha_m": alpha_m, "n_h": inputs.column("N_FE") + fe_h,
@@ -622,6 +636,8 @@ def audit_workspace(workspace, n_train=None, n_trees=100, seed=0, baseline=True,
                              extras_err=extras_err, alpha_m=s_alpha, **common)
     bar.update(2)
 
+    references = _reference_audits(inputs, sample, extras, extras_err, n_train, seed, params, common)
+    bar.update()
     base = None
     if baseline:
         spectra = _survey_spectra(ws, sample.apogee_id)
@@ -632,9 +648,47 @@ def audit_workspace(workspace, n_train=None, n_trees=100, seed=0, baseline=True,
                                                 alpha_m=s_alpha, **common)
         bar.update()
     bar.close()
-    info = {"workspace": str(ws.root), "mock": ws.is_mock, "n_allstar": len(inputs),
+    info = {"workspace": str(ws.root), "mock": ws.is_mock, "n_allstar": len(inputs), "latent_dim": int(z.shape[1]),
             "n_latent": int(with_latent.size), "n_age_inputs": int(inputs.has_age_inputs.sum()),
             "n_seismic": len(sample), "n_age_eligible": int(eligible.size), "n_trees": int(n_trees),
             "seed": int(seed), "leakage_reference": "true ages (mock)" if ws.is_mock else "seismic ages",
             "leakage_covariates": "[Fe/H]"}
-    return WorkspaceAudits(labels, seismic, evolstate, ages, base, info, sample, z, s_fe_h, s_alpha, label_truth)
+    return WorkspaceAudits(labels, seismic, evolstate, ages, base, info, references, sample, z, s_fe_h, s_alpha,
+                           label_truth)
+
+
+def _reference_audits(inputs, sample, extras, extras_err, n_train, seed, params, age_kwargs) -> dict:
+    """:func:`~latentexplorer.diagnostics.reference_audit` of :data:`REFERENCE_SETS` on the seismic stars,
+    ages on the latent audits' stars and split (``age_kwargs``); a set whose columns are all missing is left out."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        log_numax, log_dnu = np.log10(sample.numax), np.log10(sample.deltanu)
+        seismic_err = np.column_stack([sample.numax_err / sample.numax, sample.deltanu_err / sample.deltanu])
+    seismic_err = np.nan_to_num(seismic_err / np.log(10.0), nan=0.0)
+    col = {c: inputs.column(c)[sample.rows] for c in ("TEFF", "LOGG", "FE_H", "C_FE", "N_FE", "TEFF_ERR",
+                                                      "LOGG_ERR", "FE_H_ERR", "C_FE_ERR", "N_FE_ERR")}
+    aspcap_err = np.nan_to_num(np.column_stack([col["TEFF_ERR"], col["LOGG_ERR"], col["FE_H_ERR"],
+                                                np.hypot(col["C_FE_ERR"], col["N_FE_ERR"])]), nan=0.0)
+    sets = {
+        "seismic": (np.column_stack([log_numax, log_dnu]), seismic_err, ("log_numax", "log_deltanu"),
+                    {k: extras[k] for k in ("teff", "fe_h")}),
+        "aspcap": (np.column_stack([col["TEFF"], col["LOGG"], col["FE_H"], col["C_FE"] - col["N_FE"]]), aspcap_err,
+                   ("teff", "logg", "fe_h", "c_n"), {}),
+    }
+    known = sample.evolstate != ""
+    age_kwargs = {k: v for k, v in age_kwargs.items() if k not in ("seed", "forest_params")}
+    out = {}
+    for name in REFERENCE_SETS:
+        features, err, names, age_extras = sets[name]
+        usable = np.isfinite(features).all(axis=1)
+        if not usable.any():
+            logger.warning("reference %s: no star has %s; left out", name, ", ".join(names))
+            continue
+        out[name] = diag.reference_audit(
+            features, name=name, feature_names=names, features_err=err, numax=sample.numax, deltanu=sample.deltanu,
+            alpha_m=extras["alpha_m"], evolstate=sample.evolstate, log_age=sample.log_age,
+            log_age_err=sample.log_age_err, age_extras=age_extras,
+            age_extras_err={k: extras_err[k] for k in age_extras},
+            n_label_train=_label_train_size(int(usable.sum()), diag.LABEL_TRAIN_SIZE),
+            n_state_train=_label_train_size(int((usable & known).sum()), n_train), seed=seed, forest_params=params,
+            **age_kwargs)
+    return out

@@ -16,6 +16,11 @@ on the object for plotting.
   error, partial correlation and p-value), run inside the age audits when [α/M] is given.
 - Baseline, age straight from the spectra: :func:`spectrum_baseline_audit` (PCA + the same forest on
   the same split, through the same audit, for a side-by-side leakage comparison).
+- Reference feature sets: :func:`reference_audit` runs the acceptance audits (ν_max, Δν, [α/M], RC/RGB,
+  age) with other features in place of the latent space — e.g. the seismic ν_max and Δν themselves, the
+  information a perfect latent space would hold, or the ASPCAP labels with [C/N]. They say what each
+  target can reach on a given survey: a latent space cannot predict age better than exact ν_max and Δν
+  with the same Teff, [Fe/H], training stars and label errors.
 
 Conventions (the paper's): 2,000 random training stars for labels (:data:`LABEL_TRAIN_SIZE`), ~1,200
 for ages (:data:`AGE_TRAIN_SIZE`), the rest held out; ages are fitted as log10(age / Gyr) with the
@@ -57,6 +62,8 @@ __all__ = [
     "age_ablation",
     "leakage_audit",
     "spectrum_baseline_audit",
+    "ReferenceAudit",
+    "reference_audit",
 ]
 
 logger = logging.getLogger(__name__)
@@ -612,6 +619,83 @@ def spectrum_baseline_audit(spectra, log_age, log_age_err, evolstate=None, *, al
     return age_audit(features, log_age, log_age_err, evolstate, alpha_m=alpha_m, n_train=n_train,
                      n_calibration=n_cal, seed=seed, rows=usable, forest_params=forest_params,
                      name="spectra (PCA+forest)", feature_names=(f"pca{n_components}",), **kwargs)
+
+
+@dataclass
+class ReferenceAudit(_Result):
+    """The acceptance audits of one reference feature set (see :func:`reference_audit`).
+
+    ``seismic`` ({"numax", "deltanu", "excess_deltanu"} → :class:`RegressionAudit`), ``alpha_m``,
+    ``evolstate`` and ``age`` are None where their inputs were not given.
+    """
+
+    name: str
+    features: tuple
+    age_features: tuple
+    seismic: dict | None
+    alpha_m: RegressionAudit | None
+    evolstate: ClassificationAudit | None
+    age: AgeAudit | None
+
+
+def reference_audit(features, *, name, feature_names=(), features_err=None, numax=None, deltanu=None,
+                    alpha_m=None, evolstate=None, log_age=None, log_age_err=None, age_extras=None,
+                    age_extras_err=None, n_label_train=LABEL_TRAIN_SIZE, n_state_train=LABEL_TRAIN_SIZE, seed=0,
+                    forest_params=None, **age_kwargs):
+    """Run the acceptance audits with a reference feature set in place of the latent space.
+
+    Parameters
+    ----------
+    features : array_like of shape (n_stars, k)
+        The reference features, e.g. log10 ν_max and log10 Δν from the seismic catalog, or ASPCAP
+        Teff, log g, [Fe/H], [C/N].
+    name, feature_names
+        Labels stored on the result.
+    features_err : array_like broadcastable to ``features``, optional
+        Their uncertainties, resampled in every tree.
+    numax, deltanu : array_like of shape (n_stars,), optional
+        μHz; scored with :func:`seismic_audit` (``n_label_train`` training stars).
+    alpha_m : array_like of shape (n_stars,), optional
+        [α/M], scored with :func:`label_audit` (R², ``n_label_train``) and used in the age leakage test.
+    evolstate : array_like of shape (n_stars,), optional
+        'RC' / 'RGB' labels, scored with :func:`evolstate_audit` (``n_state_train`` training stars).
+    log_age, log_age_err : array_like of shape (n_stars,), optional
+        Seismic log10(age / Gyr) and its error (dex); scored with :func:`age_audit` on the features plus
+        ``age_extras`` columns (e.g. ``{"teff": ..., "fe_h": ...}``, errors in ``age_extras_err``).
+    seed, forest_params
+        As in :func:`label_audit`.
+    **age_kwargs
+        Passed on to :func:`age_audit` (``n_train``, ``rows``, ``reference_log_age``,
+        ``leakage_covariates``, ...): give those of the latent audit to score on the same stars.
+
+    Returns
+    -------
+    ReferenceAudit
+    """
+    features = np.asarray(features, dtype=float)
+    n = features.shape[0]
+    features = _columns(features, n, "features")
+    feat_err = np.zeros_like(features) if features_err is None else np.broadcast_to(
+        np.asarray(features_err, dtype=float), features.shape)
+    common = {"latent_err": feat_err, "seed": seed, "forest_params": forest_params}
+    seismic = alpha = state = age = None
+    if numax is not None and deltanu is not None:
+        seismic = seismic_audit(features, numax, deltanu, n_train=n_label_train, **common)
+    if alpha_m is not None:
+        alpha = label_audit(features, {"alpha_m": alpha_m}, n_train=n_label_train, **common)["alpha_m"]
+    if evolstate is not None:
+        state = evolstate_audit(features, evolstate, n_train=n_state_train, **common)
+    extras = dict(age_extras or {})
+    if log_age is not None and log_age_err is not None:
+        extras_err = age_extras_err or {}
+        X = np.column_stack([features] + [_columns(v, n, k) for k, v in extras.items()])
+        X_err = np.column_stack([feat_err] + [_columns(extras_err.get(k, np.zeros(n)), n, f"{k} error")
+                                              for k in extras])
+        age = age_audit(X, log_age, log_age_err, evolstate, features_err=X_err, alpha_m=alpha_m, seed=seed,
+                        forest_params=forest_params, name=name, feature_names=tuple(feature_names) + tuple(extras),
+                        **age_kwargs)
+    return ReferenceAudit(name=name, features=tuple(feature_names), age_features=tuple(extras), seismic=seismic,
+                          alpha_m=alpha, evolstate=state, age=age)
 
 
 @dataclass

@@ -7,6 +7,7 @@ import pytest
 from synthetic_workspace import AGE_REL_ERR, make_workspace
 
 from latentexplorer.ages import (
+    REFERENCE_SETS,
     AgeFlag,
     AgeModel,
     audit_workspace,
@@ -119,3 +120,15 @@ def test_audits_show_no_leakage_for_latent_but_leakage_for_spectra(trained):
     assert audits.evolstate.misclassification_rate < 0.05
     numbers = audits.to_dict()
     assert json.loads(json.dumps(numbers))["ages"]["latent+teff+fe_h"]["n_test"] == fid.n_test
+
+
+def test_reference_audits_score_the_seismic_parameters_on_the_latent_split(trained):
+    ws, _, _ = trained
+    audits = audit_workspace(ws, n_trees=20, baseline=False, progress=False)
+    assert set(audits.references) == set(REFERENCE_SETS)
+    seismic = audits.references["seismic"]
+    assert seismic.features == ("log_numax", "log_deltanu") and seismic.age_features == ("teff", "fe_h")
+    assert np.array_equal(seismic.age.test_index, audits.fiducial.test_index)
+    assert seismic.seismic["numax"].scatter < 0.02  # ν_max predicted from itself (1 % errors resampled)
+    assert audits.references["aspcap"].features == ("teff", "logg", "fe_h", "c_n")
+    assert json.loads(json.dumps(audits.to_dict()))["references"]["seismic"]["age"]["n_test"] == audits.fiducial.n_test

@@ -12,6 +12,7 @@ from latentexplorer.diagnostics import (
     evolstate_audit,
     label_audit,
     leakage_audit,
+    reference_audit,
     seismic_audit,
     spectrum_baseline_audit,
     split_indices,
@@ -114,6 +115,30 @@ def test_ablation_shows_fe_h_matters_and_uses_one_split(pop):
     # age = z3 + 0.5 [Fe/H]: without [Fe/H] the 0.1 dex it contributes is missing
     assert audits["latent+fe_h"].overall.scatter < 0.75 * audits["latent"].overall.scatter
     assert audits["latent+fe_h"].features == ("fe_h",)
+
+
+def test_seismic_reference_recovers_the_seismic_parameters_and_the_state(pop):
+    features = np.log10(np.column_stack([pop["numax"], pop["deltanu"]]))
+    ref = reference_audit(features, name="seismic", feature_names=("log_numax", "log_deltanu"), numax=pop["numax"],
+                          deltanu=pop["deltanu"], alpha_m=pop["alpha_m"], evolstate=pop["state"],
+                          forest_params=FAST)
+    assert ref.seismic["numax"].scatter < 0.01  # the features are ν_max itself
+    assert ref.alpha_m.r2 < 0.05  # [α/M] does not depend on the seismic parameters here
+    assert ref.evolstate.misclassification_rate < 0.05  # the clump's Δν is 10 % low at its ν_max
+    assert ref.age is None and ref.to_dict()["age"] is None
+
+
+def test_reference_ages_use_the_latent_audits_stars_and_extra_columns(pop):
+    kwargs = dict(rows=np.arange(2500), n_train=1200, forest_params=FAST)
+    latent = age_audit(np.column_stack([pop["latent"], pop["fe_h"]]), pop["log_age"], pop["log_age_err"],
+                       pop["state"], **kwargs)
+    perfect = reference_audit(pop["log_age_true"], name="true age", feature_names=("log_age",),
+                              log_age=pop["log_age"], log_age_err=pop["log_age_err"], evolstate=pop["state"],
+                              age_extras={"fe_h": pop["fe_h"]}, n_state_train=1200, **kwargs)
+    assert np.array_equal(perfect.age.test_index, latent.test_index)
+    assert perfect.age.features == ("log_age", "fe_h") and perfect.age_features == ("fe_h",)
+    # the true age leaves only the labels' 0.05 dex (≈ 12 %) noise
+    assert perfect.age.overall.scatter < 0.16 < latent.overall.scatter
 
 
 def test_injected_alpha_leakage_is_detected_and_clean_features_pass():

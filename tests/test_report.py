@@ -9,7 +9,7 @@ from synthetic_workspace import make_workspace
 from latentexplorer.ages import audit_workspace, train_age_model
 from latentexplorer.catalog import build_catalog
 from latentexplorer.cli import main
-from latentexplorer.report import ACCEPTANCE, acceptance_checks, write_report
+from latentexplorer.report import ACCEPTANCE, acceptance_checks, reference_numbers, write_report
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -54,6 +54,16 @@ def test_summary_holds_every_audit_number(reported):
     assert saved["audits"]["ages"]["latent+teff+fe_h"]["n_test"] == fid.n_test
     assert saved["catalog"]["n_rows"] == 700 and saved["catalog"]["flags"]["NO_LATENT"] == 1
     assert saved["age_model"]["n_train"] == 200
+
+
+def test_acceptance_table_sets_each_target_beside_the_reference_features(reported):
+    ws, audits, _ = reported
+    md = (ws.report / "summary.md").read_text()
+    assert "| target | measured | met | seismic reference | aspcap reference |" in md
+    ref = audits.references["seismic"]
+    assert f"{ref.age.overall.scatter:.1%}" in md and f"{ref.evolstate.misclassification_rate:.1%}" in md
+    assert reference_numbers(audits.to_dict()["references"]["seismic"])["ages"]["latent+teff+fe_h"]["n_test"] == \
+        ref.age.n_test
 
 
 def test_acceptance_checks_read_the_right_numbers(reported):
