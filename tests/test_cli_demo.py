@@ -29,3 +29,13 @@ def test_refuses_to_build_over_a_directory_that_is_not_a_demo(tmp_path, capsys):
     assert main(["demo", "--workspace", str(tmp_path), "--size", "tiny", "--build-only"]) == 2
     assert "not a demo workspace" in capsys.readouterr().err
     assert (tmp_path / "thesis.tex").read_text() == "precious"
+
+
+def test_the_report_sets_the_decoded_envelopes_beside_the_observed_ones():
+    ws = Workspace(tiny_workspace())
+    envelope = json.loads((ws.report / "audits.json").read_text())["envelope"]
+    assert envelope["n"] == envelope["observed"]["n"] > 0  # the same validation pairs
+    assert 0.0 <= envelope["within_10pc"] <= 1.0
+    assert envelope["observed"]["within_10pc"] > 0.5  # the estimator finds most envelopes in the data
+    assert "on the observed PSDs of these pairs" in (ws.report / "summary.md").read_text()
+    assert set(json.loads((ws.report / "audits.json").read_text())["audits"]["references"]) == {"seismic", "aspcap"}
