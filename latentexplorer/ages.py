@@ -564,8 +564,50 @@ def _label_train_size(n_usable: int, wanted: int) -> int:
     return max(1, min(wanted, n_usable // 2))
 
 
+def encoder_training_ids(workspace) -> np.ndarray | None:
+    """APOGEE_IDs of the pairs in the gradient steps of the workspace's encoder-decoder (the pairs file
+    minus the validation pairs that :meth:`~latentexplorer.ved.VariationalEncoderDecoder.validation_split`
+    drew for the model's recorded seed); None without ``model/`` and ``pairs.h5``, or when the pairs file
+    no longer has the model's number of pairs."""
+    ws = Workspace(workspace) if not isinstance(workspace, Workspace) else workspace
+    if ws.missing("pairs") or not (ws.model / "metadata.json").is_file():
+        return None
+    training = json.loads((ws.model / "metadata.json").read_text()).get("training", {})
+    config = training.get("config", {})
+    with open_product(ws.pairs, ("APOGEE_ID",), "pairs") as f:
+        ids = f["APOGEE_ID"][()].astype(str)
+    if training.get("n_train", -1) + training.get("n_val", -1) != ids.size or not {"validation_fraction", "seed"} <= set(config):
+        logger.warning("%s does not hold the %s pairs the model was trained on: audits cannot hold its training "
+                       "stars out", ws.pairs, training.get("n_train", "?"))
+        return None
+    from .ved import VariationalEncoderDecoder
+
+    train, _ = VariationalEncoderDecoder.validation_split(ids.size, config["validation_fraction"], config["seed"])
+    return ids[train]
+
+
+def _holdouts(ws, inputs, sample, label_rows, eligible, n_train, enabled) -> tuple[np.ndarray | None, np.ndarray | None, str]:
+    """Test-star reservations for the audits: indices into ``label_rows`` and into the seismic sample of the
+    stars the encoder never trained on, or (None, None) where there is no model, it is switched off, or too
+    few stars would be left; and a sentence saying which."""
+    seen = encoder_training_ids(ws) if enabled else None
+    if seen is None:
+        return None, None, "Test stars are drawn from all stars" + ("" if enabled else " (hold-out switched off)") + "."
+    in_labels = np.flatnonzero(~np.isin(np.asarray(inputs.allstar["APOGEE_ID"]).astype(str)[label_rows], seen))
+    in_sample = np.flatnonzero(~np.isin(sample.apogee_id, seen))
+    pool, held = np.setdiff1d(eligible, in_sample).size, np.intersect1d(eligible, in_sample).size
+    if pool < n_train or held < 20:
+        logger.warning("holding the encoder's %d training stars out leaves %d age-training and %d test stars: "
+                       "test stars are drawn from all stars", seen.size, pool, held)
+        return None, None, (f"Test stars are drawn from all stars: holding the encoder's {seen.size} training "
+                            f"stars out would leave {held} age test stars.")
+    return in_labels, in_sample, (f"Test and calibration stars are only stars the encoder never trained on (its "
+                                  f"{seen.size} training pairs are held out of every test set); forests train on "
+                                  "the others.")
+
+
 def audit_workspace(workspace, n_train=None, n_trees=100, seed=0, baseline=True, max_label_stars=20_000,
-                    progress=True) -> WorkspaceAudits:
+                    hold_out_encoder_training=True, progress=True) -> WorkspaceAudits:
     """Run the paper's latent-space audits on a workspace.
 
     Parameters
@@ -582,6 +624,11 @@ def audit_workspace(workspace, n_train=None, n_trees=100, seed=0, baseline=True,
         Also run :func:`~latentexplorer.diagnostics.spectrum_baseline_audit` on the survey spectra.
     max_label_stars : int
         The label audit uses a random subset of at most this many stars with a latent representation.
+    hold_out_encoder_training : bool
+        Test (and calibrate) only on stars the encoder-decoder never trained on, as the paper's Figs. 7–10
+        do: with ``model/`` and ``pairs.h5`` in the workspace, the pairs of its gradient steps
+        (:func:`encoder_training_ids`) may train the forests but are never scored. Falls back to all
+        stars, with a warning, where that would leave fewer than 20 age test stars.
     progress : bool
         Progress bar over the audits.
 
@@ -605,30 +652,36 @@ def audit_workspace(workspace, n_train=None, n_trees=100, seed=0, baseline=True,
     rng = np.random.default_rng(seed)
     rows = np.sort(rng.choice(with_latent, min(max_label_stars, with_latent.size), replace=False))
     label_truth = {k: v[rows] for k, v in labels_all.items()}
+    s_fe_h, s_alpha = fe_h[sample.rows], alpha_m[sample.rows]
+    eligible = _age_eligible(inputs, sample)
+    eligible = eligible[np.isfinite(s_alpha[eligible])]
+    label_holdout, holdout, holdout_text = _holdouts(ws, inputs, sample, rows, eligible, n_train,
+                                                     hold_out_encoder_training)
+
+    def train_size(usable, wanted, reserved):
+        """Training stars: at most half the usable ones, from those not reserved for testing."""
+        return _label_train_size(int(usable.sum()) - (0 if reserved is None else int(usable[reserved].sum())), wanted)
+
     labels = {}
     for name, values in label_truth.items():
-        usable = int(np.isfinite(values).sum())
         labels.update(diag.label_audit(inputs.z_mean[rows], {name: values}, latent_err=inputs.z_std[rows],
-                                       n_train=_label_train_size(usable, diag.LABEL_TRAIN_SIZE), seed=seed,
-                                       forest_params=params))
+                                       n_train=train_size(np.isfinite(values), diag.LABEL_TRAIN_SIZE, label_holdout),
+                                       seed=seed, holdout=label_holdout, forest_params=params))
     bar.update()
 
     z, z_err = inputs.z_mean[sample.rows], inputs.z_std[sample.rows]
     has_z = np.isfinite(z).all(axis=1)
-    usable = int((has_z & _finite(sample.numax, sample.deltanu)).sum())
-    seismic = diag.seismic_audit(z, sample.numax, sample.deltanu, latent_err=z_err, seed=seed,
-                                 n_train=_label_train_size(usable, diag.LABEL_TRAIN_SIZE), forest_params=params)
+    seismic = diag.seismic_audit(z, sample.numax, sample.deltanu, latent_err=z_err, seed=seed, holdout=holdout,
+                                 n_train=train_size(has_z & _finite(sample.numax, sample.deltanu),
+                                                    diag.LABEL_TRAIN_SIZE, holdout), forest_params=params)
     bar.update()
-    known = int((has_z & (sample.evolstate != "")).sum())
-    evolstate = diag.evolstate_audit(z, sample.evolstate, latent_err=z_err, seed=seed,
-                                     n_train=_label_train_size(known, n_train), forest_params=params)
+    evolstate = diag.evolstate_audit(z, sample.evolstate, latent_err=z_err, seed=seed, holdout=holdout,
+                                     n_train=train_size(has_z & (sample.evolstate != ""), n_train, holdout),
+                                     forest_params=params)
     bar.update()
 
-    s_fe_h, s_alpha = fe_h[sample.rows], alpha_m[sample.rows]
-    eligible = _age_eligible(inputs, sample)
-    eligible = eligible[np.isfinite(s_alpha[eligible])]
     common = dict(n_train=n_train, seed=seed, forest_params=params, leakage_covariates=s_fe_h,
-                  reference_log_age=sample.reference_log_age, rows=eligible)
+                  reference_log_age=sample.reference_log_age, rows=eligible, holdout=holdout)
     extras = {"teff": inputs.column("TEFF")[sample.rows], "fe_h": s_fe_h, "alpha_m": s_alpha}
     extras_err = {"teff": inputs.column("TEFF_ERR")[sample.rows], "fe_h": inputs.column("FE_H_ERR")[sample.rows],
                   "alpha_m": inputs.column("ALPHA_M_ERR")[sample.rows]}
@@ -652,7 +705,7 @@ def audit_workspace(workspace, n_train=None, n_trees=100, seed=0, baseline=True,
             "n_latent": int(with_latent.size), "n_age_inputs": int(inputs.has_age_inputs.sum()),
             "n_seismic": len(sample), "n_age_eligible": int(eligible.size), "n_trees": int(n_trees),
             "seed": int(seed), "leakage_reference": "true ages (mock)" if ws.is_mock else "seismic ages",
-            "leakage_covariates": "[Fe/H]"}
+            "leakage_covariates": "[Fe/H]", "holdout": holdout_text}
     return WorkspaceAudits(labels, seismic, evolstate, ages, base, info, references, sample, z, s_fe_h, s_alpha,
                            label_truth)
 
@@ -675,11 +728,14 @@ def _reference_audits(inputs, sample, extras, extras_err, n_train, seed, params,
                    ("teff", "logg", "fe_h", "c_n"), {}),
     }
     known = sample.evolstate != ""
-    age_kwargs = {k: v for k, v in age_kwargs.items() if k not in ("seed", "forest_params")}
+    holdout = age_kwargs.get("holdout")
+    age_kwargs = {k: v for k, v in age_kwargs.items() if k not in ("seed", "forest_params", "holdout")}
     out = {}
     for name in REFERENCE_SETS:
         features, err, names, age_extras = sets[name]
         usable = np.isfinite(features).all(axis=1)
+        if holdout is not None:
+            usable[holdout] = False  # the training pool
         if not usable.any():
             logger.warning("reference %s: no star has %s; left out", name, ", ".join(names))
             continue
@@ -689,6 +745,7 @@ def _reference_audits(inputs, sample, extras, extras_err, n_train, seed, params,
             log_age_err=sample.log_age_err, age_extras=age_extras,
             age_extras_err={k: extras_err[k] for k in age_extras},
             n_label_train=_label_train_size(int(usable.sum()), diag.LABEL_TRAIN_SIZE),
-            n_state_train=_label_train_size(int((usable & known).sum()), n_train), seed=seed, forest_params=params,
+            n_state_train=_label_train_size(int((usable & known).sum()), n_train), seed=seed, holdout=holdout,
+            forest_params=params,
             **age_kwargs)
     return out

@@ -214,7 +214,7 @@ class AgeAudit(_Result):
     log_age_pred_err: np.ndarray = _array("log_age_pred_err")
 
 
-def split_indices(n_rows, n_train, seed=0, n_calibration=0):
+def split_indices(n_rows, n_train, seed=0, n_calibration=0, holdout=None):
     """Random train / calibration / test split of ``n_rows`` stars (or of the given row indices).
 
     Parameters
@@ -225,6 +225,10 @@ def split_indices(n_rows, n_train, seed=0, n_calibration=0):
         Sizes of the training and calibration sets; every other star is a test star.
     seed : int
         Seeds the permutation; the same rows, sizes and seed give the same split.
+    holdout : array_like of int, optional
+        Row indices reserved for calibration and testing, e.g. the stars the encoder never saw in
+        training: the training stars are drawn from the other rows, the calibration stars from these,
+        and the test stars are the rest of these (other rows outside the training set go unused).
 
     Returns
     -------
@@ -232,14 +236,26 @@ def split_indices(n_rows, n_train, seed=0, n_calibration=0):
         Sorted row indices.
     """
     rows = np.arange(n_rows) if np.ndim(n_rows) == 0 else np.asarray(n_rows, dtype=int)
-    if n_train < 1 or n_calibration < 0 or n_train + n_calibration >= rows.size:
+    perm = np.random.default_rng(seed).permutation(rows)
+    if holdout is None:
+        pool, held = perm, perm[n_train:]
+    else:
+        reserved = np.isin(perm, np.asarray(holdout, dtype=int))
+        pool, held = perm[~reserved], perm[reserved]
+    if n_train < 1 or n_calibration < 0 or n_train > pool.size or n_calibration >= held.size:
+        where = "" if holdout is None else f" ({held.size} of them held out)"
         raise ValueError(
-            f"cannot split {rows.size} stars into {n_train} training and {n_calibration} calibration "
+            f"cannot split {rows.size} stars{where} into {n_train} training and {n_calibration} calibration "
             "stars with at least one test star left"
         )
-    perm = np.random.default_rng(seed).permutation(rows)
-    cut = (n_train, n_train + n_calibration)
-    return tuple(np.sort(part) for part in np.split(perm, cut))
+    train, cal, test = pool[:n_train], held[:n_calibration], held[n_calibration:]
+    return tuple(np.sort(part) for part in (train, cal, test))
+
+
+def _calibration_size(usable, n_train, holdout) -> int:
+    """Default calibration split: :data:`CALIBRATION_FRACTION` of the stars that may be calibrated or tested."""
+    n_open = usable.size - n_train if holdout is None else int(np.isin(usable, holdout).sum())
+    return int(CALIBRATION_FRACTION * n_open)
 
 
 def _columns(values, n, name) -> np.ndarray:
@@ -278,7 +294,7 @@ def _residual_stats(truth, prediction, fractional):
 
 
 def label_audit(latent, labels, *, latent_err=None, fractional=(), n_train=LABEL_TRAIN_SIZE, seed=0,
-                rows=None, forest_params=None):
+                rows=None, holdout=None, forest_params=None):
     """Predict each label from the latent space and score it on held-out stars (Fig. 7).
 
     Parameters
@@ -292,9 +308,10 @@ def label_audit(latent, labels, *, latent_err=None, fractional=(), n_train=LABEL
     fractional : collection of str
         Labels scored by fractional residuals; these must be positive, are fitted as log10 and
         converted back before scoring.
-    n_train, seed, rows, forest_params
-        Training-set size, split seed, optional mask / indices of eligible stars, and overrides of
-        the forest's parameters (default 100 trees, ``random_state=seed``).
+    n_train, seed, rows, holdout, forest_params
+        Training-set size, split seed, optional mask / indices of eligible stars, optional indices of the
+        only stars that may be tested (see :func:`split_indices`), and overrides of the forest's
+        parameters (default 100 trees, ``random_state=seed``).
 
     Returns
     -------
@@ -313,7 +330,7 @@ def label_audit(latent, labels, *, latent_err=None, fractional=(), n_train=LABEL
         frac = name in fractional
         target = np.log10(np.where(values > 0, values, np.nan)) if frac else values
         usable = _eligible(n, [latent, target] + ([] if latent_err is None else [latent_err]), rows)
-        train, _, test = split_indices(usable, n_train, seed)
+        train, _, test = split_indices(usable, n_train, seed, holdout=holdout)
         forest = ProbabilisticRandomForestRegressor(**_forest_params(seed, forest_params))
         forest.fit(latent[train], target[train], X_err=None if latent_err is None else latent_err[train])
         pred = forest.predict(latent[test], X_err=None if latent_err is None else latent_err[test])
@@ -344,7 +361,7 @@ def seismic_audit(latent, numax, deltanu, **kwargs):
 
 
 def evolstate_audit(latent, state, *, latent_err=None, n_train=LABEL_TRAIN_SIZE, seed=0, rows=None,
-                    forest_params=None):
+                    holdout=None, forest_params=None):
     """Classify the evolutionary state (e.g. ``"RC"`` / ``"RGB"``) from the latent space (Fig. 9).
 
     ``state`` is an (n_stars,) array of class labels; stars whose label is ``None`` or empty are left
@@ -360,7 +377,7 @@ def evolstate_audit(latent, state, *, latent_err=None, n_train=LABEL_TRAIN_SIZE,
     known = np.array([s is not None and str(s).strip() != "" for s in state], dtype=bool)
     usable = _eligible(n, [latent] + ([] if latent_err is None else [latent_err]), rows)
     usable = usable[known[usable]]
-    train, _, test = split_indices(usable, n_train, seed)
+    train, _, test = split_indices(usable, n_train, seed, holdout=holdout)
     clf = ProbabilisticRandomForestClassifier(**_forest_params(seed, forest_params))
     clf.fit(latent[train], state[train], X_err=None if latent_err is None else latent_err[train])
     pred = clf.predict(latent[test], X_err=None if latent_err is None else latent_err[test])
@@ -440,7 +457,7 @@ def _age_stats(age_true, age_pred) -> AgeStats:
 
 def age_audit(features, log_age, log_age_err, evolstate=None, *, features_err=None, alpha_m=None,
               reference_log_age=None, leakage_covariates=None, n_train=AGE_TRAIN_SIZE, n_calibration=None,
-              seed=0, rows=None, forest_params=None, name="age", feature_names=()):
+              seed=0, rows=None, holdout=None, forest_params=None, name="age", feature_names=()):
     """Fit the age forest on one feature set and score it on held-out stars (Fig. 10).
 
     Parameters
@@ -466,9 +483,11 @@ def age_audit(features, log_age, log_age_err, evolstate=None, *, features_err=No
         still tracks the true age when the two correlate, so any model that predicts age better than
         the label noise shows a positive slope even without [α/M] information (errors in variables).
         Compare such numbers only side by side, e.g. with :func:`spectrum_baseline_audit`.
-    n_train, n_calibration, seed, rows
+    n_train, n_calibration, seed, rows, holdout
         Split: ``n_train`` training stars, ``n_calibration`` (default 30 % of the rest) to calibrate
-        the uncertainties, the others for testing; ``rows`` limits the eligible stars.
+        the uncertainties, the others for testing; ``rows`` limits the eligible stars; ``holdout``
+        reserves stars for calibration and testing (see :func:`split_indices`; default calibration
+        then 30 % of them).
     forest_params : dict, optional
         Overrides of the forest's parameters (default 100 trees, ``random_state=seed``).
     name, feature_names
@@ -490,8 +509,8 @@ def age_audit(features, log_age, log_age_err, evolstate=None, *, features_err=No
         raise ValueError(f"features_err has shape {feat_err.shape}, features {features.shape}") from None
     usable = _eligible(n, [features, feat_err, log_age, log_age_err], rows)
     usable = usable[log_age_err[usable] > 0]
-    n_cal = int(CALIBRATION_FRACTION * (usable.size - n_train)) if n_calibration is None else n_calibration
-    train, cal, test = split_indices(usable, n_train, seed, n_cal)
+    n_cal = _calibration_size(usable, n_train, holdout) if n_calibration is None else n_calibration
+    train, cal, test = split_indices(usable, n_train, seed, n_cal, holdout)
 
     forest = ProbabilisticRandomForestRegressor(**_forest_params(seed, forest_params))
     forest.fit(features[train], log_age[train], X_err=feat_err[train], y_err=log_age_err[train])
@@ -585,8 +604,8 @@ def age_ablation(latent, extras, log_age, log_age_err, evolstate=None, *, latent
 
 
 def spectrum_baseline_audit(spectra, log_age, log_age_err, evolstate=None, *, alpha_m=None, n_components=20,
-                            n_train=AGE_TRAIN_SIZE, n_calibration=None, seed=0, rows=None, forest_params=None,
-                            **kwargs):
+                            n_train=AGE_TRAIN_SIZE, n_calibration=None, seed=0, rows=None, holdout=None,
+                            forest_params=None, **kwargs):
     """Age directly from spectra (PCA on the training stars, then the same forest) through the same
     audit and split as :func:`age_audit`, so its [α/M] leakage can be reported side by side.
 
@@ -597,8 +616,8 @@ def spectrum_baseline_audit(spectra, log_age, log_age_err, evolstate=None, *, al
     n_components : int
         Principal components fitted on the training stars only.
     Other parameters
-        As in :func:`age_audit`; give the same ``rows``, ``n_train``, ``n_calibration`` and ``seed`` as
-        the latent audit to use the same training and test stars.
+        As in :func:`age_audit`; give the same ``rows``, ``holdout``, ``n_train``, ``n_calibration`` and
+        ``seed`` as the latent audit to use the same training and test stars.
 
     Returns
     -------
@@ -611,13 +630,13 @@ def spectrum_baseline_audit(spectra, log_age, log_age_err, evolstate=None, *, al
     log_age_err = _columns(log_age_err, n, "log_age_err")[:, 0]
     usable = _eligible(n, [log_age, log_age_err], rows)
     usable = usable[np.isfinite(spectra[usable]).all(axis=1) & (log_age_err[usable] > 0)]
-    n_cal = int(CALIBRATION_FRACTION * (usable.size - n_train)) if n_calibration is None else n_calibration
-    train, _, _ = split_indices(usable, n_train, seed, n_cal)
+    n_cal = _calibration_size(usable, n_train, holdout) if n_calibration is None else n_calibration
+    train, _, _ = split_indices(usable, n_train, seed, n_cal, holdout)
     pca = PCA(n_components=n_components, random_state=seed).fit(spectra[train])
     features = np.full((n, n_components), np.nan)
     features[usable] = pca.transform(spectra[usable])
     return age_audit(features, log_age, log_age_err, evolstate, alpha_m=alpha_m, n_train=n_train,
-                     n_calibration=n_cal, seed=seed, rows=usable, forest_params=forest_params,
+                     n_calibration=n_cal, seed=seed, rows=usable, holdout=holdout, forest_params=forest_params,
                      name="spectra (PCA+forest)", feature_names=(f"pca{n_components}",), **kwargs)
 
 
@@ -641,7 +660,7 @@ class ReferenceAudit(_Result):
 def reference_audit(features, *, name, feature_names=(), features_err=None, numax=None, deltanu=None,
                     alpha_m=None, evolstate=None, log_age=None, log_age_err=None, age_extras=None,
                     age_extras_err=None, n_label_train=LABEL_TRAIN_SIZE, n_state_train=LABEL_TRAIN_SIZE, seed=0,
-                    forest_params=None, **age_kwargs):
+                    holdout=None, forest_params=None, **age_kwargs):
     """Run the acceptance audits with a reference feature set in place of the latent space.
 
     Parameters
@@ -662,8 +681,8 @@ def reference_audit(features, *, name, feature_names=(), features_err=None, numa
     log_age, log_age_err : array_like of shape (n_stars,), optional
         Seismic log10(age / Gyr) and its error (dex); scored with :func:`age_audit` on the features plus
         ``age_extras`` columns (e.g. ``{"teff": ..., "fe_h": ...}``, errors in ``age_extras_err``).
-    seed, forest_params
-        As in :func:`label_audit`.
+    seed, holdout, forest_params
+        As in :func:`label_audit`, for every audit.
     **age_kwargs
         Passed on to :func:`age_audit` (``n_train``, ``rows``, ``reference_log_age``,
         ``leakage_covariates``, ...): give those of the latent audit to score on the same stars.
@@ -677,7 +696,7 @@ def reference_audit(features, *, name, feature_names=(), features_err=None, numa
     features = _columns(features, n, "features")
     feat_err = np.zeros_like(features) if features_err is None else np.broadcast_to(
         np.asarray(features_err, dtype=float), features.shape)
-    common = {"latent_err": feat_err, "seed": seed, "forest_params": forest_params}
+    common = {"latent_err": feat_err, "seed": seed, "holdout": holdout, "forest_params": forest_params}
     seismic = alpha = state = age = None
     if numax is not None and deltanu is not None:
         seismic = seismic_audit(features, numax, deltanu, n_train=n_label_train, **common)
@@ -692,7 +711,7 @@ def reference_audit(features, *, name, feature_names=(), features_err=None, numa
         X_err = np.column_stack([feat_err] + [_columns(extras_err.get(k, np.zeros(n)), n, f"{k} error")
                                               for k in extras])
         age = age_audit(X, log_age, log_age_err, evolstate, features_err=X_err, alpha_m=alpha_m, seed=seed,
-                        forest_params=forest_params, name=name, feature_names=tuple(feature_names) + tuple(extras),
+                        holdout=holdout, forest_params=forest_params, name=name, feature_names=tuple(feature_names) + tuple(extras),
                         **age_kwargs)
     return ReferenceAudit(name=name, features=tuple(feature_names), age_features=tuple(extras), seismic=seismic,
                           alpha_m=alpha, evolstate=state, age=age)

@@ -1,9 +1,12 @@
 """The age model over a workspace: cuts, training and persistence, and the workspace audits."""
 
 import json
+import shutil
 
+import h5py
 import numpy as np
 import pytest
+from astropy.table import Table
 from synthetic_workspace import AGE_REL_ERR, make_workspace
 
 from latentexplorer.ages import (
@@ -11,6 +14,7 @@ from latentexplorer.ages import (
     AgeFlag,
     AgeModel,
     audit_workspace,
+    encoder_training_ids,
     load_inputs,
     match_rows,
     selection_flags,
@@ -132,3 +136,28 @@ def test_reference_audits_score_the_seismic_parameters_on_the_latent_split(train
     assert seismic.seismic["numax"].scatter < 0.02  # ν_max predicted from itself (1 % errors resampled)
     assert audits.references["aspcap"].features == ("teff", "logg", "fe_h", "c_n")
     assert json.loads(json.dumps(audits.to_dict()))["references"]["seismic"]["age"]["n_test"] == audits.fiducial.n_test
+
+
+def test_audits_never_score_a_star_the_encoder_trained_on(trained, tmp_path):
+    ws, _, _ = trained
+    seismic = Table.read(ws.seismic)
+    ids = np.asarray(seismic["APOGEE_ID"]).astype(str)
+    assert not ws.model.exists() and not ws.pairs.exists()  # a synthetic workspace: latents without a model
+    ws.model.mkdir()
+    n_val = round(0.3 * ids.size)
+    (ws.model / "metadata.json").write_text(json.dumps(
+        {"training": {"n_train": ids.size - n_val, "n_val": n_val, "config": {"validation_fraction": 0.3, "seed": 4}}}))
+    with h5py.File(ws.pairs, "w") as f:
+        f["APOGEE_ID"] = ids.astype("S")
+    try:
+        seen = encoder_training_ids(ws)
+        assert seen.size == ids.size - n_val
+        audits = audit_workspace(ws, n_trees=20, baseline=False, progress=False)
+        tested = audits.sample.apogee_id
+        for audit in (audits.fiducial, audits.evolstate, audits.seismic["numax"], audits.references["seismic"].age):
+            assert audit.test_index.size > 20 and not np.isin(tested[audit.test_index], seen).any()
+        assert np.isin(tested[audits.fiducial.train_index], seen).all()  # the forests train on the others
+        assert "never trained on" in audits.info["holdout"]
+    finally:
+        shutil.rmtree(ws.model)
+        ws.pairs.unlink()

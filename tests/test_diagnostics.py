@@ -64,6 +64,15 @@ def test_split_is_seeded_disjoint_and_complete():
         split_indices(100, 100)
 
 
+def test_split_with_a_holdout_tests_only_reserved_stars():
+    reserved = np.arange(0, 100, 4)  # 25 stars, e.g. those the encoder never trained on
+    train, cal, test = split_indices(100, 60, seed=1, n_calibration=5, holdout=reserved)
+    assert train.size == 60 and not np.isin(train, reserved).any()
+    assert np.array_equal(np.sort(np.concatenate([cal, test])), reserved) and cal.size == 5
+    with pytest.raises(ValueError, match="25 of them held out"):
+        split_indices(100, 80, holdout=reserved)  # only 75 stars may train
+
+
 def test_latent_without_alpha_cannot_predict_it(pop):
     audits = label_audit(pop["latent"], {"alpha_m": pop["alpha_m"], "teff": pop["teff"]},
                          latent_err=pop["latent_err"], forest_params=FAST)
