@@ -415,7 +415,9 @@ def train_age_model(workspace, n_train=diag.AGE_TRAIN_SIZE, n_trees=100, seed=0,
     workspace : Workspace or path
         Needs ``latent.h5``, ``survey/allStar.fits`` and ``survey/seismic.fits``.
     n_train : int
-        Training stars, drawn at random from the seismic stars that pass the age cuts.
+        Training stars, drawn at random from the seismic stars that pass the age cuts — from those the
+        encoder-decoder trained on where the workspace says which (``model/`` and ``pairs.h5``), so that
+        the calibration and test stars, like the survey's stars, are new to the encoder.
     n_trees : int
         Trees per forest.
     seed : int
@@ -438,11 +440,12 @@ def train_age_model(workspace, n_train=diag.AGE_TRAIN_SIZE, n_trees=100, seed=0,
     inputs = load_inputs(ws)
     sample = load_seismic_sample(ws, inputs)
     eligible = _age_eligible(inputs, sample)
-    n_cal = int(diag.CALIBRATION_FRACTION * (eligible.size - n_train))
-    if n_train < 1 or n_cal < 1:
+    if n_train < 1 or int(diag.CALIBRATION_FRACTION * (eligible.size - n_train)) < 1:
         raise ValueError(f"{eligible.size} seismic stars pass the age cuts; n_train={n_train} must leave "
                          "some for calibration and testing (lower --n-train)")
-    train, cal, test = diag.split_indices(eligible, n_train, seed, n_cal)
+    _, holdout, holdout_text = _age_holdout(ws, sample, eligible, n_train)
+    n_cal = diag.calibration_size(eligible, n_train, holdout)
+    train, cal, test = diag.split_indices(eligible, n_train, seed, n_cal, holdout)
     X, X_err = inputs.features[sample.rows], inputs.feature_errors[sample.rows]
     y, y_err, state = sample.log_age, sample.log_age_err, sample.evolstate
 
@@ -476,7 +479,7 @@ def train_age_model(workspace, n_train=diag.AGE_TRAIN_SIZE, n_trees=100, seed=0,
         "features": inputs.feature_names, "latent_dim": k, "label": "log10(age / Gyr)",
         "label_weighting": "1 / sigma_log10(age) (paper section 3.2)", "n_trees": int(n_trees), "seed": int(seed),
         "n_train": int(train.size), "n_calibration": int(cal.size), "n_test": int(test.size),
-        "n_eligible": int(eligible.size), "calibration_scale": regressor.calibration_scale_,
+        "n_eligible": int(eligible.size), "holdout": holdout_text, "calibration_scale": regressor.calibration_scale_,
         "calibration": "1.4826 MAD of (y_pred - y) / sqrt(sigma_y^2 + (s sigma_trees)^2) = 1 on the calibration split",
         "classes": [str(c) for c in classifier.classes_],
         "cuts": {"latent_logg": list(LATENT_LOGG_RANGE), "latent_min_snrev": LATENT_MIN_SNREV,
@@ -586,24 +589,23 @@ def encoder_training_ids(workspace) -> np.ndarray | None:
     return ids[train]
 
 
-def _holdouts(ws, inputs, sample, label_rows, eligible, n_train, enabled) -> tuple[np.ndarray | None, np.ndarray | None, str]:
-    """Test-star reservations for the audits: indices into ``label_rows`` and into the seismic sample of the
-    stars the encoder never trained on, or (None, None) where there is no model, it is switched off, or too
-    few stars would be left; and a sentence saying which."""
+def _age_holdout(ws, sample, eligible, n_train, enabled=True) -> tuple[np.ndarray | None, np.ndarray | None, str]:
+    """The encoder's training IDs and the indices of the seismic stars it never trained on — the stars kept
+    for calibrating and testing age forests — or (None, None) where there is no model, the hold-out is
+    switched off, or fewer than ``n_train`` training or 20 test-and-calibration stars would be eligible;
+    and a sentence saying which."""
     seen = encoder_training_ids(ws) if enabled else None
     if seen is None:
         return None, None, "Test stars are drawn from all stars" + ("" if enabled else " (hold-out switched off)") + "."
-    in_labels = np.flatnonzero(~np.isin(np.asarray(inputs.allstar["APOGEE_ID"]).astype(str)[label_rows], seen))
-    in_sample = np.flatnonzero(~np.isin(sample.apogee_id, seen))
-    pool, held = np.setdiff1d(eligible, in_sample).size, np.intersect1d(eligible, in_sample).size
+    unseen = np.flatnonzero(~np.isin(sample.apogee_id, seen))
+    pool, held = np.setdiff1d(eligible, unseen).size, np.intersect1d(eligible, unseen).size
     if pool < n_train or held < 20:
         logger.warning("holding the encoder's %d training stars out leaves %d age-training and %d test stars: "
                        "test stars are drawn from all stars", seen.size, pool, held)
         return None, None, (f"Test stars are drawn from all stars: holding the encoder's {seen.size} training "
                             f"stars out would leave {held} age test stars.")
-    return in_labels, in_sample, (f"Test and calibration stars are only stars the encoder never trained on (its "
-                                  f"{seen.size} training pairs are held out of every test set); forests train on "
-                                  "the others.")
+    return seen, unseen, (f"Test and calibration stars are only stars the encoder never trained on (its "
+                          f"{seen.size} training pairs are held out of every test set); forests train on the others.")
 
 
 def audit_workspace(workspace, n_train=None, n_trees=100, seed=0, baseline=True, max_label_stars=20_000,
@@ -655,8 +657,9 @@ def audit_workspace(workspace, n_train=None, n_trees=100, seed=0, baseline=True,
     s_fe_h, s_alpha = fe_h[sample.rows], alpha_m[sample.rows]
     eligible = _age_eligible(inputs, sample)
     eligible = eligible[np.isfinite(s_alpha[eligible])]
-    label_holdout, holdout, holdout_text = _holdouts(ws, inputs, sample, rows, eligible, n_train,
-                                                     hold_out_encoder_training)
+    seen, holdout, holdout_text = _age_holdout(ws, sample, eligible, n_train, hold_out_encoder_training)
+    label_holdout = (None if seen is None else
+                     np.flatnonzero(~np.isin(np.asarray(inputs.allstar["APOGEE_ID"]).astype(str)[rows], seen)))
 
     def train_size(usable, wanted, reserved):
         """Training stars: at most half the usable ones, from those not reserved for testing."""

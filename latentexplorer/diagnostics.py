@@ -50,6 +50,7 @@ __all__ = [
     "AGE_TRAIN_SIZE",
     "DEFAULT_ABLATIONS",
     "split_indices",
+    "calibration_size",
     "RegressionAudit",
     "ClassificationAudit",
     "AgeStats",
@@ -252,8 +253,10 @@ def split_indices(n_rows, n_train, seed=0, n_calibration=0, holdout=None):
     return tuple(np.sort(part) for part in (train, cal, test))
 
 
-def _calibration_size(usable, n_train, holdout) -> int:
-    """Default calibration split: :data:`CALIBRATION_FRACTION` of the stars that may be calibrated or tested."""
+def calibration_size(usable, n_train, holdout=None) -> int:
+    """Default size of the calibration split of :func:`split_indices`: :data:`CALIBRATION_FRACTION` of the
+    stars that may be calibrated or tested — of ``usable`` (row indices) beyond the ``n_train`` training
+    stars, or of those in ``holdout``."""
     n_open = usable.size - n_train if holdout is None else int(np.isin(usable, holdout).sum())
     return int(CALIBRATION_FRACTION * n_open)
 
@@ -509,7 +512,7 @@ def age_audit(features, log_age, log_age_err, evolstate=None, *, features_err=No
         raise ValueError(f"features_err has shape {feat_err.shape}, features {features.shape}") from None
     usable = _eligible(n, [features, feat_err, log_age, log_age_err], rows)
     usable = usable[log_age_err[usable] > 0]
-    n_cal = _calibration_size(usable, n_train, holdout) if n_calibration is None else n_calibration
+    n_cal = calibration_size(usable, n_train, holdout) if n_calibration is None else n_calibration
     train, cal, test = split_indices(usable, n_train, seed, n_cal, holdout)
 
     forest = ProbabilisticRandomForestRegressor(**_forest_params(seed, forest_params))
@@ -630,7 +633,7 @@ def spectrum_baseline_audit(spectra, log_age, log_age_err, evolstate=None, *, al
     log_age_err = _columns(log_age_err, n, "log_age_err")[:, 0]
     usable = _eligible(n, [log_age, log_age_err], rows)
     usable = usable[np.isfinite(spectra[usable]).all(axis=1) & (log_age_err[usable] > 0)]
-    n_cal = _calibration_size(usable, n_train, holdout) if n_calibration is None else n_calibration
+    n_cal = calibration_size(usable, n_train, holdout) if n_calibration is None else n_calibration
     train, _, _ = split_indices(usable, n_train, seed, n_cal, holdout)
     pca = PCA(n_components=n_components, random_state=seed).fit(spectra[train])
     features = np.full((n, n_components), np.nan)

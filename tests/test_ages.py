@@ -161,3 +161,20 @@ def test_audits_never_score_a_star_the_encoder_trained_on(trained, tmp_path):
     finally:
         shutil.rmtree(ws.model)
         ws.pairs.unlink()
+
+
+def test_the_age_model_calibrates_and_tests_on_stars_new_to_the_encoder(tmp_path):
+    ws, _ = make_workspace(tmp_path / "ws")
+    ids = np.asarray(Table.read(ws.seismic)["APOGEE_ID"]).astype(str)
+    ws.model.mkdir()
+    (ws.model / "metadata.json").write_text(json.dumps(
+        {"training": {"n_train": ids.size - 300, "n_val": 300, "config": {"validation_fraction": 300 / ids.size,
+                                                                          "seed": 1}}}))
+    with h5py.File(ws.pairs, "w") as f:
+        f["APOGEE_ID"] = ids.astype("S")
+    seen = encoder_training_ids(ws)
+    train_age_model(ws, n_train=250, n_trees=10, progress=False)
+    trained_on = (ws.forest / "training_ids.txt").read_text().split()
+    calibrated_on = (ws.forest / "calibration_ids.txt").read_text().split()
+    assert np.isin(trained_on, seen).all() and not np.isin(calibrated_on, seen).any()
+    assert "never trained on" in json.loads((ws.forest / "metadata.json").read_text())["holdout"]
