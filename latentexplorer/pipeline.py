@@ -437,9 +437,11 @@ CHECKPOINT_SUBDIR = "checkpoint"
 
 
 def train_model(pairs_path, model_dir, *, epochs: int = 100, batch_size: int = 128, latent_dim: int = 5,
-                validation_fraction: float = 0.1, seed: int = 0, resume: bool = True, progress: bool = True) -> str:
+                validation_fraction: float = 0.1, seed: int = 0, kl_warmup_epochs: int = 0, resume: bool = True,
+                progress: bool = True) -> str:
     """Train the encoder-decoder on a pairs file and save it to ``model_dir`` (checkpoints in
-    ``model_dir/checkpoint``; ``resume`` continues an interrupted run). Returns a one-line summary."""
+    ``model_dir/checkpoint``; ``resume`` continues an interrupted run; ``kl_warmup_epochs`` see
+    :class:`~latentexplorer.ved.TrainingConfig`). Returns a one-line summary."""
     from .ved import VariationalEncoderDecoder
 
     spectra, log_psd, numax, frequency = read_pairs(Path(pairs_path))
@@ -447,6 +449,7 @@ def train_model(pairs_path, model_dir, *, epochs: int = 100, batch_size: int = 1
     ved = VariationalEncoderDecoder(latent_dim, frequency=frequency).fit(
         spectra, log_psd, numax, epochs=epochs, batch_size=batch_size, validation_fraction=validation_fraction,
         seed=seed, checkpoint_dir=model_dir / CHECKPOINT_SUBDIR, resume=resume, progress=progress,
+        kl_warmup_epochs=kl_warmup_epochs,
     )
     ved.save(model_dir)
     t = ved.training_

@@ -11,7 +11,7 @@ import pytest
 
 from latentexplorer import cli
 from latentexplorer.psd import envelope_weights, frequency_grid
-from latentexplorer.ved import VariationalEncoderDecoder, kl_divergence, weighted_mse
+from latentexplorer.ved import TrainingConfig, VariationalEncoderDecoder, kl_divergence, weighted_mse
 from latentexplorer.ved.network import build_encoder, build_network
 from latentexplorer.ved.persistence import METADATA_FILE, SCALER_FILE
 from latentexplorer.ved.training import CHECKPOINT_NAME
@@ -79,6 +79,22 @@ def test_tiny_run_lowers_the_loss(trained):
     assert h["loss"][1] < h["loss"][0]
     # total = Eq. 1 + Eq. 2 + the small L2 penalty on kernels
     assert 0 < h["loss"][0] - h["mse"][0] - h["kl"][0] < 0.05
+
+
+def test_kl_warmup_ramps_the_training_kl_weight_and_defaults_to_the_paper():
+    assert [TrainingConfig(epochs=5).kl_weight(e) for e in range(3)] == [1.0, 1.0, 1.0]
+    assert [TrainingConfig(epochs=5, kl_warmup_epochs=3).kl_weight(e) for e in range(5)] == [0.25, 0.5, 0.75, 1.0, 1.0]
+    with pytest.raises(ValueError, match="kl_warmup_epochs"):
+        TrainingConfig(epochs=5, kl_warmup_epochs=-1)
+
+
+def test_kl_warmup_weights_the_training_loss_but_not_the_validation_loss(pairs):
+    ved = VariationalEncoderDecoder().fit(*pairs, kl_warmup_epochs=3, **{**FIT, "epochs": 1})
+    h = ved.history_
+    # epoch 0: β = 1/4 in the training loss; validation always carries the whole KL term
+    assert 0 < h["loss"][0] - h["mse"][0] - 0.25 * h["kl"][0] < 0.05
+    assert 0 < h["val_loss"][0] - h["val_mse"][0] - h["val_kl"][0] < 0.05
+    assert ved.training_["config"]["kl_warmup_epochs"] == 3
 
 
 def test_same_seed_builds_the_same_network():
@@ -229,7 +245,7 @@ def test_cli_train_then_encode(tmp_path, capsys):
     pairs_file = write_pairs_file(tmp_path / "pairs.h5", n=20)
     model = tmp_path / "model"
     assert cli.main(["train", str(pairs_file), "-o", str(model), "--epochs", "1", "--batch-size", "8",
-                     "--latent-dim", "3", "--validation-fraction", "0.2"]) == 0
+                     "--latent-dim", "3", "--validation-fraction", "0.2", "--kl-warmup", "2"]) == 0
     assert "train: 16 training / 4 validation pairs, 1 epochs" in capsys.readouterr().out
     with h5py.File(pairs_file, "a") as f:  # one unusable spectrum
         f["spectra"][2] = np.nan
@@ -237,6 +253,7 @@ def test_cli_train_then_encode(tmp_path, capsys):
     assert cli.main(["encode", str(model), str(pairs_file), "-o", str(out), "--chunk-size", "7"]) == 0
     assert "encoded 19 of 20 spectra (1 unusable" in capsys.readouterr().out
     ved = VariationalEncoderDecoder.load(model)
+    assert ved.training_["config"]["kl_warmup_epochs"] == 2
     with h5py.File(out) as f:
         ids, z_mean, z_std, flag = f["APOGEE_ID"].asstr()[()], f["z_mean"][()], f["z_std"][()], f["flag"][()]
     assert ids[5] == "2M00000005" and z_mean.shape == z_std.shape == (20, 3)

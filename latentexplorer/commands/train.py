@@ -32,6 +32,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--validation-fraction", type=float, default=0.1,
                         help="fraction of pairs held out for validation (default 0.1)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--kl-warmup", type=int, default=0, metavar="EPOCHS",
+                        help="ramp the KL term's weight up linearly over this many epochs (default 0: the paper's "
+                             "loss throughout; helps against latent dimensions collapsing onto the prior)")
     parser.add_argument("--resume", action="store_true", help="continue from MODELDIR/checkpoint if present")
 
 
@@ -41,6 +44,6 @@ def run(args) -> int:
     t0 = time.perf_counter()
     summary = train_model(args.pairs, args.output, epochs=args.epochs, batch_size=args.batch_size,
                           latent_dim=args.latent_dim, validation_fraction=args.validation_fraction, seed=args.seed,
-                          resume=args.resume, progress=True)
+                          kl_warmup_epochs=args.kl_warmup, resume=args.resume, progress=True)
     print(f"train: {summary}; {time.perf_counter() - t0:.1f} s → {args.output}")
     return 0

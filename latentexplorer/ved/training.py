@@ -45,6 +45,11 @@ class TrainingConfig:
     (improvement < ``lr_min_delta``) it is multiplied by ``lr_factor`` down to ``min_lr``; training stops
     after ``early_stopping_patience`` epochs without a new best validation loss and the best weights are
     restored. ``jit_compile`` uses XLA for the step (default: only when a GPU is visible).
+
+    ``kl_warmup_epochs`` (default 0: the paper's loss throughout) ramps the weight of the KL term of the
+    *training* loss linearly, β = min(1, (epoch + 1) / (kl_warmup_epochs + 1)) for epochs 0, 1, …, a
+    standard remedy for latent dimensions collapsing onto the prior early in training; validation losses
+    (schedule, early stopping, best weights) always use the full KL term.
     """
 
     epochs: int
@@ -57,6 +62,7 @@ class TrainingConfig:
     lr_min_delta: float = 5e-5
     min_lr: float = 1e-10
     early_stopping_patience: int = 12
+    kl_warmup_epochs: int = 0
     jit_compile: bool = field(default_factory=lambda: bool(tf.config.list_physical_devices("GPU")))
 
     def __post_init__(self):
@@ -66,6 +72,12 @@ class TrainingConfig:
             raise ValueError(f"batch_size must be ≥ 1, got {self.batch_size}")
         if not 0.0 < self.validation_fraction < 1.0:
             raise ValueError(f"validation_fraction must lie in (0, 1), got {self.validation_fraction}")
+        if self.kl_warmup_epochs < 0:
+            raise ValueError(f"kl_warmup_epochs must be ≥ 0, got {self.kl_warmup_epochs}")
+
+    def kl_weight(self, epoch: int) -> float:
+        """β, the weight of the KL term in the training loss of (0-based) ``epoch``."""
+        return min(1.0, (epoch + 1) / (self.kl_warmup_epochs + 1))
 
     def resumable_with(self, other: "TrainingConfig") -> bool:
         """True when only the epoch target (or XLA use) differs: a checkpoint of ``other`` can continue."""
@@ -117,6 +129,7 @@ class Trainer:
         self.optimizer = keras.optimizers.Adam(learning_rate=config.learning_rate)
         self.optimizer.build(self.variables)
         self.sampler = tf.random.Generator.from_seed(config.seed)
+        self.kl_weight = tf.Variable(1.0, trainable=False, dtype=tf.float32, name="kl_weight")
         self.state = _State()
         self.best_weights = network.get_weights()
         spec = [tf.TensorSpec([None], tf.int32)]
@@ -124,18 +137,19 @@ class Trainer:
         self._eval_step = tf.function(self._eval_step_fn, input_signature=spec, jit_compile=config.jit_compile)
 
     # --- compiled steps ---------------------------------------------------------------------------
-    def _losses(self, y, w, z_mean, z_log_var, z):
+    def _losses(self, y, w, z_mean, z_log_var, z, kl_weight=1.0):
         pred = self.decoder(z, training=True)
         mse = tf.reduce_mean(weighted_mse(y, pred, w))
         kl = tf.reduce_mean(kl_divergence(z_mean, z_log_var))
-        return mse + kl + tf.add_n(self.network.losses), mse, kl
+        return mse + kl_weight * kl + tf.add_n(self.network.losses), mse, kl
 
     def _train_step_fn(self, idx):
         x, y, w = (tf.gather(a, idx) for a in self._train)
         with tf.GradientTape() as tape:
             z_mean, z_log_var = self.encoder(x, training=True)
             eps = self.sampler.normal(tf.shape(z_mean))
-            loss, mse, kl = self._losses(y, w, z_mean, z_log_var, z_mean + tf.exp(0.5 * z_log_var) * eps)
+            loss, mse, kl = self._losses(y, w, z_mean, z_log_var, z_mean + tf.exp(0.5 * z_log_var) * eps,
+                                         self.kl_weight)
         self.optimizer.apply(tape.gradient(loss, self.variables), self.variables)
         return loss, mse, kl
 
@@ -212,6 +226,7 @@ class Trainer:
         s = self.state
         while s.epoch < self.config.epochs and not s.stopped_early:
             t0 = time.perf_counter()
+            self.kl_weight.assign(self.config.kl_weight(s.epoch))
             (loss, mse, kl), (val_loss, val_mse, val_kl) = self._run_epoch(shuffle_rng, progress)
             if not np.isfinite(loss):
                 raise FloatingPointError(f"training loss became {loss} in epoch {s.epoch + 1}")
