@@ -579,7 +579,8 @@ def encoder_training_ids(workspace) -> np.ndarray | None:
     config = training.get("config", {})
     with open_product(ws.pairs, ("APOGEE_ID",), "pairs") as f:
         ids = f["APOGEE_ID"][()].astype(str)
-    if training.get("n_train", -1) + training.get("n_val", -1) != ids.size or not {"validation_fraction", "seed"} <= set(config):
+    n_pairs = training.get("n_train", -1) + training.get("n_val", -1)
+    if n_pairs != ids.size or not {"validation_fraction", "seed"} <= set(config):
         logger.warning("%s does not hold the %s pairs the model was trained on: audits cannot hold its training "
                        "stars out", ws.pairs, training.get("n_train", "?"))
         return None

@@ -714,7 +714,8 @@ def reference_audit(features, *, name, feature_names=(), features_err=None, numa
         X_err = np.column_stack([feat_err] + [_columns(extras_err.get(k, np.zeros(n)), n, f"{k} error")
                                               for k in extras])
         age = age_audit(X, log_age, log_age_err, evolstate, features_err=X_err, alpha_m=alpha_m, seed=seed,
-                        holdout=holdout, forest_params=forest_params, name=name, feature_names=tuple(feature_names) + tuple(extras),
+                        holdout=holdout, forest_params=forest_params, name=name,
+                        feature_names=tuple(feature_names) + tuple(extras),
                         **age_kwargs)
     return ReferenceAudit(name=name, features=tuple(feature_names), age_features=tuple(extras), seismic=seismic,
                           alpha_m=alpha, evolstate=state, age=age)

@@ -334,7 +334,8 @@ def _blocks(numbers: dict, model_meta: dict | None, catalog: dict | None, figure
     if references:
         blocks += [("h2", "Reference feature sets"),
                    ("p", "The latent audits repeated with reference features in place of the latent space "
-                         "(fractional scatter for ν_max and Δν; R² for [α/M]; misclassified fraction for RC/RGB)."),
+                         "(fractional scatter for ν_max and Δν; R² for [α/M]; misclassified fraction for "
+                         "RC/RGB)."),
                    ("table", ["features", "ν_max scatter", "Δν scatter", "[α/M] R²", "RC/RGB misclassified"],
                     [["latent (" + ", ".join(f"z{i}" for i in range(numbers["info"]["latent_dim"])) + ")",
                       _fmt(numbers["seismic"]["numax"]["scatter"], True),
