@@ -271,6 +271,17 @@ def _columns(values, n, name) -> np.ndarray:
     return values
 
 
+def _feature_errors(features_err, features) -> np.ndarray:
+    """Feature uncertainties broadcast to ``features``' shape (zeros when None), with a clear error otherwise."""
+    if features_err is None:
+        return np.zeros_like(features)
+    err = np.asarray(features_err, dtype=float)
+    try:
+        return np.broadcast_to(err, features.shape)
+    except ValueError:
+        raise ValueError(f"features_err has shape {err.shape}, features {features.shape}") from None
+
+
 def _eligible(n, arrays, rows) -> np.ndarray:
     """Indices of the stars with finite values in every array and inside ``rows`` (mask or indices)."""
     ok = np.ones(n, bool)
@@ -505,11 +516,7 @@ def age_audit(features, log_age, log_age_err, evolstate=None, *, features_err=No
     features = _columns(features, n, "features")
     log_age = _columns(log_age, n, "log_age")[:, 0]
     log_age_err = _columns(log_age_err, n, "log_age_err")[:, 0]
-    feat_err = np.zeros_like(features) if features_err is None else np.asarray(features_err, dtype=float)
-    try:
-        feat_err = np.broadcast_to(feat_err, features.shape)
-    except ValueError:
-        raise ValueError(f"features_err has shape {feat_err.shape}, features {features.shape}") from None
+    feat_err = _feature_errors(features_err, features)
     usable = _eligible(n, [features, feat_err, log_age, log_age_err], rows)
     usable = usable[log_age_err[usable] > 0]
     n_cal = calibration_size(usable, n_train, holdout) if n_calibration is None else n_calibration
@@ -697,8 +704,7 @@ def reference_audit(features, *, name, feature_names=(), features_err=None, numa
     features = np.asarray(features, dtype=float)
     n = features.shape[0]
     features = _columns(features, n, "features")
-    feat_err = np.zeros_like(features) if features_err is None else np.broadcast_to(
-        np.asarray(features_err, dtype=float), features.shape)
+    feat_err = _feature_errors(features_err, features)
     common = {"latent_err": feat_err, "seed": seed, "holdout": holdout, "forest_params": forest_params}
     seismic = alpha = state = age = None
     if numax is not None and deltanu is not None:
