@@ -2,4 +2,4 @@
 trained to reconstruct Kepler power spectra (Leung, Bovy, Mackereth & Miglio 2023), and tools to
 explore it."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -19,6 +19,14 @@ uncertainty, and the per-tree values are the posterior samples. Inputs may carry
 prediction time too (``X_err``), in which case every tree sees its own noisy copy of the inputs and the
 spread includes the input noise.
 
+Reproducible input noise: by default a tree's prediction noise is drawn for the whole batch at once, so
+a star's values depend on the other rows of the call (its position in the batch, hence the chunk size).
+Passing ``noise_keys`` (one 64-bit key per row, e.g. :func:`star_keys` of the APOGEE_IDs) makes tree
+``t``'s noise for a row :func:`keyed_standard_normal` of that row's key with ``estimator_seeds_[t]`` as
+the stream: a star's outputs then depend only on its key, its inputs and the forest, never on the
+batch, its order, the chunk size or the threads (means and spreads are accumulated tree by tree, so
+each star's are computed alone too).
+
 Calibration: the paper found the pull ``(ŷ − y) / sqrt(σ_y² + σ_ŷ²)`` to have width 0.75, i.e. the
 tree spread overestimates the error. :meth:`ProbabilisticRandomForestRegressor.calibrate` fits one
 scale factor ``s`` on held-out stars so that ``(ŷ − y) / sqrt(σ_y² + (s σ̂)²)`` has unit width
@@ -38,14 +46,17 @@ Persistence uses skops (``save`` / ``load``), never pickle: ``load`` accepts onl
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
+import operator
 from pathlib import Path
 
 import numpy as np
 import skops.io
 from joblib import Parallel, delayed
 from scipy.optimize import brentq
+from scipy.special import ndtri
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.preprocessing import LabelEncoder
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
@@ -59,8 +70,10 @@ __all__ = [
     "ProbabilisticRandomForestRegressor",
     "ProbabilisticRandomForestClassifier",
     "TRUSTED_TYPES",
+    "keyed_standard_normal",
     "log_age_to_gyr",
     "robust_width",
+    "star_keys",
 ]
 
 logger = logging.getLogger(__name__)
@@ -76,6 +89,12 @@ TRUSTED_TYPES = (
 
 _MAD_TO_SIGMA = 1.482602218505602  # 1 / Φ⁻¹(3/4): MAD of a unit normal → 1
 _CALIBRATION_BOUNDS = (1e-3, 1e3)
+
+# splitmix64 (Steele, Lea & Flood 2014): the Weyl increment γ and the two multipliers of its output function.
+_SPLITMIX_GAMMA = np.uint64(0x9E3779B97F4A7C15)
+_SPLITMIX_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_SPLITMIX_M2 = np.uint64(0x94D049BB133111EB)
+_UNIT_53 = 2.0**-53  # spacing of 53-bit uniforms
 
 
 def robust_width(values) -> float:
@@ -106,6 +125,115 @@ def log_age_to_gyr(log_age, log_age_err=None):
     if log_age_err is None:
         return age
     return age, math.log(10.0) * age * np.asarray(log_age_err, dtype=float)
+
+
+def _splitmix64_mix(z: np.ndarray) -> np.ndarray:
+    """The splitmix64 output function, a bijection of 64-bit integers, applied in place to the uint64
+    array ``z`` (returned). uint64 array arithmetic wraps modulo 2**64, as the hash needs, and warns
+    about nothing (only numpy scalars check overflow)."""
+    z ^= z >> np.uint64(30)
+    z *= _SPLITMIX_M1
+    z ^= z >> np.uint64(27)
+    z *= _SPLITMIX_M2
+    z ^= z >> np.uint64(31)
+    return z
+
+
+def _as_keys(keys, name: str) -> np.ndarray:
+    """A 1-D integer array as a new uint64 array (negative values wrap modulo 2**64)."""
+    keys = np.asarray(keys)
+    if keys.ndim != 1 or keys.dtype.kind not in "iu":
+        raise ValueError(f"{name} must be a 1-D integer array, got dtype {keys.dtype} and shape {keys.shape}")
+    return keys.astype(np.uint64)
+
+
+def keyed_standard_normal(keys, stream, n_features) -> np.ndarray:
+    """Standard normal deviates that are a pure function of (row key, stream, feature index).
+
+    Counter-based and vectorised: row ``j``'s deviates are the first ``n_features`` outputs of a
+    splitmix64 generator started at ``mix(keys[j] ^ mix(stream + γ))`` (``mix`` the splitmix64 output
+    function, ``γ`` its increment), i.e. ``z[j, f] = mix(state_j + (f + 1) γ)``, turned into a uniform
+    ``u = (⌊z / 2**11⌋ + 1/2) / 2**53`` strictly inside (0, 1) and then into a normal deviate by
+    ``scipy.special.ndtri(u)`` (tails to about ±8.3σ). For a given stream distinct keys give distinct
+    generator states. No row depends on another, so a row's deviates do not depend on the batch it is
+    drawn in, on its position there or on thread scheduling.
+
+    Parameters
+    ----------
+    keys : array_like of int, shape (n,)
+        One 64-bit key per row (e.g. from :func:`star_keys`); converted to uint64.
+    stream : int
+        Stream in [0, 2**64), e.g. a tree's seed; different streams give independent deviates.
+    n_features : int
+        Deviates per row (non-negative).
+
+    Returns
+    -------
+    ndarray of float32, shape (n, n_features)
+
+    Notes
+    -----
+    The 64-bit integers and the uniforms are exact (fixed-width integer arithmetic), identical on every
+    platform and numpy version. The inverse normal is computed in double precision by scipy's ``ndtri``,
+    whose tails call the C library's ``log``; a libm that rounds ``log`` differently could change the
+    last bit of a double, which survives the rounding to float32 only in a vanishing fraction of cases.
+
+    Examples
+    --------
+    >>> keys = star_keys(["2M00000002+7417074", "2M00000019-1924498"], seed=0)
+    >>> keyed_standard_normal(keys, stream=7, n_features=3).shape
+    (2, 3)
+    """
+    keys = _as_keys(keys, "keys")
+    stream = operator.index(stream)
+    n_features = operator.index(n_features)
+    if not 0 <= stream < 2**64:
+        raise ValueError(f"stream must be in [0, 2**64), got {stream}")
+    if n_features < 0:
+        raise ValueError(f"n_features must be non-negative, got {n_features}")
+    stream_word = _splitmix64_mix(np.array([stream], dtype=np.uint64) + _SPLITMIX_GAMMA)
+    keys ^= stream_word
+    state = _splitmix64_mix(keys)
+    z = state[:, None] + _SPLITMIX_GAMMA * np.arange(1, n_features + 1, dtype=np.uint64)
+    _splitmix64_mix(z)
+    z >>= np.uint64(11)
+    u = z.astype(np.float64)
+    u += 0.5
+    u *= _UNIT_53
+    return ndtri(u, out=np.empty(u.shape, dtype=np.float32))
+
+
+def star_keys(ids, seed) -> np.ndarray:
+    """64-bit noise keys for star identifiers: the 8-byte BLAKE2b digest of ``f"{seed}:{id}"``.
+
+    Identifiers are stripped of surrounding whitespace first (bytes are decoded as UTF-8), so padded
+    FITS strings give the same key as the bare ones; integers are hashed as their decimal text.
+
+    Parameters
+    ----------
+    ids : array_like of str, bytes or int, shape (n,)
+        Star identifiers, e.g. APOGEE_IDs.
+    seed : int
+        Noise seed; a different seed gives unrelated keys for the same stars.
+
+    Returns
+    -------
+    ndarray of uint64, shape (n,)
+        Read little-endian from the digests, so the same on every platform.
+    """
+    seed = operator.index(seed)
+    ids = np.asarray(ids)
+    if ids.ndim != 1:
+        raise ValueError(f"ids must be 1-D, got shape {ids.shape}")
+    if ids.dtype.kind == "S":
+        ids = np.char.decode(ids, "utf-8")
+    if ids.dtype.kind == "U":
+        texts = np.char.strip(ids).tolist()
+    else:
+        texts = [(i.decode("utf-8") if isinstance(i, bytes) else str(i)).strip() for i in ids.tolist()]
+    prefix = f"{seed}:"
+    digests = b"".join(hashlib.blake2b((prefix + text).encode("utf-8"), digest_size=8).digest() for text in texts)
+    return np.frombuffer(digests, dtype="<u8").astype(np.uint64)
 
 
 def _column_names(estimator, columns) -> str:
@@ -152,6 +280,39 @@ def _as_sample_weight(sample_weight, n: int) -> np.ndarray:
     return sample_weight
 
 
+def _as_noise_keys(noise_keys, n: int) -> np.ndarray | None:
+    """Validate ``noise_keys``: an integer array of shape (n,); returns it as uint64."""
+    if noise_keys is None:
+        return None
+    noise_keys = np.asarray(noise_keys)
+    if noise_keys.shape != (n,) or noise_keys.dtype.kind not in "iu":
+        raise ValueError(
+            f"noise_keys must be an integer array of shape ({n},), one key per row of X; "
+            f"got dtype {noise_keys.dtype} and shape {noise_keys.shape}"
+        )
+    return noise_keys.astype(np.uint64, copy=False)
+
+
+def _tree_mean(values: np.ndarray) -> np.ndarray:
+    """Mean over trees of (n_estimators, n_samples) values, shape (n_samples,).
+
+    Summed tree by tree with element-wise additions, so every column is computed on its own: the
+    result for a star does not depend on the other columns. (numpy's ``mean(axis=0)`` gives the same
+    bits for two columns or more, but sums a single column pairwise.)"""
+    total = values[0].copy()
+    for row in values[1:]:
+        total += row
+    return total / values.shape[0]
+
+
+def _tree_std(values: np.ndarray) -> np.ndarray:
+    """Standard deviation (``ddof=0``) over trees of (n_estimators, n_samples) values, column by column
+    as :func:`_tree_mean`; shape (n_samples,)."""
+    deviation = values - _tree_mean(values)
+    deviation *= deviation
+    return np.sqrt(_tree_mean(deviation))
+
+
 def _fit_tree(tree, X, y, X_err, y_err, weight, seed, bootstrap):
     """Fit one tree on its bootstrap draw of (X, y) with inputs and labels resampled from their errors."""
     rng = np.random.default_rng(seed)
@@ -165,12 +326,17 @@ def _fit_tree(tree, X, y, X_err, y_err, weight, seed, bootstrap):
     return tree.fit(X_tree, y_tree, sample_weight=weight[idx])
 
 
-def _tree_output(tree, X, X_err, seed, out):
+def _tree_output(tree, X, X_err, seed, out, noise_keys=None):
     """Write one tree's predictions into ``out`` (n,), on a noisy copy of X drawn from X_err when it
-    is given. X and X_err are C-contiguous float32, the trees' own precision."""
+    is given. X and X_err are C-contiguous float32, the trees' own precision. Without ``noise_keys`` the
+    noise is drawn for the whole batch from the tree's seed; with them (uint64, shape (n,)) row ``j``'s
+    noise is :func:`keyed_standard_normal` of ``noise_keys[j]`` with the tree's seed as the stream."""
     if X_err is not None:
-        rng = np.random.default_rng([seed, 1])  # a stream apart from the one used in fit
-        X = X + X_err * rng.standard_normal(X.shape, dtype=np.float32)
+        if noise_keys is None:
+            noise = np.random.default_rng([seed, 1]).standard_normal(X.shape, dtype=np.float32)  # apart from fit's
+        else:
+            noise = keyed_standard_normal(noise_keys, seed, X.shape[1])
+        X = X + X_err * noise
     out[:] = tree.predict(X, check_input=False)
 
 
@@ -217,13 +383,14 @@ class _ProbabilisticForest(BaseEstimator):
         )
         self.estimator_seeds_ = seeds
 
-    def _tree_outputs(self, X, X_err):
-        """Per-tree outputs, shape (n_estimators, n_samples)."""
+    def _tree_outputs(self, X, X_err, noise_keys=None):
+        """Per-tree outputs, shape (n_estimators, n_samples); ``noise_keys`` (uint64, (n_samples,) or
+        None) as in :func:`_tree_output`."""
         X = np.ascontiguousarray(X, dtype=np.float32)
         X_err = None if X_err is None else np.ascontiguousarray(X_err, dtype=np.float32)
         out = np.empty((len(self.estimators_), X.shape[0]))
         Parallel(n_jobs=self.n_jobs, prefer="threads")(
-            delayed(_tree_output)(tree, X, X_err, int(seed), row)
+            delayed(_tree_output)(tree, X, X_err, int(seed), row, noise_keys)
             for tree, seed, row in zip(self.estimators_, self.estimator_seeds_, out)
         )
         return out
@@ -285,7 +452,8 @@ class ProbabilisticRandomForestRegressor(RegressorMixin, _ProbabilisticForest):
     ----------
     estimators_ : list of DecisionTreeRegressor
     estimator_seeds_ : ndarray of shape (n_estimators,)
-        Each tree's seed (also seeds its noise draws at prediction when ``X_err`` is given).
+        Each tree's seed (also seeds its noise draws at prediction when ``X_err`` is given, and is the
+        stream of :func:`keyed_standard_normal` when ``noise_keys`` are).
     calibration_scale_ : float
         Factor applied to the tree spread; 1.0 until :meth:`calibrate` is called.
     n_features_in_ : int
@@ -369,12 +537,13 @@ class ProbabilisticRandomForestRegressor(RegressorMixin, _ProbabilisticForest):
         self.calibration_scale_ = 1.0
         return self
 
-    def _prepare(self, X, X_err):
-        """Validate prediction inputs; returns (X, X_err, good rows) with only good rows kept."""
+    def _prepare(self, X, X_err, noise_keys):
+        """Validate prediction inputs; returns (X, X_err, noise_keys, good rows) with only good rows kept."""
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False, ensure_all_finite=False)
         propagate = self.missing == "propagate"
         X_err = _as_errors(X_err, X.shape, "X_err", allow_nonfinite=propagate)
+        noise_keys = _as_noise_keys(noise_keys, X.shape[0])
         good = np.isfinite(X).all(axis=1)
         if X_err is not None:
             good &= np.isfinite(X_err).all(axis=1)
@@ -384,43 +553,48 @@ class ProbabilisticRandomForestRegressor(RegressorMixin, _ProbabilisticForest):
             logger.info("%d of %d rows have non-finite inputs: NaN outputs", (~good).sum(), good.size)
             X = X[good]
             X_err = None if X_err is None else X_err[good]
-        return X, X_err, good
+            noise_keys = None if noise_keys is None else noise_keys[good]
+        return X, X_err, noise_keys, good
 
-    def _posterior(self, X, X_err, calibrated):
+    def _posterior(self, X, X_err, calibrated, noise_keys=None):
         """(n_estimators, n_samples) tree values, NaN columns for bad rows, stretched by the calibration."""
-        X, X_err, good = self._prepare(X, X_err)
+        X, X_err, noise_keys, good = self._prepare(X, X_err, noise_keys)
         if good.all():
-            values = self._tree_outputs(X, X_err)
+            values = self._tree_outputs(X, X_err, noise_keys)
         else:
             values = np.full((len(self.estimators_), good.size), np.nan)
             if X.shape[0]:
-                values[:, good] = self._tree_outputs(X, X_err)
+                values[:, good] = self._tree_outputs(X, X_err, noise_keys)
         if calibrated and self.calibration_scale_ != 1.0:
-            mean = values.mean(axis=0)
+            mean = _tree_mean(values)
             values = mean + self.calibration_scale_ * (values - mean)
         return values
 
-    def predict(self, X, X_err=None, return_std=False):
+    def predict(self, X, X_err=None, return_std=False, noise_keys=None):
         """Mean over trees, shape (n_samples,); with ``return_std`` also the calibrated spread.
 
-        ``X_err`` (broadcastable to X's shape) makes every tree see its own noisy copy of the inputs.
+        ``X_err`` (broadcastable to X's shape) makes every tree see its own noisy copy of the inputs;
+        ``noise_keys`` (integers, shape (n_samples,), e.g. :func:`star_keys`) draw that noise per row
+        from the row's key, so a row's outputs do not depend on the rest of the batch.
         """
-        values = self._posterior(X, X_err, calibrated=False)
-        mean = values.mean(axis=0)
+        values = self._posterior(X, X_err, calibrated=False, noise_keys=noise_keys)
+        mean = _tree_mean(values)
         if not return_std:
             return mean
-        return mean, self.calibration_scale_ * values.std(axis=0)
+        return mean, self.calibration_scale_ * _tree_std(values)
 
-    def predict_std(self, X, X_err=None, calibrated=True):
-        """Spread of the trees (standard deviation, ×``calibration_scale_`` if ``calibrated``), (n_samples,)."""
-        return self._posterior(X, X_err, calibrated).std(axis=0)
+    def predict_std(self, X, X_err=None, calibrated=True, noise_keys=None):
+        """Spread of the trees (standard deviation, ×``calibration_scale_`` if ``calibrated``), (n_samples,);
+        ``X_err`` and ``noise_keys`` as in :meth:`predict`."""
+        return _tree_std(self._posterior(X, X_err, calibrated, noise_keys))
 
-    def predict_posterior(self, X, X_err=None, calibrated=True):
+    def predict_posterior(self, X, X_err=None, calibrated=True, noise_keys=None):
         """Per-tree predictions, shape (n_samples, n_estimators), stretched about their mean by the
-        calibration scale if ``calibrated``; their mean is :meth:`predict`, their std :meth:`predict_std`."""
-        return self._posterior(X, X_err, calibrated).T
+        calibration scale if ``calibrated``; their mean is :meth:`predict`, their std :meth:`predict_std`.
+        ``X_err`` and ``noise_keys`` as in :meth:`predict`."""
+        return self._posterior(X, X_err, calibrated, noise_keys).T
 
-    def calibrate(self, X, y, y_err=None, X_err=None, width="mad"):
+    def calibrate(self, X, y, y_err=None, X_err=None, width="mad", noise_keys=None):
         """Fit ``calibration_scale_`` on held-out stars so the pull distribution has unit width.
 
         The pull is ``(ŷ − y) / sqrt(y_err² + (s σ̂)²)`` with ŷ the mean and σ̂ the raw tree spread;
@@ -434,6 +608,8 @@ class ProbabilisticRandomForestRegressor(RegressorMixin, _ProbabilisticForest):
             A calibration split not used in ``fit``; errors as in :meth:`fit`.
         width : {"mad", "std"}, default="mad"
             ``"mad"``: 1.4826 × median absolute deviation (robust); ``"std"``: standard deviation.
+        noise_keys : array_like of int, shape (n_samples,), optional
+            Per-row keys for the input noise, as in :meth:`predict`.
 
         Returns
         -------
@@ -441,7 +617,7 @@ class ProbabilisticRandomForestRegressor(RegressorMixin, _ProbabilisticForest):
         """
         if width not in ("mad", "std"):
             raise ValueError(f"width must be 'mad' or 'std', got {width!r}")
-        values = self._posterior(X, X_err, calibrated=False)
+        values = self._posterior(X, X_err, calibrated=False, noise_keys=noise_keys)
         y = np.asarray(y, dtype=float)
         if y.shape != (values.shape[1],):
             raise ValueError(f"y has shape {y.shape}, expected ({values.shape[1]},)")
@@ -496,16 +672,18 @@ class ProbabilisticRandomForestClassifier(ClassifierMixin, _ProbabilisticForest)
         self._fit_trees(X, encoder.transform(y), X_err, None, weight)
         return self
 
-    def predict_proba(self, X, X_err=None):
-        """Fraction of trees voting for each class, shape (n_samples, n_classes)."""
+    def predict_proba(self, X, X_err=None, noise_keys=None):
+        """Fraction of trees voting for each class, shape (n_samples, n_classes). ``X_err`` and
+        ``noise_keys`` as in :meth:`ProbabilisticRandomForestRegressor.predict`."""
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False, ensure_all_finite=False)
         _finite_or_raise(self, "X", X)
         X_err = _as_errors(X_err, X.shape, "X_err")
-        votes = self._tree_outputs(X, X_err)
+        noise_keys = _as_noise_keys(noise_keys, X.shape[0])
+        votes = self._tree_outputs(X, X_err, noise_keys)
         return np.stack([(votes == k).mean(axis=0) for k in range(len(self.classes_))], axis=1)
 
-    def predict(self, X, X_err=None):
+    def predict(self, X, X_err=None, noise_keys=None):
         """Majority-vote class, shape (n_samples,)."""
-        proba = self.predict_proba(X, X_err)
+        proba = self.predict_proba(X, X_err, noise_keys)
         return self.classes_[np.argmax(proba, axis=1)]

@@ -9,7 +9,8 @@ The chain, each step a public function:
    scheme), corrected from median to mean for χ² (2 d.o.f.) noise so pure noise flattens to 1.
 3. :func:`smooth` — Gaussian smoothing with σ = 0.1 μHz (as the published pipeline).
 4. :func:`log_rebin` — mean of the native pixels inside each bin of :func:`frequency_grid`.
-5. natural log → the network's target. :func:`compute_psd` runs all of it.
+5. natural log → the network's target. :func:`compute_psd` runs all of it (bare arrays, for batches);
+   :func:`compute_power_spectrum` returns the same as a :class:`latentexplorer.powerspectrum.PowerSpectrum`.
 
 Quality control: :func:`check_light_curve` returns :class:`PSDFlag` bits; :func:`compute_psd` raises
 :class:`InvalidLightCurveError` for the fatal ones and warns (:class:`PSDQualityWarning`) for the others.
@@ -20,6 +21,7 @@ from __future__ import annotations
 import enum
 import functools
 import warnings
+from collections.abc import Mapping
 
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
@@ -40,6 +42,7 @@ __all__ = [
     "smooth",
     "log_rebin",
     "compute_psd",
+    "compute_power_spectrum",
     "envelope_weights",
     "compute_psd_lightkurve",
     "GRID_STEP_COEFF_UHZ",
@@ -381,6 +384,42 @@ def compute_psd(time_or_lc, flux_ppm=None, *, return_flags: bool = False):
         freq, power = power_spectrum(time_days, flux)
     log_psd = np.log(log_rebin(freq, smooth(flatten(freq, power)))).astype(np.float32)
     return (log_psd, flags) if return_flags else log_psd
+
+
+def compute_power_spectrum(time_or_lc, flux_ppm=None, *, label: str | None = None) -> "PowerSpectrum":
+    """:func:`compute_psd` as an object: the log PSD of a light curve with its frequency grid and name.
+
+    Parameters
+    ----------
+    time_or_lc : (n,) array of times in days, a ``lightkurve.LightCurve``, or a
+        :class:`latentexplorer.io.lightcurves.LightCurveRecord` (from ``read_light_curve``).
+    flux_ppm : (n,) array in ppm, when the first argument is a time array.
+    label : str, optional
+        Default: the record's ``target_id``, or "KIC n"/"TIC n"/OBJECT from a LightCurve's header metadata.
+
+    Returns
+    -------
+    :class:`latentexplorer.powerspectrum.PowerSpectrum`
+        One star's (2092,) float32 natural-log PSD on :func:`frequency_grid` (μHz) — the values of
+        :func:`compute_psd` — with ``meta["flags"]`` its :class:`PSDFlag` bits.
+
+    Raises
+    ------
+    InvalidLightCurveError
+        As :func:`compute_psd`.
+    """
+    from .powerspectrum import PowerSpectrum
+
+    if flux_ppm is None and hasattr(time_or_lc, "time_days") and hasattr(time_or_lc, "flux_ppm"):
+        label = time_or_lc.target_id if label is None else label
+        time_or_lc, flux_ppm = time_or_lc.time_days, time_or_lc.flux_ppm
+    elif flux_ppm is None and label is None and isinstance(getattr(time_or_lc, "meta", None), Mapping):
+        from .io.lightcurves import target_ids
+
+        name, _ = target_ids(time_or_lc.meta)
+        label = None if name == "unknown" else name
+    log_psd, flags = compute_psd(time_or_lc, flux_ppm, return_flags=True)
+    return PowerSpectrum(frequency_grid(), log_psd, label=label, meta={"flags": flags})
 
 
 def envelope_weights(numax, freq=None):

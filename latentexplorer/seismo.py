@@ -23,6 +23,7 @@ __all__ = [
     "scaling_logg",
     "numax_from_logg",
     "GlobalSeismicParameters",
+    "GlobalSeismicEstimate",
     "estimate_global_parameters",
     "envelope_sigma",
     "granulation_background",
@@ -102,6 +103,76 @@ class GlobalSeismicParameters:
     @property
     def excess_deltanu(self) -> float:
         return float(excess_deltanu(self.deltanu, self.numax))
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class GlobalSeismicEstimate:
+    """ν_max and Δν measured from a :class:`latentexplorer.powerspectrum.PowerSpectrum` (one star or a stack).
+
+    What :meth:`PowerSpectrum.estimate_global_parameters` returns; prints as a line (one star) or a table
+    (a stack), so ``print(ps.estimate_global_parameters())`` is all a reader needs.
+
+    Attributes
+    ----------
+    numax, deltanu : astropy Quantity, μHz
+        Scalars for one spectrum, (n,) for a stack; NaN where no envelope (or no comb of modes) was found.
+        ``est.numax.value`` is the bare float (array) in μHz.
+    label : str, tuple of n str (a stack labelled row by row) or None
+        The spectrum's label.
+    excess_deltanu : float or (n,) array (property)
+        Δν over the Eq. 6 expectation at the measured ν_max (paper Eq. 7), dimensionless.
+    """
+
+    numax: object
+    deltanu: object
+    label: object = None
+
+    @classmethod
+    def from_values(cls, numax, deltanu, label=None) -> "GlobalSeismicEstimate":
+        """From floats or arrays in μHz (or Quantities, converted to μHz)."""
+        import astropy.units as u
+
+        return cls(u.Quantity(numax, u.uHz, dtype=float), u.Quantity(deltanu, u.uHz, dtype=float), label)
+
+    @property
+    def is_stack(self) -> bool:
+        return bool(np.ndim(self.numax))
+
+    @property
+    def excess_deltanu(self):
+        value = excess_deltanu(self.deltanu.to_value("uHz"), self.numax.to_value("uHz"))
+        return value if self.is_stack else float(value)
+
+    def to_table(self):
+        """An astropy Table, one row per spectrum: label (if any), numax and deltanu (μHz), excess_deltanu."""
+        from astropy.table import QTable
+
+        columns = {"numax": np.atleast_1d(self.numax), "deltanu": np.atleast_1d(self.deltanu),
+                   "excess_deltanu": np.atleast_1d(self.excess_deltanu)}
+        if self.label is not None:
+            labels = self.label if isinstance(self.label, tuple) else [self.label] * columns["numax"].size
+            columns = {"label": list(labels), **columns}
+        return QTable(columns)
+
+    def __repr__(self) -> str:
+        numax, deltanu = self.numax.to_value("uHz"), self.deltanu.to_value("uHz")
+        if not self.is_stack:
+            head = f"{self.label}: " if self.label else ""
+            return (f"GlobalSeismicEstimate({head}ν_max = {numax:.2f} μHz, Δν = {deltanu:.3f} μHz, "
+                    f"excess Δν = {self.excess_deltanu:.3f})")
+        n = numax.size
+        per_row = isinstance(self.label, tuple)
+        names = list(self.label) if per_row else [str(i) for i in range(n)]
+        title = f"{self.label}: stack of {n}" if self.label and not per_row else f"stack of {n}"
+        width = max([5] + [len(name) for name in names])
+        lines = [f"GlobalSeismicEstimate({title})",
+                 f"  {'label' if per_row else 'row':<{width}}  {'ν_max [μHz]':>11}  {'Δν [μHz]':>9}  {'excess Δν':>9}"]
+        shown = range(n) if n <= 10 else [*range(5), None, *range(n - 5, n)]
+        excess = self.excess_deltanu
+        for i in shown:
+            lines.append("  …" if i is None else
+                         f"  {names[i]:<{width}}  {numax[i]:>11.2f}  {deltanu[i]:>9.3f}  {excess[i]:>9.3f}")
+        return "\n".join(lines)
 
 
 def envelope_sigma(numax):

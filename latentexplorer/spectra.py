@@ -40,7 +40,6 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
-import h5py
 import numpy as np
 from astropy import constants as const
 from numpy.polynomial import chebyshev, polyutils
@@ -381,22 +380,14 @@ def _flags_from(spectra, replaced_fraction) -> np.ndarray:
 
 
 def _spectra_source(path) -> tuple[str, Path]:
-    """('directory' | 'normalized' | 'stacked', path) of a spectra input, or a clear error."""
+    """('directory' | 'normalized' | 'stacked', path) of a spectra input, or a clear error; an HDF5 file's
+    kind is its ``format`` attribute (:func:`latentexplorer.io.apogee_spectra.spectra_file_kind`)."""
+    from .io.apogee_spectra import spectra_file_kind
+
     path = Path(path)
     if path.is_dir():
         return "directory", path
-    if not path.exists():
-        raise FileNotFoundError(f"no spectra file or directory at {path}")
-    if not h5py.is_hdf5(path):
-        raise ValueError(f"{path} is neither a directory of FITS spectra nor an HDF5 file")
-    with h5py.File(path, "r") as f:
-        if "spectra" not in f:
-            return "stacked", path
-        if "APOGEE_ID" not in f:
-            raise ValueError(f"{path} holds 'spectra' but no 'APOGEE_ID' dataset")
-        if f["spectra"].ndim != 2 or f["spectra"].shape[1] != APOGEE_N_PIXELS:
-            raise ValueError(f"{path}: 'spectra' must be (N, {APOGEE_N_PIXELS}), got {f['spectra'].shape}")
-    return "normalized", path
+    return spectra_file_kind(path), path
 
 
 @functools.lru_cache(maxsize=8)
@@ -413,11 +404,10 @@ def _files_of(path: Path) -> tuple[Path, ...]:
 
 def count_spectra(path) -> int:
     """Number of spectra in anything :func:`iter_normalized_spectra` reads."""
+    from .io.apogee_spectra import count_spectra_rows
+
     kind, path = _spectra_source(path)
-    if kind == "directory":
-        return len(_files_of(path))
-    with h5py.File(path, "r") as f:
-        return int(f["spectra" if kind == "normalized" else "APOGEE_ID"].shape[0])
+    return len(_files_of(path)) if kind == "directory" else count_spectra_rows(path)
 
 
 def read_normalized_spectra(
@@ -432,19 +422,50 @@ def read_normalized_spectra(
     spectra : ndarray (n, 7514) float32 (NaN rows for unusable spectra)
     flags : ndarray (n,) int32 of :class:`SpectrumFlag` bits
     """
-    from .io import apogee_spectra as io
-
     kind, path = _spectra_source(path)
     if kind == "directory":
         return _read_directory(_files_of(path)[start:stop], continuum_mask, bad_pixel_bits)
-    if kind == "normalized":
-        with h5py.File(path, "r") as f:
-            ids, data = f["APOGEE_ID"].asstr()[start:stop].astype(str), f["spectra"][start:stop]
-        spectra, replaced = _normalize(data, None, None, None, True, ())
-        return ids, spectra, _flags_from(spectra, replaced)
-    chunk = io.read_stacked_spectra(path, start, stop)
-    spectra, replaced = _normalize(chunk.flux, chunk.flux_err, chunk.bitmask, continuum_mask, None, bad_pixel_bits)
-    return chunk.apogee_id, spectra, _flags_from(spectra, replaced)
+    return _normalized_rows(path, slice(start, stop), continuum_mask, bad_pixel_bits)
+
+
+def _normalized_rows(path, rows, continuum_mask, bad_pixel_bits):
+    """(apogee_id, spectra, flags) of the rows ``rows`` (slice or sorted indices) of a spectra HDF5 file."""
+    from .io.apogee_spectra import read_spectra_rows
+
+    raw = read_spectra_rows(path, rows)
+    if raw.normalized:
+        spectra, replaced = _normalize(raw.flux, None, None, None, True, ())
+    else:
+        spectra, replaced = _normalize(raw.flux, raw.flux_err, raw.bitmask, continuum_mask, None, bad_pixel_bits)
+    return raw.apogee_id, spectra, _flags_from(spectra, replaced)
+
+
+def spectra_by_id(path, apogee_ids, *, continuum_mask=None, bad_pixel_bits=DEFAULT_BAD_PIXEL_BITS) -> np.ndarray:
+    """Normalised spectra (m, 7514) float32 of the stars ``apogee_ids`` (m,) in a spectra input (as
+    :func:`iter_normalized_spectra` reads it), NaN rows for stars it does not hold or cannot use.
+
+    Reads only the rows asked for from an HDF5 file, and only the files named after them (or, when none
+    is, every file) of an apStar/aspcapStar directory."""
+    from .io.apogee_spectra import apogee_id_from_filename, read_spectra_ids
+    from .match import match_ids
+
+    wanted = np.char.strip(np.asarray(apogee_ids).astype(str))
+    out = np.full((wanted.size, APOGEE_N_PIXELS), np.nan, np.float32)
+    kind, path = _spectra_source(path)
+    if kind == "directory":
+        files = _files_of(path)
+        names = np.array([apogee_id_from_filename(f) for f in files])
+        rows = match_ids(wanted, names)
+        picked = [files[r] for r in np.unique(rows[rows >= 0])]
+        ids, spectra, _ = _read_directory(picked, continuum_mask, bad_pixel_bits) if picked else ([], None, None)
+    else:
+        rows = match_ids(wanted, read_spectra_ids(path))
+        found = np.unique(rows[rows >= 0])
+        ids, spectra, _ = (_normalized_rows(path, found, continuum_mask, bad_pixel_bits) if found.size
+                           else ([], None, None))
+    where = match_ids(wanted, np.asarray(ids))
+    out[where >= 0] = spectra[where[where >= 0]]
+    return out
 
 
 def iter_normalized_spectra(

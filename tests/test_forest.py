@@ -1,12 +1,15 @@
 """Probabilistic random forest: scikit-learn conformance, recovery of a known function, uncertainties,
-calibration, persistence and input validation."""
+calibration, persistence, input validation and per-star (keyed) input noise."""
 
 import copy
+import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.stats
 import skops.io
+from scipy.special import ndtri
 from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -15,8 +18,10 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from latentexplorer.forest import (
     ProbabilisticRandomForestClassifier,
     ProbabilisticRandomForestRegressor,
+    keyed_standard_normal,
     log_age_to_gyr,
     robust_width,
+    star_keys,
 )
 
 NOISE = 0.1  # label noise (units of y) of the synthetic problem
@@ -247,3 +252,189 @@ def test_log_age_to_gyr():
     np.testing.assert_allclose(age, [1.0, 10.0])
     np.testing.assert_allclose(err, [np.log(10) * 0.1, np.log(10) * 10 * 0.05])
     np.testing.assert_allclose(log_age_to_gyr(np.log10(4.0)), 4.0)
+
+
+# Keyed input noise: a row's noise is a function of its key and the tree, never of the batch.
+
+N_DEVIATES = 100_000  # rows in the statistical checks of the keyed deviates
+FIVE_SIGMA = 5.0 / np.sqrt(N_DEVIATES)  # 5σ of a sample mean or correlation of N_DEVIATES unit normals
+
+
+GAMMA = 0x9E3779B97F4A7C15  # splitmix64's increment
+
+
+def _mix(z):
+    """splitmix64's output function in plain Python integers."""
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) % 2**64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) % 2**64
+    return z ^ (z >> 31)
+
+
+def test_keyed_deviates_follow_their_splitmix64_definition():
+    assert _mix(GAMMA) == 0xE220A8397B1DCDAF  # published first output of splitmix64 seeded with 0
+    keys = [0, 1, 2**64 - 1, 12345678901234567890]
+    for stream in (0, 7, 2**64 - 1):
+        states = [_mix(key ^ _mix((stream + GAMMA) % 2**64)) for key in keys]
+        u = np.array([[((_mix((state + f * GAMMA) % 2**64) >> 11) + 0.5) * 2.0**-53 for f in (1, 2, 3)]
+                      for state in states])
+        expected = ndtri(u).astype(np.float32)
+        np.testing.assert_array_equal(keyed_standard_normal(np.array(keys, dtype=np.uint64), stream, 3), expected)
+
+
+def test_keyed_deviates_are_standard_normal():
+    z = keyed_standard_normal(np.arange(N_DEVIATES), stream=12345, n_features=4)
+    assert z.shape == (N_DEVIATES, 4) and z.dtype == np.float32
+    flat = z.ravel().astype(float)  # 4 × N_DEVIATES deviates: 5σ is FIVE_SIGMA / 2 for the mean
+    assert abs(flat.mean()) < FIVE_SIGMA / 2
+    assert abs(flat.std() - 1.0) < FIVE_SIGMA / 2 / np.sqrt(2.0)  # σ of a sample std is 1 / sqrt(2n)
+    assert scipy.stats.kstest(flat, "norm").pvalue > 1e-3
+
+
+@pytest.mark.parametrize("keys", [np.arange(N_DEVIATES), star_keys(np.arange(N_DEVIATES), seed=0)],
+                         ids=["consecutive", "hashed"])
+def test_keyed_deviates_are_uncorrelated_between_features_streams_and_neighbouring_keys(keys):
+    z = keyed_standard_normal(keys, stream=3, n_features=4).astype(float)
+    between_features = np.corrcoef(z.T)[np.triu_indices(4, k=1)]
+    assert np.abs(between_features).max() < FIVE_SIGMA
+    next_stream = keyed_standard_normal(keys, stream=4, n_features=4).astype(float)
+    between_streams = [np.corrcoef(z[:, f], next_stream[:, f])[0, 1] for f in range(4)]
+    assert np.abs(between_streams).max() < FIVE_SIGMA
+    between_rows = [np.corrcoef(z[:-1, f], z[1:, f])[0, 1] for f in range(4)]
+    assert np.abs(between_rows).max() < FIVE_SIGMA
+
+
+def test_keyed_deviates_are_a_function_of_key_stream_and_feature_only():
+    keys = star_keys([f"2M{j:08d}" for j in range(1000)], seed=0)
+    z = keyed_standard_normal(keys, stream=11, n_features=5)
+    assert len(np.unique(z[:, 0])) == keys.size  # different keys, different deviates
+    order = np.random.default_rng(0).permutation(keys.size)
+    np.testing.assert_array_equal(keyed_standard_normal(keys[order], 11, 5), z[order])
+    np.testing.assert_array_equal(keyed_standard_normal(keys[:1], 11, 5), z[:1])
+    np.testing.assert_array_equal(keyed_standard_normal(keys, 11, 2), z[:, :2])
+    np.testing.assert_array_equal(keyed_standard_normal(keys.astype(np.int64), 11, 5), z)
+    assert not np.array_equal(keyed_standard_normal(keys, 12, 5), z)
+
+
+def test_keyed_deviates_emit_no_overflow_warnings():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        keyed_standard_normal(np.array([2**64 - 1, 0], dtype=np.uint64), 2**64 - 1, 3)
+
+
+def test_star_keys():
+    ids = ["2M00000002+7417074", "2M00000019-1924498", "VESTA"]
+    keys = star_keys(ids, seed=0)
+    assert keys.dtype == np.uint64 and keys.shape == (3,)
+    assert keys[0] == 16389930566456858886  # the 8-byte BLAKE2b of "0:2M00000002+7417074", little-endian
+    np.testing.assert_array_equal(star_keys(np.array(ids), seed=0), keys)
+    np.testing.assert_array_equal(star_keys(["  2M00000002+7417074 ", "2M00000019-1924498\t", "VESTA   "], 0), keys)
+    np.testing.assert_array_equal(star_keys(np.array([b"2M00000002+7417074  ", b"VESTA"]), 0), keys[[0, 2]])
+    assert len(set(keys.tolist())) == 3
+    other_seed = star_keys(ids, seed=1)
+    assert not set(other_seed.tolist()) & set(keys.tolist())
+    np.testing.assert_array_equal(star_keys([5, 17], seed=2), star_keys(["5", "17"], seed=2))
+
+
+@pytest.fixture(scope="module")
+def keyed_batch():
+    """60 stars with input errors on the relevant features and their keys."""
+    X, _, _ = problem(60, seed=20)
+    X_err = np.broadcast_to([0.2, 0.2, 0.0, 0.0], X.shape)
+    return X, X_err, star_keys([f"star{j}" for j in range(60)], seed=7)
+
+
+REGRESSOR_OUTPUTS = {
+    "mean_and_std": lambda f, X, e, k: np.stack(f.predict(X, X_err=e, return_std=True, noise_keys=k), axis=1),
+    "std": lambda f, X, e, k: f.predict_std(X, X_err=e, noise_keys=k),
+    "posterior": lambda f, X, e, k: f.predict_posterior(X, X_err=e, noise_keys=k),
+}
+
+
+def _in_chunks(output, forest, X, X_err, keys, size):
+    return np.concatenate([output(forest, X[i:i + size], X_err[i:i + size], keys[i:i + size])
+                           for i in range(0, len(X), size)])
+
+
+@pytest.mark.parametrize("name", REGRESSOR_OUTPUTS)
+def test_keyed_regressor_outputs_do_not_depend_on_the_batch(fitted, keyed_batch, name):
+    X, X_err, keys = keyed_batch
+    output = REGRESSOR_OUTPUTS[name]
+    forest = copy.deepcopy(fitted)
+    forest.calibration_scale_ = 0.7  # the calibrated outputs too
+    whole = output(forest, X, X_err, keys)
+    order = np.random.default_rng(21).permutation(len(X))
+    np.testing.assert_array_equal(output(forest, X[order], X_err[order], keys[order]), whole[order])
+    for size in (1, 7, 25):
+        np.testing.assert_array_equal(_in_chunks(output, forest, X, X_err, keys, size), whole)
+    np.testing.assert_array_equal(output(forest.set_params(n_jobs=2), X, X_err, keys), whole)
+
+
+def test_keyed_classifier_proba_does_not_depend_on_the_batch(keyed_batch):
+    X, X_err, keys = keyed_batch
+    rng = np.random.default_rng(22)
+    X_train = rng.uniform(-1.0, 1.0, (400, 4))
+    clf = ProbabilisticRandomForestClassifier(30, random_state=0).fit(X_train, np.where(X_train[:, 0] > 0, "RC", "RGB"))
+
+    def output(forest, X, X_err, keys):
+        return forest.predict_proba(X, X_err=X_err, noise_keys=keys)
+
+    whole = output(clf, X, X_err, keys)
+    assert ((whole > 0) & (whole < 1)).any()  # the input noise splits some votes
+    order = rng.permutation(len(X))
+    np.testing.assert_array_equal(output(clf, X[order], X_err[order], keys[order]), whole[order])
+    for size in (1, 7, 25):
+        np.testing.assert_array_equal(_in_chunks(output, clf, X, X_err, keys, size), whole)
+    np.testing.assert_array_equal(output(clf.set_params(n_jobs=2), X, X_err, keys), whole)
+    np.testing.assert_array_equal(clf.predict(X, X_err=X_err, noise_keys=keys), clf.classes_[np.argmax(whole, axis=1)])
+
+
+def test_noise_keys_stay_with_their_rows_when_missing_rows_are_dropped(fitted, keyed_batch):
+    X, X_err, keys = keyed_batch
+    bad = X.copy()
+    bad[[3, 40], 1] = np.nan
+    forest = copy.deepcopy(fitted).set_params(missing="propagate")
+    post = forest.predict_posterior(bad, X_err=X_err, noise_keys=keys)
+    assert np.isnan(post[[3, 40]]).all()
+    keep = np.setdiff1d(np.arange(len(X)), [3, 40])[::-1]  # reversed: only the keys can match the noise
+    np.testing.assert_array_equal(post[keep], forest.predict_posterior(X[keep], X_err=X_err[keep], noise_keys=keys[keep]))
+
+
+def test_keyed_noise_gives_the_same_calibrated_spread_as_batch_noise():
+    err = np.array([0.1, 0.1, 0.0, 0.0])  # the relevant inputs are observed with errors
+    X, _, y = problem(1200, seed=23)
+    forest = ProbabilisticRandomForestRegressor(60, min_samples_leaf=3, random_state=0).fit(
+        X, y, X_err=np.broadcast_to(err, X.shape), y_err=np.full(y.size, NOISE))
+    rng = np.random.default_rng(24)
+    X_cal, _, y_cal = problem(1500, seed=25)
+    X_test, _, y_test = problem(3000, seed=26)
+    X_cal = X_cal + err * rng.standard_normal(X_cal.shape)
+    X_test = X_test + err * rng.standard_normal(X_test.shape)
+    forest.calibrate(X_cal, y_cal, y_err=np.full(1500, NOISE), X_err=err,
+                     noise_keys=star_keys(np.arange(1500), seed=1))
+    keyed_mean, keyed_std = forest.predict(X_test, X_err=err, return_std=True,
+                                           noise_keys=star_keys(np.arange(1500, 4500), seed=1))
+    batch_mean, batch_std = forest.predict(X_test, X_err=err, return_std=True)
+    assert np.median(keyed_std / forest.predict_std(X_test)) > 1.1  # the keyed noise does widen the spread
+    # The two differ only by the noise draws: each star's spread over 60 trees scatters by ~9 %, so
+    # their means over 3000 stars agree to ~0.2 %; 2 % leaves a wide margin.
+    assert keyed_std.mean() == pytest.approx(batch_std.mean(), rel=0.02)
+
+    def pull_width(mean, std):
+        return robust_width((mean - y_test) / np.sqrt(NOISE**2 + std**2))
+
+    # The robust width of 3000 pulls scatters by ~1.6 %.
+    assert pull_width(keyed_mean, keyed_std) == pytest.approx(1.0, abs=0.08)
+    assert pull_width(keyed_mean, keyed_std) == pytest.approx(pull_width(batch_mean, batch_std), abs=0.05)
+
+
+@pytest.mark.parametrize(
+    "noise_keys", [np.arange(59), np.arange(60.0), np.arange(120).reshape(60, 2)], ids=["short", "float", "2-D"]
+)
+def test_bad_noise_keys_raise(fitted, keyed_batch, noise_keys):
+    X, X_err, _ = keyed_batch
+    message = r"noise_keys must be an integer array of shape \(60,\)"
+    with pytest.raises(ValueError, match=message):
+        fitted.predict(X, X_err=X_err, noise_keys=noise_keys)
+    clf = ProbabilisticRandomForestClassifier(3, random_state=0).fit(X, X[:, 0] > 0)
+    with pytest.raises(ValueError, match=message):
+        clf.predict_proba(X, X_err=X_err, noise_keys=noise_keys)

@@ -26,7 +26,7 @@ def default_workspace() -> Path:
 
 
 def add_arguments(parser) -> None:
-    from ..pipeline import DEMO_SIZES
+    from ..demo import DEMO_SIZES
 
     parser.add_argument("--workspace", type=Path, default=None,
                         help=f"where to build the demo workspace (default {default_workspace()})")
@@ -39,7 +39,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from ..pipeline import build_demo_workspace
+    from ..demo import build_demo_workspace
 
     workspace = args.workspace or default_workspace()
     start = time.perf_counter()

@@ -40,7 +40,7 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     from ..batch import dask_client
-    from ..pipeline import encode_spectra_file
+    from ..steps import encode_spectra_file
 
     if args.chunk_size < 1:
         raise ValueError(f"--chunk-size must be positive, got {args.chunk_size}")

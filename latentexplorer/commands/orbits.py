@@ -46,7 +46,7 @@ def run(args) -> int:
         raise ValueError(f"--chunk-size must be positive, got {args.chunk_size}")
     from ..batch import dask_client
     from ..galaxy.orbits import OrbitFlag
-    from ..pipeline import compute_orbits
+    from ..steps import compute_orbits
 
     output = args.output if args.output is not None else args.catalog.parent / "orbits.fits"
     with dask_client(args.scheduler, args.workers) as client:

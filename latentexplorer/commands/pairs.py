@@ -23,7 +23,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from ..pipeline import make_pairs
+    from ..steps import make_pairs
 
     summary = make_pairs(args.psd, args.spectra, args.seismic, args.output, progress=not args.no_progress)
     print(f"pairs: {summary.done} pairs, {summary.flagged} catalog stars outside the training sample, "

@@ -31,7 +31,7 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     from ..batch import dask_client
-    from ..pipeline import compute_psd_files
+    from ..steps import compute_psd_files
 
     if args.chunk_size < 1:
         raise ValueError(f"--chunk-size must be positive, got {args.chunk_size}")

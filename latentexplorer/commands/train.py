@@ -39,7 +39,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from ..pipeline import train_model
+    from ..steps import train_model
 
     t0 = time.perf_counter()
     summary = train_model(args.pairs, args.output, epochs=args.epochs, batch_size=args.batch_size,

@@ -26,6 +26,7 @@ __all__ = [
     "age_alpha_map",
     "age_distributions",
     "binned_map",
+    "high_alpha_boundary",
     "is_high_alpha",
     "median_age_table",
     "median_relation",
@@ -59,15 +60,23 @@ def _finite(*arrays) -> np.ndarray:
     return np.logical_and.reduce([np.isfinite(a) for a in arrays])
 
 
-def is_high_alpha(feh, alpha_m) -> np.ndarray:
-    """Membership of the high-[α/M] sequence, paper Eq. 8.
+#: Paper Eq. 8: the high-[α/M] sequence lies above [α/M] = slope [Fe/H] + intercept and above the floor (dex).
+HIGH_ALPHA_SLOPE, HIGH_ALPHA_INTERCEPT, HIGH_ALPHA_FLOOR = -0.2211, 0.0442, 0.05
 
-    [α/M] > −0.2211 [Fe/H] + 0.0442 dex and [α/M] > 0.05 dex. Returns a bool array of the inputs'
-    broadcast shape; False where either input is NaN.
-    """
-    feh, alpha_m = np.asarray(feh, dtype=float), np.asarray(alpha_m, dtype=float)
+
+def high_alpha_boundary(feh) -> np.ndarray:
+    """The [α/M] (dex) above which a star of [Fe/H] ``feh`` (dex) is high-[α/M] (paper Eq. 8):
+    max(−0.2211 [Fe/H] + 0.0442, 0.05); the inputs' shape."""
+    feh = np.asarray(feh, dtype=float)
+    return np.maximum(HIGH_ALPHA_SLOPE * feh + HIGH_ALPHA_INTERCEPT, HIGH_ALPHA_FLOOR)
+
+
+def is_high_alpha(feh, alpha_m) -> np.ndarray:
+    """Membership of the high-[α/M] sequence, paper Eq. 8: [α/M] above :func:`high_alpha_boundary`.
+    Returns a bool array of the inputs' broadcast shape; False where either input is NaN."""
+    alpha_m = np.asarray(alpha_m, dtype=float)
     with np.errstate(invalid="ignore"):
-        return (alpha_m > -0.2211 * feh + 0.0442) & (alpha_m > 0.05)
+        return alpha_m > high_alpha_boundary(feh)
 
 
 def quality_mask(age, age_err, starflag, aspcapflag, snr, logg=None, max_rel_age_err: float = 0.4,

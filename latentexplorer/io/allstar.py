@@ -22,6 +22,7 @@ __all__ = [
     "MISSING_VALUE",
     "write_allstar",
     "read_allstar",
+    "allstar_columns",
 ]
 
 #: DR17 ``APOGEE_STARFLAG`` bits used by the mock (the names of the DR17 bitmask).
@@ -86,6 +87,27 @@ def write_allstar(path, table) -> None:
     write_typed_table(path, table, ALLSTAR_COLUMNS, "ALLSTAR", "allStar table")
 
 
+def _table_hdu(hdul, path):
+    if len(hdul) < 2 or not isinstance(hdul[1], fits.BinTableHDU):
+        raise ValueError(f"{path} is not an allStar-like file: HDU1 is not a binary table")
+    return hdul[1]
+
+
+def _open(path):
+    try:
+        return fits.open(path, memmap=True)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path} does not exist") from None
+    except OSError as err:
+        raise ValueError(f"{path} is not a readable FITS file: {err}") from None
+
+
+def allstar_columns(path) -> set[str]:
+    """The column names of an allStar-like file (without reading its rows)."""
+    with _open(path) as hdul:
+        return set(_table_hdu(hdul, path).columns.names)
+
+
 def read_allstar(path, columns=None) -> Table:
     """Read an allStar-like FITS file (HDU1), a mock one or the real DR17 ``allStar``.
 
@@ -104,10 +126,8 @@ def read_allstar(path, columns=None) -> Table:
     ------
     FileNotFoundError, or ValueError if the file has no table in HDU1 or lacks a requested column.
     """
-    with fits.open(path, memmap=True) as hdul:
-        if len(hdul) < 2 or not isinstance(hdul[1], fits.BinTableHDU):
-            raise ValueError(f"{path} is not an allStar-like file: HDU1 is not a binary table")
-        names = hdul[1].columns.names
+    with _open(path) as hdul:
+        names = _table_hdu(hdul, path).columns.names
         wanted = list(names) if columns is None else list(columns)
         absent = [c for c in wanted if c not in names]
         if absent:

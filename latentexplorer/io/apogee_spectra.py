@@ -12,12 +12,15 @@ gap-removed 7514 pixels.
 **Stacked HDF5** (:class:`StackedSpectraWriter`): datasets ``APOGEE_ID`` (UTF-8 strings), ``flux`` and
 ``flux_err`` (float32) and ``bitmask`` (int32), each (N, n_pixels), chunked by rows and compressed
 (shuffle + lzf by default);
-attributes ``format = 'latentexplorer.stacked_spectra'``, ``n_pixels``, ``CRVAL1``, ``CDELT1``. It is
+attributes ``format = 'latentexplorer.stacked_spectra/1'``, ``n_pixels``, ``CRVAL1``, ``CDELT1``. It is
 written to a temporary file and renamed on a clean close, so an interrupted run leaves no partial file.
 
 **Normalised HDF5** (:class:`NormalizedSpectraWriter`): ``APOGEE_ID`` and ``spectra`` (N, 7514) float32
-continuum-normalised, gap-removed spectra; ``format = 'latentexplorer.normalized_spectra'``. Any HDF5 file
-with these two datasets (a ``pairs.h5`` too) is read as already normalised.
+continuum-normalised, gap-removed spectra; ``format = 'latentexplorer.normalized_spectra/1'``.
+
+:func:`spectra_file_kind`, :func:`count_spectra_rows`, :func:`read_spectra_ids` and :func:`read_spectra_rows`
+read either kind — and a ``pairs.h5``, whose spectra are normalised — deciding by the file's ``format``
+attribute (:mod:`latentexplorer.io.hdf5`).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from astropy.io import fits
 
 from ..constants import APOGEE_DLOG10_LAMBDA, APOGEE_LOG10_LAMBDA0, APOGEE_N_PIXELS, APOGEE_N_PIXELS_FULL
 from .atomic import atomic_output
+from .hdf5 import hdf5_product_writer, open_hdf5_product, parse_format
 
 __all__ = [
     "ApogeeSpectrum",
@@ -42,12 +46,20 @@ __all__ = [
     "apogee_id_from_filename",
     "StackedSpectraWriter",
     "NormalizedSpectraWriter",
+    "SpectraRows",
+    "spectra_file_kind",
+    "count_spectra_rows",
+    "read_spectra_ids",
+    "read_spectra_rows",
     "read_stacked_spectra",
     "iter_stacked_spectra",
 ]
 
-STACKED_FORMAT = "latentexplorer.stacked_spectra"
-NORMALIZED_FORMAT = "latentexplorer.normalized_spectra"
+STACKED_FORMAT = "stacked_spectra"
+NORMALIZED_FORMAT = "normalized_spectra"
+SPECTRA_VERSION = 1
+#: Products whose spectra :func:`read_spectra_rows` reads: name → 'stacked' (raw flux) or 'normalized'.
+SPECTRA_PRODUCTS = {STACKED_FORMAT: "stacked", NORMALIZED_FORMAT: "normalized", "pairs": "normalized"}
 _VALID_PIXELS = (APOGEE_N_PIXELS_FULL, APOGEE_N_PIXELS)
 
 
@@ -216,13 +228,9 @@ class _RowWriter:
         self._file = None
 
     def __enter__(self):
-        self._atomic = atomic_output(self.path, suffix=".h5")
-        tmp = self._atomic.__enter__()
-        self._file = h5py.File(tmp, "w")
-        f = self._file
-        f.attrs.update(
-            format=self.FORMAT, n_pixels=self.n_pixels, CRVAL1=APOGEE_LOG10_LAMBDA0, CDELT1=APOGEE_DLOG10_LAMBDA
-        )
+        self._atomic = hdf5_product_writer(self.path, self.FORMAT, SPECTRA_VERSION)
+        self._file = f = self._atomic.__enter__()
+        f.attrs.update(n_pixels=self.n_pixels, CRVAL1=APOGEE_LOG10_LAMBDA0, CDELT1=APOGEE_DLOG10_LAMBDA)
         opts = {"compression": self.compression, "shuffle": self.compression is not None}
         if self.compression == "gzip":
             opts["compression_opts"] = 1
@@ -254,7 +262,6 @@ class _RowWriter:
         self.n_written = stop
 
     def __exit__(self, exc_type, exc, tb) -> bool:
-        self._file.close()
         self._file = None
         return bool(self._atomic.__exit__(exc_type, exc, tb))
 
@@ -313,15 +320,72 @@ class NormalizedSpectraWriter(_RowWriter):
         self._append(apogee_id, {"spectra": spectra})
 
 
+class SpectraRows(NamedTuple):
+    """Rows of a spectra HDF5 file: ``flux`` is already continuum-normalised when ``normalized`` (then
+    ``flux_err`` and ``bitmask`` are None)."""
+
+    apogee_id: np.ndarray  #: (n,) str
+    flux: np.ndarray  #: (n, n_pixels) float32
+    flux_err: np.ndarray | None  #: (n, n_pixels) float32
+    bitmask: np.ndarray | None  #: (n, n_pixels) int32
+    normalized: bool
+
+
+def _open_spectra(path, kinds=tuple(SPECTRA_PRODUCTS)) -> h5py.File:
+    return open_hdf5_product(path, kinds, SPECTRA_VERSION, "simulate", ("APOGEE_ID",))
+
+
+def _kind(f) -> str:
+    return SPECTRA_PRODUCTS[parse_format(f.attrs["format"])[0]]
+
+
+def _data(f, kind):
+    name = "flux" if kind == "stacked" else "spectra"
+    if name not in f:
+        raise ValueError(f"{f.filename} lacks the dataset {name!r} of its format")
+    return f[name]
+
+
+def spectra_file_kind(path) -> str:
+    """'stacked' (raw flux, error and bitmask) or 'normalized' (a normalised spectra file or a pairs file).
+
+    Raises FileNotFoundError, or ValueError naming the file if it is no spectra file."""
+    with _open_spectra(path) as f:
+        return _kind(f)
+
+
+def count_spectra_rows(path) -> int:
+    """Number of spectra in a spectra HDF5 file (checked to match its APOGEE_ID rows)."""
+    with _open_spectra(path) as f:
+        n, data = f["APOGEE_ID"].shape[0], _data(f, _kind(f))
+        if data.ndim != 2 or data.shape[0] != n:
+            raise ValueError(f"{path}: {data.name.lstrip('/')} has shape {data.shape} but APOGEE_ID has {n} rows")
+        return n
+
+
+def read_spectra_ids(path) -> np.ndarray:
+    """The APOGEE_IDs (N,) str of a spectra HDF5 file, without reading the spectra."""
+    with _open_spectra(path) as f:
+        return f["APOGEE_ID"].asstr()[()].astype(str)
+
+
+def read_spectra_rows(path, rows) -> SpectraRows:
+    """Spectra at ``rows`` (a slice, or a sorted array of row indices) of a spectra HDF5 file."""
+    if not isinstance(rows, slice):
+        rows = np.asarray(rows, dtype=np.int64)
+    with _open_spectra(path) as f:
+        kind = _kind(f)
+        ids, data = f["APOGEE_ID"].asstr()[rows].astype(str), _data(f, kind)[rows]
+        if kind == "normalized":
+            return SpectraRows(ids, data.astype(np.float32), None, None, True)
+        for name in ("flux_err", "bitmask"):
+            if name not in f:
+                raise ValueError(f"{path} lacks the dataset {name!r} of a stacked spectra file")
+        return SpectraRows(ids, data, f["flux_err"][rows], f["bitmask"][rows], False)
+
+
 def _open_stacked(path) -> h5py.File:
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no stacked spectra file at {path}")
-    f = h5py.File(path, "r")
-    if f.attrs.get("format") != STACKED_FORMAT or "flux" not in f:
-        f.close()
-        raise ValueError(f"{path} is not a stacked spectra file (format attribute {STACKED_FORMAT!r})")
-    return f
+    return _open_spectra(path, (STACKED_FORMAT,))
 
 
 def _read_rows(f, start, stop) -> SpectraChunk:

@@ -1,28 +1,96 @@
-"""Opening the workspace's HDF5 products with clear errors for a missing, foreign or incomplete file."""
+"""The HDF5 products of a workspace: one place that creates and opens them, checking what they are.
+
+Every product file carries a ``format`` attribute ``"latentexplorer.<name>/<version>"`` (files written
+before versions were recorded say ``"latentexplorer.<name>"``, read as version 1).
+:func:`open_hdf5_product` refuses — with one line naming the file and what is wrong — a missing file, a
+file that is not HDF5 or is truncated, a foreign HDF5 file, another latentexplorer product, a newer
+version, or a file lacking a dataset the reader needs. :func:`hdf5_product_writer` writes a product
+atomically (:mod:`latentexplorer.io.atomic`).
+"""
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import h5py
 
-__all__ = ["open_product"]
+from .atomic import atomic_output
+
+__all__ = ["FORMAT_PREFIX", "STRING", "format_string", "parse_format", "hdf5_product_writer", "open_hdf5_product"]
+
+FORMAT_PREFIX = "latentexplorer."
+#: The HDF5 type of the products' string datasets (UTF-8, variable length).
+STRING = h5py.string_dtype("utf-8")
 
 
-def open_product(path, datasets, command: str) -> h5py.File:
-    """Open ``path`` read-only after checking it exists, is HDF5 and holds ``datasets``.
+def format_string(name: str, version: int) -> str:
+    """The ``format`` attribute of product ``name`` at ``version``: ``"latentexplorer.<name>/<version>"``."""
+    return f"{FORMAT_PREFIX}{name}/{int(version)}"
 
-    ``command`` names the `latentexplorer` subcommand that writes such files, for the error messages.
-    Raises FileNotFoundError or ValueError; use the returned file as a context manager.
+
+def parse_format(value) -> tuple[str, int] | None:
+    """(name, version) of a ``format`` attribute, None if it is not a latentexplorer one."""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if not isinstance(value, str) or not value.startswith(FORMAT_PREFIX):
+        return None
+    name, _, version = value[len(FORMAT_PREFIX):].partition("/")
+    try:
+        return name, int(version) if version else 1
+    except ValueError:
+        return None
+
+
+@contextlib.contextmanager
+def hdf5_product_writer(path, name: str, version: int):
+    """Yield an open, empty ``h5py.File`` stamped as product ``name`` at ``version``; the file appears at
+    ``path`` (atomically) only when the block exits without error."""
+    with atomic_output(path, suffix=".h5") as tmp, h5py.File(tmp, "w") as f:
+        f.attrs["format"] = format_string(name, version)
+        yield f
+
+
+def open_hdf5_product(path, names, version: int, command: str, datasets=()) -> h5py.File:
+    """Open the product at ``path`` read-only, after checking that it is one of ``names`` (a str or a
+    tuple of product names accepted) at a version ≤ ``version`` and holds ``datasets``.
+
+    ``command`` names the ``latentexplorer`` subcommand that writes such files, for the messages. Use the
+    returned file as a context manager (``parse_format(f.attrs["format"])`` says which product it is).
+
+    Raises
+    ------
+    FileNotFoundError
+        No file at ``path``.
+    ValueError
+        Anything else wrong with it (the message names the file and what is wrong).
     """
     path = Path(path)
-    if not path.is_file():
+    names = (names,) if isinstance(names, str) else tuple(names)
+    what = " or ".join(FORMAT_PREFIX + n for n in names)
+    if not path.exists():
         raise FileNotFoundError(f"{path} does not exist (run `latentexplorer {command}`)")
+    if path.is_dir():
+        raise ValueError(f"{path} is a directory, not a {what} file")
     if not h5py.is_hdf5(path):
-        raise ValueError(f"{path} is not an HDF5 file")
-    f = h5py.File(path, "r")
-    missing = [name for name in datasets if name not in f]
-    if missing:
+        raise ValueError(f"{path} is not an HDF5 file (expected a {what} file)")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as err:
+        raise ValueError(f"{path} is damaged or truncated: {err}") from None
+    try:
+        found = parse_format(f.attrs.get("format"))
+        if found is None:
+            raise ValueError(f"{path} is not a {what} file (no latentexplorer format attribute)")
+        if found[0] not in names:
+            raise ValueError(f"{path} is a {FORMAT_PREFIX}{found[0]} file, not a {what} file")
+        if found[1] > version:
+            raise ValueError(f"{path} is a {FORMAT_PREFIX}{found[0]} file of version {found[1]}; this "
+                             f"latentexplorer reads versions ≤ {version}: upgrade latentexplorer")
+        missing = [d for d in datasets if d not in f]
+        if missing:
+            raise ValueError(f"{path} lacks the dataset(s) {', '.join(missing)} of a {what} file")
+    except BaseException:
         f.close()
-        raise ValueError(f"{path} lacks dataset(s) {', '.join(missing)}: is it a `latentexplorer {command}` file?")
+        raise
     return f

@@ -5,14 +5,14 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 
-import h5py
 import numpy as np
 
-from .atomic import atomic_output
+from .hdf5 import STRING, hdf5_product_writer, open_hdf5_product
 
 __all__ = ["PSDSet", "psd_file_writer", "write_psd_file", "read_psd_file"]
 
-_STR = h5py.string_dtype("utf-8")
+PSD_VERSION = 1
+_STR = STRING
 
 
 @dataclass
@@ -49,8 +49,7 @@ def psd_file_writer(path, n: int, frequency):
     The file appears at ``path`` (atomically) when the block exits without error."""
     frequency = np.asarray(frequency, dtype=np.float64)
     k = frequency.size
-    with atomic_output(path, suffix=".h5") as tmp, h5py.File(tmp, "w") as h5:
-        h5.attrs["format"] = "latentexplorer.psd/1"
+    with hdf5_product_writer(path, "psd", PSD_VERSION) as h5:
         h5.attrs["flag_bits"] = FLAG_BITS
         h5.create_dataset("frequency", data=frequency).attrs["unit"] = "uHz"
         rows = max(1, min(n, 256))
@@ -85,10 +84,10 @@ def write_psd_file(path, psds: PSDSet) -> None:
 
 
 def read_psd_file(path) -> PSDSet:
-    """Read a file written by :func:`write_psd_file`; a clear ValueError if it is not one."""
-    with h5py.File(path, "r") as h5:
-        if h5.attrs.get("format") != "latentexplorer.psd/1":
-            raise ValueError(f"{path} is not a latentexplorer PSD file (no format attribute 'latentexplorer.psd/1')")
+    """Read a file written by :func:`write_psd_file`; FileNotFoundError, or a ValueError naming the file
+    if it is not one."""
+    datasets = ("target_id", "KIC", "frequency", "log_psd", "flags", "source", "baseline_days", "n_points")
+    with open_hdf5_product(path, "psd", PSD_VERSION, "psd", datasets) as h5:
         return PSDSet(
             target_id=h5["target_id"].asstr()[()],
             kic=h5["KIC"][()],

@@ -19,9 +19,15 @@ The population is drawn in five steps, each a small function below:
    and the RC fraction. RGB stars are placed along a metallicity-dependent giant branch, RC stars in a
    narrow clump; ν_max, Δν follow the scaling relations exactly; [C/N] follows first dredge-up.
 5. **Observe** (:func:`_kinematics`, :func:`_observables`): disk kinematics with age-dependent
-   velocity dispersions, converted with astropy's Galactocentric frame (constants R0_KPC, VSUN_KMS,
-   ZSUN_KPC) to RA, Dec, proper motions and line-of-sight velocity; Kepler magnitude with a simple
-   extinction layer; APOGEE S/N.
+   velocity dispersions, converted to RA, Dec, proper motions and line-of-sight velocity; Kepler
+   magnitude with a simple extinction layer; APOGEE S/N.
+
+One Galactocentric frame: every position and velocity goes through
+:func:`latentexplorer.galaxy.coordinates.galactocentric_frame` (the paper's frame, the one the orbits
+and maps use: the Sun at in-plane radius R0_KPC and height ZSUN_KPC, velocity from VSUN_KMS), and the
+Sun's position and the line-of-sight geometry of the Kepler field are derived from that frame
+(:func:`_galactic_to_galactocentric`), so R, φ, z of the truth table are what
+:func:`latentexplorer.galaxy.coordinates.galactocentric` gives for its RA, Dec and distance.
 
 Parameters are tuned so that the Kepler subset resembles APOKASC-2 (RC fraction ≈ 0.42, the ν_max,
 mass and age percentiles quoted in issue 3). Units: Gyr, M☉, R☉, L☉, K, dex, μHz, kpc, km/s, deg, mas/yr.
@@ -29,9 +35,11 @@ mass and age percentiles quoted in issue 3). Units: Gyr, M☉, R☉, L☉, K, de
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from astropy import units as u
-from astropy.coordinates import ICRS, CartesianDifferential, Galactocentric, SkyCoord
+from astropy.coordinates import ICRS, CartesianRepresentation, Galactic, SkyCoord
 from astropy.table import Table
 
 from .. import constants as C
@@ -158,9 +166,38 @@ def _galactocentric_xyz(R, phi_rad, z):
     return -R * np.cos(phi_rad), R * np.sin(phi_rad), z
 
 
+def _frame():
+    """The paper's Galactocentric frame, :func:`latentexplorer.galaxy.coordinates.galactocentric_frame`.
+
+    Imported at first use: importing :mod:`latentexplorer.galaxy` also loads galpy and the maps, which
+    the mock does not otherwise need.
+    """
+    from ..galaxy.coordinates import galactocentric_frame
+
+    return galactocentric_frame()
+
+
+@functools.cache
+def _galactic_to_galactocentric():
+    """The frame's (affine) map of heliocentric Galactic Cartesian positions — x towards (l, b) = (0, 0),
+    y towards l = 90°, z towards b = 90°, kpc — to astropy Galactocentric Cartesian ones (kpc):
+    ``xyz_gc = M @ xyz_gal + sun``.
+
+    Returns (M, sun): M (3, 3), and the Sun's position in the frame (3,) — (−R0, 0, z⊙) in the paper's
+    frame. Derived by transforming the origin and the unit vectors, so the mock's shortcuts (the Sun's
+    distance, the Kepler lines of sight) follow the frame exactly, its tilt and the Galactic centre's
+    offset from (l, b) = (0, 0) included.
+    """
+    points = CartesianRepresentation(np.hstack([np.zeros((3, 1)), np.eye(3)]) * u.kpc)
+    xyz = Galactic(points).transform_to(_frame()).cartesian.xyz.to_value(u.kpc)  # (3, 4)
+    sun = xyz[:, 0]
+    return xyz[:, 1:] - sun[:, None], sun
+
+
 def _sun_distance(x, y, z):
-    sun_x = -np.sqrt(C.R0_KPC**2 - C.ZSUN_KPC**2)
-    return np.sqrt((x - sun_x) ** 2 + y**2 + (z - C.ZSUN_KPC) ** 2)
+    """Heliocentric distance (kpc) of astropy Galactocentric Cartesian positions (kpc)."""
+    sun = _galactic_to_galactocentric()[1]
+    return np.sqrt((x - sun[0]) ** 2 + (y - sun[1]) ** 2 + (z - sun[2]) ** 2)
 
 
 def _place_general(rng, thick, age):
@@ -188,10 +225,11 @@ def _los_weights(thick, age, l_rad, b_rad):
     """Density × d² × distance completeness on the distance grid along each line of sight, (n, 100),
     in float32 (it only sets acceptance probabilities and a distance draw)."""
     d = _LOS_GRID_KPC[None, :].astype(np.float32)
-    cos_b = np.cos(b_rad).astype(np.float32)[:, None]
-    x = d * cos_b * np.cos(l_rad).astype(np.float32)[:, None] - np.float32(C.R0_KPC)
-    y = d * cos_b * np.sin(l_rad).astype(np.float32)[:, None]
-    z = d * np.sin(b_rad).astype(np.float32)[:, None] + np.float32(C.ZSUN_KPC)
+    cos_b = np.cos(b_rad)
+    # unit vector of each line of sight, Galactic Cartesian → Galactocentric (the frame's rotation)
+    matrix, sun = _galactic_to_galactocentric()
+    unit = matrix @ np.stack([cos_b * np.cos(l_rad), cos_b * np.sin(l_rad), np.sin(b_rad)])  # (3, n)
+    x, y, z = (d * unit[i].astype(np.float32)[:, None] + np.float32(sun[i]) for i in range(3))
     R = np.hypot(x, y)
     rho = _density(thick[:, None], age.astype(np.float32)[:, None], R, z)
     return rho * d**2 / (1.0 + (d / KEPLER_DISTANCE_SCALE_KPC) ** 4)
@@ -385,29 +423,24 @@ def _kinematics(rng, thick, age, x, y, z):
 
     Thin disk: σ_R = 38 ((τ + 0.1)/10)^0.33, σ_φ = 0.65 σ_R, σ_z = 25 ((τ + 0.1)/10)^0.45 km/s,
     falling outward as exp(−(R − R0)/8 kpc); thick disk: σ = (55, 40, 42) km/s. Mean rotation is
-    v_c − σ_R² / 80 km/s with a flat v_c = VSUN_KMS − 12.24 km/s.
+    v_c − σ_R² / 80 km/s with a flat v_c = VSUN_KMS − 12.24 km/s
+    (:data:`latentexplorer.galaxy.coordinates.VCIRC_KMS`, the circular velocity of the frame).
     """
+    from ..galaxy.coordinates import VCIRC_KMS
+
     n = age.size
     R = np.hypot(x, y)
     radial = np.exp(-(R - C.R0_KPC) / 8.0)
     sig_r = np.where(thick, 55.0, 38.0 * ((age + 0.1) / 10.0) ** 0.33 * radial)
     sig_phi = np.where(thick, 40.0, 0.65 * sig_r)
     sig_z = np.where(thick, 42.0, 25.0 * ((age + 0.1) / 10.0) ** 0.45 * radial)
-    v_circ = C.VSUN_KMS - 12.24
+    v_circ = VCIRC_KMS
     v_r = sig_r * rng.standard_normal(n)
     v_t = v_circ - sig_r**2 / 80.0 + sig_phi * rng.standard_normal(n)
     v_z = sig_z * rng.standard_normal(n)
     # Unit vectors in astropy's frame: radial (x, y)/R; rotation (galpy φ increasing) (−y, x)/R · −1.
     cos_p, sin_p = x / R, y / R
     return v_r * cos_p + v_t * sin_p, v_r * sin_p - v_t * cos_p, v_z
-
-
-def _frame():
-    return Galactocentric(
-        galcen_distance=C.R0_KPC * u.kpc,
-        z_sun=C.ZSUN_KPC * u.kpc,
-        galcen_v_sun=CartesianDifferential([11.1, C.VSUN_KMS, 7.25] * u.km / u.s),
-    )
 
 
 def _to_galactocentric(ra, dec, dist):

@@ -37,6 +37,7 @@ from tqdm.auto import tqdm
 from ..io.allstar import ASPCAPFLAG_BITS, MISSING_VALUE, STARFLAG_BITS, write_allstar
 from ..io.atomic import atomic_output
 from ..io.seismic import write_seismic_catalog
+from ..io.truth import write_truth
 from ..seismo import scaling_mass
 from .population import draw_population
 
@@ -208,11 +209,6 @@ def prepare_directory(path) -> Path:
     return path
 
 
-def _write_table(path, table) -> None:
-    with atomic_output(path, suffix=".fits") as tmp:
-        table.write(tmp, format="fits", overwrite=True)
-
-
 def _spectrum_labels(truth, rows) -> dict:
     return {k: np.asarray(truth[k][rows], float) for k in ("TEFF", "LOGG", "FE_H", "ALPHA_M", "C_FE", "N_FE", "SNR")}
 
@@ -351,7 +347,7 @@ class MockSurvey:
             "kepler": survey / KEPLER_DIRNAME,
             "readme": survey / README_FILENAME,
         }
-        _write_table(paths["truth"], self.truth)
+        write_truth(self.truth, paths["truth"])
         write_allstar(paths["allstar"], self.allstar)
         write_seismic_catalog(paths["seismic"], self.seismic)
         paths["spectra"] = self._write_spectra(survey, spectra_format, progress, int(n_jobs))

@@ -12,6 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from .. import __version__
+from ..io.training_record import TrainingRecord
 from ..constants import APOGEE_N_PIXELS
 from .network import build_network
 from .persistence import data_fingerprint, read_model, write_model
@@ -53,6 +54,8 @@ class VariationalEncoderDecoder:
     history_ : dict of per-epoch lists (loss, mse, kl, val_loss, val_mse, val_kl, learning_rate, epoch_time_s)
     training_ : dict, the training configuration and summary (pairs, epochs, best validation loss, time,
         ``fingerprint`` of the training data)
+    record_ : :class:`~latentexplorer.io.training_record.TrainingRecord` or None, the APOGEE_IDs of the
+        training and validation pairs (when ``fit`` was given ``ids``)
 
     Examples
     --------
@@ -82,6 +85,7 @@ class VariationalEncoderDecoder:
         self.scaler_ = None
         self.history_ = {}
         self.training_ = {}
+        self.record_ = None
         self._compiled = {}
 
     def __repr__(self):
@@ -105,7 +109,7 @@ class VariationalEncoderDecoder:
         return y, numax
 
     def fit(self, spectra, log_psd, numax, *, epochs: int = 100, batch_size: int = 128,
-            validation_fraction: float = 0.1, seed: int = 0, checkpoint_dir=None, resume: bool = False,
+            validation_fraction: float = 0.1, seed: int = 0, ids=None, checkpoint_dir=None, resume: bool = False,
             progress: bool = True, **schedule) -> "VariationalEncoderDecoder":
         """Train on spectrum–PSD pairs.
 
@@ -120,6 +124,9 @@ class VariationalEncoderDecoder:
         epochs, batch_size, validation_fraction, seed
             A random ``validation_fraction`` of the pairs (drawn with ``seed``) is held out for the
             learning-rate schedule and early stopping; the pixel mean/std come from the rest.
+        ids : (n,) array of str, optional
+            The pairs' APOGEE_IDs: recorded (:attr:`record_`, saved with the model) as the training and
+            validation stars, so that audits can hold out exactly the stars the encoder has seen.
         checkpoint_dir : path, optional
             Where to write ``checkpoint.h5`` after every epoch.
         resume : bool
@@ -138,6 +145,8 @@ class VariationalEncoderDecoder:
 
         x = check_spectra(spectra, self.n_pixels)
         y, numax = self._check_targets(log_psd, numax, x.shape[0])
+        if ids is not None and len(ids) != x.shape[0]:
+            raise ValueError(f"ids has {len(ids)} entries for {x.shape[0]} pairs")
         config = TrainingConfig(epochs=int(epochs), batch_size=int(batch_size), validation_fraction=float(
             validation_fraction), seed=int(seed), learning_rate=self.learning_rate, **schedule)
         fingerprint = data_fingerprint(x, y, numax)
@@ -159,6 +168,8 @@ class VariationalEncoderDecoder:
         )
         state = trainer.state
         self.network_, self.scaler_, self.history_ = network, scaler, history
+        self.record_ = None if ids is None else TrainingRecord(
+            np.asarray(ids).astype(str)[train], np.asarray(ids).astype(str)[val], fingerprint)
         self.training_ = dict(
             config=asdict(config), n_train=int(train.size), n_val=int(val.size), epochs_run=state.epoch,
             best_epoch=state.best_epoch, best_val_loss=state.best_val_loss, stopped_early=state.stopped_early,
@@ -169,8 +180,8 @@ class VariationalEncoderDecoder:
 
     @staticmethod
     def validation_split(n: int, validation_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-        """(train rows, validation rows) of ``n`` pairs as :meth:`fit` draws them for ``seed``: the
-        validation pairs are held out of every gradient step, so audits can use them."""
+        """(train rows, validation rows) of ``n`` pairs as :meth:`fit` draws them for ``seed``. Which stars
+        a saved model saw is in its :attr:`record_`, not to be redrawn from here."""
         n_val = max(1, int(round(validation_fraction * n)))
         if n - n_val < 1:
             raise ValueError(f"{n} pairs leave nothing to train on with validation_fraction={validation_fraction}")
@@ -261,18 +272,34 @@ class VariationalEncoderDecoder:
             z_mean = z_mean + z_std * np.random.default_rng(seed).standard_normal(z_mean.shape).astype(np.float32)
         return z_mean, z_std
 
-    def decode(self, z, batch_size: int = 512) -> np.ndarray:
-        """(n, latent_dim) or (latent_dim,) latent vectors → (n, k) float32 natural-log PSD on :attr:`frequency`."""
+    def decode(self, z, batch_size: int = 512) -> "PowerSpectrum":
+        """Decode latent vectors into power spectra.
+
+        Parameters
+        ----------
+        z : (n, latent_dim) or (latent_dim,) array
+        batch_size : int
+
+        Returns
+        -------
+        :class:`latentexplorer.powerspectrum.PowerSpectrum`
+            A stack of n natural-log PSDs, (n, k) float32, on :attr:`frequency` (μHz) — also for one latent
+            vector: ``decode(z)[0]`` is that star's spectrum. ``np.asarray(ved.decode(z))`` is the bare
+            (n, k) float32 array.
+        """
+        from ..powerspectrum import PowerSpectrum
+
         self._require_fitted()
         z = np.array(z, dtype=np.float32, ndmin=2)
         if z.ndim != 2 or z.shape[1] != self.latent_dim:
             raise ValueError(f"z must have shape (n, {self.latent_dim}), got {z.shape}")
         if not np.all(np.isfinite(z)):
             raise ValueError("z contains non-finite values")
-        return self._batched("decode", z, batch_size)
+        return PowerSpectrum(self.frequency, self._batched("decode", z, batch_size), meta={"source": "decoded"})
 
-    def reconstruct(self, spectra, batch_size: int = 512) -> np.ndarray:
-        """(n, k) float32 natural-log PSD decoded from the latent means of ``spectra``."""
+    def reconstruct(self, spectra, batch_size: int = 512) -> "PowerSpectrum":
+        """Power spectra decoded from the latent means of ``spectra``: a (n, k) float32
+        :class:`~latentexplorer.powerspectrum.PowerSpectrum` stack on :attr:`frequency`, as :meth:`decode`."""
         return self.decode(self.encode(spectra, batch_size=batch_size)[0], batch_size=batch_size)
 
     def jacobian(self, spectra, batch_size: int = 32) -> np.ndarray:
@@ -287,7 +314,8 @@ class VariationalEncoderDecoder:
 
     # --- persistence ----------------------------------------------------------------------------
     def save(self, directory) -> Path:
-        """Write ``model.keras``, ``pixel_scaler.npz`` and ``metadata.json`` into ``directory``."""
+        """Write ``model.keras``, ``pixel_scaler.npz``, ``metadata.json`` and (when known) the training record
+        ``training_record.json`` into ``directory``."""
         self._require_fitted()
         metadata = dict(
             package_version=__version__, keras_version=keras.__version__, tensorflow_version=tf.__version__,
@@ -295,12 +323,12 @@ class VariationalEncoderDecoder:
             hyperparameters=dict(l2=self.l2, learning_rate=self.learning_rate, deterministic=self.deterministic),
             training=self.training_, history=self.history_,
         )
-        return write_model(directory, self.network_, self.scaler_.mean, self.scaler_.std, metadata)
+        return write_model(directory, self.network_, self.scaler_.mean, self.scaler_.std, metadata, self.record_)
 
     @classmethod
     def load(cls, directory, frequency=None) -> "VariationalEncoderDecoder":
         """Model saved by :meth:`save`; with ``frequency`` given, its grid must match (see :func:`read_model`)."""
-        network, mean, std, metadata = read_model(directory, frequency)
+        network, mean, std, metadata, record = read_model(directory, frequency)
         if metadata["n_pixels"] != cls.n_pixels:
             raise ValueError(f"{directory} expects {metadata['n_pixels']}-pixel spectra, not the "
                              f"{cls.n_pixels}-pixel gap-removed APOGEE grid")
@@ -308,6 +336,7 @@ class VariationalEncoderDecoder:
         ved = cls(metadata["latent_dim"], frequency=metadata["frequency"], **hyper)
         ved.network_, ved.scaler_ = network, PixelScaler(mean, std)
         ved.history_, ved.training_ = metadata.get("history", {}), metadata.get("training", {})
+        ved.record_ = record
         return ved
 
 

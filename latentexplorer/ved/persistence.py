@@ -8,6 +8,9 @@
     ``format_version``, package/Keras/TensorFlow versions, ``latent_dim``, ``n_pixels``, the ``frequency``
     grid (μHz), hyper-parameters, training configuration and summary, ``history`` and the SHA-256
     ``fingerprint`` of the training data.
+``training_record.json``
+    The APOGEE_IDs of the training and validation pairs (:mod:`latentexplorer.io.training_record`),
+    when the model was fitted with them.
 
 Each file is written atomically; ``metadata.json`` last, so a directory with metadata is complete.
 """
@@ -22,6 +25,7 @@ import keras
 import numpy as np
 
 from ..io.atomic import atomic_output
+from ..io.training_record import RECORD_FILE, read_training_record, write_training_record
 
 __all__ = ["FORMAT_VERSION", "MODEL_FILE", "SCALER_FILE", "METADATA_FILE", "data_fingerprint",
            "write_model", "read_model"]
@@ -42,10 +46,15 @@ def data_fingerprint(*arrays) -> str:
     return h.hexdigest()
 
 
-def write_model(directory, network: keras.Model, mean, std, metadata: dict) -> Path:
-    """Write the three files into ``directory`` (created if needed); returns the directory."""
+def write_model(directory, network: keras.Model, mean, std, metadata: dict, record=None) -> Path:
+    """Write the files into ``directory`` (created if needed); returns the directory. ``record``: the
+    :class:`~latentexplorer.io.training_record.TrainingRecord`, or None (then any old record is removed)."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
+    if record is not None:
+        write_training_record(directory, record)
+    else:
+        (directory / RECORD_FILE).unlink(missing_ok=True)
     with atomic_output(directory / MODEL_FILE, suffix=".keras") as tmp:
         network.save(tmp)
     with atomic_output(directory / SCALER_FILE, suffix=".npz") as tmp:
@@ -67,7 +76,7 @@ def read_model(directory, frequency=None):
 
     Returns
     -------
-    network : keras.Model, mean, std : (n_pixels,) float32, metadata : dict
+    network : keras.Model, mean, std : (n_pixels,) float32, metadata : dict, record : TrainingRecord or None
 
     Raises
     ------
@@ -115,4 +124,7 @@ def read_model(directory, frequency=None):
         if frequency.shape != grid.shape or not np.allclose(frequency, grid, rtol=1e-6, atol=0):
             raise ValueError(f"{directory} was trained on another frequency grid ({grid.size} pixels, "
                              f"{grid[0]:.4g}–{grid[-1]:.4g} μHz) than the one given ({frequency.size} pixels)")
-    return network, mean, std, metadata
+    record = read_training_record(directory) if (directory / RECORD_FILE).exists() else None
+    if record is not None and record.fingerprint != metadata.get("training", {}).get("fingerprint", record.fingerprint):
+        raise ValueError(f"{directory / RECORD_FILE} belongs to another training run than {directory / MODEL_FILE}")
+    return network, mean, std, metadata, record

@@ -15,18 +15,16 @@ shuffling RNG state, schedule counters, history, configuration and training-data
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import asdict, dataclass, field
 
-import h5py
 import keras
 import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
-from ..io.atomic import atomic_output
+from ..io.checkpoint import read_checkpoint, write_checkpoint
 from .losses import kl_divergence, weighted_mse
 
 __all__ = ["TrainingConfig", "Trainer", "CHECKPOINT_NAME"]
@@ -248,29 +246,20 @@ class Trainer:
     # --- checkpoints ------------------------------------------------------------------------------
     def _save_checkpoint(self, path):
         path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_output(path) as tmp, h5py.File(tmp, "w") as f:
-            record = dict(state=asdict(self.state), config=asdict(self.config), fingerprint=self.fingerprint)
-            f.attrs["record"] = json.dumps(record)
-            for name, arrays in (("weights", self.network.get_weights()), ("best_weights", self.best_weights),
-                                 ("optimizer", [np.asarray(v) for v in self.optimizer.variables])):
-                group = f.create_group(name)
-                for i, a in enumerate(arrays):
-                    group.create_dataset(f"{i:04d}", data=a)
-            f.create_dataset("sampler_state", data=self.sampler.state.numpy())
+        record = dict(state=asdict(self.state), config=asdict(self.config), fingerprint=self.fingerprint)
+        arrays = {"weights": self.network.get_weights(), "best_weights": self.best_weights,
+                  "optimizer": [np.asarray(v) for v in self.optimizer.variables]}
+        write_checkpoint(path, record, arrays, self.sampler.state.numpy())
 
     def _load_checkpoint(self, path):
-        with h5py.File(path, "r") as f:
-            record = json.loads(f.attrs["record"])
-            saved = TrainingConfig(**record["config"])
-            if record["fingerprint"] != self.fingerprint:
-                raise ValueError(f"checkpoint {path} was written for other training data; "
-                                 "remove it or train without --resume")
-            if not saved.resumable_with(self.config):
-                raise ValueError(f"checkpoint {path} was written with other settings ({saved}); "
-                                 "remove it or train without --resume")
-            arrays = {name: [f[name][k][()] for k in sorted(f[name])]
-                      for name in ("weights", "best_weights", "optimizer")}
-            sampler_state = f["sampler_state"][()]
+        record, arrays, sampler_state = read_checkpoint(path, ("weights", "best_weights", "optimizer"))
+        saved = TrainingConfig(**record["config"])
+        if record["fingerprint"] != self.fingerprint:
+            raise ValueError(f"checkpoint {path} was written for other training data; "
+                             "remove it or train without --resume")
+        if not saved.resumable_with(self.config):
+            raise ValueError(f"checkpoint {path} was written with other settings ({saved}); "
+                             "remove it or train without --resume")
         if len(arrays["optimizer"]) != len(self.optimizer.variables):
             raise ValueError(f"checkpoint {path} does not match this network's optimizer state")
         self.network.set_weights(arrays["weights"])

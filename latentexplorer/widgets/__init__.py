@@ -6,16 +6,17 @@ Each works in JupyterLab and in the Voila dashboards of ``dashboards/``::
     lw.setup_notebook()                       # BokehJS into the page, once
     lw.latent_explorer_app("workspace/")      # or star_inspector_app, jacobian_view_app, disk_map_app
 
-An app function returns the component's widget, or a panel saying which workspace product is missing.
+Every component takes a :class:`latentexplorer.workspace.Workspace` (the library's view of a workspace;
+:func:`load_workspace` shares one per kernel). An app function returns the component's widget, or a panel saying which workspace product is missing.
 The classes (:class:`LatentExplorer`, :class:`StarInspector`, :class:`JacobianView`, :class:`DiskMap`)
 hold the state and the methods a notebook can drive directly.
 """
 
 from functools import partial
 
-from .data import LABELS, MissingProduct, WorkspaceData, load_workspace
+from ..workspace import LABELS, MissingProduct, Workspace
 from .disk_map import DiskMap
-from .display import WORKSPACE_ENV, build_app, message_panel, setup_notebook, workspace_from_env
+from .display import WORKSPACE_ENV, build_app, load_workspace, message_panel, setup_notebook, workspace_from_env
 from .jacobian_view import JacobianView
 from .latent_explorer import LatentExplorer
 from .star_inspector import StarInspector, StarSummary
@@ -29,7 +30,7 @@ __all__ = [
     "StarInspector",
     "StarSummary",
     "WORKSPACE_ENV",
-    "WorkspaceData",
+    "Workspace",
     "build_app",
     "disk_map_app",
     "jacobian_view_app",

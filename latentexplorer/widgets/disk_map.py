@@ -24,7 +24,7 @@ from bokeh.plotting import figure
 
 from .. import galaxy
 from ..constants import LATENT_MIN_SNREV
-from .data import WorkspaceData, _column
+from ..workspace import Workspace, _column
 from .display import bokeh_widget
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ class DiskMap:
 
     Parameters
     ----------
-    data : WorkspaceData
+    data : Workspace
         Needs ``catalog.fits`` (Age, Age_Error), ``orbits.fits`` (R, z) and the allStar file (flags, S/N,
         log g, [Fe/H], [α/M] and the observables of the orbit integration).
     min_count : int
@@ -72,9 +72,9 @@ class DiskMap:
     orbit_star : str, APOGEE_ID of that orbit's star
     """
 
-    def __init__(self, data: WorkspaceData, min_count: int = 3):
+    def __init__(self, data: Workspace, min_count: int = 3):
         self.data, self.min_count = data, int(min_count)
-        star, cat, orb = data.allstar, data.catalog, data.orbits
+        star, cat, orb = data.aligned("allstar"), data.aligned("catalog"), data.aligned("orbits")
         self.age, self.age_err = _column(cat, "Age"), _column(cat, "Age_Error")
         self.R, self.z = _column(orb, "R"), _column(orb, "z")
         self.feh, self.alpha_m = _column(star, "FE_H"), _column(star, "ALPHA_M")
@@ -104,7 +104,7 @@ class DiskMap:
         self.abund_fig, self.abund_source = _image_figure(maps["abundance"], self.mapper, "mean age, [Fe/H]–[α/M]",
                                                           "abundance_map")
         feh_line = np.linspace(maps["abundance"].x_edges[0], maps["abundance"].x_edges[-1], 50)
-        self.abund_fig.line(feh_line, np.maximum(-0.2211 * feh_line + 0.0442, 0.05), color="red", line_dash="dashed",
+        self.abund_fig.line(feh_line, galaxy.high_alpha_boundary(feh_line), color="red", line_dash="dashed",
                             legend_label="Eq. 8")
         self.dist_source = ColumnDataSource(name="age_distributions")
         dist_fig = figure(title="age distributions", width=470, height=360, x_axis_label="age (Gyr)",
@@ -179,7 +179,7 @@ class DiskMap:
     def show_orbit(self, row_: int):
         """Integrate the orbit of the star at ``row_`` and draw it; returns the
         :class:`~latentexplorer.galaxy.OrbitTrack` (ValueError if its observables are incomplete)."""
-        star = self.data.allstar
+        star = self.data.aligned("allstar")
         values = [float(star[name][row_]) for name in OBSERVABLES]
         track = galaxy.integrate_orbit(*values, t_gyr=ORBIT_GYR, n_steps=ORBIT_STEPS)
         self.orbit_star = str(self.data.apogee_id[row_])

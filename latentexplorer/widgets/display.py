@@ -9,20 +9,29 @@ offline).
 
 from __future__ import annotations
 
+import functools
 import html
 import logging
 import os
+from pathlib import Path
 
 import ipywidgets as w
 
-from .data import MissingProduct, WorkspaceData, load_workspace
+from ..workspace import MissingProduct, Workspace
 
 log = logging.getLogger(__name__)
 
-__all__ = ["WORKSPACE_ENV", "setup_notebook", "bokeh_widget", "message_panel", "build_app", "workspace_from_env"]
+__all__ = ["WORKSPACE_ENV", "load_workspace", "setup_notebook", "bokeh_widget", "message_panel", "build_app", "workspace_from_env"]
 
 #: Environment variable naming the workspace the dashboards and workshop notebooks open.
 WORKSPACE_ENV = "LATENTEXPLORER_WORKSPACE"
+
+
+@functools.lru_cache(maxsize=4)
+def load_workspace(path) -> Workspace:
+    """:class:`~latentexplorer.workspace.Workspace` for ``path``, shared by every dashboard of the same
+    process (cached), so each product is read once per kernel."""
+    return Workspace(Path(path).expanduser().resolve())
 
 
 def setup_notebook() -> None:
@@ -61,12 +70,12 @@ def build_app(component, workspace=None, **kwargs) -> w.Widget:
 
     Parameters
     ----------
-    component : class taking a :class:`WorkspaceData` first, with a ``widget`` attribute
-    workspace : str, Path or WorkspaceData, optional
+    component : class taking a :class:`~latentexplorer.workspace.Workspace` first, with a ``widget`` attribute
+    workspace : str, Path or Workspace, optional
         Default: ``$LATENTEXPLORER_WORKSPACE``.
     """
     try:
-        data = workspace if isinstance(workspace, WorkspaceData) else load_workspace(
+        data = workspace if isinstance(workspace, Workspace) else load_workspace(
             workspace if workspace is not None else workspace_from_env())
         return component(data, **kwargs).widget
     except (MissingProduct, ValueError) as err:

@@ -18,7 +18,7 @@ from bokeh.models import BoxAnnotation, ColumnDataSource, DataRange1d, Range1d, 
 from bokeh.plotting import figure
 
 from ..spectra import brackett_wavelengths, chip_gaps, wavelength
-from .data import MissingProduct, WorkspaceData
+from ..workspace import Workspace
 from .display import bokeh_widget
 
 __all__ = ["JacobianView", "element_windows", "ELEMENTS"]
@@ -45,7 +45,7 @@ class JacobianView:
 
     Parameters
     ----------
-    data : WorkspaceData
+    data : Workspace
         Needs ``model/`` and ``pairs.h5`` (the spectra, ν_max and evolutionary states of the groups).
     max_stars : int
         Stars per group at most (a seeded random subset of larger groups).
@@ -60,9 +60,8 @@ class JacobianView:
     group_size : int, stars averaged in the group shown
     """
 
-    def __init__(self, data: WorkspaceData, max_stars: int = 64, seed: int = 0):
-        if not data.has("pairs"):
-            raise MissingProduct(data.workspace, "pairs")
+    def __init__(self, data: Workspace, max_stars: int = 64, seed: int = 0):
+        data.require("pairs")
         self.data, self.model, self.pairs = data, data.model, data.pairs
         self.max_stars, self.seed = int(max_stars), int(seed)
         self._cache: dict[tuple, tuple[np.ndarray, np.ndarray, int]] = {}

@@ -19,7 +19,7 @@ from bokeh.palettes import Viridis256
 from bokeh.plotting import figure
 
 from ..seismo import estimate_global_parameters
-from .data import LABELS, MissingProduct, WorkspaceData
+from ..workspace import LABELS, MissingProduct, Workspace
 from .display import bokeh_widget
 
 __all__ = ["LatentExplorer", "available_labels", "scatter_figure"]
@@ -27,8 +27,8 @@ __all__ = ["LatentExplorer", "available_labels", "scatter_figure"]
 SLIDER_STEPS = 200  # steps across each slider's range
 
 
-def available_labels(data: WorkspaceData) -> dict[str, np.ndarray]:
-    """The :data:`~latentexplorer.widgets.data.LABELS` this workspace can provide (some finite value), name → (N,)."""
+def available_labels(data: Workspace) -> dict[str, np.ndarray]:
+    """The :data:`~latentexplorer.workspace.LABELS` this workspace can provide (some finite value), name → (N,)."""
     out = {}
     for name in LABELS:
         try:
@@ -64,12 +64,12 @@ class LatentExplorer:
 
     Parameters
     ----------
-    data : WorkspaceData
+    data : Workspace
         Needs ``latent.h5`` and ``model/``; labels come from whatever else the workspace holds.
     x_dim, y_dim : int
         Latent dimensions of the scatter.
     color_by : str
-        A key of :data:`~latentexplorer.widgets.data.LABELS`; the first available one if this is not.
+        A key of :data:`~latentexplorer.workspace.LABELS`; the first available one if this is not.
     seed : int or numpy.random.Generator, optional
         For the prior draws.
 
@@ -87,7 +87,7 @@ class LatentExplorer:
         If the workspace has no model.
     """
 
-    def __init__(self, data: WorkspaceData, x_dim: int = 0, y_dim: int = 1, color_by: str = "numax", seed=None):
+    def __init__(self, data: Workspace, x_dim: int = 0, y_dim: int = 1, color_by: str = "numax", seed=None):
         self.data, self.model = data, data.model
         self.rng = np.random.default_rng(seed)
         self.labels = available_labels(data)
@@ -165,7 +165,7 @@ class LatentExplorer:
         if self._holding:
             return
         z = self.z
-        log_psd = self.model.decode(z)[0]
+        log_psd = self.model.decode(z)[0].log_power  # the bare array: the hot path, and what bokeh draws
         self.numax = estimate_global_parameters(self.model.frequency, log_psd).numax
         self.psd_source.data = {"frequency": self.model.frequency, "log_psd": log_psd}
         self.numax_span.location = self.numax if np.isfinite(self.numax) else None

@@ -4,8 +4,9 @@ and age posterior.
 Pick a star by typing its APOGEE_ID (the box suggests the stars with observed PSDs) or by tapping it in
 the latent-space scatter. The reconstruction is the decoder applied to the star's latent mean; ν_max and
 Δν are estimated the same way (:func:`latentexplorer.seismo.estimate_global_parameters`) from the
-observed and the reconstructed PSD. The age posterior is the forest's per-tree predictions for the
-star's latent position, Teff and [Fe/H] with their uncertainties (as the catalog's ages).
+observed and the reconstructed PSD. The age posterior is the age model's per-tree ages for the star
+(:meth:`latentexplorer.workspace.Workspace.age_posterior`): the values whose mean and standard deviation
+are the catalog's Age and Age_Error, computed by the same path.
 """
 
 from __future__ import annotations
@@ -22,11 +23,11 @@ from bokeh.plotting import figure
 
 from ..seismo import estimate_global_parameters
 from ..spectra import chip_slices, wavelength
-from .data import LABELS, MissingProduct, WorkspaceData
+from ..workspace import LABELS, MissingProduct, Workspace
 from .display import bokeh_widget
 from .latent_explorer import available_labels, color_range, scatter_figure
 
-__all__ = ["StarInspector", "StarSummary", "age_features", "age_posterior"]
+__all__ = ["StarInspector", "StarSummary"]
 
 AGE_BINS = 30  # bins of the posterior histogram
 MAX_SUGGESTIONS = 5000  # ids offered by the picker's drop-down
@@ -38,7 +39,7 @@ class StarSummary:
 
     apogee_id; z, z_std (latent_dim,); numax_observed, deltanu_observed, numax_reconstructed,
     deltanu_reconstructed (μHz, from the PSDs); age, age_err (Gyr, catalog); age_samples (n_trees,) Gyr
-    from the forest (empty without one); flags: name → int (catalog AGE_FLAG, allStar STARFLAG/ASPCAPFLAG).
+    from the age model (empty without one; their mean and std are the catalog's age and age_err); flags: name → int (catalog AGE_FLAG, allStar STARFLAG/ASPCAPFLAG).
     """
 
     apogee_id: str
@@ -52,30 +53,6 @@ class StarSummary:
     age_err: float
     age_samples: np.ndarray
     flags: dict
-
-
-def age_features(data: WorkspaceData, rows) -> tuple[np.ndarray, np.ndarray]:
-    """The age forest's inputs for the stars at ``rows``: X = [z_mean, TEFF, FE_H], X_err = [z_std, TEFF_ERR,
-    FE_H_ERR], each (n, latent_dim + 2)."""
-    rows = np.atleast_1d(rows)
-    star = data.allstar
-    extra = np.column_stack([np.asarray(star[c], float)[rows] for c in ("TEFF", "FE_H")])
-    extra_err = np.column_stack([np.asarray(star[c], float)[rows] for c in ("TEFF_ERR", "FE_H_ERR")])
-    return (np.hstack([data.z_mean[rows], extra]), np.hstack([data.z_std[rows], extra_err]))
-
-
-def age_posterior(data: WorkspaceData, row: int) -> np.ndarray:
-    """Per-tree ages (Gyr), shape (n_trees,), of the forest for the star at ``row``; NaN if its inputs are missing.
-
-    Raises MissingProduct without a forest or allStar file.
-    """
-    forest = data.forest
-    X, X_err = age_features(data, row)
-    if X.shape[1] != forest.n_features_in_:
-        raise ValueError(f"the forest takes {forest.n_features_in_} inputs, not latent + Teff + [Fe/H] ({X.shape[1]})")
-    if not (np.isfinite(X).all() and np.isfinite(X_err).all()):
-        return np.full(forest.n_estimators, np.nan)
-    return 10.0 ** forest.predict_posterior(X, X_err)[0]
 
 
 def with_chip_breaks(values) -> np.ndarray:
@@ -93,7 +70,7 @@ class StarInspector:
 
     Parameters
     ----------
-    data : WorkspaceData
+    data : Workspace
         Needs ``latent.h5`` and ``model/``; spectra, observed PSDs, catalog and forest are shown when present.
     apogee_id : str, optional
         The first star shown; default the first star with an observed PSD (else the first encoded star).
@@ -107,7 +84,7 @@ class StarInspector:
         "inspector_reconstructed_psd", "inspector_age_posterior", "inspector_selected")
     """
 
-    def __init__(self, data: WorkspaceData, apogee_id: str | None = None):
+    def __init__(self, data: Workspace, apogee_id: str | None = None):
         self.data, self.model = data, data.model
         suggestions = data.pairs.apogee_id if data.has("pairs") else data.apogee_id
         self.picker = w.Combobox(options=tuple(suggestions[:MAX_SUGGESTIONS]), placeholder="APOGEE_ID",
@@ -166,22 +143,24 @@ class StarInspector:
         row_ = data.index_of(apogee_id)
         apogee_id = str(data.apogee_id[row_])
         freq = self.model.frequency
-        recon = self.model.decode(data.z_mean[row_])[0]
-        observed = data.observed_psd(apogee_id) if data.has("pairs") or data.has("psd") else None
+        recon = np.asarray(self.model.decode(data.z_mean[row_])[0])
+        observed = data.observed_psd(apogee_id)
+        observed = None if observed is None else np.asarray(observed)
         spectrum = data.spectrum(apogee_id)
         est_recon = estimate_global_parameters(freq, recon)
         est_obs = estimate_global_parameters(freq, observed) if observed is not None else est_recon.__class__(
             np.nan, np.nan)
         age_samples, age, age_err, flags = np.array([]), np.nan, np.nan, {}
         if data.has("catalog"):
-            age, age_err = float(_value(data.catalog, "Age", row_)), float(_value(data.catalog, "Age_Error", row_))
-            flags["AGE_FLAG"] = int(_value(data.catalog, "AGE_FLAG", row_, -1))
+            catalog = data.aligned("catalog")
+            age, age_err = float(_value(catalog, "Age", row_)), float(_value(catalog, "Age_Error", row_))
+            flags["AGE_FLAG"] = int(_value(catalog, "AGE_FLAG", row_, -1))
         if data.has("allstar"):
-            flags.update({k: int(data.allstar[k][row_]) for k in ("STARFLAG", "ASPCAPFLAG")
-                          if k in data.allstar.colnames})
+            allstar = data.aligned("allstar")
+            flags.update({k: int(allstar[k][row_]) for k in ("STARFLAG", "ASPCAPFLAG") if k in allstar.colnames})
         try:
-            age_samples = age_posterior(data, row_)
-        except MissingProduct:
+            age_samples = data.age_posterior(apogee_id)
+        except (MissingProduct, ValueError):
             pass
         self.current = StarSummary(apogee_id, data.z_mean[row_], data.z_std[row_], est_obs.numax, est_obs.deltanu,
                                    est_recon.numax, est_recon.deltanu, age, age_err, age_samples, flags)

@@ -1,0 +1,93 @@
+"""The age model directory (``forest/``): two skops forests, their metadata and the stars they used.
+
+Format ``latentexplorer.forest/2`` (in ``metadata.json``'s ``format``): ``age_forest.skops`` (the
+:class:`~latentexplorer.forest.ProbabilisticRandomForestRegressor` of log10 age), ``evolstate_forest.skops``
+(the RC/RGB :class:`~latentexplorer.forest.ProbabilisticRandomForestClassifier`), ``metadata.json`` (feature
+names, cuts, split sizes, seed, calibration, held-out scores) and ``training_ids.txt`` /
+``calibration_ids.txt`` (APOGEE_IDs, one a line). skops files are loaded trusting only the forests' own
+types — never pickle.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .atomic import atomic_output
+from .hdf5 import format_string, parse_format
+
+__all__ = ["FOREST_VERSION", "AGE_FILE", "STATE_FILE", "METADATA_FILE", "TRAINING_IDS", "CALIBRATION_IDS",
+           "write_forest", "read_forest"]
+
+FOREST_VERSION = 2
+AGE_FILE = "age_forest.skops"
+STATE_FILE = "evolstate_forest.skops"
+METADATA_FILE = "metadata.json"
+TRAINING_IDS = "training_ids.txt"
+CALIBRATION_IDS = "calibration_ids.txt"
+
+
+def write_forest(directory, regressor, classifier, metadata: dict, training_ids=(), calibration_ids=()) -> Path:
+    """Write the forests, ``metadata`` (stamped with the format) and the star lists into ``directory``
+    (created), each file atomically, the metadata last; returns the directory."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    regressor.save(directory / AGE_FILE)
+    classifier.save(directory / STATE_FILE)
+    for name, ids in ((TRAINING_IDS, training_ids), (CALIBRATION_IDS, calibration_ids)):
+        with atomic_output(directory / name, suffix=".txt") as tmp:
+            tmp.write_text("".join(f"{star}\n" for star in ids))
+    with atomic_output(directory / METADATA_FILE, suffix=".json") as tmp:
+        tmp.write_text(json.dumps({"format": format_string("forest", FOREST_VERSION), **metadata}, indent=1))
+    return directory
+
+
+def read_forest(directory) -> tuple:
+    """Read a ``forest/`` directory.
+
+    Returns
+    -------
+    regressor, classifier, metadata : dict, training_ids : (n,) str, calibration_ids : (m,) str
+
+    Raises
+    ------
+    FileNotFoundError
+        The directory or one of its files is missing (the message says which, and how to make it).
+    ValueError
+        Metadata that is not a latentexplorer forest's or of a newer version; a forest file that is not
+        a skops forest (a pickle, garbage) or holds untrusted types.
+    """
+    from ..forest import ProbabilisticRandomForestClassifier, ProbabilisticRandomForestRegressor
+
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise FileNotFoundError(f"no age model at {directory} (run `latentexplorer ages`)")
+    missing = [n for n in (AGE_FILE, STATE_FILE, METADATA_FILE) if not (directory / n).is_file()]
+    if missing:
+        raise FileNotFoundError(f"age model directory {directory} lacks {', '.join(missing)} "
+                                "(run `latentexplorer ages`)")
+    path = directory / METADATA_FILE
+    try:
+        metadata = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"{path} is not valid JSON: {err}") from None
+    found = parse_format(metadata.get("format")) if isinstance(metadata, dict) else None
+    if found is None or found[0] != "forest":
+        raise ValueError(f"{path} is not the metadata of a latentexplorer.forest (version {FOREST_VERSION}): "
+                         "rerun `latentexplorer ages`")
+    if found[1] > FOREST_VERSION:
+        raise ValueError(f"{directory} holds age-model format {found[1]}; this latentexplorer reads ≤ {FOREST_VERSION}")
+    forests = []
+    for name, cls in ((AGE_FILE, ProbabilisticRandomForestRegressor), (STATE_FILE, ProbabilisticRandomForestClassifier)):
+        try:
+            forests.append(cls.load(directory / name))
+        except ValueError:
+            raise
+        except Exception as err:  # skops raises many types for foreign files (BadZipFile, KeyError, …)
+            raise ValueError(f"{directory / name} is not a skops {cls.__name__} file ({type(err).__name__}: "
+                             f"{err})") from None
+    ids = [np.array((directory / n).read_text().split() if (directory / n).is_file() else [], dtype=str)
+           for n in (TRAINING_IDS, CALIBRATION_IDS)]
+    return (*forests, metadata, *ids)

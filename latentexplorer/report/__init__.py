@@ -1,0 +1,138 @@
+"""The workspace report: PNG figures in the spirit of the paper's Figs. 3, 5, 7, 8, 9, 10 and 16 and a
+one-page summary (Markdown and HTML) with every number of the audits.
+
+:func:`write_report` runs :func:`latentexplorer.audits.audit_workspace` (or takes its result) and writes,
+under ``WORKSPACE/report/``:
+
+- ``fig03_psd_reconstruction.png`` observed vs decoded PSDs of pairs spanning ν_max (needs ``model/``
+  and ``pairs.h5``; skipped otherwise);
+- ``fig05_latent_space.png`` the seismic stars in consecutive latent pairs, coloured by state, ν_max,
+  [Fe/H] and excess Δν;
+- ``fig07_labels.png`` / ``fig08_seismic.png`` held-out label and seismic predictions from the latent;
+- ``fig09_evolstate.png`` the RC/RGB confusion matrix;
+- ``fig10_ages.png`` held-out ages of the fiducial model (latent + Teff + [Fe/H]) and the pull
+  distribution after calibration;
+- ``fig16_ablation.png`` the feature ablations (Figs. 16–17);
+- ``leakage.png`` age residual against [α/M], latent model beside the spectrum baseline;
+- ``summary.md``, ``summary.html`` and ``audits.json`` (the numbers, machine-readable).
+
+Figures are drawn on :class:`matplotlib.figure.Figure` objects (Agg canvas), never through pyplot, so the
+report neither needs nor changes an interactive backend. Every file is written atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..audits import WorkspaceAudits, audit_workspace, envelope_audit_workspace
+from ..io.atomic import atomic_output
+from ..selection import LATENT_FLAGS, AgeFlag
+from ..workspace import Workspace
+from .figures import (LABEL_NAMES, figure_ablation, figure_ages, figure_confusion, figure_latent_space,
+                      figure_leakage, figure_psd_reconstruction, regression_figure, save_figure)
+from .summary import ACCEPTANCE, acceptance_checks, html_page, markdown, reference_numbers, summary_blocks
+
+__all__ = ["ACCEPTANCE", "ReportSummary", "acceptance_checks", "reference_numbers", "write_report"]
+
+logger = logging.getLogger(__name__)
+
+
+def _catalog_numbers(ws: Workspace) -> dict | None:
+    from .galaxy.maps import quality_mask
+
+    if not ws.has("catalog"):
+        return None
+    cat = ws.catalog
+    snr = np.asarray(ws.allstar["SNREV"], float)
+    flags = np.asarray(cat["AGE_FLAG"])
+    science = quality_mask(np.ma.filled(cat["Age"], np.nan), np.ma.filled(cat["Age_Error"], np.nan), cat["STARFLAG"],
+                           cat["ASPCAPFLAG"], snr)
+    return {"n_rows": len(cat), "n_latent": int(((flags & int(LATENT_FLAGS)) == 0).sum()),
+            "n_ages": int(np.isfinite(np.ma.filled(cat["LogAge"], np.nan)).sum()), "n_science": int(science.sum()),
+            "flags": {bit.name: int(((flags & int(bit)) != 0).sum()) for bit in AgeFlag}}
+
+
+@dataclass
+class ReportSummary:
+    """Where the report went: the directory, figure files, figures not drawn (name → reason), numbers."""
+
+    directory: Path
+    figures: list
+    skipped: dict
+    numbers: dict = field(repr=False)
+
+    def __str__(self) -> str:
+        met = sum(ok for _, _, ok in acceptance_checks(self.numbers))
+        skipped = f", {len(self.skipped)} skipped" if self.skipped else ""
+        return (f"report: {len(self.figures)} figures{skipped}; {met}/{len(ACCEPTANCE)} acceptance targets met "
+                f"→ {self.directory / 'summary.html'}")
+
+
+def write_report(workspace, audits: WorkspaceAudits | None = None, n_trees=100, seed=0, baseline=True,
+                 progress=True) -> ReportSummary:
+    """Run the audits (unless given) and write figures, summary.md, summary.html and audits.json.
+
+    Parameters
+    ----------
+    workspace : Workspace or path
+    audits : WorkspaceAudits, optional
+        Result of :func:`~latentexplorer.audits.audit_workspace`; computed here when None (with
+        ``n_trees``, ``seed``, ``baseline`` and ``progress``).
+
+    Returns
+    -------
+    ReportSummary
+    """
+    ws = Workspace.of(workspace)
+    if audits is None:
+        audits = audit_workspace(ws, n_trees=n_trees, seed=seed, baseline=baseline, progress=progress)
+    ws.paths.report.mkdir(parents=True, exist_ok=True)
+    numbers = audits.to_dict()
+    drawers = {
+        "fig03_psd_reconstruction.png": ("Fig. 3: observed (blue) and decoded (orange) PSDs of held-out "
+                                         "pairs at ν_max quantiles", lambda: figure_psd_reconstruction(ws)),
+        "fig05_latent_space.png": ("Fig. 5: latent space of the seismic stars", lambda: figure_latent_space(audits)),
+        "fig07_labels.png": ("Fig. 7: labels predicted from the latent space (held out)",
+                             lambda: regression_figure(audits.labels, LABEL_NAMES)),
+        "fig08_seismic.png": ("Fig. 8: seismic parameters predicted from the latent space (held out)",
+                              lambda: regression_figure(audits.seismic, LABEL_NAMES)),
+        "fig09_evolstate.png": ("Fig. 9: RC/RGB confusion matrix", lambda: figure_confusion(audits.evolstate)),
+        "fig10_ages.png": ("Fig. 10: latent-space ages vs seismic ages and the calibrated pull distribution",
+                           lambda: figure_ages(audits)),
+        "fig16_ablation.png": ("Figs. 16–17: age from other feature sets", lambda: figure_ablation(audits)),
+        "leakage.png": ("Age residual vs [α/M]: latent model beside the spectrum baseline",
+                        lambda: figure_leakage(audits)),
+    }
+    figures, skipped = {}, {}
+    for name, (caption, draw) in drawers.items():
+        if name.startswith("fig03") and ws.paths.missing("model", "pairs"):
+            skipped[name] = f"needs {' and '.join(ws.paths.missing('model', 'pairs'))}"
+            continue
+        save_figure(draw(), ws.paths.report / name)
+        figures[name] = caption
+    model_meta = ws.age_model.metadata if ws.has("forest") else None
+    catalog = _catalog_numbers(ws)
+    blocks = summary_blocks(numbers, model_meta, catalog, figures, skipped)
+    envelope = envelope_audit_workspace(ws)
+    if envelope is not None:
+        blocks += [("h2", "Decoded PSDs (section 6.1)"),
+                   ("p", f"Envelope of the decoded PSD within 10 % of the true ν_max for "
+                         f"{100 * envelope['within_10pc']:.1f} % of {envelope['n']} validation pairs (median |Δν_max|/ν_max "
+                         f"{100 * envelope['median_abs']:.1f} %, bias {100 * envelope['bias']:+.1f} %, "
+                         f"{envelope['n_no_envelope']} without a detectable envelope). The same estimator on "
+                         f"the observed PSDs of these pairs: {100 * envelope['observed']['within_10pc']:.1f} % "
+                         f"within 10 % (median {100 * envelope['observed']['median_abs']:.1f} %).")]
+    payload = {"audits": numbers, "age_model": model_meta, "catalog": catalog, "envelope": envelope,
+               "acceptance": [{"target": t, "value": v, "met": ok} for t, v, ok in acceptance_checks(numbers)]}
+    for name, text in (("summary.md", markdown(blocks)), ("summary.html", html_page(blocks)),
+                       ("audits.json", json.dumps(payload, indent=1, allow_nan=True))):
+        with atomic_output(ws.paths.report / name, suffix=Path(name).suffix) as tmp:
+            tmp.write_text(text, encoding="utf-8")
+    summary = ReportSummary(ws.paths.report, list(figures), skipped, numbers)
+    logger.info("%s", summary)
+    return summary

@@ -1,0 +1,245 @@
+"""Which stars get a latent representation and an age, and with which inputs (paper sections 5, 7.1).
+
+- **Cuts** (:func:`selection_flags`): the latent representation is kept for 1.5 < log g < 3.6 and
+  SNREV > 30 (:data:`~latentexplorer.constants.LATENT_LOGG_RANGE`,
+  :data:`~latentexplorer.constants.LATENT_MIN_SNREV`); an age is computed for those that also have
+  2.5 < log g < 3.6 (:data:`~latentexplorer.constants.AGE_LOGG_RANGE`) and a finite Teff and [Fe/H]
+  with their errors. Every reason a star misses out is a bit of :class:`AgeFlag`.
+- **Inputs** (:class:`AgeInputs`, :func:`age_inputs`): per allStar row, the age model's features — the
+  latent means z0…z{k-1} with Teff (K) and [Fe/H] (dex) — and their errors (the encoder's z_std,
+  TEFF_ERR, FE_H_ERR), named as the saved age model names them.
+- **Seismic stars** (:class:`SeismicSample`, :func:`seismic_sample`): the seismic catalog matched to the
+  allStar rows, with log10 ages and (for a mock) the true ages.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+from astropy.table import Table
+
+from .constants import AGE_LOGG_RANGE, LATENT_LOGG_RANGE, LATENT_MIN_SNREV
+from .match import match_ids
+
+__all__ = ["AgeFlag", "LATENT_FLAGS", "ALLSTAR_REQUIRED", "ALLSTAR_USED", "selection_flags", "AgeInputs",
+           "age_inputs", "SeismicSample", "seismic_sample"]
+
+logger = logging.getLogger(__name__)
+
+#: allStar columns the age inputs need (errors may be absent: then Teff / [Fe/H] count as missing).
+ALLSTAR_REQUIRED = ("APOGEE_ID", "TELESCOPE", "FIELD", "STARFLAG", "ASPCAPFLAG", "LOGG", "SNREV", "TEFF", "FE_H")
+#: Every allStar column the package reads when present: errors, abundances for the audits, positions and
+#: kinematics for the orbits.
+ALLSTAR_USED = ALLSTAR_REQUIRED + (
+    "TEFF_ERR", "FE_H_ERR", "ALPHA_M", "ALPHA_M_ERR", "C_FE", "N_FE", "LOGG_ERR", "C_FE_ERR", "N_FE_ERR",
+    "RA", "DEC", "DIST", "GAIAEDR3_PMRA", "GAIAEDR3_PMDEC", "VHELIO_AVG", "PMRA", "PMDEC", "VLOS",
+)
+
+
+class AgeFlag(enum.IntFlag):
+    """Why a star has no latent representation or no age (0: it has both)."""
+
+    NO_LATENT = 1  #: not in latent.h5, or the encoder gave NaN (unusable spectrum)
+    LOW_SNR = 2  #: SNREV ≤ 30 or missing: latent not kept
+    LATENT_LOGG = 4  #: log g outside (1.5, 3.6) or missing: latent not kept
+    AGE_LOGG = 8  #: log g outside (2.5, 3.6) or missing: no age
+    NO_TEFF = 16  #: Teff or its error missing: no age
+    NO_FE_H = 32  #: [Fe/H] or its error missing: no age
+
+
+#: Bits that remove the latent representation (and so the age).
+LATENT_FLAGS = AgeFlag.NO_LATENT | AgeFlag.LOW_SNR | AgeFlag.LATENT_LOGG
+
+
+def finite(*arrays) -> np.ndarray:
+    """Element-wise: every one of ``arrays`` (same shape) is finite."""
+    return np.logical_and.reduce([np.isfinite(np.asarray(a, dtype=float)) for a in arrays])
+
+
+def _outside(values, bounds) -> np.ndarray:
+    values = np.asarray(values, dtype=float)
+    with np.errstate(invalid="ignore"):
+        return ~((values > bounds[0]) & (values < bounds[1]))
+
+
+def selection_flags(logg, snrev, teff, teff_err, fe_h, fe_h_err, has_latent) -> np.ndarray:
+    """The paper's catalog cuts as :class:`AgeFlag` bits, one int32 per star.
+
+    Parameters
+    ----------
+    logg, snrev, teff (K), teff_err (K), fe_h (dex), fe_h_err (dex) : array_like of shape (n,)
+        allStar values; NaN where missing.
+    has_latent : array_like of bool, shape (n,)
+        Whether the encoder gave a finite latent representation.
+
+    Returns
+    -------
+    ndarray of int32, shape (n,)
+        0 for stars that get a latent representation and an age.
+    """
+    has_latent = np.asarray(has_latent, dtype=bool)
+    with np.errstate(invalid="ignore"):
+        low_snr = ~(np.asarray(snrev, dtype=float) > LATENT_MIN_SNREV)
+    bits = (
+        (~has_latent, AgeFlag.NO_LATENT),
+        (low_snr, AgeFlag.LOW_SNR),
+        (_outside(logg, LATENT_LOGG_RANGE), AgeFlag.LATENT_LOGG),
+        (_outside(logg, AGE_LOGG_RANGE), AgeFlag.AGE_LOGG),
+        (~finite(teff, teff_err), AgeFlag.NO_TEFF),
+        (~finite(fe_h, fe_h_err), AgeFlag.NO_FE_H),
+    )
+    flags = np.zeros(has_latent.shape, dtype=np.int32)
+    for mask, bit in bits:
+        if mask.shape != flags.shape:
+            raise ValueError(f"inputs of selection_flags must all have shape {flags.shape}, got {mask.shape}")
+        flags |= np.where(mask, int(bit), 0).astype(np.int32)
+    return flags
+
+
+def column(table: Table, name: str) -> np.ndarray:
+    """A table column as float (masked → NaN), all NaN when the table lacks it."""
+    if name not in table.colnames:
+        return np.full(len(table), np.nan)
+    return np.ma.filled(np.ma.asarray(table[name], dtype=float), np.nan)
+
+
+@dataclass
+class AgeInputs:
+    """The age model's inputs for every allStar row (row-matched to the allStar file).
+
+    ``allstar`` holds the columns read; ``z_mean`` / ``z_std`` (n, latent_dim) are NaN where the star
+    has no latent representation or fails the latent cuts; ``flags`` are :class:`AgeFlag` bits;
+    ``model_fingerprint`` names the encoder that made the latents.
+    """
+
+    allstar: Table
+    z_mean: np.ndarray
+    z_std: np.ndarray
+    flags: np.ndarray
+    model_fingerprint: str = ""
+
+    def __len__(self) -> int:
+        return len(self.allstar)
+
+    def take(self, rows) -> AgeInputs:
+        """The inputs of the rows ``rows`` (index array, slice or mask), as a new AgeInputs."""
+        return AgeInputs(self.allstar[rows], self.z_mean[rows], self.z_std[rows], self.flags[rows],
+                         self.model_fingerprint)
+
+    @property
+    def apogee_id(self) -> np.ndarray:
+        """(n,) str, stripped."""
+        return np.char.strip(np.asarray(self.allstar["APOGEE_ID"]).astype(str))
+
+    def column(self, name) -> np.ndarray:
+        """An allStar column as float, NaN when the file lacks it."""
+        return column(self.allstar, name)
+
+    @property
+    def latent_dim(self) -> int:
+        return self.z_mean.shape[1]
+
+    @property
+    def feature_names(self) -> list[str]:
+        """Names of :attr:`features`' columns: z0…z{k-1}, TEFF, FE_H."""
+        return [f"z{i}" for i in range(self.latent_dim)] + ["TEFF", "FE_H"]
+
+    @property
+    def features(self) -> np.ndarray:
+        """(n, latent_dim + 2): z_mean, Teff (K), [Fe/H] (dex)."""
+        return np.column_stack([self.z_mean, self.column("TEFF"), self.column("FE_H")])
+
+    @property
+    def feature_errors(self) -> np.ndarray:
+        """(n, latent_dim + 2): z_std, Teff error (K), [Fe/H] error (dex)."""
+        return np.column_stack([self.z_std, self.column("TEFF_ERR"), self.column("FE_H_ERR")])
+
+    @property
+    def has_age_inputs(self) -> np.ndarray:
+        return self.flags == 0
+
+    @property
+    def has_latent(self) -> np.ndarray:
+        return (self.flags & int(LATENT_FLAGS)) == 0
+
+
+def age_inputs(allstar: Table, latent) -> AgeInputs:
+    """The :class:`AgeInputs` of every row of ``allstar`` (an allStar Table with :data:`ALLSTAR_REQUIRED`)
+    from the latents of ``latent`` (:class:`~latentexplorer.io.latent.LatentSet`), matched by APOGEE_ID,
+    with :func:`selection_flags` applied."""
+    missing = [c for c in ALLSTAR_REQUIRED if c not in allstar.colnames]
+    if missing:
+        raise ValueError(f"the allStar file lacks the columns {', '.join(missing)} needed for ages")
+    n, k = len(allstar), latent.latent_dim
+    where = match_ids(allstar["APOGEE_ID"], latent.apogee_id, warn_duplicates="latent.h5")
+    z_mean = np.full((n, k), np.nan, np.float32)
+    z_std = np.full((n, k), np.nan, np.float32)
+    found = where >= 0
+    z_mean[found], z_std[found] = latent.z_mean[where[found]], latent.z_std[where[found]]
+    has_latent = np.isfinite(z_mean).all(axis=1) & np.isfinite(z_std).all(axis=1)
+    flags = selection_flags(column(allstar, "LOGG"), column(allstar, "SNREV"), column(allstar, "TEFF"),
+                            column(allstar, "TEFF_ERR"), column(allstar, "FE_H"), column(allstar, "FE_H_ERR"),
+                            has_latent)
+    dropped = (flags & int(LATENT_FLAGS)) != 0
+    z_mean[dropped], z_std[dropped] = np.nan, np.nan
+    logger.info("%d allStar rows: %d with a latent representation, %d with age inputs", n,
+                int((~dropped).sum()), int((flags == 0).sum()))
+    return AgeInputs(allstar, z_mean, z_std, flags, latent.model_fingerprint)
+
+
+@dataclass
+class SeismicSample:
+    """Seismic stars matched to allStar rows.
+
+    rows (m,) allStar row of each star; log_age, log_age_err (m,) log10(age / Gyr) and its error in
+    dex; evolstate (m,) 'RC' / 'RGB' / ''; numax, deltanu and their errors (m,) μHz (NaN where the
+    catalog has none); reference_log_age (m,) the true log10 age of a mock survey (from truth.fits),
+    else None.
+    """
+
+    rows: np.ndarray
+    apogee_id: np.ndarray
+    log_age: np.ndarray
+    log_age_err: np.ndarray
+    evolstate: np.ndarray
+    numax: np.ndarray
+    deltanu: np.ndarray
+    numax_err: np.ndarray
+    deltanu_err: np.ndarray
+    reference_log_age: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return self.rows.size
+
+
+def _log10_positive(values) -> np.ndarray:
+    values = np.asarray(values, float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(values > 0, np.log10(values), np.nan)
+
+
+def seismic_sample(seismic: Table, inputs: AgeInputs, truth: Table | None = None) -> SeismicSample:
+    """Match a seismic catalog (standard columns, :func:`latentexplorer.io.seismic.read_seismic_catalog`) to
+    the allStar rows of ``inputs``; ``truth`` (a mock's truth table) adds the true ages."""
+    missing = [c for c in ("APOGEE_ID", "AGE", "AGE_ERR") if c not in seismic.colnames]
+    if missing:
+        raise ValueError(f"the seismic catalog lacks the columns {', '.join(missing)} needed for ages")
+    rows = match_ids(seismic["APOGEE_ID"], inputs.apogee_id, warn_duplicates="allStar")
+    if (rows < 0).any():
+        logger.warning("%d seismic stars are not in the allStar file and are left out", int((rows < 0).sum()))
+    seismic, rows = seismic[rows >= 0], rows[rows >= 0]
+    ids = np.char.strip(np.asarray(seismic["APOGEE_ID"]).astype(str))
+    age, age_err = column(seismic, "AGE"), column(seismic, "AGE_ERR")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        log_age_err = age_err / (age * np.log(10.0))
+    state = (np.asarray(seismic["EVOLSTATE"]).astype(str) if "EVOLSTATE" in seismic.colnames
+             else np.full(len(seismic), "", dtype="U3"))
+    reference = None
+    if truth is not None:
+        where = match_ids(ids, truth["APOGEE_ID"])
+        reference = _log10_positive(np.where(where >= 0, column(truth, "AGE")[where], np.nan))
+    columns = [column(seismic, c) for c in ("NUMAX", "DNU", "NUMAX_ERR", "DNU_ERR")]
+    return SeismicSample(rows, ids, _log10_positive(age), log_age_err, state, *columns, reference)

@@ -1,0 +1,81 @@
+"""The pairs step: spectra ↔ PSDs matched through a seismic catalog → the training pairs (``pairs.h5``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .. import constants as C
+from .. import psd as psd_mod
+from ..io.pairs import PairsSet, write_pairs
+from ..io.psdfile import read_psd_file
+from ..io.seismic import read_seismic_catalog
+from ..spectra import iter_normalized_spectra
+from .summary import StepSummary
+
+__all__ = ["make_pairs"]
+
+
+def make_pairs(psd_path, spectra_path, seismic_path, output, *, numax_range=C.TRAIN_NUMAX_RANGE_UHZ,
+               chunk_size: int = 1024, progress: bool = True) -> StepSummary:
+    """Cross-match PSDs with spectra through the seismic catalog (KIC ↔ APOGEE_ID) into training pairs.
+
+    Keeps the paper's training sample (section 5): 4 < ν_max < 250 μHz and a known evolutionary state,
+    a PSD computed without flags and a usable spectrum. Streams the spectra in chunks, so only the
+    matched ones are held in memory.
+
+    Writes ``output`` (HDF5, chunked): ``spectra`` (N, 7514) float32 continuum-normalised, ``log_psd``
+    (N, 2092) float32, ``numax`` (N,) μHz, ``APOGEE_ID``, ``KIC``, ``evolstate`` (N,), ``frequency`` (2092,).
+    The summary counts catalog stars kept (done), cut by the sample definition (flagged) and lost for
+    want of a PSD or a spectrum (failed).
+
+    Raises
+    ------
+    ValueError
+        If the PSDs are on another frequency grid, or no star can be matched at all.
+    """
+
+    psds = read_psd_file(psd_path)
+    grid = psd_mod.frequency_grid()
+    if psds.frequency.shape != grid.shape or not np.allclose(psds.frequency, grid):
+        raise ValueError(
+            f"{psd_path}: PSDs are on another frequency grid ({psds.frequency.size} pixels, "
+            f"{psds.frequency[0]:.3f}–{psds.frequency[-1]:.3f} μHz), not latentexplorer's 2092-pixel grid"
+        )
+    seismic = read_seismic_catalog(seismic_path)
+    numax = np.asarray(seismic["NUMAX"], float)
+    state = np.asarray(seismic["EVOLSTATE"]).astype(str)
+    in_sample = (numax > numax_range[0]) & (numax < numax_range[1]) & np.isin(state, ("RGB", "RC"))
+    psd_row = {int(k): i for i, k in enumerate(psds.kic) if psds.flags[i] == 0 and k > 0}
+    kic = np.asarray(seismic["KIC"], dtype=np.int64)
+    has_psd = np.array([k in psd_row for k in kic])
+    candidates = np.flatnonzero(in_sample & has_psd)
+    wanted = {str(seismic["APOGEE_ID"][i]).strip(): i for i in candidates}
+    if not wanted:
+        raise ValueError(
+            f"no seismic-catalog star of {seismic_path} has both a usable PSD in {psd_path} (matched by KIC) "
+            f"and 4 < ν_max < 250 μHz with a known evolutionary state"
+        )
+    found_rows, found_spectra = [], []
+    bar = tqdm(desc="pairs", unit="spectra", disable=not progress)
+    for ids, spectra, _flags in iter_normalized_spectra(spectra_path, chunk_size):
+        for j, apogee_id in enumerate(np.char.strip(ids.astype(str))):
+            i = wanted.get(apogee_id)
+            if i is not None and np.isfinite(spectra[j]).all():
+                found_rows.append(i)
+                found_spectra.append(spectra[j])
+        bar.update(len(ids))
+    bar.close()
+    if not found_rows:
+        raise ValueError(f"none of the {len(wanted)} matched APOGEE_IDs has a usable spectrum in {spectra_path}")
+    order = np.argsort(found_rows)
+    rows = np.asarray(found_rows)[order]
+    spectra = np.asarray(found_spectra, dtype=np.float32)[order]
+    log_psd = psds.log_psd[[psd_row[int(k)] for k in kic[rows]]]
+    n = rows.size
+    ids = np.char.strip(np.asarray(seismic["APOGEE_ID"][rows]).astype(str))
+    write_pairs(output, PairsSet(ids, kic[rows], spectra, log_psd, numax[rows], state[rows], grid))
+    cut = int((~in_sample).sum())
+    return StepSummary(done=n, flagged=cut, failed=len(seismic) - cut - n, output=Path(output))

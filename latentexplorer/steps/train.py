@@ -1,0 +1,36 @@
+"""The train step: a pairs file → a trained encoder-decoder in a model directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..io.pairs import read_pairs
+
+__all__ = ["CHECKPOINT_SUBDIR", "train_model"]
+
+
+#: Sub-directory of a model directory holding the per-epoch training checkpoint.
+CHECKPOINT_SUBDIR = "checkpoint"
+
+
+def train_model(pairs_path, model_dir, *, epochs: int = 100, batch_size: int = 128, latent_dim: int = 5,
+                validation_fraction: float = 0.1, seed: int = 0, kl_warmup_epochs: int = 0, resume: bool = True,
+                progress: bool = True) -> str:
+    """Train the encoder-decoder on a pairs file and save it to ``model_dir`` (checkpoints in
+    ``model_dir/checkpoint``; ``resume`` continues an interrupted run; ``kl_warmup_epochs`` see
+    :class:`~latentexplorer.ved.TrainingConfig`); the model records the APOGEE_IDs of its training and
+    validation pairs. Returns a one-line summary."""
+    from ..ved import VariationalEncoderDecoder
+
+    pairs = read_pairs(pairs_path)
+    model_dir = Path(model_dir)
+    ved = VariationalEncoderDecoder(latent_dim, frequency=pairs.frequency).fit(
+        pairs.spectra, pairs.log_psd, pairs.numax, ids=pairs.apogee_id, epochs=epochs, batch_size=batch_size, validation_fraction=validation_fraction,
+        seed=seed, checkpoint_dir=model_dir / CHECKPOINT_SUBDIR, resume=resume, progress=progress,
+        kl_warmup_epochs=kl_warmup_epochs,
+    )
+    ved.save(model_dir)
+    t = ved.training_
+    stop = ", early stop" if t["stopped_early"] else ""
+    return (f"{t['n_train']} training / {t['n_val']} validation pairs, {t['epochs_run']} epochs{stop}, best "
+            f"validation loss {t['best_val_loss']:.5g} (epoch {t['best_epoch']}) on {t['device']}")
