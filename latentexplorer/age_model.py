@@ -116,7 +116,7 @@ class AgeModel:
 
     def predict(self, inputs: AgeInputs) -> AgePrediction:
         """Ages and P(RC) of every star of ``inputs`` (see :class:`AgePrediction`)."""
-        log_posterior = self.posterior(inputs)
+        log_posterior = np.ascontiguousarray(self.posterior(inputs))  # rows reduced alike in any batch
         trees = 10.0 ** log_posterior  # NaN rows (no age) stay NaN
         values = (log_posterior.mean(axis=1), log_posterior.std(axis=1), trees.mean(axis=1), trees.std(axis=1))
         p_rc = np.full(len(inputs), np.nan)

@@ -5,12 +5,12 @@ astropy Quantity in μHz), prints itself, plots itself and measures its own ν_m
 travels as one thing instead of a ``(freq, log_psd)`` pair::
 
     >>> from latentexplorer.psd import compute_power_spectrum          # doctest: +SKIP
-    >>> ps = compute_power_spectrum(time_days, flux_ppm, label="KIC 8006161")   # doctest: +SKIP
+    >>> ps = compute_power_spectrum(time_days, flux_ppm, label="KIC 123")   # doctest: +SKIP
     >>> ps                                                             # doctest: +SKIP
-    PowerSpectrum(KIC 8006161: 2092 pixels, 2.0–269.0 μHz)
+    PowerSpectrum(KIC 123: 2092 pixels, 2.0–269.0 μHz)
     >>> ps.plot()                                                      # doctest: +SKIP
     >>> print(ps.estimate_global_parameters())                         # doctest: +SKIP
-    GlobalSeismicEstimate(KIC 8006161: ν_max = 104.82 μHz, Δν = 9.523 μHz, excess Δν = 1.003)
+    GlobalSeismicEstimate(KIC 123: ν_max = 40.22 μHz, Δν = 4.799 μHz, excess Δν = 1.053)
 
 :meth:`latentexplorer.ved.VariationalEncoderDecoder.decode` returns a stack ``(n, k)``; ``stack[i]`` is
 one star's spectrum and ``stack[rows]`` a smaller stack.

@@ -210,6 +210,11 @@ class Workspace:
 
         return VariationalEncoderDecoder.load(self.require("model"))
 
+    @property
+    def frequency(self) -> np.ndarray:
+        """The PSD frequency grid (k,) μHz of the encoder-decoder."""
+        return self.model.frequency
+
     @functools.cached_property
     def training_record(self):
         """Which pairs the encoder-decoder trained on (:class:`~latentexplorer.io.training_record.TrainingRecord`)."""

@@ -1,6 +1,6 @@
 """The tiny demo workspace shared by the widget, notebook and browser tests, built once per test session.
 
-``latentexplorer.pipeline.build_demo_workspace(path, size="tiny")`` runs every step on a small mock
+``latentexplorer.demo.build_demo_workspace(path, size="tiny")`` runs every step on a small mock
 survey into a temporary directory removed at exit. To skip the build while working on the dashboards,
 point ``LATENTEXPLORER_TEST_WORKSPACE`` at a workspace that is already built; it is used as it is.
 """
@@ -18,7 +18,7 @@ def tiny_workspace() -> Path:
     kept = os.environ.get("LATENTEXPLORER_TEST_WORKSPACE", "").strip()
     if kept:
         return Path(kept)
-    from latentexplorer.pipeline import build_demo_workspace
+    from latentexplorer.demo import build_demo_workspace
 
     root = Path(tempfile.mkdtemp(prefix="latentexplorer-tiny-"))
     atexit.register(shutil.rmtree, root, ignore_errors=True)

@@ -5,12 +5,14 @@ latent space that holds ν_max, the RC/RGB state and log age at fixed [Fe/H] (bu
 steps can be tested in seconds.
 """
 
-import h5py
 import numpy as np
 from astropy.table import Table
 
 from latentexplorer.io.allstar import ALLSTAR_COLUMNS, write_allstar
+from latentexplorer.io.apogee_spectra import NormalizedSpectraWriter
+from latentexplorer.io.latent import LatentSet, write_latent
 from latentexplorer.io.seismic import write_seismic_catalog
+from latentexplorer.io.truth import write_truth
 from latentexplorer.seismo import deltanu_from_numax
 from latentexplorer.workspace import Workspace
 
@@ -43,19 +45,19 @@ def make_workspace(root, n_stars=1500, n_seismic=900, seed=0, spectra=False, lat
                    "EVOLSTATE": np.where(rc, "RC", "RGB"), "AGE": 10**log_age, "TEFF": teff, "LOGG": logg,
                    "FE_H": fe_h, "ALPHA_M": alpha_m, "NUMAX": numax, "DELTANU": deltanu})
     ws = Workspace(root)
-    ws.survey.mkdir(parents=True, exist_ok=True)
-    truth.write(ws.truth)
+    ws.paths.survey.mkdir(parents=True, exist_ok=True)
+    write_truth(truth, ws.paths.truth)
 
     allstar = {name: np.zeros(n, dtype) for name, dtype, _ in ALLSTAR_COLUMNS}
     allstar.update(APOGEE_ID=ids, TELESCOPE=np.full(n, "apo25m"), FIELD=np.full(n, "KEPLER"),
                    SNREV=np.full(n, 120.0), TEFF=teff, TEFF_ERR=np.full(n, 30.0), LOGG=logg,
                    LOGG_ERR=np.full(n, 0.05), M_H=fe_h, FE_H=fe_h, FE_H_ERR=np.full(n, 0.02), ALPHA_M=alpha_m,
                    ALPHA_M_ERR=np.full(n, 0.01), C_FE=np.full(n, 0.05), N_FE=np.full(n, 0.2))
-    write_allstar(ws.allstar, allstar)
+    write_allstar(ws.paths.allstar, allstar)
 
     s = slice(0, n_seismic)
     age_obs = 10 ** log_age[s] * np.exp(AGE_REL_ERR * rng.standard_normal(n_seismic))
-    write_seismic_catalog(ws.seismic, {
+    write_seismic_catalog(ws.paths.seismic, {
         "KIC": np.arange(n_seismic) + 1, "APOGEE_ID": ids[s], "NUMAX": numax[s], "NUMAX_ERR": 0.01 * numax[s],
         "DNU": deltanu[s], "DNU_ERR": 0.005 * deltanu[s], "EVOLSTATE": truth["EVOLSTATE"][s],
         "MASS": np.ones(n_seismic), "MASS_ERR": np.full(n_seismic, 0.1), "AGE": age_obs,
@@ -63,19 +65,13 @@ def make_workspace(root, n_stars=1500, n_seismic=900, seed=0, spectra=False, lat
     })
 
     encoded = slice(0, n - 1)
-    with h5py.File(ws.latent, "w") as f:
-        f.create_dataset("APOGEE_ID", data=ids[encoded].astype(object), dtype=h5py.string_dtype("utf-8"))
-        f.create_dataset("z_mean", data=latent[encoded])
-        f.create_dataset("z_std", data=np.full_like(latent[encoded], 0.01))
-        f.create_dataset("flag", data=np.zeros(n - 1, np.int32))
-        f.attrs["model_fingerprint"] = "synthetic"
-        f.attrs["latent_dim"] = latent_dim
+    write_latent(ws.paths.latent, LatentSet(ids[encoded], latent[encoded], np.full_like(latent[encoded], 0.01),
+                                            np.zeros(n - 1, np.int32), "synthetic"))
     if spectra:
         # 7514 pixels: a few carry log age and [α/M] (so a spectrum regression can see [α/M])
         pix = np.ones((n, 7514), np.float32)
         pix[:, :50] += (0.05 * (log_age[:, None] - 0.5) + 0.01 * rng.standard_normal((n, 50))).astype(np.float32)
         pix[:, 50:100] += (0.2 * alpha_m[:, None] + 0.01 * rng.standard_normal((n, 50))).astype(np.float32)
-        with h5py.File(ws.survey / "spectra.h5", "w") as f:
-            f.create_dataset("spectra", data=pix)
-            f.create_dataset("APOGEE_ID", data=ids.astype(object), dtype=h5py.string_dtype("utf-8"))
+        with NormalizedSpectraWriter(ws.paths.survey / "spectra.h5") as writer:
+            writer.append(ids, pix)
     return ws, truth

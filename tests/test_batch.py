@@ -6,7 +6,6 @@ import subprocess
 import sys
 import time
 
-import h5py
 import numpy as np
 import pytest
 from astropy.table import Table
@@ -16,7 +15,9 @@ from latentexplorer.batch import PartStore, dask_client, plan_chunks, run_chunks
 from latentexplorer.catalog import build_catalog
 from latentexplorer.io.kepler import write_kepler_llc
 from latentexplorer.io.psdfile import read_psd_file
-from latentexplorer.pipeline import compute_orbits, compute_psd_files, encode_spectra_file
+from latentexplorer.io.catalog import read_catalog
+from latentexplorer.io.latent import read_latent
+from latentexplorer.steps import compute_orbits, compute_psd_files, encode_spectra_file
 from latentexplorer.workspace import Workspace
 from synthetic import oscillating_star
 
@@ -72,35 +73,30 @@ def test_scheduler_and_workers_are_exclusive():
         pass
 
 
-def read_latent(path):
-    with h5py.File(path, "r") as f:
-        return {name: f[name][()] for name in ("APOGEE_ID", "z_mean", "z_std", "flag")}
-
-
 def assert_same_latent(a, b):
-    for name in a:
-        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+    for name in ("apogee_id", "z_mean", "z_std", "flag"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
 
 
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory):
     ws = Workspace(tiny_workspace())
     out = tmp_path_factory.mktemp("encode") / "latent.h5"
-    n, bad = encode_spectra_file(ws.model, ws.spectra, out, chunk_size=16, progress=False)
-    assert (n, bad) == (len(Table.read(ws.allstar)), 0)
+    n, bad = encode_spectra_file(ws.paths.model, ws.paths.spectra, out, chunk_size=16, progress=False)
+    assert (n, bad) == (len(ws.allstar), 0)
     assert not out.with_name("latent.h5.parts").exists()
     return read_latent(out)
 
 
 SLOW_ENCODE = """
 import sys, time
-import latentexplorer.pipeline as pipeline
-encode_chunk = pipeline._encode_chunk
+import latentexplorer.steps.encode as step
+encode_chunk = step._encode_chunk
 def slow(*args):
     time.sleep(0.3)
     return encode_chunk(*args)
-pipeline._encode_chunk = slow
-pipeline.encode_spectra_file(sys.argv[1], sys.argv[2], sys.argv[3], chunk_size=16, progress=False)
+step._encode_chunk = slow
+step.encode_spectra_file(sys.argv[1], sys.argv[2], sys.argv[3], chunk_size=16, progress=False)
 """
 
 
@@ -108,17 +104,17 @@ def test_kill_9_during_encode_then_rerun_resumes_and_matches_an_uninterrupted_ru
     ws = Workspace(tiny_workspace())
     out = tmp_path / "latent.h5"
     parts = tmp_path / "latent.h5.parts"
-    proc = subprocess.Popen([sys.executable, "-c", SLOW_ENCODE, str(ws.model), str(ws.spectra), str(out)])
+    proc = subprocess.Popen([sys.executable, "-c", SLOW_ENCODE, str(ws.paths.model), str(ws.paths.spectra), str(out)])
     deadline = time.monotonic() + 240
     while len(list(parts.glob("part-*.npz"))) < 3 and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.1)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     finished = len(list(parts.glob("part-*.npz")))
-    assert 3 <= finished < len(plan_chunks(len(uninterrupted["flag"]), 16))
+    assert 3 <= finished < len(plan_chunks(len(uninterrupted), 16))
     assert not out.exists()  # no half-written output
 
-    encode_spectra_file(ws.model, ws.spectra, out, chunk_size=16, progress=False)
+    encode_spectra_file(ws.paths.model, ws.paths.spectra, out, chunk_size=16, progress=False)
     assert_same_latent(read_latent(out), uninterrupted)
     assert not parts.exists()
 
@@ -132,7 +128,7 @@ def local_cluster():
 def test_encode_on_a_two_worker_local_cluster_matches_one_process(tmp_path, uninterrupted, local_cluster):
     ws = Workspace(tiny_workspace())
     out = tmp_path / "latent.h5"
-    encode_spectra_file(ws.model, ws.spectra, out, chunk_size=16, progress=False, client=local_cluster)
+    encode_spectra_file(ws.paths.model, ws.paths.spectra, out, chunk_size=16, progress=False, client=local_cluster)
     assert_same_latent(read_latent(out), uninterrupted)
 
 
@@ -140,7 +136,7 @@ def test_catalog_on_a_two_worker_local_cluster_matches_one_process(tmp_path, loc
     ws = Workspace(tiny_workspace())
     build_catalog(ws, output=tmp_path / "serial.fits", progress=False, chunk_size=64)
     build_catalog(ws, output=tmp_path / "dask.fits", progress=False, chunk_size=64, client=local_cluster)
-    serial, dask = Table.read(tmp_path / "serial.fits"), Table.read(tmp_path / "dask.fits")
+    serial, dask = read_catalog(tmp_path / "serial.fits"), read_catalog(tmp_path / "dask.fits")
     assert np.isfinite(serial["LogAge"]).sum() > 10
     for name in serial.colnames:
         np.testing.assert_array_equal(serial[name], dask[name], err_msg=name)
@@ -149,8 +145,8 @@ def test_catalog_on_a_two_worker_local_cluster_matches_one_process(tmp_path, loc
 
 def test_orbits_on_a_two_worker_local_cluster_match_one_process(tmp_path, local_cluster):
     ws = Workspace(tiny_workspace())
-    serial = compute_orbits(ws.truth, tmp_path / "serial.fits", chunk_size=100, progress=False)
-    dask = compute_orbits(ws.truth, tmp_path / "dask.fits", chunk_size=100, progress=False, client=local_cluster)
+    serial = compute_orbits(ws.paths.truth, tmp_path / "serial.fits", chunk_size=100, progress=False)
+    dask = compute_orbits(ws.paths.truth, tmp_path / "dask.fits", chunk_size=100, progress=False, client=local_cluster)
     assert (np.asarray(serial["FLAG"]) == 0).sum() > 0.9 * len(serial)
     for name in serial.colnames:
         np.testing.assert_array_equal(serial[name], dask[name], err_msg=name)

@@ -9,10 +9,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import h5py
 import pytest
 from demo_workspace import tiny_workspace
 
+from latentexplorer.io.pairs import read_pair_ids
 from latentexplorer.serve import DASHBOARDS, DashboardServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -127,8 +127,7 @@ def test_latent_slider_changes_the_plotted_psd(dashboards, server):
 
 def test_star_picker_updates_the_inspector(dashboards, server):
     dashboard = dashboards("star_inspector")
-    with h5py.File(tiny_workspace() / "pairs.h5", "r") as f:
-        target = f["APOGEE_ID"].asstr()[3]
+    target = read_pair_ids(tiny_workspace() / "pairs.h5")[3]
     shown = dashboard.data("inspector_selected", "x")
     box = dashboard.page.locator(".widget-text input[list]")  # the Combobox
     box.fill(target)

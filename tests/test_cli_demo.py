@@ -2,19 +2,17 @@
 
 import json
 
-from astropy.table import Table
-
 from demo_workspace import tiny_workspace
 from latentexplorer.cli import main
-from latentexplorer.pipeline import DEMO_STAGES, _stage_outputs
+from latentexplorer.demo import DEMO_STAGES, _stage_outputs
 from latentexplorer.workspace import Workspace
 
 
 def test_the_tiny_demo_workspace_has_every_product():
     ws = Workspace(tiny_workspace())
-    assert all(path.exists() for path in _stage_outputs(ws).values()), DEMO_STAGES
-    catalog, allstar = Table.read(ws.catalog), Table.read(ws.allstar)
-    assert len(catalog) == len(allstar)  # row-matched
+    assert all(path.exists() for path in _stage_outputs(ws.paths).values()), DEMO_STAGES
+    assert len(ws.catalog) == len(ws.allstar)  # row-matched
+    assert ws.training_record.train_ids.size + ws.training_record.validation_ids.size == len(ws.pairs)
     assert json.loads((ws.root / "demo.json").read_text())["size"] == "tiny"
 
 
@@ -33,9 +31,9 @@ def test_refuses_to_build_over_a_directory_that_is_not_a_demo(tmp_path, capsys):
 
 def test_the_report_sets_the_decoded_envelopes_beside_the_observed_ones():
     ws = Workspace(tiny_workspace())
-    envelope = json.loads((ws.report / "audits.json").read_text())["envelope"]
+    envelope = json.loads((ws.paths.report / "audits.json").read_text())["envelope"]
     assert envelope["n"] == envelope["observed"]["n"] > 0  # the same validation pairs
     assert 0.0 <= envelope["within_10pc"] <= 1.0
     assert envelope["observed"]["within_10pc"] > 0.5  # the estimator finds most envelopes in the data
-    assert "on the observed PSDs of these pairs" in (ws.report / "summary.md").read_text()
-    assert set(json.loads((ws.report / "audits.json").read_text())["audits"]["references"]) == {"seismic", "aspcap"}
+    assert "on the observed PSDs of these pairs" in (ws.paths.report / "summary.md").read_text()
+    assert set(json.loads((ws.paths.report / "audits.json").read_text())["audits"]["references"]) == {"seismic", "aspcap"}

@@ -26,6 +26,7 @@ from latentexplorer.galaxy import (
     staeckel_delta,
 )
 from latentexplorer.galaxy.coordinates import SOLAR_MOTION_UW_KMS, SOLAR_PECULIAR_V_KMS, VCIRC_KMS
+from latentexplorer.io.orbits import read_orbits
 
 
 def disk_stars(n, seed=0):
@@ -268,7 +269,7 @@ def test_cli_orbits_truth_and_allstar_style(tmp_path, capsys):
     truth.write(tmp_path / "truth.fits")
     assert cli.main(["orbits", str(tmp_path / "truth.fits"), "-o", str(tmp_path / "orbits.fits"),
                      "--chunk-size", "2"]) == 0
-    out = Table.read(tmp_path / "orbits.fits")
+    out = read_orbits(tmp_path / "orbits.fits")
     assert out.colnames == ["APOGEE_ID", "R", "phi", "z", "vR", "vT", "vz", "Lz", "Jr", "Jz", "ecc", "zmax",
                             "rguide", "FLAG"]
     assert list(out["APOGEE_ID"]) == list(truth["APOGEE_ID"])
@@ -282,7 +283,7 @@ def test_cli_orbits_truth_and_allstar_style(tmp_path, capsys):
     allstar["VHELIO_AVG"][3] = -9999.0
     allstar.write(tmp_path / "allStar.fits")
     assert cli.main(["orbits", str(tmp_path / "allStar.fits")]) == 0
-    out = Table.read(tmp_path / "orbits.fits")  # default output beside the catalog
+    out = read_orbits(tmp_path / "orbits.fits")  # default output beside the catalog
     assert list(out["FLAG"]) == [0, 0, 0, OrbitFlag.MISSING_VELOCITY, 0]
 
 

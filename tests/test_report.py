@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from synthetic_workspace import make_workspace
 
-from latentexplorer.ages import audit_workspace, train_age_model
+from latentexplorer.age_model import train_age_model
+from latentexplorer.audits import audit_workspace
 from latentexplorer.catalog import build_catalog
 from latentexplorer.cli import main
 from latentexplorer.report import ACCEPTANCE, acceptance_checks, reference_numbers, write_report
@@ -29,17 +30,17 @@ def test_figures_are_written_as_png(reported):
                 "fig10_ages.png", "fig16_ablation.png", "leakage.png"}
     assert set(summary.figures) == expected
     for name in expected:
-        data = (ws.report / name).read_bytes()
+        data = (ws.paths.report / name).read_bytes()
         assert data[:8] == PNG_MAGIC and len(data) > 10_000
     # no model/ or pairs.h5 in this workspace: Fig. 3 is skipped, and the summary says why
     assert "model" in summary.skipped["fig03_psd_reconstruction.png"]
-    assert "fig03_psd_reconstruction.png (needs model and pairs)" in (ws.report / "summary.md").read_text()
+    assert "fig03_psd_reconstruction.png (needs model and pairs)" in (ws.paths.report / "summary.md").read_text()
 
 
 def test_summary_holds_every_audit_number(reported):
     ws, audits, _ = reported
-    md = (ws.report / "summary.md").read_text()
-    html = (ws.report / "summary.html").read_text()
+    md = (ws.paths.report / "summary.md").read_text()
+    html = (ws.paths.report / "summary.html").read_text()
     fid = audits.fiducial
     for text in (md, html):
         assert f"{fid.overall.scatter:.1%}" in text
@@ -50,7 +51,7 @@ def test_summary_holds_every_audit_number(reported):
         assert all(key in text for key in audits.ages)
     assert html.startswith("<!DOCTYPE html>") and html.count("<img") == 7
     assert "| age scatter overall ≤ 22 % |" in md and "\\|age bias\\|" in md  # pipes escaped in tables
-    saved = json.loads((ws.report / "audits.json").read_text())
+    saved = json.loads((ws.paths.report / "audits.json").read_text())
     assert saved["audits"]["ages"]["latent+teff+fe_h"]["n_test"] == fid.n_test
     assert saved["catalog"]["n_rows"] == 700 and saved["catalog"]["flags"]["NO_LATENT"] == 1
     assert saved["age_model"]["n_train"] == 200
@@ -58,7 +59,7 @@ def test_summary_holds_every_audit_number(reported):
 
 def test_acceptance_table_sets_each_target_beside_the_reference_features(reported):
     ws, audits, _ = reported
-    md = (ws.report / "summary.md").read_text()
+    md = (ws.paths.report / "summary.md").read_text()
     assert "| target | measured | met | seismic reference | aspcap reference |" in md
     ref = audits.references["seismic"]
     assert f"{ref.age.overall.scatter:.1%}" in md and f"{ref.evolstate.misclassification_rate:.1%}" in md
@@ -82,7 +83,7 @@ def test_acceptance_checks_read_the_right_numbers(reported):
 
 def test_cli_report_without_latent_fails_cleanly(tmp_path, capsys):
     ws, _ = make_workspace(tmp_path, n_stars=100, n_seismic=60)
-    ws.latent.unlink()
+    ws.paths.latent.unlink()
     assert main(["report", str(ws.root), "--no-progress"]) == 2
     assert "latentexplorer encode" in capsys.readouterr().err
-    assert not (ws.report / "summary.md").exists()
+    assert not (ws.paths.report / "summary.md").exists()

@@ -1,6 +1,5 @@
 """Spectra ingest: APOGEE grid, Brackett lines, continuum normalisation (vs astroNN), bad pixels, file formats."""
 
-import h5py
 import numpy as np
 import pytest
 from astroNN.apogee.chips import apogee_continuum
@@ -178,8 +177,7 @@ def test_stacked_file_round_trip_and_iteration(tmp_path):
     np.testing.assert_array_equal(chunk.bitmask, mask[3:8])
     sizes = [len(c.apogee_id) for c in io.iter_stacked_spectra(path, 4)]
     assert sizes == [4, 4, 2]
-    with h5py.File(path) as f:
-        assert f["flux"].compression == "lzf" and f["flux"].chunks == (4, 8575)
+    assert io.spectra_file_kind(path) == "stacked" and io.count_spectra_rows(path) == 10
 
 
 def test_stacked_writer_is_atomic_and_checks_shapes(tmp_path):
@@ -221,19 +219,38 @@ def test_iter_normalized_spectra_from_a_directory_flags_unreadable_files(tmp_pat
     np.testing.assert_allclose(spectra[:3], sp.normalize_spectra(flux, err, mask), rtol=1e-6)
 
 
-def test_iter_normalized_spectra_from_a_pairs_file(tmp_path):
-    spec = np.tile(reference_spectrum()["mean_flux"].data.astype(np.float32), (5, 1))
+def _normalized_file(path, n=5):
+    spec = np.tile(reference_spectrum()["mean_flux"].data.astype(np.float32), (n, 1))
+    spec *= np.linspace(0.99, 1.01, n, dtype=np.float32)[:, None]
     spec[2] = np.nan
-    path = tmp_path / "pairs.h5"
-    with h5py.File(path, "w") as f:
-        f["spectra"] = spec
-        f["APOGEE_ID"] = np.array([f"id{i}" for i in range(5)], dtype="S")  # fixed-length bytes
-    ids, out, flags = next(sp.iter_normalized_spectra(path, chunk_size=8))
+    with io.NormalizedSpectraWriter(path) as writer:
+        writer.append([f"id{i}" for i in range(n)], spec)
+    return spec
+
+
+def test_iter_normalized_spectra_from_a_normalised_file(tmp_path):
+    spec = _normalized_file(tmp_path / "spectra.h5")
+    ids, out, flags = next(sp.iter_normalized_spectra(tmp_path / "spectra.h5", chunk_size=8))
     assert list(ids) == [f"id{i}" for i in range(5)]
     np.testing.assert_array_equal(out[[0, 1, 3, 4]], spec[[0, 1, 3, 4]])
     assert flags[2] == sp.SpectrumFlag.NO_DATA
-    with h5py.File(tmp_path / "bad.h5", "w") as f:
-        f["spectra"] = np.ones((2, 7000), np.float32)
-        f.create_dataset("APOGEE_ID", data=["a", "b"], dtype=h5py.string_dtype())
-    with pytest.raises(ValueError, match="7514"):
-        next(sp.iter_normalized_spectra(tmp_path / "bad.h5"))
+
+
+def test_spectra_by_id_reads_only_the_stars_asked_for_in_any_format(tmp_path):
+    spec = _normalized_file(tmp_path / "normalized.h5")
+    out = sp.spectra_by_id(tmp_path / "normalized.h5", ["id4", "nobody", "id0"])
+    np.testing.assert_array_equal(out[[0, 2]], spec[[4, 0]])
+    assert np.isnan(out[1]).all()
+    flux, err, mask = fake_apstar(3)
+    with io.StackedSpectraWriter(tmp_path / "stacked.h5") as writer:
+        writer.append(["a", "b", "c"], flux, err, mask)
+    np.testing.assert_array_equal(sp.spectra_by_id(tmp_path / "stacked.h5", ["c"])[0],
+                                  sp.normalize_spectra(flux, err, mask)[2])
+
+
+def test_a_foreign_hdf5_file_is_not_taken_for_spectra(tmp_path):
+    from astropy.table import Table
+
+    Table({"spectra": np.ones((2, 7514)), "APOGEE_ID": ["a", "b"]}).write(tmp_path / "foreign.h5", path="data")
+    with pytest.raises(ValueError, match="foreign.h5 is not a latentexplorer"):
+        next(sp.iter_normalized_spectra(tmp_path / "foreign.h5"))

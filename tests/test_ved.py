@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 
-import h5py
 import keras
 import numpy as np
 import pytest
 
 from latentexplorer import cli
+from latentexplorer.io.latent import read_latent
+from latentexplorer.io.pairs import PairsSet, write_pairs
 from latentexplorer.psd import envelope_weights, frequency_grid
 from latentexplorer.ved import TrainingConfig, VariationalEncoderDecoder, kl_divergence, weighted_mse
 from latentexplorer.ved.network import build_encoder, build_network
@@ -33,12 +34,12 @@ def make_pairs(n=24, seed=1):
     return spectra, log_psd.astype(np.float32), numax
 
 
-def write_pairs_file(path, n=24, seed=1):
+def write_pairs_file(path, n=24, seed=1, unusable=()):
+    """A pairs file of :func:`make_pairs`; the spectra of the rows ``unusable`` all NaN."""
     spectra, log_psd, numax = make_pairs(n, seed)
-    with h5py.File(path, "w") as f:
-        f["spectra"], f["log_psd"], f["numax"], f["frequency"] = spectra, log_psd, numax, frequency_grid()
-        f["APOGEE_ID"] = np.array([f"2M{i:08d}" for i in range(n)], dtype=object).astype("S")
-        f["KIC"] = np.arange(n, dtype=np.int64)
+    spectra[list(unusable)] = np.nan
+    ids = np.array([f"2M{i:08d}" for i in range(n)])
+    write_pairs(path, PairsSet(ids, np.arange(n), spectra, log_psd, numax, np.full(n, "RGB"), frequency_grid()))
     return path
 
 
@@ -247,24 +248,36 @@ def test_cli_train_then_encode(tmp_path, capsys):
     assert cli.main(["train", str(pairs_file), "-o", str(model), "--epochs", "1", "--batch-size", "8",
                      "--latent-dim", "3", "--validation-fraction", "0.2", "--kl-warmup", "2"]) == 0
     assert "train: 16 training / 4 validation pairs, 1 epochs" in capsys.readouterr().out
-    with h5py.File(pairs_file, "a") as f:  # one unusable spectrum
-        f["spectra"][2] = np.nan
+    pairs_file = write_pairs_file(tmp_path / "survey.h5", n=20, unusable=[2])  # one unusable spectrum
     out = tmp_path / "latent.h5"
     assert cli.main(["encode", str(model), str(pairs_file), "-o", str(out), "--chunk-size", "7"]) == 0
     assert "encoded 19 of 20 spectra (1 unusable" in capsys.readouterr().out
     ved = VariationalEncoderDecoder.load(model)
     assert ved.training_["config"]["kl_warmup_epochs"] == 2
-    with h5py.File(out) as f:
-        ids, z_mean, z_std, flag = f["APOGEE_ID"].asstr()[()], f["z_mean"][()], f["z_std"][()], f["flag"][()]
+    latent = read_latent(out)
+    ids, z_mean, z_std, flag = latent.apogee_id, latent.z_mean, latent.z_std, latent.flag
     assert ids[5] == "2M00000005" and z_mean.shape == z_std.shape == (20, 3)
     assert np.isnan(z_mean[2]).all() and flag[2] != 0 and np.isfinite(np.delete(z_mean, 2, axis=0)).all()
     spectra = make_pairs(20)[0]
     np.testing.assert_allclose(z_mean[:2], ved.encode(spectra[:2])[0], rtol=1e-5, atol=1e-6)
 
 
-def test_cli_reports_bad_pairs_file(tmp_path, capsys):
-    bad = tmp_path / "bad.h5"
-    with h5py.File(bad, "w") as f:
-        f["spectra"] = np.ones((3, N_PIX), np.float32)
-    assert cli.main(["train", str(bad), "-o", str(tmp_path / "m")]) == 2
-    assert "lacks dataset(s) log_psd, numax, frequency" in capsys.readouterr().err
+def test_cli_reports_a_file_that_is_not_a_pairs_file(tmp_path, capsys):
+    latent = tmp_path / "latent.h5"
+    write_pairs_file(tmp_path / "pairs.h5", n=6)
+    assert cli.main(["encode", str(tmp_path / "nomodel"), str(tmp_path / "pairs.h5"), "-o", str(latent)]) == 2
+    capsys.readouterr()
+    (tmp_path / "notes.h5").write_text("not HDF5")
+    assert cli.main(["train", str(tmp_path / "notes.h5"), "-o", str(tmp_path / "m")]) == 2
+    assert "notes.h5 is not an HDF5 file" in capsys.readouterr().err
+
+
+def test_the_saved_model_records_its_training_and_validation_pairs(tmp_path):
+    pairs_file = write_pairs_file(tmp_path / "pairs.h5", n=20)
+    assert cli.main(["train", str(pairs_file), "-o", str(tmp_path / "model"), "--epochs", "1", "--batch-size", "8",
+                     "--validation-fraction", "0.2"]) == 0
+    record = VariationalEncoderDecoder.load(tmp_path / "model").record_
+    assert record.train_ids.size == 16 and record.validation_ids.size == 4
+    assert not set(record.train_ids) & set(record.validation_ids)
+    assert set(record.train_ids) | set(record.validation_ids) == {f"2M{i:08d}" for i in range(20)}
+    assert record.fingerprint == VariationalEncoderDecoder.load(tmp_path / "model").training_["fingerprint"]

@@ -9,13 +9,13 @@ import latentexplorer.widgets as lw
 from latentexplorer import galaxy
 from latentexplorer.seismo import estimate_global_parameters
 from latentexplorer.spectra import wavelength
-from latentexplorer.widgets.data import match_ids
 from latentexplorer.widgets.jacobian_view import element_windows
+from latentexplorer.workspace import Workspace
 
 
 @pytest.fixture(scope="module")
 def data():
-    return lw.WorkspaceData(tiny_workspace())
+    return Workspace(tiny_workspace())
 
 
 @pytest.fixture(scope="module")
@@ -38,14 +38,9 @@ def disk(data):
     return lw.DiskMap(data, min_count=1)
 
 
-def test_match_ids_finds_rows_and_marks_absent():
-    rows = match_ids(np.array(["b", "z", "a", "c"]), np.array(["a", "b", "c", "b"]))
-    np.testing.assert_array_equal(rows, [1, -1, 0, 2])
-
-
 def test_workspace_rows_follow_latent_file(data):
-    assert len(data) == data.z_mean.shape[0] == len(data.allstar) == len(data.catalog)
-    np.testing.assert_array_equal(np.asarray(data.allstar["APOGEE_ID"]), data.apogee_id)
+    assert len(data) == data.z_mean.shape[0] == len(data.aligned("allstar")) == len(data.aligned("catalog"))
+    np.testing.assert_array_equal(np.asarray(data.aligned("allstar")["APOGEE_ID"]), data.apogee_id)
     with pytest.raises(ValueError, match="no star 'nobody'"):
         data.index_of("nobody")
 
@@ -113,14 +108,17 @@ def test_unknown_id_is_reported_not_raised(inspector):
     assert "no star" in inspector.info.value
 
 
-def test_age_posterior_is_the_forest_trees(inspector, data):
-    row = int(np.flatnonzero(np.isfinite(np.asarray(data.catalog["Age"], float)))[0])
+def test_age_posterior_gives_the_catalog_age(inspector, data):
+    catalog = data.aligned("catalog")
+    row = int(np.flatnonzero(np.isfinite(np.asarray(catalog["Age"], float)))[0])
     summary = inspector.select(data.apogee_id[row])
-    X, X_err = lw.star_inspector.age_features(data, row)
-    assert summary.age_samples.shape == (data.forest.n_estimators,)
-    np.testing.assert_allclose(np.log10(summary.age_samples).mean(), data.forest.predict(X, X_err)[0], rtol=1e-9)
+    n_trees = data.age_model.regressor.n_estimators
+    assert summary.age_samples.shape == (n_trees,)
+    assert abs(summary.age_samples.mean() - summary.age) <= 1e-9 * summary.age
+    assert abs(summary.age_samples.std() - summary.age_err) <= 1e-9 * summary.age_err
+    assert summary.age == catalog["Age"][row]
     counts = inspector.sources["inspector_age_posterior"].data["count"]
-    assert counts.sum() == data.forest.n_estimators
+    assert counts.sum() == n_trees
 
 
 def test_jacobian_group_average(jacobians, data):
@@ -159,10 +157,11 @@ def test_element_windows_cover_the_aspcap_mask():
 
 
 def test_disk_filters_are_the_quality_cuts(disk, data):
-    age, err = np.asarray(data.catalog["Age"], float), np.asarray(data.catalog["Age_Error"], float)
-    expected = galaxy.quality_mask(age, err, data.allstar["STARFLAG"], data.allstar["ASPCAPFLAG"],
-                                   data.allstar["SNREV"], max_rel_age_err=0.4, min_snr=disk.min_snr.value)
-    expected &= np.isfinite(np.asarray(data.orbits["R"], float))
+    catalog, allstar = data.aligned("catalog"), data.aligned("allstar")
+    age, err = np.asarray(catalog["Age"], float), np.asarray(catalog["Age_Error"], float)
+    expected = galaxy.quality_mask(age, err, allstar["STARFLAG"], allstar["ASPCAPFLAG"],
+                                   allstar["SNREV"], max_rel_age_err=0.4, min_snr=disk.min_snr.value)
+    expected &= np.isfinite(np.asarray(data.aligned("orbits")["R"], float))
     np.testing.assert_array_equal(disk.selected, expected)
     n_strict = disk.selected.sum()
     disk.max_rel_err.value = 3.0
@@ -175,7 +174,7 @@ def test_disk_filters_are_the_quality_cuts(disk, data):
 
 def test_click_on_the_map_draws_the_nearest_orbit(disk, data):
     disk.max_rel_err.value = 3.0
-    R, z = np.asarray(data.orbits["R"], float), np.asarray(data.orbits["z"], float)
+    R, z = np.asarray(data.aligned("orbits")["R"], float), np.asarray(data.aligned("orbits")["z"], float)
     disk._on_tap(Tap(model=disk.rz_fig, x=8.0, y=0.1))
     rows = np.flatnonzero(disk.selected)
     nearest = rows[np.argmin((R[rows] - 8.0) ** 2 + (z[rows] - 0.1) ** 2)]

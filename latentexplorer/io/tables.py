@@ -177,8 +177,8 @@ def write_product_table(path, table, *, format_name: str, version: int, extname:
         columns = [(name, None, table[name].unit, table[name].description) for name in table.colnames]
     out, descriptions = _typed_table(table, columns, f"{format_name} table")
     _write_hdu(path, out, extname, descriptions, (
-        (FORMAT_KEYWORD, format_name, "what this file is (latentexplorer product format)"),
-        (VERSION_KEYWORD, int(version), "version of that format"),
+        (FORMAT_KEYWORD, format_name, "latentexplorer product format"),
+        (VERSION_KEYWORD, int(version), "version of the LEFORMAT format"),
     ))
     for name, description in zip(out.colnames, descriptions):
         out[name].description = description

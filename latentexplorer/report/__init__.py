@@ -43,7 +43,7 @@ logger = logging.getLogger(__name__)
 
 
 def _catalog_numbers(ws: Workspace) -> dict | None:
-    from .galaxy.maps import quality_mask
+    from ..galaxy.maps import quality_mask
 
     if not ws.has("catalog"):
         return None

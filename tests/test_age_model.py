@@ -1,25 +1,18 @@
-"""The age model over a workspace: cuts, training and persistence, and the workspace audits."""
+"""The age model over a workspace: cuts, training, persistence, prediction, and the workspace audits."""
 
 import json
 import shutil
 
-import h5py
 import numpy as np
 import pytest
-from astropy.table import Table
 from synthetic_workspace import AGE_REL_ERR, make_workspace
 
-from latentexplorer.ages import (
-    REFERENCE_SETS,
-    AgeFlag,
-    AgeModel,
-    audit_workspace,
-    encoder_training_ids,
-    load_inputs,
-    match_rows,
-    selection_flags,
-    train_age_model,
-)
+from latentexplorer.age_model import AgeModel, train_age_model
+from latentexplorer.audits import REFERENCE_SETS, audit_workspace
+from latentexplorer.io.training_record import TrainingRecord, write_training_record
+from latentexplorer.match import match_ids
+from latentexplorer.selection import AgeFlag, selection_flags
+from latentexplorer.workspace import Workspace
 
 N_TREES = 30
 
@@ -47,13 +40,14 @@ def test_selection_flags_follow_the_paper_cuts():
     assert selection_flags([3.0], [100], [4800], [nan], [0.0], [0.01], [True]).tolist() == [F.NO_TEFF]
 
 
-def test_match_rows_finds_first_occurrence_and_marks_absent():
-    assert match_rows(["b", "x", "a"], ["a", "b", "b"]).tolist() == [1, -1, 0]
+def test_match_ids_finds_first_occurrence_ignores_padding_and_marks_absent():
+    assert match_ids(["b", "x", "a "], ["a", "b", "b"]).tolist() == [1, -1, 0]
+    assert match_ids([3, 7], [7, 1, 3]).tolist() == [2, 0]
 
 
 def test_inputs_are_row_matched_and_cut(trained):
     ws, truth, _ = trained
-    inputs = load_inputs(ws)
+    inputs = Workspace(ws.root).age_inputs
     assert len(inputs) == len(truth)
     assert inputs.features.shape == (len(truth), 7)
     assert inputs.flags[-1] == AgeFlag.NO_LATENT  # the last star is not in latent.h5
@@ -63,13 +57,13 @@ def test_inputs_are_row_matched_and_cut(trained):
 
 def test_training_writes_model_and_disjoint_star_lists(trained):
     ws, _, summary = trained
-    train_ids = (ws.forest / "training_ids.txt").read_text().split()
-    cal_ids = (ws.forest / "calibration_ids.txt").read_text().split()
+    train_ids = (ws.paths.forest / "training_ids.txt").read_text().split()
+    cal_ids = (ws.paths.forest / "calibration_ids.txt").read_text().split()
     assert len(train_ids) == summary.n_train == 400
     # 30 % of the 500 non-training seismic stars calibrate, the rest test
     assert (summary.n_calibration, summary.n_test) == (150, 350)
     assert not set(train_ids) & set(cal_ids)
-    meta = json.loads((ws.forest / "metadata.json").read_text())
+    meta = json.loads((ws.paths.forest / "metadata.json").read_text())
     assert meta["features"] == ["z0", "z1", "z2", "z3", "z4", "TEFF", "FE_H"]
     assert meta["n_train"] == 400 and meta["n_trees"] == N_TREES
 
@@ -87,13 +81,43 @@ def test_held_out_ages_are_accurate_and_calibrated(trained):
 
 def test_saved_model_reloads_and_same_seed_gives_same_model(trained, tmp_path):
     ws, _, _ = trained
-    model = AgeModel.load(ws.forest)
-    X = load_inputs(ws).features[:50]
+    model = AgeModel.load(ws.paths.forest)
+    inputs = Workspace(ws.root).age_inputs.take(slice(0, 50))
     again, _ = make_workspace(tmp_path, spectra=False)
     train_age_model(again, n_train=400, n_trees=N_TREES, seed=0, progress=False)
-    other = AgeModel.load(again.forest)
-    np.testing.assert_array_equal(model.regressor.predict(X), other.regressor.predict(X))
+    other = AgeModel.load(again.paths.forest)
+    np.testing.assert_array_equal(model.predict(inputs).log_age, other.predict(inputs).log_age)
     assert model.regressor.calibration_scale_ == other.regressor.calibration_scale_
+
+
+def test_a_stars_age_does_not_depend_on_the_stars_predicted_with_it(trained):
+    ws, _, _ = trained
+    model, inputs = AgeModel.load(ws.paths.forest), Workspace(ws.root).age_inputs
+    together = model.predict(inputs.take(slice(0, 40)))
+    for row in (0, 17, 39):
+        alone = model.predict(inputs.take([row]))
+        for name, values in together.as_dict().items():
+            assert getattr(alone, name)[0] == values[row], name
+
+
+def test_age_and_its_error_are_the_mean_and_spread_of_the_tree_ages(trained):
+    ws, _, _ = trained
+    model, inputs = AgeModel.load(ws.paths.forest), Workspace(ws.root).age_inputs.take(slice(0, 20))
+    trees = 10.0 ** model.posterior(inputs)
+    prediction = model.predict(inputs)
+    np.testing.assert_allclose(prediction.age, trees.mean(axis=1), rtol=1e-12)
+    np.testing.assert_allclose(prediction.age_err, trees.std(axis=1), rtol=1e-12)
+    np.testing.assert_allclose(prediction.log_age, np.log10(trees).mean(axis=1), rtol=1e-12)
+    # the mean of 10**x exceeds 10**mean(x) by ≈ (ln 10 σ)² / 2: a few per cent at σ ≈ 0.1–0.2 dex
+    assert (prediction.age > 10 ** prediction.log_age).all()
+
+
+def test_prediction_refuses_inputs_named_otherwise_than_the_model_was_trained_on(trained):
+    ws, _, _ = trained
+    model = AgeModel.load(ws.paths.forest)
+    model.metadata = {**model.metadata, "features": ["z0", "z1", "z2", "z3", "z4", "TEFF", "M_H"]}
+    with pytest.raises(ValueError, match="M_H"):
+        model.predict(Workspace(ws.root).age_inputs.take(slice(0, 5)))
 
 
 def test_too_few_stars_and_missing_files_raise_clear_errors(trained, tmp_path):
@@ -105,7 +129,7 @@ def test_too_few_stars_and_missing_files_raise_clear_errors(trained, tmp_path):
     with pytest.raises(FileNotFoundError, match="allStar"):
         train_age_model(tmp_path / "nowhere", progress=False)
     small, _ = make_workspace(tmp_path / "small", n_stars=50, n_seismic=30)
-    small.latent.unlink()
+    small.paths.latent.unlink()
     with pytest.raises(FileNotFoundError, match="run `latentexplorer encode`"):
         train_age_model(small, progress=False)
     with pytest.raises(FileNotFoundError, match="run `latentexplorer ages`"):
@@ -138,20 +162,22 @@ def test_reference_audits_score_the_seismic_parameters_on_the_latent_split(train
     assert json.loads(json.dumps(audits.to_dict()))["references"]["seismic"]["age"]["n_test"] == audits.fiducial.n_test
 
 
-def test_audits_never_score_a_star_the_encoder_trained_on(trained, tmp_path):
+def _record_encoder_training(ws, n_validation, seed) -> np.ndarray:
+    """Write a training record saying the encoder trained on all seismic stars but ``n_validation``
+    random ones; returns the IDs it trained on."""
+    ids = np.asarray(Workspace(ws.root).seismic["APOGEE_ID"]).astype(str)
+    validation = np.random.default_rng(seed).permutation(ids.size)[:n_validation]
+    seen = np.delete(ids, validation)
+    ws.paths.model.mkdir()
+    write_training_record(ws.paths.model, TrainingRecord(seen, ids[validation], "synthetic"))
+    return seen
+
+
+def test_audits_never_score_a_star_the_encoder_trained_on(trained):
     ws, _, _ = trained
-    seismic = Table.read(ws.seismic)
-    ids = np.asarray(seismic["APOGEE_ID"]).astype(str)
-    assert not ws.model.exists() and not ws.pairs.exists()  # a synthetic workspace: latents without a model
-    ws.model.mkdir()
-    n_val = round(0.3 * ids.size)
-    (ws.model / "metadata.json").write_text(json.dumps(
-        {"training": {"n_train": ids.size - n_val, "n_val": n_val, "config": {"validation_fraction": 0.3, "seed": 4}}}))
-    with h5py.File(ws.pairs, "w") as f:
-        f["APOGEE_ID"] = ids.astype("S")
+    assert not ws.paths.model.exists()  # a synthetic workspace: latents without a model
+    seen = _record_encoder_training(ws, 270, seed=4)
     try:
-        seen = encoder_training_ids(ws)
-        assert seen.size == ids.size - n_val
         audits = audit_workspace(ws, n_trees=20, baseline=False, progress=False)
         tested = audits.sample.apogee_id
         for audit in (audits.fiducial, audits.evolstate, audits.seismic["numax"], audits.references["seismic"].age):
@@ -159,22 +185,14 @@ def test_audits_never_score_a_star_the_encoder_trained_on(trained, tmp_path):
         assert np.isin(tested[audits.fiducial.train_index], seen).all()  # the forests train on the others
         assert "never trained on" in audits.info["holdout"]
     finally:
-        shutil.rmtree(ws.model)
-        ws.pairs.unlink()
+        shutil.rmtree(ws.paths.model)
 
 
 def test_the_age_model_calibrates_and_tests_on_stars_new_to_the_encoder(tmp_path):
     ws, _ = make_workspace(tmp_path / "ws")
-    ids = np.asarray(Table.read(ws.seismic)["APOGEE_ID"]).astype(str)
-    ws.model.mkdir()
-    (ws.model / "metadata.json").write_text(json.dumps(
-        {"training": {"n_train": ids.size - 300, "n_val": 300, "config": {"validation_fraction": 300 / ids.size,
-                                                                          "seed": 1}}}))
-    with h5py.File(ws.pairs, "w") as f:
-        f["APOGEE_ID"] = ids.astype("S")
-    seen = encoder_training_ids(ws)
+    seen = _record_encoder_training(ws, 300, seed=1)
     train_age_model(ws, n_train=250, n_trees=10, progress=False)
-    trained_on = (ws.forest / "training_ids.txt").read_text().split()
-    calibrated_on = (ws.forest / "calibration_ids.txt").read_text().split()
+    trained_on = (ws.paths.forest / "training_ids.txt").read_text().split()
+    calibrated_on = (ws.paths.forest / "calibration_ids.txt").read_text().split()
     assert np.isin(trained_on, seen).all() and not np.isin(calibrated_on, seen).any()
-    assert "never trained on" in json.loads((ws.forest / "metadata.json").read_text())["holdout"]
+    assert "never trained on" in json.loads((ws.paths.forest / "metadata.json").read_text())["holdout"]

@@ -1,6 +1,5 @@
-"""latentexplorer.pipeline: the mock PSD step, the training pairs and their cross-match."""
+"""latentexplorer.steps: the mock PSD step, the training pairs and their cross-match."""
 
-import h5py
 import numpy as np
 import pytest
 
@@ -9,7 +8,8 @@ from latentexplorer import psd
 from latentexplorer.io.psdfile import PSDSet, read_psd_file, write_psd_file
 from latentexplorer.io.seismic import read_seismic_catalog
 from latentexplorer.mock import simulate_survey
-from latentexplorer.pipeline import compute_mock_psds, make_pairs
+from latentexplorer.io.pairs import read_pairs
+from latentexplorer.steps import compute_mock_psds, make_pairs
 from latentexplorer.workspace import Workspace
 
 
@@ -18,14 +18,14 @@ def small_workspace(tmp_path_factory):
     ws = Workspace(tmp_path_factory.mktemp("ws"))
     survey = simulate_survey(96, 24, seed=4)
     survey.write(ws.root, progress=False, light_curves=0)
-    compute_mock_psds(survey, ws.psd, progress=False, n_jobs=2)
+    compute_mock_psds(survey, ws.paths.psd, progress=False, n_jobs=2)
     return ws, survey
 
 
 def test_mock_psds_do_not_depend_on_the_number_of_processes(small_workspace, tmp_path):
     ws, survey = small_workspace
     compute_mock_psds(survey, tmp_path / "serial.h5", progress=False, n_jobs=1)
-    serial, parallel = read_psd_file(tmp_path / "serial.h5"), read_psd_file(ws.psd)
+    serial, parallel = read_psd_file(tmp_path / "serial.h5"), read_psd_file(ws.paths.psd)
     assert np.array_equal(serial.log_psd, parallel.log_psd)
     assert list(serial.kic) == list(survey.seismic["KIC"])
 
@@ -34,7 +34,7 @@ def test_mock_psds_peak_near_the_true_numax(small_workspace):
     from latentexplorer.seismo import estimate_global_parameters
 
     ws, survey = small_workspace
-    psds = read_psd_file(ws.psd)
+    psds = read_psd_file(ws.paths.psd)
     found = np.array([estimate_global_parameters(psds.frequency, row).numax for row in psds.log_psd])
     truth = np.asarray(survey.kepler["NUMAX"])
     assert np.nanmedian(np.abs(found / truth - 1)) < 0.05
@@ -42,38 +42,37 @@ def test_mock_psds_peak_near_the_true_numax(small_workspace):
 
 def test_pairs_keep_the_papers_training_sample(small_workspace):
     ws, _ = small_workspace
-    summary = make_pairs(ws.psd, ws.spectra, ws.seismic, ws.pairs, progress=False)
-    seismic = read_seismic_catalog(ws.seismic)
+    summary = make_pairs(ws.paths.psd, ws.paths.spectra, ws.paths.seismic, ws.paths.pairs, progress=False)
+    seismic = read_seismic_catalog(ws.paths.seismic)
     numax = np.asarray(seismic["NUMAX"])
     expected = (numax > C.TRAIN_NUMAX_RANGE_UHZ[0]) & (numax < C.TRAIN_NUMAX_RANGE_UHZ[1])
-    with h5py.File(ws.pairs) as f:
-        ids = f["APOGEE_ID"].asstr()[()]
-        assert f["spectra"].shape == (len(ids), C.APOGEE_N_PIXELS)
-        assert f["log_psd"].shape == (len(ids), C.PSD_N_PIXELS)
-        assert np.allclose(f["frequency"][()], psd.frequency_grid())
-        assert set(f["evolstate"].asstr()[()]) <= {"RGB", "RC"}
-        kic = f["KIC"][()]
-        by_kic = {int(k): i for i, k in enumerate(seismic["KIC"])}
-        assert all(str(seismic["APOGEE_ID"][by_kic[int(k)]]).strip() == i for k, i in zip(kic, ids))
-        assert np.all((f["numax"][()] > 4) & (f["numax"][()] < 250))
+    pairs = read_pairs(ws.paths.pairs)
+    ids = pairs.apogee_id
+    assert pairs.spectra.shape == (len(ids), C.APOGEE_N_PIXELS)
+    assert pairs.log_psd.shape == (len(ids), C.PSD_N_PIXELS)
+    assert np.allclose(pairs.frequency, psd.frequency_grid())
+    assert set(pairs.evolstate) <= {"RGB", "RC"}
+    by_kic = {int(k): i for i, k in enumerate(seismic["KIC"])}
+    assert all(str(seismic["APOGEE_ID"][by_kic[int(k)]]).strip() == i for k, i in zip(pairs.kic, ids))
+    assert np.all((pairs.numax > 4) & (pairs.numax < 250))
     assert summary.done == len(ids) == expected.sum()
 
 
 def test_pairs_refuse_psds_on_another_grid(small_workspace, tmp_path):
     ws, _ = small_workspace
-    psds = read_psd_file(ws.psd)
+    psds = read_psd_file(ws.paths.psd)
     other = PSDSet(psds.target_id, psds.kic, psds.frequency[:-1], psds.log_psd[:, :-1], psds.flags, psds.source,
                    psds.baseline_days, psds.n_points)
     write_psd_file(tmp_path / "other.h5", other)
     with pytest.raises(ValueError, match="another frequency grid"):
-        make_pairs(tmp_path / "other.h5", ws.spectra, ws.seismic, tmp_path / "pairs.h5", progress=False)
+        make_pairs(tmp_path / "other.h5", ws.paths.spectra, ws.paths.seismic, tmp_path / "pairs.h5", progress=False)
     assert not (tmp_path / "pairs.h5").exists()
 
 
 def test_pairs_without_any_match_is_a_clear_error(small_workspace, tmp_path):
     ws, _ = small_workspace
-    psds = read_psd_file(ws.psd)
+    psds = read_psd_file(ws.paths.psd)
     psds.kic = psds.kic + 10**8  # KICs the seismic catalog does not know
     write_psd_file(tmp_path / "foreign.h5", psds)
     with pytest.raises(ValueError, match="no seismic-catalog star"):
-        make_pairs(tmp_path / "foreign.h5", ws.spectra, ws.seismic, tmp_path / "pairs.h5", progress=False)
+        make_pairs(tmp_path / "foreign.h5", ws.paths.spectra, ws.paths.seismic, tmp_path / "pairs.h5", progress=False)
