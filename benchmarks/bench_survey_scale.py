@@ -20,8 +20,9 @@ import sys
 import time
 from pathlib import Path
 
-import h5py
 import numpy as np
+
+from latentexplorer.io.latent import read_latent
 
 N_KEPLER = 6000  # seismic stars of each mock (the age forest trains on 1,200 of them)
 
@@ -87,9 +88,9 @@ def main(argv=None):
         root = args.workdir / str(min(args.sizes))
         single = root / "latent.h5"
         wall, rss = run_step([*steps["encode"][:-1], "latent_dask.h5", "--workers", str(args.workers)], root)
-        with h5py.File(single) as a, h5py.File(root / "latent_dask.h5") as b:
-            same = all(np.array_equal(a[k][()], b[k][()], equal_nan=a[k].dtype.kind == "f")
-                       for k in ("APOGEE_ID", "z_mean", "z_std", "flag"))
+        a, b = read_latent(single), read_latent(root / "latent_dask.h5")
+        same = all(np.array_equal(getattr(a, k), getattr(b, k), equal_nan=getattr(a, k).dtype.kind == "f")
+                   for k in ("apogee_id", "z_mean", "z_std", "flag"))
         print(f"encode N={min(args.sizes)} on {args.workers} Dask workers: {wall:.1f} s (this process's peak RSS "
               f"{rss:.2f} GB), identical to the single process: {same}")
 

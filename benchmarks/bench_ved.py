@@ -18,11 +18,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import h5py
 import keras
 import numpy as np
 import tensorflow as tf
 
+from latentexplorer.io.apogee_spectra import NormalizedSpectraWriter
 from latentexplorer.psd import envelope_weights, frequency_grid
 from latentexplorer.ved import VariationalEncoderDecoder, kl_divergence, weighted_mse
 from latentexplorer.ved.model import _device_name
@@ -148,12 +148,11 @@ def bench_disk_encode(ved, n, tmp: Path, chunk=1024):
     """Write n random normalised spectra to HDF5, run `latentexplorer encode` in a child process."""
     path = tmp / "spectra.h5"
     rng = np.random.default_rng(7)
-    with h5py.File(path, "w") as f:
-        d = f.create_dataset("spectra", (n, N_PIX), dtype="f4", chunks=(256, N_PIX))
-        f["APOGEE_ID"] = np.array([f"2M{i:09d}" for i in range(n)], dtype="S")
+    with NormalizedSpectraWriter(path, chunk_rows=256) as writer:
         for i in range(0, n, chunk):
             m = min(chunk, n - i)
-            d[i:i + m] = (1 + 0.02 * rng.standard_normal((m, N_PIX))).astype(np.float32)
+            writer.append([f"2M{j:09d}" for j in range(i, i + m)],
+                          (1 + 0.02 * rng.standard_normal((m, N_PIX))).astype(np.float32))
     model = ved.save(tmp / "model")
     t0 = time.perf_counter()
     subprocess.run([sys.executable, "-m", "latentexplorer.cli", "encode", str(model), str(path),

@@ -19,6 +19,7 @@ import numpy as np
 
 import latentexplorer.widgets as lw
 from latentexplorer.seismo import estimate_global_parameters
+from latentexplorer.workspace import Workspace
 
 
 def median_ms(fn, repeats: int) -> float:
@@ -132,7 +133,7 @@ def main(argv=None) -> None:
     parser.add_argument("--max-stars", type=int, default=64, help="stars per Jacobian group (the dashboard's default)")
     parser.add_argument("--no-browser", action="store_true", help="skip the page-load timings")
     args = parser.parse_args(argv)
-    data = lw.WorkspaceData(args.workspace)
+    data = Workspace(args.workspace)
     print(f"{data}")
     bench_slider(data, args.repeats)
     bench_jacobian(data, args.max_stars)

@@ -55,13 +55,15 @@ def _stage_outputs(ws) -> dict:
     }
 
 
-def build_demo_workspace(path, size: str = "demo", seed: int = 0, progress: bool = True) -> dict:
+def build_demo_workspace(path, size: str = "demo", seed: int = 0, progress: bool = True,
+                         spectra_format: str = "stacked") -> dict:
     """Run every step on the mock survey into the workspace at ``path``; stages already done are kept.
 
     simulate → PSD → pairs → train → encode → ages → catalog → orbits → report. A stage is skipped when
-    its output exists and the workspace was built with the same size and seed (``demo.json``); a
-    different size or seed starts afresh. Training checkpoints every epoch, so an interrupted build
-    resumes where it stopped.
+    its output exists and the workspace was built with the same size, seed and spectra format
+    (``demo.json``); any other starts afresh. Training checkpoints every epoch, so an interrupted build
+    resumes where it stopped. ``spectra_format`` is the survey's (:meth:`MockSurvey.write
+    <latentexplorer.mock.MockSurvey.write>`: 'stacked', 'normalized' or 'apstar').
 
     Returns
     -------
@@ -73,7 +75,8 @@ def build_demo_workspace(path, size: str = "demo", seed: int = 0, progress: bool
         raise ValueError(f"size must be one of {sorted(DEMO_SIZES)}, got {size!r}")
     spec = DEMO_SIZES[size]
     ws = WorkspacePaths(path)
-    stamp = {"size": size, "seed": int(seed), "version": __version__, **spec.__dict__}
+    stamp = {"size": size, "seed": int(seed), "version": __version__, "spectra_format": spectra_format,
+             **spec.__dict__}
     stamp_path = ws.root / "demo.json"
     if ws.root.exists() and any(ws.root.iterdir()):
         previous = json.loads(stamp_path.read_text()) if stamp_path.exists() else None
@@ -98,7 +101,8 @@ def build_demo_workspace(path, size: str = "demo", seed: int = 0, progress: bool
 
     def run_stage(name):
         if name == "simulate":
-            mock().write(ws.root, progress=progress, light_curves=spec.example_light_curves)
+            mock().write(ws.root, spectra_format=spectra_format, progress=progress,
+                         light_curves=spec.example_light_curves)
             return f"{spec.n_stars} stars, {spec.n_kepler} Kepler giants"
         if name == "psd":
             return str(steps.compute_mock_psds(mock(), ws.psd, progress=progress))

@@ -24,7 +24,7 @@ import webbrowser
 from pathlib import Path
 
 from .widgets.display import WORKSPACE_ENV
-from .workspace import Workspace
+from .workspace import WorkspacePaths
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ class DashboardServer:
     """
 
     def __init__(self, workspace, port: int = 8866, dashboard_dir=None):
-        self.workspace = Workspace(Path(workspace).expanduser().resolve())
+        self.workspace = WorkspacePaths(Path(workspace).expanduser().resolve())
         self.dashboard_dir = Path(dashboard_dir or DASHBOARD_DIR)
         if not self.workspace.root.is_dir():
             raise FileNotFoundError(f"workspace {self.workspace.root} does not exist")

@@ -33,6 +33,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--size", choices=sorted(DEMO_SIZES), default="demo",
                         help="demo: 5,000 stars / 3,000 Kepler giants (default); tiny: a one-minute smoke test")
     parser.add_argument("--seed", type=int, default=0, help="random seed of the mock survey and training")
+    parser.add_argument("--spectra-format", choices=("stacked", "normalized", "apstar"), default="stacked",
+                        help="how the mock survey stores its spectra (default stacked; see `simulate`)")
     parser.add_argument("--port", type=int, default=8866, help="port for Voila on 127.0.0.1 (default 8866)")
     parser.add_argument("--no-browser", action="store_true", help="do not open a web browser")
     parser.add_argument("--build-only", action="store_true", help="build the workspace and exit")
@@ -44,7 +46,7 @@ def run(args) -> int:
     workspace = args.workspace or default_workspace()
     start = time.perf_counter()
     print(f"demo workspace: {workspace}")
-    done = build_demo_workspace(workspace, size=args.size, seed=args.seed)
+    done = build_demo_workspace(workspace, size=args.size, seed=args.seed, spectra_format=args.spectra_format)
     print(f"built {len(done)} stage(s) in {time.perf_counter() - start:.1f} s"
           if done else "all stages already built (cached)")
     if args.build_only:

@@ -51,12 +51,14 @@ def hdf5_product_writer(path, name: str, version: int):
         yield f
 
 
-def open_hdf5_product(path, names, version: int, command: str, datasets=()) -> h5py.File:
-    """Open the product at ``path`` read-only, after checking that it is one of ``names`` (a str or a
-    tuple of product names accepted) at a version ≤ ``version`` and holds ``datasets``.
+@contextlib.contextmanager
+def open_hdf5_product(path, names, version: int, command: str, datasets=()):
+    """Yield the product at ``path`` open read-only (an ``h5py.File``), after checking that it is one of
+    ``names`` (a str or a tuple of product names accepted) at a version ≤ ``version`` and holds
+    ``datasets``; a read that fails inside the block (a truncated file) becomes the ValueError below.
 
-    ``command`` names the ``latentexplorer`` subcommand that writes such files, for the messages. Use the
-    returned file as a context manager (``parse_format(f.attrs["format"])`` says which product it is).
+    ``command`` names the ``latentexplorer`` subcommand that writes such files, for the messages
+    (``parse_format(f.attrs["format"])`` says which product the file is).
 
     Raises
     ------
@@ -93,4 +95,9 @@ def open_hdf5_product(path, names, version: int, command: str, datasets=()) -> h
     except BaseException:
         f.close()
         raise
-    return f
+    try:
+        yield f
+    except OSError as err:
+        raise ValueError(f"{path} is damaged or truncated: {err}") from None
+    finally:
+        f.close()

@@ -1,6 +1,6 @@
 """The orbits product: ``orbits.fits``, Galactocentric coordinates and orbit parameters of a catalog's stars.
 
-Written by ``latentexplorer orbits`` (:func:`latentexplorer.pipeline.compute_orbits`, columns from
+Written by ``latentexplorer orbits`` (:func:`latentexplorer.steps.compute_orbits`, columns from
 :func:`latentexplorer.galaxy.orbits.orbit_parameters`) as a product table
 (:func:`~latentexplorer.io.tables.write_product_table`, format ``'latentexplorer.orbits'``, version
 :data:`ORBITS_VERSION`), one row per input row, in input order. Columns (:data:`ORBITS_COLUMNS`):

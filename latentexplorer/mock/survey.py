@@ -321,7 +321,7 @@ class MockSurvey:
         progress : bool, show tqdm progress bars.
         n_jobs : int, worker processes for the spectra and the light curves (the files do not depend on it).
         light_curves : int or None, write the llc files of only the first this many Kepler stars (None: all).
-            A full-mission llc file is ~7 MB; :func:`latentexplorer.pipeline.compute_mock_psds` gives the
+            A full-mission llc file is ~7 MB; :func:`latentexplorer.steps.compute_mock_psds` gives the
             PSDs of all of them without the files.
 
         Returns
