@@ -23,7 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from latentexplorer.io.apogee_spectra import NormalizedSpectraWriter
-from latentexplorer.psd import envelope_weights, frequency_grid
+from latentexplorer.psd import envelope_weights
 from latentexplorer.ved import VariationalEncoderDecoder, kl_divergence, weighted_mse
 from latentexplorer.ved.model import _device_name
 from latentexplorer.ved.network import build_network

@@ -16,7 +16,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import diagnostics as diag
-from .age_model import age_eligible, encoder_holdout, workspace_seismic_sample
+from .age_training import age_eligible, encoder_holdout, workspace_seismic_sample
 from .match import match_ids
 from .selection import LATENT_FLAGS, SeismicSample, finite
 from .spectra import spectra_by_id

@@ -115,7 +115,7 @@ def build_demo_workspace(path, size: str = "demo", seed: int = 0, progress: bool
             n, bad = steps.encode_spectra_file(ws.model, ws.spectra, ws.latent, 1024, progress)
             return f"{n - bad} of {n} spectra encoded"
         if name == "ages":
-            from .age_model import train_age_model
+            from .age_training import train_age_model
 
             return str(train_age_model(ws.root, n_train=spec.n_age_train, n_trees=spec.n_trees, seed=seed,
                                        progress=progress))

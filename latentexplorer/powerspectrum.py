@@ -265,14 +265,6 @@ class PowerSpectrum(NDArrayOperatorsMixin):
 
     # --- construction ----------------------------------------------------------------------------------
     @classmethod
-    def from_light_curve(cls, time_or_lc, flux_ppm=None, *, label: str | None = None) -> "PowerSpectrum":
-        """The spectrum of a light curve: :func:`latentexplorer.psd.compute_power_spectrum` (see there)."""
-        from .psd import compute_power_spectrum
-
-        ps = compute_power_spectrum(time_or_lc, flux_ppm, label=label)
-        return ps if type(ps) is cls else cls(ps.frequency, ps.log_power, label=ps.label, meta=ps.meta)
-
-    @classmethod
     def stack(cls, spectra: Sequence["PowerSpectrum"], *, label=None) -> "PowerSpectrum":
         """Stack single spectra on one frequency grid into an (n, k) PowerSpectrum.
 

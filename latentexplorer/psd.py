@@ -22,12 +22,16 @@ import enum
 import functools
 import warnings
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
 from . import constants as C
 from .seismo import deltanu_from_numax
+
+if TYPE_CHECKING:  # the object form imports this module's grid lazily, not the other way round
+    from .powerspectrum import PowerSpectrum
 
 __all__ = [
     "PSDFlag",
@@ -386,7 +390,7 @@ def compute_psd(time_or_lc, flux_ppm=None, *, return_flags: bool = False):
     return (log_psd, flags) if return_flags else log_psd
 
 
-def compute_power_spectrum(time_or_lc, flux_ppm=None, *, label: str | None = None) -> "PowerSpectrum":
+def compute_power_spectrum(time_or_lc, flux_ppm=None, *, label: str | None = None) -> PowerSpectrum:
     """:func:`compute_psd` as an object: the log PSD of a light curve with its frequency grid and name.
 
     Parameters

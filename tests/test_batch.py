@@ -8,7 +8,6 @@ import time
 
 import numpy as np
 import pytest
-from astropy.table import Table
 from demo_workspace import tiny_workspace
 
 from latentexplorer.batch import PartStore, dask_client, plan_chunks, run_chunks

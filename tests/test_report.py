@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from synthetic_workspace import make_workspace
 
-from latentexplorer.age_model import train_age_model
+from latentexplorer.age_training import train_age_model
 from latentexplorer.audits import audit_workspace
 from latentexplorer.catalog import build_catalog
 from latentexplorer.cli import main

@@ -31,7 +31,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from ..age_model import train_age_model
+    from ..age_training import train_age_model
 
     summary = train_age_model(args.workspace, n_train=args.n_train, n_trees=args.n_trees, seed=args.seed,
                               progress=not args.no_progress)

@@ -25,7 +25,18 @@ from .maps import (
     rz_abundance_age_maps,
     rz_age_map,
 )
-from .orbits import OrbitFlag, OrbitTrack, integrate_orbit, orbit_parameters, staeckel_delta
+
+_ORBIT_NAMES = ("OrbitFlag", "OrbitTrack", "integrate_orbit", "orbit_parameters", "staeckel_delta")
+
+
+def __getattr__(name):
+    """The orbit tools load galpy (seconds): import them on first use, so the coordinates and maps — and
+    the mock survey, which uses the frame — do not pay for it."""
+    if name in _ORBIT_NAMES:
+        from . import orbits
+
+        return getattr(orbits, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "AgeDistributions",

@@ -13,6 +13,7 @@ import tensorflow as tf
 
 from .. import __version__
 from ..io.training_record import TrainingRecord
+from ..powerspectrum import PowerSpectrum
 from ..constants import APOGEE_N_PIXELS
 from .network import build_network
 from .persistence import data_fingerprint, read_model, write_model
@@ -272,7 +273,7 @@ class VariationalEncoderDecoder:
             z_mean = z_mean + z_std * np.random.default_rng(seed).standard_normal(z_mean.shape).astype(np.float32)
         return z_mean, z_std
 
-    def decode(self, z, batch_size: int = 512) -> "PowerSpectrum":
+    def decode(self, z, batch_size: int = 512) -> PowerSpectrum:
         """Decode latent vectors into power spectra.
 
         Parameters
@@ -287,8 +288,6 @@ class VariationalEncoderDecoder:
             vector: ``decode(z)[0]`` is that star's spectrum. ``np.asarray(ved.decode(z))`` is the bare
             (n, k) float32 array.
         """
-        from ..powerspectrum import PowerSpectrum
-
         self._require_fitted()
         z = np.array(z, dtype=np.float32, ndmin=2)
         if z.ndim != 2 or z.shape[1] != self.latent_dim:
@@ -297,7 +296,7 @@ class VariationalEncoderDecoder:
             raise ValueError("z contains non-finite values")
         return PowerSpectrum(self.frequency, self._batched("decode", z, batch_size), meta={"source": "decoded"})
 
-    def reconstruct(self, spectra, batch_size: int = 512) -> "PowerSpectrum":
+    def reconstruct(self, spectra, batch_size: int = 512) -> PowerSpectrum:
         """Power spectra decoded from the latent means of ``spectra``: a (n, k) float32
         :class:`~latentexplorer.powerspectrum.PowerSpectrum` stack on :attr:`frequency`, as :meth:`decode`."""
         return self.decode(self.encode(spectra, batch_size=batch_size)[0], batch_size=batch_size)
