@@ -101,8 +101,8 @@ def audit_workspace(workspace, n_train=None, n_trees=100, seed=0, baseline=True,
         The label audit uses a random subset of at most this many stars with a latent representation.
     hold_out_encoder_training : bool
         Test (and calibrate) only on stars the encoder-decoder never trained on, as the paper's Figs. 7–10
-        do: with ``model/`` and ``pairs.h5`` in the workspace, the pairs of its gradient steps
-        (:func:`encoder_training_ids`) may train the forests but are never scored. Falls back to all
+        do: the pairs of its gradient steps (its training record,
+        :func:`~latentexplorer.age_training.encoder_holdout`) may train the forests but are never scored. Falls back to all
         stars, with a warning, where that would leave fewer than 20 age test stars.
     progress : bool
         Progress bar over the audits.

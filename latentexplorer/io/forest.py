@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import atomic_output
-from .hdf5 import format_string, parse_format
+from .hdf5 import format_string
+from .json_product import read_json_product
 
 __all__ = ["FOREST_VERSION", "AGE_FILE", "STATE_FILE", "METADATA_FILE", "TRAINING_IDS", "CALIBRATION_IDS",
            "write_forest", "read_forest"]
@@ -68,17 +69,7 @@ def read_forest(directory) -> tuple:
     if missing:
         raise FileNotFoundError(f"age model directory {directory} lacks {', '.join(missing)} "
                                 "(run `latentexplorer ages`)")
-    path = directory / METADATA_FILE
-    try:
-        metadata = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ValueError(f"{path} is not valid JSON: {err}") from None
-    found = parse_format(metadata.get("format")) if isinstance(metadata, dict) else None
-    if found is None or found[0] != "forest":
-        raise ValueError(f"{path} is not the metadata of a latentexplorer.forest (version {FOREST_VERSION}): "
-                         "rerun `latentexplorer ages`")
-    if found[1] > FOREST_VERSION:
-        raise ValueError(f"{directory} holds age-model format {found[1]}; this latentexplorer reads ≤ {FOREST_VERSION}")
+    metadata = read_json_product(directory / METADATA_FILE, "forest", FOREST_VERSION, "rerun `latentexplorer ages`")
     forests = []
     for name, cls in ((AGE_FILE, ProbabilisticRandomForestRegressor), (STATE_FILE, ProbabilisticRandomForestClassifier)):
         try:

@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import atomic_output
-from .hdf5 import format_string, parse_format
+from .hdf5 import format_string
+from .json_product import read_json_product
 
 __all__ = ["RECORD_FILE", "RECORD_VERSION", "TrainingRecord", "ids_fingerprint", "write_training_record",
            "read_training_record"]
@@ -80,16 +81,7 @@ def read_training_record(directory) -> TrainingRecord:
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist: the model does not record its training pairs "
                                 "(retrain it with `latentexplorer train`)")
-    try:
-        payload = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ValueError(f"{path} is not valid JSON: {err}") from None
-    found = parse_format(payload.get("format")) if isinstance(payload, dict) else None
-    if found is None or found[0] != "training_record":
-        raise ValueError(f"{path} is not a latentexplorer.training_record file")
-    if found[1] > RECORD_VERSION:
-        raise ValueError(f"{path} is a training record of version {found[1]}; this latentexplorer reads "
-                         f"≤ {RECORD_VERSION}")
+    payload = read_json_product(path, "training_record", RECORD_VERSION, "retrain with `latentexplorer train`")
     train, val = (np.asarray(payload.get(k, []), dtype=str) for k in ("train_ids", "validation_ids"))
     for ids, key in ((train, "train_ids_sha256"), (val, "validation_ids_sha256")):
         if ids_fingerprint(ids) != payload.get(key):
