@@ -1,4 +1,4 @@
-"""Serve the Voila dashboards of ``dashboards/`` for one workspace, on 127.0.0.1 only.
+"""Serve the Voila dashboards of ``latentexplorer/dashboards/`` for one workspace, on 127.0.0.1 only.
 
 Voila runs as a child process with ``$LATENTEXPLORER_WORKSPACE`` pointing at the workspace. It binds to
 localhost, strips the notebooks' source from the pages, shows no tracebacks to the browser and (Voila's
@@ -33,8 +33,8 @@ __all__ = ["DASHBOARDS", "DASHBOARD_DIR", "HOST", "DashboardServer", "serve"]
 HOST = "127.0.0.1"
 #: The dashboards, in the order they are listed.
 DASHBOARDS = ("latent_explorer", "star_inspector", "jacobian_view", "disk_map")
-#: Where the dashboard notebooks live (the repository's ``dashboards/``).
-DASHBOARD_DIR = Path(__file__).resolve().parent.parent / "dashboards"
+#: Where the dashboard notebooks live (package data: ``latentexplorer/dashboards/``).
+DASHBOARD_DIR = Path(__file__).resolve().parent / "dashboards"
 
 
 def _free_port() -> int:

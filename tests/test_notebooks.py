@@ -7,7 +7,7 @@ import pytest
 from demo_workspace import tiny_workspace
 from nbclient import NotebookClient
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
+NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "latentexplorer" / "notebooks").glob("*.ipynb"))
 
 
 def test_there_are_five_workshop_notebooks():

@@ -1,6 +1,6 @@
 """Dashboard components: ipywidgets apps with bokeh figures (through jupyter_bokeh) over a workspace.
 
-Each works in JupyterLab and in the Voila dashboards of ``dashboards/``::
+Each works in JupyterLab and in the Voila dashboards of ``latentexplorer/dashboards/``::
 
     import latentexplorer.widgets as lw
     lw.setup_notebook()                       # BokehJS into the page, once
