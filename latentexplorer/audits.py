@@ -101,9 +101,10 @@ def audit_workspace(workspace, n_train=None, n_trees=100, seed=0, baseline=True,
         The label audit uses a random subset of at most this many stars with a latent representation.
     hold_out_encoder_training : bool
         Test (and calibrate) only on stars the encoder-decoder never trained on, as the paper's Figs. 7–10
-        do: the pairs of its gradient steps (its training record,
-        :func:`~latentexplorer.age_training.encoder_holdout`) may train the forests but are never scored. Falls back to all
-        stars, with a warning, where that would leave fewer than 20 age test stars.
+        do: the pairs of its gradient steps (its training record, see
+        :func:`~latentexplorer.age_training.encoder_holdout`) may train the forests but are never
+        scored. Falls back to all stars, with a warning, where that would leave fewer than 20 age
+        test stars.
     progress : bool
         Progress bar over the audits.
 
@@ -247,6 +248,6 @@ def envelope_audit_workspace(workspace) -> dict | None:
     if rows.size == 0:
         return None
     held = pairs.take(rows)
-    decoded = np.asarray(ws.model.reconstruct(held.spectra))
+    decoded = np.asarray(ws.model.reconstruct(ws.pair_spectra(rows)))
     result = diag.envelope_audit(decoded, held.frequency, held.numax).to_dict()
     return {**result, "observed": diag.envelope_audit(held.log_psd, held.frequency, held.numax).to_dict()}

@@ -14,7 +14,7 @@ import sys
 from . import __version__
 
 # Order is the order of the pipeline (and of ``latentexplorer --help``).
-COMMANDS = ("demo", "simulate", "psd", "pairs", "train", "encode", "ages", "catalog", "report", "orbits", "serve")
+COMMANDS = ("demo", "simulate", "psd", "pairs", "train", "encode", "ages", "catalog", "report", "orbits", "serve", "lab")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -4,6 +4,19 @@ Voila runs as a child process with ``$LATENTEXPLORER_WORKSPACE`` pointing at the
 localhost, strips the notebooks' source from the pages, shows no tracebacks to the browser and (Voila's
 default) refuses execute requests from the page: a visitor can move widgets, not run code.
 
+Pages open fast and kernels do not pile up (:class:`ServerSizing`):
+
+- **Preheated kernels** (Voila's ``preheat_kernel``): for every dashboard a pool of kernels has already
+  executed the notebook, so a visitor gets a drawn page at once; the pool refills behind them.
+- **Culling**: a kernel whose page is gone (no connection) and idle is shut down after ``cull_idle_s``.
+- **Closing a page frees its kernel**: the page's ``beforeunload`` beacon asks Voila to shut its kernel
+  down. That POST carries no ``_xsrf`` cookie on ``/voila/render/`` pages, so the XSRF check is switched
+  off: standalone Voila's only POST handlers act on a kernel whose random id the caller must know.
+
+:class:`DashboardServer` stops Voila and every kernel when it is stopped, when it is garbage-collected
+with the interpreter, and (Linux) when its own process dies (``PR_SET_PDEATHSIG``); :func:`serve` also
+stops on SIGTERM, SIGINT and SIGHUP and when its parent process goes away.
+
 >>> with DashboardServer("workspace/", port=0) as server:      # doctest: +SKIP
 ...     print(server.wait_until_ready())                       # http://127.0.0.1:PORT/
 ...     print(server.url("latent_explorer"))
@@ -11,16 +24,21 @@ default) refuses execute requests from the page: a visitor can move widgets, not
 
 from __future__ import annotations
 
+import ctypes
 import logging
+import math
 import os
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
 import webbrowser
+from dataclasses import dataclass
 from pathlib import Path
 
 from .widgets.display import WORKSPACE_ENV
@@ -28,13 +46,52 @@ from .workspace import WorkspacePaths
 
 log = logging.getLogger(__name__)
 
-__all__ = ["DASHBOARDS", "DASHBOARD_DIR", "HOST", "DashboardServer", "serve"]
+__all__ = ["DASHBOARDS", "DASHBOARD_DIR", "HOST", "ServerSizing", "DashboardServer", "serve"]
 
 HOST = "127.0.0.1"
 #: The dashboards, in the order they are listed.
 DASHBOARDS = ("latent_explorer", "star_inspector", "jacobian_view", "disk_map")
 #: Where the dashboard notebooks live (package data: ``latentexplorer/dashboards/``).
 DASHBOARD_DIR = Path(__file__).resolve().parent / "dashboards"
+#: Memory of one dashboard kernel on the demo workspace (RSS, measured by benchmarks/bench_dashboards.py),
+#: for the workshop sizing printed by ``serve --workshop``.
+KERNEL_MB = 250
+
+
+@dataclass(frozen=True)
+class ServerSizing:
+    """How many kernels the server keeps ready and how soon it frees idle ones.
+
+    pool_size : preheated kernels per dashboard (0: none, every page starts its own kernel).
+    cull_idle_s : an unconnected kernel idle this long (seconds) is shut down.
+    cull_interval_s : how often (seconds) the culler looks.
+    """
+
+    pool_size: int = 1
+    cull_idle_s: int = 120
+    cull_interval_s: int = 30
+
+    @classmethod
+    def for_workshop(cls, visitors: int) -> ServerSizing:
+        """Sizing for ``visitors`` people at once, each with every dashboard open: a pool per dashboard of a
+        quarter of them (at least 2) — the first page of each visitor comes from the pool, and the pool
+        refills within seconds — and idle pages freed after 10 minutes."""
+        if visitors < 1:
+            raise ValueError(f"a workshop needs at least 1 visitor, got {visitors}")
+        return cls(pool_size=max(2, math.ceil(visitors / 4)), cull_idle_s=600, cull_interval_s=60)
+
+    def kernels(self, visitors: int = 0) -> int:
+        """Kernels alive with ``visitors`` people each holding all four dashboards: the pools plus theirs."""
+        return len(DASHBOARDS) * (self.pool_size + visitors)
+
+    def voila_options(self) -> list[str]:
+        """The Voila command-line options of this sizing."""
+        options = [f"--MappingKernelManager.cull_idle_timeout={int(self.cull_idle_s)}",
+                   f"--MappingKernelManager.cull_interval={int(self.cull_interval_s)}",
+                   "--MappingKernelManager.cull_connected=False"]
+        if self.pool_size > 0:
+            options += ["--preheat_kernel=True", f"--pool_size={int(self.pool_size)}"]
+        return options
 
 
 def _free_port() -> int:
@@ -52,6 +109,32 @@ def _port_in_use(port: int) -> bool:
     return False
 
 
+def _die_with_parent() -> None:
+    """In the child before exec (Linux): receive SIGTERM when the process that started it dies."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):  # not Linux: serve() still stops Voila on its own signals
+        pass
+
+
+def _terminate(processes, timeout: float) -> None:
+    """SIGTERM every process of ``processes`` (psutil), then SIGKILL those still alive after ``timeout`` s."""
+    import psutil
+
+    for proc in processes:
+        try:
+            proc.terminate()
+        except psutil.NoSuchProcess:
+            pass
+    _, alive = psutil.wait_procs(processes, timeout=timeout)
+    for proc in alive:
+        try:
+            proc.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(alive, timeout=5)
+
+
 class DashboardServer:
     """A Voila process serving the dashboards for ``workspace`` at http://127.0.0.1:``port``/.
 
@@ -63,6 +146,8 @@ class DashboardServer:
         TCP port; 0 picks a free one.
     dashboard_dir : Path, optional
         Directory of the dashboard notebooks; default :data:`DASHBOARD_DIR`.
+    sizing : ServerSizing, optional
+        Preheated pool and culling; default ``ServerSizing()`` (one ready kernel per dashboard).
 
     Raises
     ------
@@ -72,9 +157,10 @@ class DashboardServer:
         If the port is not in 0–65535 or already in use.
     """
 
-    def __init__(self, workspace, port: int = 8866, dashboard_dir=None):
+    def __init__(self, workspace, port: int = 8866, dashboard_dir=None, sizing: ServerSizing | None = None):
         self.workspace = WorkspacePaths(Path(workspace).expanduser().resolve())
         self.dashboard_dir = Path(dashboard_dir or DASHBOARD_DIR)
+        self.sizing = sizing or ServerSizing()
         if not self.workspace.root.is_dir():
             raise FileNotFoundError(f"workspace {self.workspace.root} does not exist")
         if not self.workspace.latent.exists():
@@ -101,16 +187,18 @@ class DashboardServer:
             raise ValueError(f"unknown dashboard {dashboard!r}; choose from {', '.join(DASHBOARDS)}")
         return f"{self.base_url}voila/render/{dashboard}.ipynb"
 
-    def start(self) -> "DashboardServer":
+    def start(self) -> DashboardServer:
         """Start Voila (returns at once; see :meth:`wait_until_ready`)."""
         if self.process is not None:
             raise ValueError("this server is already started")
         env = dict(os.environ, **{WORKSPACE_ENV: str(self.workspace.root)})
         command = [sys.executable, "-m", "voila", str(self.dashboard_dir), "--no-browser", f"--port={self.port}",
-                   f"--Voila.ip={HOST}", "--strip_sources=True", "--show_tracebacks=False"]
+                   f"--Voila.ip={HOST}", "--strip_sources=True", "--show_tracebacks=False",
+                   "--Voila.tornado_settings", "disable_check_xsrf=True",
+                   *self.sizing.voila_options()]
         self._log = tempfile.TemporaryFile(prefix="latentexplorer-voila-")
         self.process = subprocess.Popen(command, env=env, stdout=self._log, stderr=subprocess.STDOUT,
-                                        cwd=self.dashboard_dir)
+                                        cwd=self.dashboard_dir, preexec_fn=_die_with_parent)
         log.info("voila started (pid %d) on %s for %s", self.process.pid, self.base_url, self.workspace.root)
         return self
 
@@ -120,6 +208,17 @@ class DashboardServer:
             return ""
         self._log.seek(0)
         return self._log.read().decode(errors="replace")
+
+    def kernel_pids(self) -> list[int]:
+        """Process ids of the kernels Voila runs now (its child processes)."""
+        import psutil
+
+        if self.process is None or self.process.poll() is not None:
+            return []
+        try:
+            return [p.pid for p in psutil.Process(self.process.pid).children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return []
 
     def wait_until_ready(self, timeout: float = 60.0) -> str:
         """Block until Voila answers HTTP on its port; returns :attr:`base_url`.
@@ -143,43 +242,82 @@ class DashboardServer:
                 time.sleep(0.2)
         raise RuntimeError(f"voila did not answer on {self.base_url} within {timeout:.0f} s:\n{self.output()[-3000:]}")
 
-    def stop(self) -> None:
-        """Stop Voila (terminate, then kill after 10 s)."""
+    def stop(self, timeout: float = 15.0) -> None:
+        """Stop Voila and every kernel: SIGTERM to Voila (which shuts its kernels down), then SIGTERM and,
+        after ``timeout`` s, SIGKILL to any of its processes still alive."""
+        import psutil
+
         if self.process is not None and self.process.poll() is None:
+            try:
+                family = [psutil.Process(self.process.pid)]
+                family += family[0].children(recursive=True)
+            except psutil.NoSuchProcess:
+                family = []
             self.process.terminate()
             try:
-                self.process.wait(10)
+                self.process.wait(timeout)
             except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+                pass
+            _terminate([p for p in family if p.is_running()], timeout=5.0)
+            self.process.wait()
         if self._log is not None:
             self._log.close()
             self._log = None
 
-    def __enter__(self) -> "DashboardServer":
+    def __enter__(self) -> DashboardServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:
         self.stop()
 
 
-def serve(workspace, port: int = 8866, open_browser: bool = True, ready_timeout: float = 60.0) -> int:
-    """Serve the dashboards for ``workspace`` until interrupted (Ctrl-C); returns Voila's exit status (0 on Ctrl-C).
+class _Stop(Exception):
+    """Raised in the main thread by a signal handler: stop serving."""
 
-    Prints the URLs once Voila answers and, with ``open_browser``, opens the first dashboard.
+
+def _watch_parent(on_orphaned) -> None:
+    """Call ``on_orphaned()`` once the process that started this one has gone (checked every second)."""
+    parent = os.getppid()
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        on_orphaned()
+
+    threading.Thread(target=watch, name="latentexplorer-parent-watch", daemon=True).start()
+
+
+def serve(workspace, port: int = 8866, open_browser: bool = True, ready_timeout: float = 120.0,
+          sizing: ServerSizing | None = None) -> int:
+    """Serve the dashboards for ``workspace`` until stopped; returns 0 when stopped, else Voila's exit status.
+
+    Prints the URLs once Voila answers and, with ``open_browser``, opens the first dashboard. SIGTERM,
+    SIGINT (Ctrl-C), SIGHUP and the death of the parent process stop Voila and every kernel.
     """
-    server = DashboardServer(workspace, port)
-    with server:
-        start = time.perf_counter()
-        server.wait_until_ready(ready_timeout)
-        print(f"dashboards for {server.workspace.root} ready in {time.perf_counter() - start:.1f} s at "
-              f"{server.base_url} (Ctrl-C to stop)")
-        for name in DASHBOARDS:
-            print(f"  {name:<16} {server.url(name)}")
-        if open_browser:
-            webbrowser.open(server.url(DASHBOARDS[0]))
-        try:
+    server = DashboardServer(workspace, port, sizing=sizing)
+
+    def stop(signum, frame):
+        for sig in previous:  # a second signal must not interrupt the clean-up
+            signal.signal(sig, signal.SIG_IGN)
+        raise _Stop(signal.Signals(signum).name)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+    _watch_parent(lambda: os.kill(os.getpid(), signal.SIGTERM))
+    try:
+        with server:
+            start = time.perf_counter()
+            server.wait_until_ready(ready_timeout)
+            print(f"dashboards for {server.workspace.root} ready in {time.perf_counter() - start:.1f} s at "
+                  f"{server.base_url} ({server.sizing.pool_size} preheated kernel(s) per dashboard; Ctrl-C to stop)",
+                  flush=True)
+            for name in DASHBOARDS:
+                print(f"  {name:<16} {server.url(name)}", flush=True)
+            if open_browser:
+                webbrowser.open(server.url(DASHBOARDS[0]))
             return server.process.wait()
-        except KeyboardInterrupt:
-            print("stopping the dashboards")
-            return 0
+    except _Stop as reason:
+        print(f"stopping the dashboards ({reason})", flush=True)
+        return 0
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

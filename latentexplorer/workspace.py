@@ -198,10 +198,24 @@ class Workspace:
 
     @functools.cached_property
     def pairs(self):
-        """The training pairs (:class:`latentexplorer.io.pairs.PairsSet`), read whole."""
+        """The training pairs (:class:`latentexplorer.io.pairs.PairsSet`) without their spectra, which stay on
+        disk (:meth:`pair_spectra`)."""
         from .io.pairs import read_pairs
 
-        return read_pairs(self.require("pairs"))
+        return read_pairs(self.require("pairs"), spectra=False)
+
+    def pair_spectra(self, rows) -> np.ndarray:
+        """Spectra (m, 7514) float32 of the pairs at ``rows`` (indices into :attr:`pairs`, any order), read
+        from pairs.h5."""
+        from .io.pairs import read_pairs
+
+        rows = np.asarray(rows, dtype=np.int64)
+        order = np.argsort(rows)
+        unique, inverse = np.unique(rows[order], return_inverse=True)
+        spectra = read_pairs(self.require("pairs"), rows=unique).spectra[inverse]
+        out = np.empty_like(spectra)
+        out[order] = spectra
+        return out
 
     @functools.cached_property
     def model(self):
@@ -266,7 +280,7 @@ class Workspace:
         if self.has("pairs"):
             row = int(match_ids(np.array([apogee_id]), self.pairs.apogee_id)[0])
             if row >= 0:
-                return self.pairs.spectra[row]
+                return self.pair_spectra([row])[0]
         if not self.paths.spectra.exists():
             return None
         spectrum = spectra_by_id(self.paths.spectra, [apogee_id])[0]

@@ -27,6 +27,7 @@ def default_workspace() -> Path:
 
 def add_arguments(parser) -> None:
     from ..demo import DEMO_SIZES
+    from .serve import add_server_arguments
 
     parser.add_argument("--workspace", type=Path, default=None,
                         help=f"where to build the demo workspace (default {default_workspace()})")
@@ -35,8 +36,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="random seed of the mock survey and training")
     parser.add_argument("--spectra-format", choices=("stacked", "normalized", "apstar"), default="stacked",
                         help="how the mock survey stores its spectra (default stacked; see `simulate`)")
-    parser.add_argument("--port", type=int, default=8866, help="port for Voila on 127.0.0.1 (default 8866)")
-    parser.add_argument("--no-browser", action="store_true", help="do not open a web browser")
+    add_server_arguments(parser)
     parser.add_argument("--build-only", action="store_true", help="build the workspace and exit")
 
 
@@ -52,5 +52,6 @@ def run(args) -> int:
     if args.build_only:
         return 0
     from ..serve import serve
+    from .serve import sizing_from
 
-    return serve(workspace, port=args.port, open_browser=not args.no_browser)
+    return serve(workspace, port=args.port, open_browser=not args.no_browser, sizing=sizing_from(args))

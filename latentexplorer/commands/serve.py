@@ -5,9 +5,15 @@ and disk map (Figs. 12–15) — open any workspace: the demo's, or one built fr
 with the pipeline's steps. A dashboard whose products are missing (e.g. no catalog.fits yet) says which
 command makes them. Pages show no notebook source and run no code a visitor types; only the widgets act.
 
+Each dashboard keeps --pool-size kernels that have already drawn it (default 1), so a page is ready at
+once; a page's kernel is freed when the page closes, and kernels left without a page are shut down after
+--cull-idle seconds. --workshop N sizes both for N people at once and prints the memory to expect.
+SIGTERM, SIGINT (Ctrl-C), SIGHUP or the death of the parent process stop Voila and every kernel.
+
 Examples:
   latentexplorer serve WORKSPACE
   latentexplorer serve WORKSPACE --port 8900 --no-browser
+  latentexplorer serve WORKSPACE --workshop 30
 """
 
 from __future__ import annotations
@@ -17,13 +23,47 @@ from pathlib import Path
 HELP = "serve the Voila dashboards for a workspace on 127.0.0.1"
 
 
-def add_arguments(parser) -> None:
-    parser.add_argument("workspace", type=Path, help="workspace directory (must hold latent.h5)")
+def add_server_arguments(parser) -> None:
+    """Options shared by `serve` and `demo`: port, browser, workshop sizing."""
     parser.add_argument("--port", type=int, default=8866, help="port on 127.0.0.1 (default 8866)")
     parser.add_argument("--no-browser", action="store_true", help="do not open a web browser")
+    parser.add_argument("--workshop", type=int, default=None, metavar="N",
+                        help="size the server for N people at once (preheated kernels, culling)")
+    parser.add_argument("--pool-size", type=int, default=None,
+                        help="preheated kernels per dashboard (default 1, or a quarter of --workshop)")
+    parser.add_argument("--cull-idle", type=int, default=None, metavar="SECONDS",
+                        help="shut down kernels without a page after this long idle (default 120, workshop 600)")
+
+
+def sizing_from(args):
+    """The :class:`~latentexplorer.serve.ServerSizing` the options ask for; ValueError for bad values."""
+    from dataclasses import replace
+
+    from ..serve import KERNEL_MB, ServerSizing
+
+    sizing = ServerSizing() if args.workshop is None else ServerSizing.for_workshop(args.workshop)
+    if args.pool_size is not None:
+        if args.pool_size < 0:
+            raise ValueError(f"--pool-size must be ≥ 0, got {args.pool_size}")
+        sizing = replace(sizing, pool_size=args.pool_size)
+    if args.cull_idle is not None:
+        if args.cull_idle < 1:
+            raise ValueError(f"--cull-idle must be ≥ 1 s, got {args.cull_idle}")
+        sizing = replace(sizing, cull_idle_s=args.cull_idle)
+    if args.workshop is not None:
+        kernels = sizing.kernels(args.workshop)
+        print(f"workshop of {args.workshop}: {sizing.pool_size} preheated kernel(s) per dashboard; with everyone "
+              f"on all four dashboards, {kernels} kernels ≈ {kernels * KERNEL_MB / 1024:.1f} GB "
+              f"(~{KERNEL_MB} MB each, {4 * KERNEL_MB / 1024:.1f} GB per person)", flush=True)
+    return sizing
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("workspace", type=Path, help="workspace directory (must hold latent.h5)")
+    add_server_arguments(parser)
 
 
 def run(args) -> int:
     from ..serve import serve
 
-    return serve(args.workspace, port=args.port, open_browser=not args.no_browser)
+    return serve(args.workspace, port=args.port, open_browser=not args.no_browser, sizing=sizing_from(args))

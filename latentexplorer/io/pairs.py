@@ -24,8 +24,9 @@ _DATASETS = ("spectra", "log_psd", "numax", "APOGEE_ID", "KIC", "evolstate", "fr
 class PairsSet:
     """Spectrum–PSD training pairs of n stars.
 
-    apogee_id (n,) str; kic (n,) int64; spectra (n, 7514) float32 normalised flux; log_psd (n, k) float32;
-    numax (n,) μHz; evolstate (n,) 'RGB'/'RC'; frequency (k,) μHz.
+    apogee_id (n,) str; kic (n,) int64; spectra (n, 7514) float32 normalised flux, or None when read
+    without them (``read_pairs(..., spectra=False)``); log_psd (n, k) float32; numax (n,) μHz; evolstate
+    (n,) 'RGB'/'RC'; frequency (k,) μHz.
     """
 
     apogee_id: np.ndarray
@@ -39,7 +40,7 @@ class PairsSet:
     def __post_init__(self):
         n = len(self.apogee_id)
         for name in ("kic", "spectra", "log_psd", "numax", "evolstate"):
-            if len(getattr(self, name)) != n:
+            if getattr(self, name) is not None and len(getattr(self, name)) != n:
                 raise ValueError(f"pairs: {name} has {len(getattr(self, name))} rows, APOGEE_ID {n}")
         if self.log_psd.ndim != 2 or self.log_psd.shape[1] != len(self.frequency):
             raise ValueError(f"pairs: log_psd {self.log_psd.shape} is not on the {len(self.frequency)}-pixel grid")
@@ -48,12 +49,13 @@ class PairsSet:
         return len(self.apogee_id)
 
     def __repr__(self) -> str:
-        return (f"PairsSet({len(self)} pairs, spectra {self.spectra.shape[1:]}, "
-                f"{len(self.frequency)} PSD pixels)")
+        spectra = "not read" if self.spectra is None else f"{self.spectra.shape[1]} pixels"
+        return f"PairsSet({len(self)} pairs, spectra {spectra}, {len(self.frequency)} PSD pixels)"
 
     def take(self, rows) -> PairsSet:
         """The pairs at ``rows`` (an index array or boolean mask), as a new PairsSet."""
-        return PairsSet(self.apogee_id[rows], self.kic[rows], self.spectra[rows], self.log_psd[rows],
+        return PairsSet(self.apogee_id[rows], self.kic[rows], None if self.spectra is None else self.spectra[rows],
+                        self.log_psd[rows],
                         self.numax[rows], self.evolstate[rows], self.frequency)
 
 
@@ -77,15 +79,16 @@ def _open(path):
     return open_hdf5_product(path, "pairs", PAIRS_VERSION, "pairs", _DATASETS)
 
 
-def read_pairs(path, rows=None) -> PairsSet:
-    """The pairs of ``path`` (all, or those at the sorted index array ``rows``).
+def read_pairs(path, rows=None, spectra: bool = True) -> PairsSet:
+    """The pairs of ``path`` (all, or those at the sorted index array ``rows``); without ``spectra`` the
+    (n, 7514) spectra are left on disk (``spectra`` None) — a tenth of the memory.
 
     Raises FileNotFoundError, or ValueError naming the file if it is not a pairs file.
     """
     sel = slice(None) if rows is None else np.asarray(rows, dtype=np.int64)
     with _open(path) as f:
         return PairsSet(f["APOGEE_ID"].asstr()[sel].astype(str), f["KIC"][sel].astype(np.int64),
-                        f["spectra"][sel].astype(np.float32), f["log_psd"][sel].astype(np.float32),
+                        f["spectra"][sel].astype(np.float32) if spectra else None, f["log_psd"][sel].astype(np.float32),
                         f["numax"][sel].astype(float), f["evolstate"].asstr()[sel].astype(str),
                         f["frequency"][()].astype(float))
 

@@ -169,8 +169,9 @@ def figure_psd_reconstruction(ws: Workspace, n_stars: int = 4) -> Figure:
     except FileNotFoundError:
         pool = np.arange(len(pairs))
     quantiles = (np.linspace(0.05, 0.95, n_stars) * (pool.size - 1)).astype(int)
-    picks = pairs.take(np.sort(pool[np.argsort(pairs.numax[pool])[quantiles]]))
-    decoded = np.asarray(ws.model.reconstruct(picks.spectra))
+    rows = np.sort(pool[np.argsort(pairs.numax[pool])[quantiles]])
+    picks = pairs.take(rows)
+    decoded = np.asarray(ws.model.reconstruct(ws.pair_spectra(rows)))
     fig = Figure(figsize=(9, 2.2 * n_stars), layout="constrained")
     for ax, obs, rec, nm, star in zip(fig.subplots(n_stars, 1, squeeze=False)[:, 0], picks.log_psd, decoded,
                                       picks.numax, picks.apogee_id):

@@ -25,8 +25,8 @@ def train_model(pairs_path, model_dir, *, epochs: int = 100, batch_size: int = 1
     pairs = read_pairs(pairs_path)
     model_dir = Path(model_dir)
     ved = VariationalEncoderDecoder(latent_dim, frequency=pairs.frequency).fit(
-        pairs.spectra, pairs.log_psd, pairs.numax, ids=pairs.apogee_id, epochs=epochs, batch_size=batch_size, validation_fraction=validation_fraction,
-        seed=seed, checkpoint_dir=model_dir / CHECKPOINT_SUBDIR, resume=resume, progress=progress,
+        pairs.spectra, pairs.log_psd, pairs.numax, ids=pairs.apogee_id, epochs=epochs, batch_size=batch_size,
+        validation_fraction=validation_fraction, seed=seed, checkpoint_dir=model_dir / CHECKPOINT_SUBDIR, resume=resume, progress=progress,
         kl_warmup_epochs=kl_warmup_epochs,
     )
     ved.save(model_dir)

@@ -133,7 +133,7 @@ class JacobianView:
                 empty = np.full((self.data.latent_dim, wavelength().size), np.nan, np.float32)
                 self._cache[key] = (empty, empty, 0)
             else:
-                jac = self.model.jacobian(self.pairs.spectra[rows])
+                jac = self.model.jacobian(self.data.pair_spectra(rows))
                 error = jac.std(axis=0) / np.sqrt(rows.size) if rows.size > 1 else np.zeros_like(jac[0])
                 self._cache[key] = (jac.mean(axis=0), error, int(rows.size))
         return self._cache[key]

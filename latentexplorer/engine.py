@@ -1,0 +1,710 @@
+"""`InferenceEngine`: a saved encoder-decoder run in NumPy — no TensorFlow, no Keras.
+
+Dashboard kernels only decode latent vectors, encode spectra and take Jacobians; importing TensorFlow
+for that costs them 8–11 s. :class:`InferenceEngine` loads the same model directory as
+:meth:`latentexplorer.ved.VariationalEncoderDecoder.load` (``model.keras``, ``pixel_scaler.npz``,
+``metadata.json``, ``training_record.json``), reads the network's configuration and weights with
+:mod:`latentexplorer.io.keras_file`, and evaluates the layers of :mod:`latentexplorer.ved.network` with
+matrix products:
+
+* Conv1D: the padded input viewed as windows (``sliding_window_view``, taken every ``stride`` pixels)
+  times the (kernel × channels, filters) weight matrix;
+* Conv1DTranspose: input times the (channels, kernel × filters) weight matrix, then each kernel tap's
+  product added at its place in the output (overlap-add), then the "same" crop;
+* MaxPooling1D, Cropping1D, Reshape, Flatten, Dense: as they read.
+
+Padding follows TensorFlow's "SAME" rule, which Keras 3 uses on every backend: a strided Conv1D over
+``n`` pixels gives ``ceil(n / s)`` outputs and pads ``max((out − 1) s + k − n, 0)`` pixels, the smaller
+half on the left (7514 → 3757 pads 3 + 3; 3757 → 1879 pads 3 + 4); a Conv1DTranspose is that
+convolution's adjoint from ``n s`` outputs, so its output starts ``⌊((n − 1) s + k − n s) / 2⌋`` pixels
+into the full overlap-add (15 for k = 32, s = 2 and for s = 1).
+
+Precision: the convolutions run in float32 as Keras does; every Dense layer (the 60,096-term sums of the
+encoder's first one in particular) in float64, as :class:`~latentexplorer.ved.VariationalEncoderDecoder`
+does, so a spectrum's latent does not depend on the batch it is encoded in. Results equal the Keras
+class's within ~1e-6.
+
+:meth:`InferenceEngine.jacobian` is reverse-mode differentiation written out: the cotangents of all
+``latent_dim`` means go back together, as a (spectra, latent_dim, …) array, through the Dense layers, the
+tanh derivative, the max-pool routing (each pooled gradient to the pixel that won the pool), the ReLU
+masks and the convolutions' adjoints (the transposed products, overlap-added).
+
+The class mirrors the inference API of the Keras class (``encode``, ``decode``, ``reconstruct``,
+``jacobian``, ``frequency``, ``latent_dim``, ``n_pixels``, ``history_``, ``training_``, ``record_``,
+``scaler_``), so widgets take either. It cannot train or save.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from .constants import APOGEE_N_PIXELS
+from .io.keras_file import read_keras_file
+from .io.training_record import RECORD_FILE, read_training_record
+
+__all__ = ["InferenceEngine", "UnsupportedModelError"]
+
+# The files of a saved model (latentexplorer.ved.persistence; not imported here, it imports Keras).
+FORMAT_VERSION = 1
+MODEL_FILE = "model.keras"
+SCALER_FILE = "pixel_scaler.npz"
+METADATA_FILE = "metadata.json"
+# NaN pixels are set to the continuum, as latentexplorer.ved.scaling.check_spectra does.
+BAD_PIXEL_VALUE = 1.0
+
+#: Upper bound, in bytes, of the largest intermediate array of one chunk of spectra or latent vectors.
+WORK_BYTES = 64 * 2**20
+
+
+class UnsupportedModelError(ValueError):
+    """The saved network has a layer or a layer option the engine does not implement."""
+
+
+def check_spectra(spectra, n_pixels: int = APOGEE_N_PIXELS) -> np.ndarray:
+    """:func:`latentexplorer.ved.scaling.check_spectra` (same checks, messages and NaN → 1 replacement),
+    restated here because importing :mod:`latentexplorer.ved` imports TensorFlow."""
+    x = np.array(spectra, dtype=np.float32, ndmin=2)
+    if x.ndim != 2 or x.shape[1] != n_pixels:
+        raise ValueError(f"spectra must have shape (n, {n_pixels}) (gap-removed APOGEE grid), "
+                         f"got {np.shape(spectra)}")
+    if np.isinf(x).any():
+        raise ValueError("spectra contain infinite values")
+    nan = np.isnan(x)
+    empty = np.flatnonzero(nan.all(axis=1))
+    if empty.size:
+        raise ValueError(f"{empty.size} spectra are entirely NaN (rows {empty[:10].tolist()}"
+                         f"{' …' if empty.size > 10 else ''}); drop them before encoding")
+    x[nan] = BAD_PIXEL_VALUE
+    return x
+
+
+@dataclass(frozen=True)
+class PixelStandardisation:
+    """The stored pixel mean and std; :meth:`transform` is :meth:`latentexplorer.ved.PixelScaler.transform`."""
+
+    mean: np.ndarray
+    std: np.ndarray
+
+    @property
+    def n_pixels(self) -> int:
+        return self.mean.size
+
+    def transform(self, spectra) -> np.ndarray:
+        return ((np.asarray(spectra, dtype=np.float32) - self.mean) / self.std).astype(np.float32, copy=False)
+
+
+# --- layers ---------------------------------------------------------------------------------------------
+# Each layer maps a (batch, length, channels) or (batch, features) array; ``backward`` maps cotangents
+# with extra leading axes (batch, latent_dim, …) through the layer's adjoint at the cached forward state.
+
+def _option(cfg: dict, key: str, allowed, name: str):
+    value = cfg.get(key)
+    if value not in allowed:
+        raise UnsupportedModelError(f"layer '{name}': {key}={value!r} is not supported (only {allowed})")
+    return value
+
+
+def _activation(cfg: dict, name: str) -> str:
+    return _option(cfg, "activation", ("linear", "relu", "tanh"), name)
+
+
+def _apply(y: np.ndarray, activation: str) -> np.ndarray:
+    if activation == "relu":
+        np.maximum(y, 0, out=y)
+    elif activation == "tanh":
+        np.tanh(y, out=y)
+    return y
+
+
+def _derivative(y: np.ndarray, activation: str):
+    """d activation / d input at output ``y`` (None for the identity)."""
+    if activation == "relu":
+        return (y > 0).astype(y.dtype)
+    if activation == "tanh":
+        return 1 - y * y
+    return None
+
+
+def _same_padding(n_in: int, n_out: int, kernel: int, stride: int) -> tuple[int, int]:
+    """TensorFlow's "SAME" padding of a convolution from ``n_in`` to ``n_out`` pixels: (left, right)."""
+    total = max((n_out - 1) * stride + kernel - n_in, 0)
+    return total // 2, total - total // 2
+
+
+class _Layer:
+    name: str
+    in_shape: tuple  # per sample
+    out_shape: tuple
+
+    def forward(self, x, cache: list | None):
+        raise NotImplementedError
+
+    def backward(self, g, state):
+        raise NotImplementedError(f"layer '{self.name}' cannot be differentiated by the engine")
+
+    def work_size(self) -> int:
+        """Elements per sample of the largest array the forward pass makes."""
+        return int(np.prod(self.out_shape))
+
+
+class _Reshape(_Layer):
+    def __init__(self, name, in_shape, out_shape):
+        if np.prod(in_shape) != np.prod(out_shape):
+            raise ValueError(f"layer '{name}': cannot reshape {in_shape} to {out_shape}")
+        self.name, self.in_shape, self.out_shape = name, tuple(in_shape), tuple(out_shape)
+
+    def forward(self, x, cache):
+        return x.reshape(x.shape[:1] + self.out_shape)
+
+    def backward(self, g, state):
+        return g.reshape(g.shape[:-len(self.out_shape)] + self.in_shape)
+
+
+class _Cropping1D(_Layer):
+    def __init__(self, name, cfg, in_shape):
+        self.name, self.in_shape = name, tuple(in_shape)
+        self.left, self.right = (int(c) for c in cfg["cropping"])
+        self.out_shape = (in_shape[0] - self.left - self.right, in_shape[1])
+
+    def forward(self, x, cache):
+        return x[:, self.left:self.in_shape[0] - self.right]
+
+
+class _Dense(_Layer):
+    """Dense layer, computed in float64 (as VariationalEncoderDecoder's encoder head)."""
+
+    def __init__(self, name, cfg, in_shape, weights):
+        if len(in_shape) != 1:
+            raise UnsupportedModelError(f"layer '{name}': Dense on a {len(in_shape) + 1}-d input")
+        self.name, self.in_shape = name, tuple(in_shape)
+        self.activation = _activation(cfg, name)
+        self.kernel = np.asarray(weights[0], np.float64)
+        self.bias = np.asarray(weights[1], np.float64) if len(weights) > 1 else 0.0
+        self.out_shape = (self.kernel.shape[1],)
+        self._kernel_t = None
+
+    def forward(self, x, cache):
+        y = _apply(np.asarray(x, np.float64) @ self.kernel + self.bias, self.activation)
+        if cache is not None:
+            cache.append(_derivative(y, self.activation))
+        return y
+
+    def backward(self, g, state):
+        """In float32, as the convolutions' adjoints: these are sums of a few terms (the layer's outputs)."""
+        if state is not None:
+            g = g * state[:, None]
+        if self._kernel_t is None:
+            self._kernel_t = np.ascontiguousarray(self.kernel.T, dtype=np.float32)
+        return g.astype(np.float32, copy=False) @ self._kernel_t
+
+
+class _Transposed:
+    """y[j] = Σ_{i, t : i s + t = j + crop} kernel[t] · x[i] for j < n_out: a transposed convolution (the adjoint
+    of a strided convolution), on (…, n_in, c) arrays with any leading axes, in one of two ways:
+
+    * "windows": output pixel j = s u + r (phase r) only meets the Q = ⌈k / s⌉ taps t = s q + r, on inputs
+      u − q; so the input padded by Q − 1 zeros and viewed as length-Q windows, times a (Q c, s f) matrix
+      holding all phases, gives the output with no zero-stuffing and no accumulation;
+    * "taps": all taps of every input pixel, (k f, n_in) channels-first, then each tap's row added at its
+      offset (overlap-add along contiguous rows).
+
+    The cheaper one (fewer elements made) is used: windows for the decoder's 16-channel stride-2 layers and
+    the encoder's second layer's adjoint, taps where there is one output channel (the decoder's last layer,
+    the adjoint of the encoder's first layer).
+    """
+
+    def __init__(self, kernel, stride: int, crop: int, n_in: int, n_out: int):
+        k, f, c = kernel.shape  # (taps, output channels, input channels), the Conv1DTranspose layout
+        s = int(stride)
+        q = -(-k // s)
+        self.f, self.c, self.s, self.q, self.k, self.crop, self.n_in, self.n_out = f, c, s, q, k, crop, n_in, n_out
+        self.u0, self.u1 = crop // s, -(-(crop + n_out) // s)  # the window rows that reach the output
+        windows, taps = (self.u1 - self.u0) * q * c, n_in * k * f
+        self.mode = "windows" if windows <= taps else "taps"
+        if self.mode == "windows":
+            padded = np.zeros((q * s, f, c), kernel.dtype)
+            padded[:k] = kernel
+            # w[(m, channel), (phase r, filter)] = kernel[s (Q − 1 − m) + r]
+            w = padded.reshape(q, s, f, c)[::-1].transpose(0, 3, 1, 2)
+            self.w = np.ascontiguousarray(w.reshape(q * c, s * f))
+        else:
+            self.w = np.ascontiguousarray(kernel.reshape(k * f, c))  # rows (tap, filter)
+            self.full = max((n_in - 1) * s + k, crop + n_out)
+        self.work = max(windows, taps) + (self.u1 - self.u0) * s * f
+
+    def __call__(self, x, mask=None):
+        """Transposed convolution of ``x`` (…, n_in, c), or of ``x * mask`` (``mask`` broadcast to it)."""
+        lead = x.shape[:-2]
+        if self.mode == "windows":
+            q1 = self.q - 1
+            xp = np.empty(lead + (self.n_in + 2 * q1, self.c), x.dtype)
+            xp[..., :q1, :] = 0
+            xp[..., self.n_in + q1:, :] = 0
+            if mask is None:
+                xp[..., q1:q1 + self.n_in, :] = x
+            else:
+                np.multiply(x, mask, out=xp[..., q1:q1 + self.n_in, :])
+            win = sliding_window_view(xp, self.q, axis=-2)[..., self.u0:self.u1, :, :]  # (…, u, c, Q)
+            y = win.swapaxes(-1, -2).reshape(lead + (self.u1 - self.u0, self.q * self.c)) @ self.w
+            y = y.reshape(lead + ((self.u1 - self.u0) * self.s, self.f))
+            start = self.crop - self.u0 * self.s
+            return y[..., start:start + self.n_out, :]
+        if mask is not None:
+            x = x * mask
+        taps = self.w @ x.swapaxes(-1, -2)  # (…, k f, n_in)
+        buf = np.zeros(lead + (self.f, self.full), taps.dtype)
+        span = self.s * (self.n_in - 1) + 1
+        for t in range(self.k):
+            buf[..., t:t + span:self.s] += taps[..., t * self.f:(t + 1) * self.f, :]
+        return buf[..., self.crop:self.crop + self.n_out].swapaxes(-1, -2)
+
+
+class _Conv1D(_Layer):
+    def __init__(self, name, cfg, in_shape, weights, dtype):
+        _option(cfg, "data_format", ("channels_last",), name)
+        padding = _option(cfg, "padding", ("same", "valid"), name)
+        if tuple(cfg.get("dilation_rate", (1,))) != (1,) or cfg.get("groups", 1) != 1:
+            raise UnsupportedModelError(f"layer '{name}': dilated or grouped convolutions are not supported")
+        self.name, self.in_shape, self.activation = name, tuple(in_shape), _activation(cfg, name)
+        kernel = np.asarray(weights[0], dtype)
+        k, c, f = kernel.shape
+        (s,) = cfg["strides"]
+        n = in_shape[0]
+        out = math.ceil(n / s) if padding == "same" else (n - k) // s + 1
+        self.pad = _same_padding(n, out, k, s) if padding == "same" else (0, 0)
+        self.k, self.c, self.f, self.s, self.n_out = k, c, f, int(s), out
+        self.out_shape = (out, f)
+        self.w = np.ascontiguousarray(kernel.reshape(k * c, f))  # rows (tap, channel)
+        self.bias = np.asarray(weights[1], dtype) if len(weights) > 1 else np.zeros(f, dtype)
+        # the adjoint: a transposed convolution with the same kernel, (k, c, f) read as (taps, out, in)
+        self.adjoint = _Transposed(kernel, s, self.pad[0], out, n)
+
+    def work_size(self):
+        return max(self.n_out * (self.k * self.c + self.f), self.adjoint.work)
+
+    def forward(self, x, cache):
+        xp = np.pad(x.astype(self.w.dtype, copy=False), ((0, 0), self.pad, (0, 0)))
+        windows = sliding_window_view(xp, self.k, axis=1)[:, ::self.s][:, :self.n_out]  # (b, out, c, k)
+        y = windows.swapaxes(-1, -2).reshape(len(x), self.n_out, self.k * self.c) @ self.w
+        y += self.bias
+        y = _apply(y, self.activation)
+        if cache is not None:
+            cache.append(_derivative(y, self.activation))
+        return y
+
+    def backward(self, g, state):
+        return self.adjoint(g, None if state is None else state[:, None])
+
+
+class _Conv1DTranspose(_Layer):
+    def __init__(self, name, cfg, in_shape, weights, dtype):
+        _option(cfg, "data_format", ("channels_last",), name)
+        padding = _option(cfg, "padding", ("same", "valid"), name)
+        if cfg.get("output_padding") is not None or tuple(cfg.get("dilation_rate", (1,))) != (1,):
+            raise UnsupportedModelError(f"layer '{name}': output_padding or dilation is not supported")
+        self.name, self.in_shape, self.activation = name, tuple(in_shape), _activation(cfg, name)
+        kernel = np.asarray(weights[0], dtype)  # (k, filters, channels)
+        k, f, c = kernel.shape
+        (s,) = cfg["strides"]
+        n = in_shape[0]
+        out = n * s if padding == "same" else (n - 1) * s + k
+        # "same": the adjoint of the "same" convolution from `out` pixels to `n`, so crop its left padding
+        crop = _same_padding(out, n, k, s)[0] if padding == "same" else 0
+        self.out_shape = (out, f)
+        self.transposed = _Transposed(kernel, s, crop, n, out)
+        self.bias = np.asarray(weights[1], dtype) if len(weights) > 1 else np.zeros(f, dtype)
+
+    def work_size(self):
+        return self.transposed.work
+
+    def forward(self, x, cache):
+        y = self.transposed(x.astype(self.bias.dtype, copy=False))
+        y = y + self.bias
+        return _apply(y, self.activation)
+
+
+class _MaxPooling1D(_Layer):
+    def __init__(self, name, cfg, in_shape):
+        _option(cfg, "data_format", ("channels_last",), name)
+        _option(cfg, "padding", ("valid",), name)
+        (p,) = cfg["pool_size"]
+        strides = cfg.get("strides") or [p]
+        if tuple(strides) != (p,):
+            raise UnsupportedModelError(f"layer '{name}': pooling with strides {strides} ≠ pool size {p}")
+        self.name, self.in_shape, self.p = name, tuple(in_shape), int(p)
+        self.out_shape = (in_shape[0] // p, in_shape[1])
+
+    def forward(self, x, cache):
+        n_out, c = self.out_shape
+        pools = x[:, :n_out * self.p].reshape(len(x), n_out, self.p, c)
+        if self.p == 2:  # the common case, without argmax
+            first, second = pools[:, :, 0], pools[:, :, 1]
+            y = np.maximum(first, second)
+            if cache is not None:  # where each pool's gradient goes: its first maximum, as argmax
+                wins = first >= second
+                cache.append(np.stack([wins, ~wins], axis=2))
+            return y
+        if cache is not None:
+            cache.append(np.arange(self.p)[:, None] == pools.argmax(axis=2)[:, :, None, :])
+        return pools.max(axis=2)
+
+    def backward(self, g, state):
+        lead, (n_out, c) = g.shape[:-2], self.out_shape
+        dx = np.empty(lead + self.in_shape, g.dtype)
+        routed = dx[..., :n_out * self.p, :]
+        routed.shape = lead + (n_out, self.p, c)  # a view (raises rather than copy)
+        np.multiply(g[..., None, :], state[:, None], out=routed)
+        dx[..., n_out * self.p:, :] = 0
+        return dx
+
+
+# --- reading the network -----------------------------------------------------------------------------------
+def _history_name(arg) -> str:
+    try:
+        return arg["config"]["keras_history"][0]
+    except (TypeError, KeyError, IndexError):
+        raise UnsupportedModelError(f"unexpected layer input {arg!r} in the model config") from None
+
+
+def _chain(model_file, sub: str, until: str) -> list[str]:
+    """Names of the layers of sub-model ``sub`` from its input to ``until``, each fed by the previous."""
+    names, name = [], until
+    while True:
+        entry = model_file.layers[f"{sub}/{name}"]
+        if entry["class_name"] == "InputLayer":
+            return names[::-1]
+        nodes = entry.get("inbound_nodes") or []
+        if len(nodes) != 1 or len(nodes[0].get("args", [])) != 1:
+            raise UnsupportedModelError(f"layer '{sub}/{name}' does not have exactly one input: not a chain")
+        names.append(name)
+        name = _history_name(nodes[0]["args"][0])
+
+
+def _output_names(model_file, sub: str) -> list[str]:
+    outputs = model_file.layer_config(sub).get("output_layers", [])
+    if outputs and isinstance(outputs[0], str):
+        outputs = [outputs]
+    return [o[0] for o in outputs]
+
+
+def _build(model_file, sub: str, names: list[str], in_shape: tuple, dtype) -> list[_Layer]:
+    layers, shape = [], tuple(in_shape)
+    for name in names:
+        entry = model_file.layers[f"{sub}/{name}"]
+        cls, cfg, key = entry["class_name"], entry["config"], f"{sub}/{name}"
+        weights = model_file.weights.get(key, [])
+        if cls == "Reshape":
+            layer = _Reshape(key, shape, tuple(int(d) for d in cfg["target_shape"]))
+        elif cls == "Flatten":
+            _option(cfg, "data_format", ("channels_last", None), key)
+            layer = _Reshape(key, shape, (int(np.prod(shape)),))
+        elif cls == "Dense":
+            layer = _Dense(key, cfg, shape, weights)
+        elif cls == "Conv1D":
+            layer = _Conv1D(key, cfg, shape, weights, dtype)
+        elif cls == "Conv1DTranspose":
+            layer = _Conv1DTranspose(key, cfg, shape, weights, dtype)
+        elif cls == "MaxPooling1D":
+            layer = _MaxPooling1D(key, cfg, shape)
+        elif cls == "Cropping1D":
+            layer = _Cropping1D(key, cfg, shape)
+        else:
+            raise UnsupportedModelError(f"layer '{key}' is a {cls}, which the inference engine does not implement")
+        if cls in ("Dense", "Conv1D", "Conv1DTranspose"):
+            expected_in = shape[-1]
+            kernel_in = weights[0].shape[0] if cls == "Dense" else weights[0].shape[-1 if cls == "Conv1DTranspose" else 1]
+            if kernel_in != expected_in:
+                raise ValueError(f"layer '{key}' expects {kernel_in} input channels but receives {expected_in}")
+        layers.append(layer)
+        shape = layer.out_shape
+    return layers
+
+
+def _input_shape(model_file, sub: str) -> tuple:
+    name = model_file.layer_config(sub).get("input_layers", [None])
+    name = name[0] if isinstance(name[0], str) else name[0][0]
+    batch_shape = model_file.layer_config(f"{sub}/{name}").get("batch_shape")
+    if not batch_shape or any(d is None for d in batch_shape[1:]):
+        raise UnsupportedModelError(f"sub-model '{sub}' has no fixed input shape")
+    return tuple(int(d) for d in batch_shape[1:])
+
+
+def _chunks(n: int, batch_size: int, per_item_bytes: int):
+    if int(batch_size) < 1:
+        raise ValueError(f"batch_size must be ≥ 1, got {batch_size}")
+    step = max(1, min(int(batch_size), WORK_BYTES // max(per_item_bytes, 1)))
+    return [slice(i, min(i + step, n)) for i in range(0, n, step)]
+
+
+# --- the engine ------------------------------------------------------------------------------------------
+class InferenceEngine:
+    """A saved :class:`~latentexplorer.ved.VariationalEncoderDecoder` evaluated in NumPy (no TensorFlow).
+
+    Build it with :meth:`load`. Methods and attributes mirror the Keras class's inference API.
+
+    Attributes
+    ----------
+    frequency : (k,) float64 array, μHz, the decoder's grid
+    latent_dim : int
+    n_pixels : int, 7514
+    scaler_ : :class:`PixelStandardisation` (``mean``, ``std``, ``transform``)
+    history_, training_ : dict, from ``metadata.json``
+    record_ : :class:`~latentexplorer.io.training_record.TrainingRecord` or None
+    metadata_ : dict, the whole of ``metadata.json``
+    directory : Path
+
+    Examples
+    --------
+    >>> engine = InferenceEngine.load("workspace/model")          # doctest: +SKIP
+    >>> z, z_std = engine.encode(spectra)                          # doctest: +SKIP
+    >>> engine.decode(z[0])[0].plot()                              # doctest: +SKIP
+    """
+
+    def __init__(self, *, directory, metadata, scaler, encoder, heads, decoder, record):
+        self.directory = Path(directory)
+        self.metadata_ = metadata
+        self.frequency = np.asarray(metadata["frequency"], dtype=float)
+        self.latent_dim = int(metadata["latent_dim"])
+        self.n_pixels = int(metadata["n_pixels"])
+        self.history_ = metadata.get("history", {})
+        self.training_ = metadata.get("training", {})
+        self.record_ = record
+        self.scaler_ = scaler
+        self._encoder, self._heads, self._decoder = encoder, heads, decoder
+
+    def __repr__(self):
+        return (f"InferenceEngine(latent_dim={self.latent_dim}, {self.frequency.size} PSD pixels, "
+                f"trained on {self.training_.get('n_train', '?')} pairs, from {self.directory})")
+
+    @classmethod
+    def load(cls, directory, frequency=None) -> "InferenceEngine":
+        """Read a model directory written by :meth:`VariationalEncoderDecoder.save`.
+
+        Parameters
+        ----------
+        directory : path
+        frequency : (k,) array, μHz, optional
+            If given, the stored grid must equal it (relative tolerance 1e-6).
+
+        Raises
+        ------
+        FileNotFoundError
+            The directory or one of its files is missing.
+        ValueError
+            A damaged or foreign file, a newer format, or files that disagree (pixel count, latent
+            dimension, frequency grid); :class:`UnsupportedModelError` for a layer the engine lacks. The
+            message names the file.
+        """
+        directory = Path(directory)
+        if not directory.is_dir():
+            raise FileNotFoundError(f"model directory {directory} does not exist")
+        missing = [name for name in (MODEL_FILE, SCALER_FILE, METADATA_FILE) if not (directory / name).is_file()]
+        if missing:
+            raise FileNotFoundError(f"model directory {directory} lacks {', '.join(missing)}")
+        meta_path = directory / METADATA_FILE
+        try:
+            metadata = json.loads(meta_path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise ValueError(f"{meta_path} is not valid JSON: {err}") from None
+        if not isinstance(metadata, dict):
+            raise ValueError(f"{meta_path} is not a model metadata file")
+        version = metadata.get("format_version")
+        if not isinstance(version, int) or version > FORMAT_VERSION:
+            raise ValueError(f"{directory} holds model format {version!r} (written by latentexplorer "
+                             f"{metadata.get('package_version', '?')}); this version reads format ≤ {FORMAT_VERSION}")
+        for key in ("latent_dim", "n_pixels", "frequency"):
+            if key not in metadata:
+                raise ValueError(f"{meta_path} lacks '{key}'")
+        grid = np.asarray(metadata["frequency"], dtype=float)
+        latent_dim, n_pixels = metadata["latent_dim"], metadata["n_pixels"]
+        if n_pixels != APOGEE_N_PIXELS:
+            raise ValueError(f"{directory} expects {n_pixels}-pixel spectra, not the "
+                             f"{APOGEE_N_PIXELS}-pixel gap-removed APOGEE grid")
+        if frequency is not None:
+            frequency = np.asarray(frequency, dtype=float)
+            if frequency.shape != grid.shape or not np.allclose(frequency, grid, rtol=1e-6, atol=0):
+                raise ValueError(f"{directory} was trained on another frequency grid ({grid.size} pixels, "
+                                 f"{grid[0]:.4g}–{grid[-1]:.4g} μHz) than the one given ({frequency.size} pixels)")
+
+        scaler_path = directory / SCALER_FILE
+        try:
+            with np.load(scaler_path, allow_pickle=False) as npz:
+                mean, std = np.asarray(npz["mean"], np.float32), np.asarray(npz["std"], np.float32)
+        except (OSError, ValueError, KeyError, EOFError) as err:
+            raise ValueError(f"{scaler_path} is not a pixel scaler file (mean, std arrays): {err}") from None
+        if mean.shape != (n_pixels,) or std.shape != (n_pixels,):
+            raise ValueError(f"{scaler_path}: pixel mean/std have shapes {mean.shape}, {std.shape} but the "
+                             f"metadata says {n_pixels} pixels")
+        if not (np.all(np.isfinite(mean)) and np.all(std > 0)):
+            raise ValueError(f"{scaler_path}: pixel mean must be finite and pixel std positive")
+
+        model_path = directory / MODEL_FILE
+        model_file = read_keras_file(model_path)
+        try:
+            encoder, heads, decoder = cls._network(model_file)
+        except (KeyError, TypeError, IndexError) as err:
+            raise ValueError(f"{model_path}: not the network of latentexplorer.ved.network ({err!r})") from None
+        except ValueError as err:
+            raise type(err)(f"{model_path}: {err}") from None
+        checks = {
+            "encoder input pixels": (encoder[0].in_shape, (n_pixels,)),
+            "latent dimensions": (heads[0].out_shape, (latent_dim,)),
+            "decoder input dimensions": (decoder[0].in_shape, (latent_dim,)),
+            "decoder output pixels": (decoder[-1].out_shape, (grid.size,)),
+        }
+        for what, (found, expected) in checks.items():
+            if found != expected:
+                raise ValueError(f"{directory}: {what} of {MODEL_FILE} are {found} but the metadata says {expected}")
+
+        record = read_training_record(directory) if (directory / RECORD_FILE).exists() else None
+        if record is not None and record.fingerprint != metadata.get("training", {}).get("fingerprint",
+                                                                                          record.fingerprint):
+            raise ValueError(f"{directory / RECORD_FILE} belongs to another training run than {model_path}")
+        return cls(directory=directory, metadata=metadata, scaler=PixelStandardisation(mean, std),
+                   encoder=encoder, heads=heads, decoder=decoder, record=record)
+
+    @staticmethod
+    def _network(model_file):
+        """(encoder trunk, [z_mean, z_log_var] heads, decoder) layer lists from a read ``.keras`` file."""
+        for sub in ("encoder", "decoder"):
+            if model_file.layers.get(sub, {}).get("class_name") != "Functional":
+                raise ValueError(f"no functional sub-model '{sub}'")
+            for name, entry in model_file.layers.items():
+                if name.startswith(sub + "/"):
+                    dtype = entry["config"].get("dtype")
+                    policy = dtype.get("config", {}).get("name") if isinstance(dtype, dict) else dtype
+                    if policy not in (None, "float32"):
+                        raise UnsupportedModelError(f"layer '{name}' computes in {policy}, not float32")
+        outputs = _output_names(model_file, "encoder")
+        if len(outputs) != 2:
+            raise UnsupportedModelError(f"the encoder has {len(outputs)} outputs, not [z_mean, z_log_var]")
+        trunks = [_chain(model_file, "encoder", o) for o in outputs]
+        if trunks[0][:-1] != trunks[1][:-1]:
+            raise UnsupportedModelError("z_mean and z_log_var do not branch from the same layer")
+        f32 = np.float32
+        encoder = _build(model_file, "encoder", trunks[0][:-1], _input_shape(model_file, "encoder"), f32)
+        heads = [_build(model_file, "encoder", [o], encoder[-1].out_shape, f32)[0] for o in outputs]
+        if not all(isinstance(h, _Dense) for h in heads):
+            raise UnsupportedModelError("the encoder's outputs are not Dense layers")
+        (out,) = _output_names(model_file, "decoder")
+        decoder = _build(model_file, "decoder", _chain(model_file, "decoder", out),
+                         _input_shape(model_file, "decoder"), f32)
+        return encoder, heads, decoder
+
+    # --- inference ------------------------------------------------------------------------------------------
+    def _standardised(self, spectra) -> np.ndarray:
+        return self.scaler_.transform(check_spectra(spectra, self.n_pixels))
+
+    def _trunk(self, x, cache=None):
+        for layer in self._encoder:
+            x = layer.forward(x, cache)
+        return x
+
+    def _work_bytes(self, layers, per=4) -> int:
+        return max(layer.work_size() for layer in layers) * per
+
+    def encode(self, spectra, sample: bool = False, batch_size: int = 512, seed=None):
+        """Latent representation of spectra (as :meth:`VariationalEncoderDecoder.encode`).
+
+        Parameters
+        ----------
+        spectra : (n, 7514) or (7514,) array
+            Continuum-normalised spectra; NaN pixels are treated as bad pixels (set to the continuum).
+        sample : bool
+            Return a random draw z ~ N(z_mean, z_std²) instead of z_mean.
+        batch_size : int
+            Most spectra evaluated at once (fewer if their intermediate arrays would pass
+            :data:`WORK_BYTES`); the result does not depend on it.
+        seed : int or numpy.random.Generator, optional
+            For ``sample=True``.
+
+        Returns
+        -------
+        z : (n, latent_dim) float32, the means (or a draw)
+        z_std : (n, latent_dim) float32, the encoder's standard deviations exp(½ log σ²)
+        """
+        x = self._standardised(spectra)
+        z_mean = np.empty((len(x), self.latent_dim), np.float32)
+        z_log_var = np.empty_like(z_mean)
+        for rows in _chunks(len(x), batch_size, self._work_bytes(self._encoder)):
+            hidden = self._trunk(x[rows])
+            z_mean[rows] = self._heads[0].forward(hidden, None)
+            z_log_var[rows] = self._heads[1].forward(hidden, None)
+        z_std = np.exp(0.5 * z_log_var)
+        if sample:
+            z_mean = z_mean + z_std * np.random.default_rng(seed).standard_normal(z_mean.shape).astype(np.float32)
+        return z_mean, z_std
+
+    def decode_array(self, z, batch_size: int = 512) -> np.ndarray:
+        """(n, k) float32 natural-log PSDs of latent vectors ``z`` (n, latent_dim) — :meth:`decode` without
+        the :class:`~latentexplorer.powerspectrum.PowerSpectrum` wrapper."""
+        z = np.array(z, dtype=np.float32, ndmin=2)
+        if z.ndim != 2 or z.shape[1] != self.latent_dim:
+            raise ValueError(f"z must have shape (n, {self.latent_dim}), got {z.shape}")
+        if not np.all(np.isfinite(z)):
+            raise ValueError("z contains non-finite values")
+        out = np.empty((len(z), self.frequency.size), np.float32)
+        for rows in _chunks(len(z), batch_size, self._work_bytes(self._decoder)):
+            y = z[rows]
+            for layer in self._decoder:
+                y = layer.forward(y, None)
+            out[rows] = y.reshape(len(y), -1)
+        return out
+
+    def decode(self, z, batch_size: int = 512):
+        """Decode latent vectors into power spectra (as :meth:`VariationalEncoderDecoder.decode`).
+
+        Parameters
+        ----------
+        z : (n, latent_dim) or (latent_dim,) array
+        batch_size : int
+
+        Returns
+        -------
+        :class:`latentexplorer.powerspectrum.PowerSpectrum`
+            A stack of n natural-log PSDs, (n, k) float32, on :attr:`frequency` (μHz), also for one vector.
+        """
+        from .powerspectrum import PowerSpectrum  # astropy: imported when first needed
+
+        return PowerSpectrum(self.frequency, self.decode_array(z, batch_size), meta={"source": "decoded"})
+
+    def reconstruct(self, spectra, batch_size: int = 512):
+        """Power spectra decoded from the latent means of ``spectra``: a (n, k) float32 PowerSpectrum stack."""
+        return self.decode(self.encode(spectra, batch_size=batch_size)[0], batch_size=batch_size)
+
+    def jacobian(self, spectra, batch_size: int = 32) -> np.ndarray:
+        """∂z_mean/∂pixel for each spectrum, in units of the continuum-normalised (not standardised) flux,
+        as :meth:`VariationalEncoderDecoder.jacobian`.
+
+        Returns
+        -------
+        (n, latent_dim, 7514) float32 array.
+        """
+        x = self._standardised(spectra)
+        out = np.empty((len(x), self.latent_dim, self.n_pixels), np.float32)
+        z_mean = self._heads[0]
+        seed = np.eye(self.latent_dim)[None]  # (1, L, L): one cotangent per latent mean, all sent back at once
+        per_spectrum = self._work_bytes(self._encoder) * (self.latent_dim + 1) * 2
+        for rows in _chunks(len(x), batch_size, per_spectrum):
+            cache: list = []
+            hidden = self._trunk(x[rows], cache)
+            head: list = []
+            z_mean.forward(hidden, head)
+            g = z_mean.backward(np.broadcast_to(seed, (len(hidden),) + seed.shape[1:]), head[0])
+            for layer, state in zip(self._encoder[::-1], self._reverse_states(cache)):
+                g = layer.backward(g, state)
+            out[rows] = g.reshape(g.shape[:2] + (-1,))
+        out /= self.scaler_.std
+        return out
+
+    def _reverse_states(self, cache: list):
+        """The cached forward state of each trunk layer, last layer first (None where it caches none)."""
+        states = iter(cache[::-1])
+        return [next(states) if isinstance(layer, (_Dense, _Conv1D, _MaxPooling1D)) else None
+                for layer in self._encoder[::-1]]

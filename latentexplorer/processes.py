@@ -1,0 +1,146 @@
+"""Run a server as a child process that never outlives the command that started it.
+
+The child runs in its own process group (its own session), so it does not see the terminal's Ctrl-C or
+hang-up itself: :func:`run_in_process_group` catches SIGINT, SIGTERM and SIGHUP in the parent and
+:func:`stop_process_group` stops the child's whole family — SIGTERM to its group first (a Jupyter
+server then shuts its kernels down cleanly), SIGKILL after a timeout, then the same for any descendant
+that left the group (Jupyter kernels start their own sessions). On Linux the child also gets SIGTERM
+if the parent dies without cleaning up (``PR_SET_PDEATHSIG``).
+
+>>> run_in_process_group([sys.executable, "-m", "jupyterlab", "--no-browser"])   # doctest: +SKIP
+0
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+
+log = logging.getLogger(__name__)
+
+__all__ = ["run_in_process_group", "start_process_group", "stop_process_group"]
+
+#: Signals that stop :func:`run_in_process_group` (those that exist on this platform).
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the forked child
+    """Linux: ask the kernel to send this (child) process SIGTERM when its parent dies."""
+    with contextlib.suppress(Exception):  # best effort: never fail the exec for it
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG = 1
+
+
+def start_process_group(command, *, env=None, cwd=None, **popen_kwargs) -> subprocess.Popen:
+    """``subprocess.Popen(command)`` as the leader of a new process group (and session), stdin closed.
+
+    Stop it with :func:`stop_process_group`. Extra keyword arguments go to :class:`subprocess.Popen`
+    (e.g. ``stdout=``).
+    """
+    popen_kwargs.setdefault("stdin", subprocess.DEVNULL)
+    if sys.platform.startswith("linux") and threading.active_count() == 1:
+        popen_kwargs.setdefault("preexec_fn", _die_with_parent)  # preexec_fn is unsafe with threads
+    if os.name == "posix":
+        popen_kwargs["start_new_session"] = True
+    process = subprocess.Popen(list(map(str, command)), env=env, cwd=cwd, **popen_kwargs)
+    log.debug("started %s (pid %d, own process group)", os.path.basename(str(command[0])), process.pid)
+    return process
+
+
+def _signal_group(process: subprocess.Popen, signum) -> None:
+    try:
+        if hasattr(os, "killpg"):
+            os.killpg(process.pid, signum)  # the leader's pid is the group's id
+        elif process.poll() is None:  # pragma: no cover - Windows
+            process.terminate()
+    except (ProcessLookupError, PermissionError):
+        pass  # the group is empty
+
+
+def _descendants(pid: int) -> list:
+    try:
+        import psutil
+
+        return psutil.Process(pid).children(recursive=True)
+    except Exception:  # noqa: BLE001 - no psutil, or the process is gone
+        return []
+
+
+def stop_process_group(process: subprocess.Popen, timeout: float = 10.0) -> int:
+    """Stop a process started by :func:`start_process_group` and everything it started; returns its exit status.
+
+    SIGTERM to its process group, SIGKILL to the group if the leader has not exited after ``timeout``
+    seconds; descendants that moved to a group of their own (Jupyter kernels) get the same treatment.
+    Safe to call on a process that has already exited, and more than once.
+    """
+    family = _descendants(process.pid) if process.poll() is None else []
+    _signal_group(process, signal.SIGTERM)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        log.warning("pid %d did not stop within %.0f s of SIGTERM: killing its process group", process.pid, timeout)
+        _signal_group(process, getattr(signal, "SIGKILL", signal.SIGTERM))
+        process.wait()
+    _signal_group(process, signal.SIGTERM)  # members of the group the leader left behind
+    if family:
+        import psutil
+
+        alive = [p for p in family if p.is_running()]
+        with contextlib.suppress(psutil.Error):
+            for p in alive:
+                p.terminate()
+        _, alive = psutil.wait_procs(alive, timeout=timeout)
+        for p in alive:
+            log.warning("pid %d (%s) outlived its parent: killing it", p.pid, p.name())
+            with contextlib.suppress(psutil.Error):
+                p.kill()
+        psutil.wait_procs(alive, timeout=5)
+    return process.returncode
+
+
+class _Stop(Exception):
+    def __init__(self, signum):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def run_in_process_group(command, *, env=None, cwd=None, timeout: float = 10.0, **popen_kwargs) -> int:
+    """Run ``command`` in its own process group until it exits or this process is told to stop.
+
+    Ctrl-C (SIGINT), SIGTERM and SIGHUP stop the child and its whole family (:func:`stop_process_group`)
+    before returning; so does any exception. Returns the child's exit status if it exited by itself,
+    0 after Ctrl-C and 128 + the signal's number after SIGTERM or SIGHUP.
+    """
+    previous = {}
+
+    def stop(signum, frame):
+        for sig in previous:  # a second signal must not interrupt the clean-up
+            signal.signal(sig, signal.SIG_IGN)
+        raise _Stop(signum)
+
+    if threading.current_thread() is threading.main_thread():
+        previous = {sig: signal.signal(sig, stop) for sig in STOP_SIGNALS}
+    process = None
+    try:
+        process = start_process_group(command, env=env, cwd=cwd, **popen_kwargs)
+        return process.wait()
+    except KeyboardInterrupt:  # SIGINT when not in the main thread
+        return 0
+    except _Stop as reason:
+        log.info("stopping pid %d (%s)", process.pid if process else -1, reason)
+        return 0 if reason.signum == signal.SIGINT else 128 + int(reason.signum)
+    finally:
+        for sig in previous:
+            signal.signal(sig, signal.SIG_IGN)
+        try:
+            if process is not None:
+                stop_process_group(process, timeout)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
