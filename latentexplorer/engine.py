@@ -7,27 +7,36 @@ for that costs them 8–11 s. :class:`InferenceEngine` loads the same model dire
 :mod:`latentexplorer.io.keras_file`, and evaluates the layers of :mod:`latentexplorer.ved.network` with
 matrix products:
 
-* Conv1D: the padded input viewed as windows (``sliding_window_view``, taken every ``stride`` pixels)
+* Conv1D: the padded input viewed as windows (``sliding_window_view``, one every ``stride`` pixels)
   times the (kernel × channels, filters) weight matrix;
-* Conv1DTranspose: input times the (channels, kernel × filters) weight matrix, then each kernel tap's
-  product added at its place in the output (overlap-add), then the "same" crop;
+* Conv1DTranspose (and the adjoint of a Conv1D, which is one): each output phase r = j mod s only meets
+  the kernel taps ≡ r (mod s), so windows of the input times a (taps per phase × channels,
+  phases × filters) matrix give all phases at once, with no zero-stuffing; where a layer has a single
+  output channel, the products of every tap are overlap-added instead (see :class:`_Transposed`);
 * MaxPooling1D, Cropping1D, Reshape, Flatten, Dense: as they read.
 
-Padding follows TensorFlow's "SAME" rule, which Keras 3 uses on every backend: a strided Conv1D over
-``n`` pixels gives ``ceil(n / s)`` outputs and pads ``max((out − 1) s + k − n, 0)`` pixels, the smaller
-half on the left (7514 → 3757 pads 3 + 3; 3757 → 1879 pads 3 + 4); a Conv1DTranspose is that
-convolution's adjoint from ``n s`` outputs, so its output starts ``⌊((n − 1) s + k − n s) / 2⌋`` pixels
-into the full overlap-add (15 for k = 32, s = 2 and for s = 1).
+Padding is TensorFlow's "SAME" rule, as Keras 3 applies it: a strided Conv1D over ``n`` pixels gives
+``ceil(n / s)`` outputs and pads ``max((out − 1) s + k − n, 0)`` pixels, the smaller half on the left
+(7514 → 3757 pads 3 + 3; 3757 → 1879 pads 3 + 4); a "same" Conv1DTranspose from ``n`` to ``n s`` pixels is
+the adjoint of that convolution from ``n s`` pixels, so it drops the first ``⌊((n − 1) s + k − n s) / 2⌋``
+pixels of the full overlap-add (15 for k = 32, s = 2, and for s = 1).
 
-Precision: the convolutions run in float32 as Keras does; every Dense layer (the 60,096-term sums of the
-encoder's first one in particular) in float64, as :class:`~latentexplorer.ved.VariationalEncoderDecoder`
-does, so a spectrum's latent does not depend on the batch it is encoded in. Results equal the Keras
-class's within ~1e-6.
+Precision: the convolutions run in float32, as in Keras; the Dense layers' forward passes in float64 (the
+60,096-term sums of the encoder's hidden layer in particular), as
+:class:`~latentexplorer.ved.VariationalEncoderDecoder` does, so a spectrum's latent does not depend on the
+batch it is encoded in. Results equal the Keras class's within a few 1e-7 (encode, decode) and a few 1e-7
+of the largest entry (jacobian).
 
 :meth:`InferenceEngine.jacobian` is reverse-mode differentiation written out: the cotangents of all
-``latent_dim`` means go back together, as a (spectra, latent_dim, …) array, through the Dense layers, the
-tanh derivative, the max-pool routing (each pooled gradient to the pixel that won the pool), the ReLU
-masks and the convolutions' adjoints (the transposed products, overlap-added).
+``latent_dim`` means go back together, as one (spectra, latent_dim, …) float32 array, through the Dense
+layers, the tanh derivative, the max-pool routing (each pooled gradient to the first maximum of its pool,
+as TensorFlow does), the ReLU masks and the convolutions' adjoints.
+
+Threads: a call splits its spectra (or latent vectors) into chunks of at most :data:`WORK_BYTES` of
+intermediates and runs them on :data:`THREADS` worker threads (NumPy releases the GIL), with OpenBLAS held
+to one thread meanwhile through threadpoolctl: OpenBLAS's threads spin while they wait, and on cores that
+other processes keep busy (several dashboard kernels) they made calls several times slower. Results do not
+depend on the chunking.
 
 The class mirrors the inference API of the Keras class (``encode``, ``decode``, ``reconstruct``,
 ``jacobian``, ``frequency``, ``latent_dim``, ``n_pixels``, ``history_``, ``training_``, ``record_``,
@@ -36,8 +45,12 @@ The class mirrors the inference API of the Keras class (``encode``, ``decode``, 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,7 +72,9 @@ METADATA_FILE = "metadata.json"
 BAD_PIXEL_VALUE = 1.0
 
 #: Upper bound, in bytes, of the largest intermediate array of one chunk of spectra or latent vectors.
-WORK_BYTES = 64 * 2**20
+WORK_BYTES = 32 * 2**20
+#: Worker threads of one call (chunks of spectra in parallel); None: the CPUs this process may use, at most 4.
+THREADS: int | None = None
 
 
 class UnsupportedModelError(ValueError):
@@ -146,7 +161,7 @@ class _Layer:
         raise NotImplementedError
 
     def backward(self, g, state):
-        raise NotImplementedError(f"layer '{self.name}' cannot be differentiated by the engine")
+        raise UnsupportedModelError(f"layer '{self.name}' cannot be differentiated by the engine")
 
     def work_size(self) -> int:
         """Elements per sample of the largest array the forward pass makes."""
@@ -155,6 +170,9 @@ class _Layer:
 
 class _Reshape(_Layer):
     def __init__(self, name, in_shape, out_shape):
+        if out_shape.count(-1) == 1:  # Keras's "infer this dimension"
+            known = -int(np.prod(out_shape))
+            out_shape = tuple(int(np.prod(in_shape)) // known if d == -1 else d for d in out_shape)
         if np.prod(in_shape) != np.prod(out_shape):
             raise ValueError(f"layer '{name}': cannot reshape {in_shape} to {out_shape}")
         self.name, self.in_shape, self.out_shape = name, tuple(in_shape), tuple(out_shape)
@@ -187,7 +205,7 @@ class _Dense(_Layer):
         self.kernel = np.asarray(weights[0], np.float64)
         self.bias = np.asarray(weights[1], np.float64) if len(weights) > 1 else 0.0
         self.out_shape = (self.kernel.shape[1],)
-        self._kernel_t = None
+        self.kernel_t = np.ascontiguousarray(self.kernel.T, dtype=np.float32)  # for the adjoint
 
     def forward(self, x, cache):
         y = _apply(np.asarray(x, np.float64) @ self.kernel + self.bias, self.activation)
@@ -199,9 +217,7 @@ class _Dense(_Layer):
         """In float32, as the convolutions' adjoints: these are sums of a few terms (the layer's outputs)."""
         if state is not None:
             g = g * state[:, None]
-        if self._kernel_t is None:
-            self._kernel_t = np.ascontiguousarray(self.kernel.T, dtype=np.float32)
-        return g.astype(np.float32, copy=False) @ self._kernel_t
+        return g.astype(np.float32, copy=False) @ self.kernel_t
 
 
 class _Transposed:
@@ -310,7 +326,7 @@ class _Conv1DTranspose(_Layer):
             raise UnsupportedModelError(f"layer '{name}': output_padding or dilation is not supported")
         self.name, self.in_shape, self.activation = name, tuple(in_shape), _activation(cfg, name)
         kernel = np.asarray(weights[0], dtype)  # (k, filters, channels)
-        k, f, c = kernel.shape
+        k, f, _ = kernel.shape
         (s,) = cfg["strides"]
         n = in_shape[0]
         out = n * s if padding == "same" else (n - 1) * s + k
@@ -399,6 +415,12 @@ def _build(model_file, sub: str, names: list[str], in_shape: tuple, dtype) -> li
         entry = model_file.layers[f"{sub}/{name}"]
         cls, cfg, key = entry["class_name"], entry["config"], f"{sub}/{name}"
         weights = model_file.weights.get(key, [])
+        if cls in ("Dense", "Conv1D", "Conv1DTranspose"):
+            if not weights:
+                raise ValueError(f"layer '{key}' has no weights in the file")
+            kernel_in = weights[0].shape[{"Dense": 0, "Conv1D": 1, "Conv1DTranspose": 2}[cls]]
+            if weights[0].ndim != (2 if cls == "Dense" else 3) or kernel_in != shape[-1]:
+                raise ValueError(f"layer '{key}' has a kernel of shape {weights[0].shape} for inputs of shape {shape}")
         if cls == "Reshape":
             layer = _Reshape(key, shape, tuple(int(d) for d in cfg["target_shape"]))
         elif cls == "Flatten":
@@ -416,11 +438,6 @@ def _build(model_file, sub: str, names: list[str], in_shape: tuple, dtype) -> li
             layer = _Cropping1D(key, cfg, shape)
         else:
             raise UnsupportedModelError(f"layer '{key}' is a {cls}, which the inference engine does not implement")
-        if cls in ("Dense", "Conv1D", "Conv1DTranspose"):
-            expected_in = shape[-1]
-            kernel_in = weights[0].shape[0] if cls == "Dense" else weights[0].shape[-1 if cls == "Conv1DTranspose" else 1]
-            if kernel_in != expected_in:
-                raise ValueError(f"layer '{key}' expects {kernel_in} input channels but receives {expected_in}")
         layers.append(layer)
         shape = layer.out_shape
     return layers
@@ -440,6 +457,48 @@ def _chunks(n: int, batch_size: int, per_item_bytes: int):
         raise ValueError(f"batch_size must be ≥ 1, got {batch_size}")
     step = max(1, min(int(batch_size), WORK_BYTES // max(per_item_bytes, 1)))
     return [slice(i, min(i + step, n)) for i in range(0, n, step)]
+
+
+_blas = None  # threadpoolctl's controller; False where threadpoolctl is missing
+_blas_lock = threading.Lock()
+
+
+def _threads() -> int:
+    if THREADS is not None:
+        return max(1, int(THREADS))
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        n = os.cpu_count() or 1
+    return max(1, min(n, 4))
+
+
+def _run(fn, chunks) -> None:
+    """``fn(chunk)`` for every chunk, spread over :data:`THREADS` worker threads, with BLAS on one thread.
+
+    NumPy releases the GIL in its matrix products and element-wise loops, so chunks run in parallel;
+    OpenBLAS's own threads are held at one meanwhile (threadpoolctl), since they spin while they wait and,
+    on cores busy with other processes, make a call several times slower. One engine call runs at a time
+    in a process (the limit is process-wide).
+    """
+    global _blas
+    with _blas_lock:
+        if _blas is None:
+            try:
+                from threadpoolctl import ThreadpoolController
+
+                _blas = ThreadpoolController()
+            except Exception:  # noqa: BLE001 - missing or failing threadpoolctl: leave BLAS as it is
+                _blas = False
+        with _blas.limit(limits=1, user_api="blas") if _blas else contextlib.nullcontext():
+            workers = min(_threads(), len(chunks))
+            if workers <= 1:
+                for chunk in chunks:
+                    fn(chunk)
+            else:
+                with ThreadPoolExecutor(workers, thread_name_prefix="latentexplorer-engine") as pool:
+                    for _ in pool.map(fn, chunks):
+                        pass
 
 
 # --- the engine ------------------------------------------------------------------------------------------
@@ -483,7 +542,7 @@ class InferenceEngine:
                 f"trained on {self.training_.get('n_train', '?')} pairs, from {self.directory})")
 
     @classmethod
-    def load(cls, directory, frequency=None) -> "InferenceEngine":
+    def load(cls, directory, frequency=None) -> InferenceEngine:
         """Read a model directory written by :meth:`VariationalEncoderDecoder.save`.
 
         Parameters
@@ -632,10 +691,13 @@ class InferenceEngine:
         x = self._standardised(spectra)
         z_mean = np.empty((len(x), self.latent_dim), np.float32)
         z_log_var = np.empty_like(z_mean)
-        for rows in _chunks(len(x), batch_size, self._work_bytes(self._encoder)):
+
+        def encode_rows(rows):
             hidden = self._trunk(x[rows])
             z_mean[rows] = self._heads[0].forward(hidden, None)
             z_log_var[rows] = self._heads[1].forward(hidden, None)
+
+        _run(encode_rows, _chunks(len(x), batch_size, self._work_bytes(self._encoder)))
         z_std = np.exp(0.5 * z_log_var)
         if sample:
             z_mean = z_mean + z_std * np.random.default_rng(seed).standard_normal(z_mean.shape).astype(np.float32)
@@ -650,11 +712,14 @@ class InferenceEngine:
         if not np.all(np.isfinite(z)):
             raise ValueError("z contains non-finite values")
         out = np.empty((len(z), self.frequency.size), np.float32)
-        for rows in _chunks(len(z), batch_size, self._work_bytes(self._decoder)):
+
+        def decode_rows(rows):
             y = z[rows]
             for layer in self._decoder:
                 y = layer.forward(y, None)
             out[rows] = y.reshape(len(y), -1)
+
+        _run(decode_rows, _chunks(len(z), batch_size, self._work_bytes(self._decoder)))
         return out
 
     def decode(self, z, batch_size: int = 512):
@@ -690,8 +755,8 @@ class InferenceEngine:
         out = np.empty((len(x), self.latent_dim, self.n_pixels), np.float32)
         z_mean = self._heads[0]
         seed = np.eye(self.latent_dim)[None]  # (1, L, L): one cotangent per latent mean, all sent back at once
-        per_spectrum = self._work_bytes(self._encoder) * (self.latent_dim + 1) * 2
-        for rows in _chunks(len(x), batch_size, per_spectrum):
+
+        def jacobian_rows(rows):
             cache: list = []
             hidden = self._trunk(x[rows], cache)
             head: list = []
@@ -700,6 +765,9 @@ class InferenceEngine:
             for layer, state in zip(self._encoder[::-1], self._reverse_states(cache)):
                 g = layer.backward(g, state)
             out[rows] = g.reshape(g.shape[:2] + (-1,))
+
+        per_spectrum = self._work_bytes(self._encoder) * (self.latent_dim + 1) * 2
+        _run(jacobian_rows, _chunks(len(x), batch_size, per_spectrum))
         out /= self.scaler_.std
         return out
 

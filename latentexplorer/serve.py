@@ -8,7 +8,8 @@ Pages open fast and kernels do not pile up (:class:`ServerSizing`):
 
 - **Preheated kernels** (Voila's ``preheat_kernel``): for every dashboard a pool of kernels has already
   executed the notebook, so a visitor gets a drawn page at once; the pool refills behind them.
-- **Culling**: a kernel whose page is gone (no connection) and idle is shut down after ``cull_idle_s``.
+- **Culling**: a kernel whose page is gone (no connection) and idle is shut down after ``cull_idle_s``
+  (counted, for a kernel from the pool, from when it left the pool: :mod:`latentexplorer.voila_kernels`).
 - **Closing a page frees its kernel**: the page's ``beforeunload`` beacon asks Voila to shut its kernel
   down. That POST carries no ``_xsrf`` cookie on ``/voila/render/`` pages, so the XSRF check is switched
   off: standalone Voila's only POST handlers act on a kernel whose random id the caller must know.
@@ -86,7 +87,8 @@ class ServerSizing:
 
     def voila_options(self) -> list[str]:
         """The Voila command-line options of this sizing."""
-        options = [f"--MappingKernelManager.cull_idle_timeout={int(self.cull_idle_s)}",
+        options = ["--VoilaConfiguration.multi_kernel_manager_class=latentexplorer.voila_kernels.PageKernelManager",
+                   f"--MappingKernelManager.cull_idle_timeout={int(self.cull_idle_s)}",
                    f"--MappingKernelManager.cull_interval={int(self.cull_interval_s)}",
                    "--MappingKernelManager.cull_connected=False"]
         if self.pool_size > 0:

@@ -219,15 +219,24 @@ class Workspace:
 
     @functools.cached_property
     def model(self):
-        """The encoder-decoder (:class:`latentexplorer.ved.VariationalEncoderDecoder`)."""
+        """The encoder-decoder (:class:`latentexplorer.ved.VariationalEncoderDecoder`, TensorFlow; for
+        inference alone :attr:`engine` is lighter)."""
         from .ved import VariationalEncoderDecoder
 
         return VariationalEncoderDecoder.load(self.require("model"))
 
+    @functools.cached_property
+    def engine(self):
+        """The encoder-decoder's forward passes in numpy, without TensorFlow
+        (:class:`latentexplorer.engine.InferenceEngine`): what the dashboards use."""
+        from .engine import InferenceEngine
+
+        return InferenceEngine.load(self.require("model"))
+
     @property
     def frequency(self) -> np.ndarray:
         """The PSD frequency grid (k,) μHz of the encoder-decoder."""
-        return self.model.frequency
+        return self.engine.frequency
 
     @functools.cached_property
     def training_record(self):

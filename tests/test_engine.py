@@ -151,6 +151,19 @@ def test_attributes_mirror_the_keras_class(saved, engine):
     assert "trained on" in repr(engine)
 
 
+def test_threads_change_nothing_and_blas_threads_are_restored(saved, engine, monkeypatch):
+    from threadpoolctl import threadpool_info
+
+    import latentexplorer.engine as engine_module
+
+    spectra = saved[2][:6]
+    before = [lib["num_threads"] for lib in threadpool_info()]
+    parallel = engine.jacobian(spectra, batch_size=1)
+    assert [lib["num_threads"] for lib in threadpool_info()] == before
+    monkeypatch.setattr(engine_module, "THREADS", 1)
+    np.testing.assert_array_equal(engine.jacobian(spectra, batch_size=1), parallel)
+
+
 # --- no TensorFlow ------------------------------------------------------------------------------------------
 def test_the_engine_runs_without_importing_tensorflow_or_keras(saved):
     code = (
@@ -163,7 +176,8 @@ def test_the_engine_runs_without_importing_tensorflow_or_keras(saved):
         "assert not bad, bad[:5]\n"
         "assert 'latentexplorer.ved' not in sys.modules\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    result = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True,
+                            timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
 
 
@@ -175,12 +189,13 @@ def test_keras_file_weights_are_the_networks_by_layer_name(saved):
     expected = {f"{sub}/{layer.name}": layer.get_weights() for sub in ("encoder", "decoder")
                 for layer in network.get_layer(sub).layers if layer.get_weights()}
     assert list(kf.weights) == list(expected)
-    assert {"encoder/conv1d", "encoder/z_mean", "encoder/z_log_var", "decoder/conv1d_transpose_2"} <= set(kf.weights)
+    assert {"encoder/z_mean", "encoder/z_log_var"} <= set(kf.weights)  # Keras numbers the others per process
     for name, arrays in expected.items():
         assert len(kf.weights[name]) == len(arrays)
         for ours, theirs in zip(kf.weights[name], arrays):
             np.testing.assert_array_equal(ours, theirs)
-    assert kf.layers["decoder/conv1d_transpose"]["class_name"] == "Conv1DTranspose"
+    classes = [kf.layers[name]["class_name"] for name in kf.weights]
+    assert classes.count("Conv1D") == 2 and classes.count("Conv1DTranspose") == 3 and classes.count("Dense") == 4
 
 
 # --- errors ---------------------------------------------------------------------------------------------------

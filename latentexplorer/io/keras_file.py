@@ -177,9 +177,10 @@ class _Reader:
         found = []
 
         def visit(name, obj):
-            if isinstance(obj, h5py.Group) and name.rsplit("/", 1)[-1] == "vars" and name not in self.used:
-                if name != "vars" and any(isinstance(v, h5py.Dataset) for v in obj.values()):
-                    found.append(name)
+            claimed = name in self.used or name == "vars"
+            if isinstance(obj, h5py.Group) and name.rsplit("/", 1)[-1] == "vars" and not claimed and any(
+                    isinstance(v, h5py.Dataset) for v in obj.values()):
+                found.append(name)
 
         self.h5.visititems(visit)
         return found

@@ -62,7 +62,7 @@ class JacobianView:
 
     def __init__(self, data: Workspace, max_stars: int = 64, seed: int = 0):
         data.require("pairs")
-        self.data, self.model, self.pairs = data, data.model, data.pairs
+        self.data, self.model, self.pairs = data, data.engine, data.pairs
         self.max_stars, self.seed = int(max_stars), int(seed)
         self._cache: dict[tuple, tuple[np.ndarray, np.ndarray, int]] = {}
         lo, hi = np.nanmin(self.pairs.numax), np.nanmax(self.pairs.numax)

@@ -88,7 +88,7 @@ class LatentExplorer:
     """
 
     def __init__(self, data: Workspace, x_dim: int = 0, y_dim: int = 1, color_by: str = "numax", seed=None):
-        self.data, self.model = data, data.model
+        self.data, self.model = data, data.engine
         self.rng = np.random.default_rng(seed)
         self.labels = available_labels(data)
         self.numax, self.nearest_id, self._holding = float("nan"), "", False
@@ -165,7 +165,7 @@ class LatentExplorer:
         if self._holding:
             return
         z = self.z
-        log_psd = self.model.decode(z)[0].log_power  # the bare array: the hot path, and what bokeh draws
+        log_psd = self.model.decode_array(z)[0]  # the bare array: the hot path, and what bokeh draws
         self.numax = estimate_global_parameters(self.model.frequency, log_psd).numax
         self.psd_source.data = {"frequency": self.model.frequency, "log_psd": log_psd}
         self.numax_span.location = self.numax if np.isfinite(self.numax) else None

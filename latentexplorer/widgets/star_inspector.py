@@ -85,7 +85,7 @@ class StarInspector:
     """
 
     def __init__(self, data: Workspace, apogee_id: str | None = None):
-        self.data, self.model = data, data.model
+        self.data, self.model = data, data.engine
         suggestions = data.pairs.apogee_id if data.has("pairs") else data.apogee_id
         self.picker = w.Combobox(options=tuple(suggestions[:MAX_SUGGESTIONS]), placeholder="APOGEE_ID",
                                  description="star", ensure_option=False, continuous_update=False)
@@ -143,7 +143,7 @@ class StarInspector:
         row_ = data.index_of(apogee_id)
         apogee_id = str(data.apogee_id[row_])
         freq = self.model.frequency
-        recon = np.asarray(self.model.decode(data.z_mean[row_])[0])
+        recon = self.model.decode_array(data.z_mean[row_])[0]
         observed = data.observed_psd(apogee_id)
         observed = None if observed is None else np.asarray(observed)
         spectrum = data.spectrum(apogee_id)
