@@ -23,7 +23,7 @@ import threading
 
 log = logging.getLogger(__name__)
 
-__all__ = ["run_in_process_group", "start_process_group", "stop_process_group"]
+__all__ = ["Stopped", "run_in_process_group", "start_process_group", "stop_on_signals", "stop_process_group"]
 
 #: Signals that stop :func:`run_in_process_group` (those that exist on this platform).
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
@@ -104,10 +104,49 @@ def stop_process_group(process: subprocess.Popen, timeout: float = 10.0) -> int:
     return process.returncode
 
 
-class _Stop(Exception):
+class Stopped(Exception):
+    """Raised in the main thread, inside :func:`stop_on_signals`, when a stop signal arrives."""
+
     def __init__(self, signum):
         super().__init__(signal.Signals(signum).name)
         self.signum = signum
+
+
+@contextlib.contextmanager
+def stop_on_signals(watch_parent: bool = False):
+    """Inside the block, SIGINT (even when inherited as ignored, as in a script's background job), SIGTERM
+    and SIGHUP raise :class:`Stopped`; a second signal is ignored while the first is handled. With
+    ``watch_parent``, the death of the parent process counts as SIGTERM. Handlers are restored on exit."""
+    previous = {}
+
+    def stop(signum, frame):
+        for sig in previous:
+            signal.signal(sig, signal.SIG_IGN)
+        raise Stopped(signum)
+
+    if threading.current_thread() is threading.main_thread():
+        previous = {sig: signal.signal(sig, stop) for sig in STOP_SIGNALS}
+    if watch_parent:
+        _watch_parent()
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _watch_parent() -> None:
+    """SIGTERM this process once the process that started it has gone (checked every second)."""
+    import time
+
+    parent = os.getppid()
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="latentexplorer-parent-watch", daemon=True).start()
 
 
 def run_in_process_group(command, *, env=None, cwd=None, timeout: float = 10.0, **popen_kwargs) -> int:
@@ -117,30 +156,16 @@ def run_in_process_group(command, *, env=None, cwd=None, timeout: float = 10.0, 
     before returning; so does any exception. Returns the child's exit status if it exited by itself,
     0 after Ctrl-C and 128 + the signal's number after SIGTERM or SIGHUP.
     """
-    previous = {}
-
-    def stop(signum, frame):
-        for sig in previous:  # a second signal must not interrupt the clean-up
-            signal.signal(sig, signal.SIG_IGN)
-        raise _Stop(signum)
-
-    if threading.current_thread() is threading.main_thread():
-        previous = {sig: signal.signal(sig, stop) for sig in STOP_SIGNALS}
     process = None
-    try:
-        process = start_process_group(command, env=env, cwd=cwd, **popen_kwargs)
-        return process.wait()
-    except KeyboardInterrupt:  # SIGINT when not in the main thread
-        return 0
-    except _Stop as reason:
-        log.info("stopping pid %d (%s)", process.pid if process else -1, reason)
-        return 0 if reason.signum == signal.SIGINT else 128 + int(reason.signum)
-    finally:
-        for sig in previous:
-            signal.signal(sig, signal.SIG_IGN)
+    with stop_on_signals():
         try:
+            process = start_process_group(command, env=env, cwd=cwd, **popen_kwargs)
+            return process.wait()
+        except KeyboardInterrupt:  # SIGINT when not in the main thread
+            return 0
+        except Stopped as reason:
+            log.info("stopping pid %d (%s)", process.pid if process else -1, reason)
+            return 0 if reason.signum == signal.SIGINT else 128 + int(reason.signum)
+        finally:
             if process is not None:
                 stop_process_group(process, timeout)
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)

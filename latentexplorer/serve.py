@@ -25,16 +25,13 @@ stops on SIGTERM, SIGINT and SIGHUP and when its parent process goes away.
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import math
 import os
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -42,6 +39,7 @@ import webbrowser
 from dataclasses import dataclass
 from pathlib import Path
 
+from .processes import Stopped, start_process_group, stop_on_signals, stop_process_group
 from .widgets.display import WORKSPACE_ENV
 from .workspace import WorkspacePaths
 
@@ -96,45 +94,21 @@ class ServerSizing:
         return options
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now."""
     with socket.socket() as s:
         s.bind((HOST, 0))
         return s.getsockname()[1]
 
 
-def _port_in_use(port: int) -> bool:
+def port_in_use(port: int) -> bool:
+    """Whether ``port`` on 127.0.0.1 is taken."""
     with socket.socket() as s:
         try:
             s.bind((HOST, port))
         except OSError:
             return True
     return False
-
-
-def _die_with_parent() -> None:
-    """In the child before exec (Linux): receive SIGTERM when the process that started it dies."""
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG = 1
-    except (OSError, AttributeError):  # not Linux: serve() still stops Voila on its own signals
-        pass
-
-
-def _terminate(processes, timeout: float) -> None:
-    """SIGTERM every process of ``processes`` (psutil), then SIGKILL those still alive after ``timeout`` s."""
-    import psutil
-
-    for proc in processes:
-        try:
-            proc.terminate()
-        except psutil.NoSuchProcess:
-            pass
-    _, alive = psutil.wait_procs(processes, timeout=timeout)
-    for proc in alive:
-        try:
-            proc.kill()
-        except psutil.NoSuchProcess:
-            pass
-    psutil.wait_procs(alive, timeout=5)
 
 
 class DashboardServer:
@@ -173,9 +147,9 @@ class DashboardServer:
             raise FileNotFoundError(f"dashboard notebooks {missing} not found in {self.dashboard_dir}")
         if not 0 <= int(port) <= 65535:
             raise ValueError(f"port must be in 0–65535, got {port}")
-        if port and _port_in_use(int(port)):
+        if port and port_in_use(int(port)):
             raise ValueError(f"port {port} on {HOST} is already in use; choose another with --port")
-        self.port = int(port) or _free_port()
+        self.port = int(port) or free_port()
         self.process: subprocess.Popen | None = None
         self._log = None
 
@@ -199,8 +173,8 @@ class DashboardServer:
                    "--Voila.tornado_settings", "disable_check_xsrf=True",
                    *self.sizing.voila_options()]
         self._log = tempfile.TemporaryFile(prefix="latentexplorer-voila-")
-        self.process = subprocess.Popen(command, env=env, stdout=self._log, stderr=subprocess.STDOUT,
-                                        cwd=self.dashboard_dir, preexec_fn=_die_with_parent)
+        self.process = start_process_group(command, env=env, cwd=self.dashboard_dir, stdout=self._log,
+                                           stderr=subprocess.STDOUT)
         log.info("voila started (pid %d) on %s for %s", self.process.pid, self.base_url, self.workspace.root)
         return self
 
@@ -245,23 +219,10 @@ class DashboardServer:
         raise RuntimeError(f"voila did not answer on {self.base_url} within {timeout:.0f} s:\n{self.output()[-3000:]}")
 
     def stop(self, timeout: float = 15.0) -> None:
-        """Stop Voila and every kernel: SIGTERM to Voila (which shuts its kernels down), then SIGTERM and,
-        after ``timeout`` s, SIGKILL to any of its processes still alive."""
-        import psutil
-
-        if self.process is not None and self.process.poll() is None:
-            try:
-                family = [psutil.Process(self.process.pid)]
-                family += family[0].children(recursive=True)
-            except psutil.NoSuchProcess:
-                family = []
-            self.process.terminate()
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                pass
-            _terminate([p for p in family if p.is_running()], timeout=5.0)
-            self.process.wait()
+        """Stop Voila and every kernel (:func:`latentexplorer.processes.stop_process_group`: SIGTERM, then
+        SIGKILL after ``timeout`` s, to Voila's process group and to kernels it started)."""
+        if self.process is not None:
+            stop_process_group(self.process, timeout)
         if self._log is not None:
             self._log.close()
             self._log = None
@@ -273,22 +234,6 @@ class DashboardServer:
         self.stop()
 
 
-class _Stop(Exception):
-    """Raised in the main thread by a signal handler: stop serving."""
-
-
-def _watch_parent(on_orphaned) -> None:
-    """Call ``on_orphaned()`` once the process that started this one has gone (checked every second)."""
-    parent = os.getppid()
-
-    def watch():
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        on_orphaned()
-
-    threading.Thread(target=watch, name="latentexplorer-parent-watch", daemon=True).start()
-
-
 def serve(workspace, port: int = 8866, open_browser: bool = True, ready_timeout: float = 120.0,
           sizing: ServerSizing | None = None) -> int:
     """Serve the dashboards for ``workspace`` until stopped; returns 0 when stopped, else Voila's exit status.
@@ -297,16 +242,11 @@ def serve(workspace, port: int = 8866, open_browser: bool = True, ready_timeout:
     SIGINT (Ctrl-C), SIGHUP and the death of the parent process stop Voila and every kernel.
     """
     server = DashboardServer(workspace, port, sizing=sizing)
-
-    def stop(signum, frame):
-        for sig in previous:  # a second signal must not interrupt the clean-up
-            signal.signal(sig, signal.SIG_IGN)
-        raise _Stop(signal.Signals(signum).name)
-
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
-    _watch_parent(lambda: os.kill(os.getpid(), signal.SIGTERM))
     try:
-        with server:
+        # Voila starts before the handlers (and the parent watch thread, which would keep
+        # start_process_group from arming PR_SET_PDEATHSIG): a signal during the start kills this
+        # process, and Voila with it.
+        with server, stop_on_signals(watch_parent=True):
             start = time.perf_counter()
             server.wait_until_ready(ready_timeout)
             print(f"dashboards for {server.workspace.root} ready in {time.perf_counter() - start:.1f} s at "
@@ -317,9 +257,6 @@ def serve(workspace, port: int = 8866, open_browser: bool = True, ready_timeout:
             if open_browser:
                 webbrowser.open(server.url(DASHBOARDS[0]))
             return server.process.wait()
-    except _Stop as reason:
+    except Stopped as reason:
         print(f"stopping the dashboards ({reason})", flush=True)
         return 0
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)

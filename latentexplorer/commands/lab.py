@@ -87,15 +87,15 @@ def _workspace(path: Path | None) -> Path:
 
 def run(args) -> int:
     from ..processes import run_in_process_group
-    from ..serve import HOST, _free_port, _port_in_use
+    from ..serve import HOST, free_port, port_in_use
     from ..widgets.display import WORKSPACE_ENV
 
     workspace = _workspace(args.workspace)
     if not 0 <= args.port <= 65535:
         raise ValueError(f"--port must be in 0–65535, got {args.port}")
-    if args.port and _port_in_use(args.port):
+    if args.port and port_in_use(args.port):
         raise ValueError(f"port {args.port} on {HOST} is already in use; choose another with --port")
-    port = args.port or _free_port()
+    port = args.port or free_port()
     notebook_dir = (args.notebook_dir.expanduser() if args.notebook_dir else workspace / "notebooks").resolve()
     copied, kept = copy_notebooks(notebook_dir)
     print(f"workspace: {workspace}")
