@@ -64,20 +64,24 @@ class ServerSizing:
     pool_size : preheated kernels per dashboard (0: none, every page starts its own kernel).
     cull_idle_s : an unconnected kernel idle this long (seconds) is shut down.
     cull_interval_s : how often (seconds) the culler looks.
+    fill_delay_s : seconds after a pooled kernel is handed out before its replacement starts (a burst of
+        visitors is served before the refills compete with their pages for the CPU).
     """
 
     pool_size: int = 1
     cull_idle_s: int = 120
     cull_interval_s: int = 30
+    fill_delay_s: float = 1.0
 
     @classmethod
     def for_workshop(cls, visitors: int) -> ServerSizing:
         """Sizing for ``visitors`` people at once, each with every dashboard open: a pool per dashboard of a
         quarter of them (at least 2) — the first page of each visitor comes from the pool, and the pool
-        refills within seconds — and idle pages freed after 10 minutes."""
+        refills a minute after a kernel leaves it, once a burst of arrivals is served — and idle pages freed after
+        10 minutes."""
         if visitors < 1:
             raise ValueError(f"a workshop needs at least 1 visitor, got {visitors}")
-        return cls(pool_size=max(2, math.ceil(visitors / 4)), cull_idle_s=600, cull_interval_s=60)
+        return cls(pool_size=max(2, math.ceil(visitors / 4)), cull_idle_s=600, cull_interval_s=60, fill_delay_s=60.0)
 
     def kernels(self, visitors: int = 0) -> int:
         """Kernels alive with ``visitors`` people each holding all four dashboards: the pools plus theirs."""
@@ -90,7 +94,8 @@ class ServerSizing:
                    f"--MappingKernelManager.cull_interval={int(self.cull_interval_s)}",
                    "--MappingKernelManager.cull_connected=False"]
         if self.pool_size > 0:
-            options += ["--preheat_kernel=True", f"--pool_size={int(self.pool_size)}"]
+            options += ["--preheat_kernel=True", f"--pool_size={int(self.pool_size)}",
+                        f"--VoilaKernelManager.fill_delay={float(self.fill_delay_s)}"]
         return options
 
 

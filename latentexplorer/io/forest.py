@@ -5,7 +5,11 @@ Format ``latentexplorer.forest/2`` (in ``metadata.json``'s ``format``): ``age_fo
 (the RC/RGB :class:`~latentexplorer.forest.ProbabilisticRandomForestClassifier`), ``metadata.json`` (feature
 names, cuts, split sizes, seed, calibration, held-out scores) and ``training_ids.txt`` /
 ``calibration_ids.txt`` (APOGEE_IDs, one a line). skops files are loaded trusting only the forests' own
-types — never pickle.
+types — never pickle. ``tree_arrays.npz`` holds the age forest's trees as plain arrays
+(:func:`latentexplorer.tree_arrays.forest_arrays`), read by :func:`read_tree_arrays` to predict one star
+without importing scikit-learn (the star inspector); directories written before it lack it.
+
+This module imports no scikit-learn at import time: :func:`read_forest` imports the forest classes itself.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from .hdf5 import format_string
 from .json_product import read_json_product
 
 __all__ = ["FOREST_VERSION", "AGE_FILE", "STATE_FILE", "METADATA_FILE", "TRAINING_IDS", "CALIBRATION_IDS",
-           "write_forest", "read_forest"]
+           "TREE_ARRAYS_FILE", "write_forest", "read_forest", "read_forest_metadata", "read_tree_arrays"]
 
 FOREST_VERSION = 2
 AGE_FILE = "age_forest.skops"
@@ -28,6 +32,7 @@ STATE_FILE = "evolstate_forest.skops"
 METADATA_FILE = "metadata.json"
 TRAINING_IDS = "training_ids.txt"
 CALIBRATION_IDS = "calibration_ids.txt"
+TREE_ARRAYS_FILE = "tree_arrays.npz"
 
 
 def write_forest(directory, regressor, classifier, metadata: dict, training_ids=(), calibration_ids=()) -> Path:
@@ -37,6 +42,10 @@ def write_forest(directory, regressor, classifier, metadata: dict, training_ids=
     directory.mkdir(parents=True, exist_ok=True)
     regressor.save(directory / AGE_FILE)
     classifier.save(directory / STATE_FILE)
+    from ..tree_arrays import forest_arrays
+
+    with atomic_output(directory / TREE_ARRAYS_FILE, suffix=".npz") as tmp:
+        np.savez(tmp, **forest_arrays(regressor))
     for name, ids in ((TRAINING_IDS, training_ids), (CALIBRATION_IDS, calibration_ids)):
         with atomic_output(directory / name, suffix=".txt") as tmp:
             tmp.write_text("".join(f"{star}\n" for star in ids))
@@ -83,3 +92,38 @@ def read_forest(directory) -> tuple:
     ids = [np.array((directory / n).read_text().split() if (directory / n).is_file() else [], dtype=str)
            for n in (TRAINING_IDS, CALIBRATION_IDS)]
     return (*forests, metadata, *ids)
+
+
+def read_forest_metadata(directory) -> dict:
+    """The ``metadata.json`` of a ``forest/`` directory (features, seed, …), without loading the forests;
+    FileNotFoundError or ValueError as :func:`read_forest`."""
+    path = Path(directory) / METADATA_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"age model directory {directory} lacks {METADATA_FILE} (run `latentexplorer ages`)")
+    return read_json_product(path, "forest", FOREST_VERSION, "rerun `latentexplorer ages`")
+
+
+def read_tree_arrays(directory):
+    """The age forest of a ``forest/`` directory as :class:`~latentexplorer.tree_arrays.TreeArrays` (from
+    ``tree_arrays.npz``; no scikit-learn, no pickle).
+
+    Raises
+    ------
+    FileNotFoundError
+        The directory lacks ``tree_arrays.npz`` (written before it existed, or never).
+    ValueError
+        The file is not a readable tree-array archive (damaged, truncated, pickled objects, missing or
+        inconsistent arrays); the message names it.
+    """
+    from ..tree_arrays import TreeArrays
+
+    path = Path(directory) / TREE_ARRAYS_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"age model directory {directory} lacks {TREE_ARRAYS_FILE} "
+                                "(rerun `latentexplorer ages`)")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            return TreeArrays.from_arrays({key: archive[key] for key in archive.files})
+    except Exception as err:  # zipfile.BadZipFile, OSError, EOFError, ValueError, KeyError, …
+        raise ValueError(f"{path} is not a readable tree-array file ({type(err).__name__}: {err}); "
+                         "rerun `latentexplorer ages`") from None

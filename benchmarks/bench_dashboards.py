@@ -1,0 +1,167 @@
+"""Dashboards as visitors meet them: page-ready cold and warm, kernel memory, and a concurrent load test.
+
+    python -m benchmarks.bench_dashboards WORKSPACE [--sessions 20] [--skip-load]
+
+Run against 127.0.0.1 only, in Debian's chromium (Playwright). For each dashboard:
+
+- **cold**: a freshly started server (`latentexplorer serve` defaults: one preheated kernel per dashboard)
+  asked for the page the moment it answers HTTP, before its pool is ready; the peer is the same page on a
+  server without preheated kernels (``pool_size=0``: every page starts and runs its own kernel);
+- **warm**: the same page once the pool is full;
+- **kernel memory**: RSS and USS (memory unique to the process) of the page's kernel (on the server without
+  pools, where it is the only one) once the page has drawn.
+
+Load test: a server sized ``--workshop SESSIONS``, then SESSIONS concurrent browser sessions spread over the
+four dashboards: page-ready p50/p95, failed sessions, total RSS of Voila and its kernels, and slider latency
+(latent explorer pages: slider drag until the decoded PSD changes in the page) under that load.
+Medians and percentiles are printed; nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import time
+
+import numpy as np
+import psutil
+
+from latentexplorer.serve import DASHBOARDS, DashboardServer, ServerSizing
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+FIND_SOURCE = "name => Bokeh.documents.map(d => d.get_model_by_name(name)).find(m => m)"
+READY_SOURCE = {"latent_explorer": "decoded_psd", "star_inspector": "inspector_reconstructed_psd",
+                "jacobian_view": "jacobian", "disk_map": "age_distributions"}
+TIMEOUT_MS = 180_000
+
+
+def kernels_of(server: DashboardServer) -> list[psutil.Process]:
+    return [psutil.Process(pid) for pid in server.kernel_pids()]
+
+
+def wait_for_pool(server: DashboardServer, n: int, timeout: float = 600.0) -> float:
+    """Seconds until ``n`` kernels run and are idle (the preheated pools full)."""
+    start = time.perf_counter()
+    while time.perf_counter() - start < timeout:
+        kernels = kernels_of(server)
+        if len(kernels) >= n and all(k.cpu_percent(interval=0.2) < 5 for k in kernels):
+            return time.perf_counter() - start
+        time.sleep(1)
+    return float("nan")
+
+
+async def open_page(browser, url: str, name: str) -> tuple[object, float]:
+    """A new page (of a browser or browser context) on ``url``; seconds until its figures hold data."""
+    page = await browser.new_page()
+    await page.set_viewport_size({"width": 1300, "height": 1150})
+    start = time.perf_counter()
+    await page.goto(url, timeout=TIMEOUT_MS)
+    await page.wait_for_function(f"() => {{ const m = window.Bokeh && ({FIND_SOURCE})('{READY_SOURCE[name]}');"
+                                 " return m && Object.values(m.data).some(c => c.length > 0); }", timeout=TIMEOUT_MS)
+    return page, time.perf_counter() - start
+
+
+async def slider_latency(page) -> float:
+    """Seconds from dragging the first latent slider until the decoded PSD in the page changes."""
+    before = await page.evaluate(f"() => Array.from(({FIND_SOURCE})('decoded_psd').data.log_psd)")
+    box = await page.locator(".noUi-handle").nth(0).bounding_box()
+    start = time.perf_counter()
+    await page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    await page.mouse.down()
+    await page.mouse.move(box["x"] + box["width"] / 2 + 60, box["y"] + box["height"] / 2, steps=4)
+    await page.mouse.up()
+    await page.wait_for_function(
+        f"before => {{ const d = Array.from(({FIND_SOURCE})('decoded_psd').data.log_psd);"
+        " return d.some((v, i) => Math.abs(v - before[i]) > 1e-6); }", arg=before, timeout=TIMEOUT_MS)
+    return time.perf_counter() - start
+
+
+async def single_pages(workspace) -> None:
+    from playwright.async_api import async_playwright
+
+    print(f"{'dashboard':<16} {'cold s':>7} {'no-pool s':>9} {'ratio':>6} {'warm s':>7} {'RSS MB':>7} {'USS MB':>7}")
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        for name in DASHBOARDS:
+            times = {}
+            for label, sizing in (("no-pool", ServerSizing(pool_size=0)), ("cold", ServerSizing())):
+                with DashboardServer(workspace, port=0, sizing=sizing) as server:
+                    server.wait_until_ready(120)
+                    page, times[label] = await open_page(browser, server.url(name), name)
+                    if label == "no-pool":  # the page's kernel is the server's only one
+                        await asyncio.sleep(1)
+                        memory = kernels_of(server)[0].memory_full_info()
+                    await page.close()
+                    if label == "cold":
+                        wait_for_pool(server, len(DASHBOARDS) * sizing.pool_size + 1)
+                        page, times["warm"] = await open_page(browser, server.url(name), name)
+                        await page.close()
+            print(f"{name:<16} {times['cold']:>7.1f} {times['no-pool']:>9.1f} {times['no-pool'] / times['cold']:>6.1f}"
+                  f" {times['warm']:>7.1f} {memory.rss / 2**20:>7.0f} {memory.uss / 2**20:>7.0f}", flush=True)
+        await browser.close()
+
+
+async def load_test(workspace, sessions: int) -> None:
+    from playwright.async_api import async_playwright
+
+    sizing = ServerSizing.for_workshop(sessions)
+    with DashboardServer(workspace, port=0, sizing=sizing) as server:
+        server.wait_until_ready(120)
+        fill = wait_for_pool(server, len(DASHBOARDS) * sizing.pool_size)
+        print(f"\nload test: {sessions} concurrent sessions, server sized --workshop {sessions} "
+              f"({sizing.pool_size} preheated kernels per dashboard, pools full after {fill:.0f} s)", flush=True)
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            names = [DASHBOARDS[i % len(DASHBOARDS)] for i in range(sessions)]
+            contexts = [await browser.new_context() for _ in names]
+
+            async def session(context, name):
+                try:
+                    return name, *(await open_page(context, server.url(name), name))
+                except Exception as err:  # noqa: BLE001 - a failed session is a number here
+                    return name, None, repr(err)[:120]
+
+            results = await asyncio.gather(*(session(c, n) for c, n in zip(contexts, names)))
+            ready = [r[2] for r in results if r[1] is not None]
+            failed = [r for r in results if r[1] is None]
+            rss = sum(p.memory_info().rss for p in [psutil.Process(server.process.pid), *kernels_of(server)])
+            latencies = []
+            for name, page, _ in results:
+                if page is not None and name == "latent_explorer":
+                    try:
+                        latencies.append(await slider_latency(page))
+                    except Exception:  # noqa: BLE001
+                        pass
+            summary = (f"p50 {np.percentile(ready, 50):.1f} s, p95 {np.percentile(ready, 95):.1f} s, max "
+                       f"{max(ready):.1f} s" if ready else "no page drawn")
+            print(f"page ready: {summary}; failed sessions {len(failed)} of {sessions}"
+                  + "".join(f"\n  failed {n}: {e}" for n, _, e in failed))
+            print(f"total RSS of Voila and its {len(kernels_of(server))} kernels: {rss / 2**30:.2f} GB "
+                  f"({rss / 2**20 / max(len(kernels_of(server)), 1):.0f} MB per kernel)")
+            if latencies:
+                print(f"slider → decoded PSD under load: median {statistics.median(latencies) * 1e3:.0f} ms, "
+                      f"max {max(latencies) * 1e3:.0f} ms ({len(latencies)} pages)")
+            for context in contexts:
+                await context.close()
+            await browser.close()
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("workspace", help="a built workspace (e.g. from `latentexplorer demo --build-only`)")
+    parser.add_argument("--sessions", type=int, default=20, help="concurrent sessions of the load test")
+    parser.add_argument("--skip-load", action="store_true", help="only the single-page timings")
+    parser.add_argument("--skip-pages", action="store_true", help="only the load test")
+    args = parser.parse_args(argv)
+    print(f"machine: {psutil.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GB")
+    if not args.skip_pages:
+        asyncio.run(single_pages(args.workspace))
+    if not args.skip_load:
+        asyncio.run(load_test(args.workspace, args.sessions))
+
+
+if __name__ == "__main__":
+    main()
