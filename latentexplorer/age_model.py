@@ -13,12 +13,12 @@ Training is :func:`latentexplorer.age_training.train_age_model`; persistence :mo
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .forest import ProbabilisticRandomForestClassifier, ProbabilisticRandomForestRegressor, star_keys
+from .tree_arrays import TreeArrays, forest_arrays, star_keys
 from .selection import AgeInputs
 
 __all__ = ["AgeModel", "AgePrediction"]
@@ -44,23 +44,54 @@ class AgePrediction:
                 "age_err": self.age_err, "p_rc": self.p_rc}
 
 
-@dataclass
 class AgeModel:
     """The age forest, the RC/RGB classifier, their metadata and the stars they were fitted on.
 
-    metadata holds ``features`` (the input names, in order), ``latent_dim``, ``seed`` and the training
-    record (split sizes, calibration, held-out scores); training_ids, calibration_ids (n,) str.
+    Ages come from the forest's trees as plain arrays (:class:`~latentexplorer.tree_arrays.TreeArrays`), so
+    predicting an age needs no scikit-learn (a dashboard kernel loads in a second and ~150 MB less); the
+    scikit-learn forests themselves (:attr:`regressor`, :attr:`classifier`) are loaded on first use — P(RC)
+    and saving need them.
+
+    Parameters
+    ----------
+    trees : TreeArrays
+    metadata : dict
+        ``features`` (the input names, in order), ``latent_dim``, ``seed`` and the training record (split
+        sizes, calibration, held-out scores).
+    training_ids, calibration_ids : (n,) str
+    forests : (regressor, classifier), or a callable returning them (loaded on first use)
     """
 
-    regressor: ProbabilisticRandomForestRegressor
-    classifier: ProbabilisticRandomForestClassifier
-    metadata: dict
-    training_ids: np.ndarray = field(default_factory=lambda: np.array([], dtype=str))
-    calibration_ids: np.ndarray = field(default_factory=lambda: np.array([], dtype=str))
+    def __init__(self, trees: TreeArrays, metadata: dict, training_ids=(), calibration_ids=(), forests=None):
+        self.trees, self.metadata = trees, metadata
+        self.training_ids = np.asarray(training_ids, dtype=str)
+        self.calibration_ids = np.asarray(calibration_ids, dtype=str)
+        self._forests = forests
+
+    @classmethod
+    def from_forests(cls, regressor, classifier, metadata: dict, training_ids=(), calibration_ids=()) -> AgeModel:
+        """The model of fitted forests (:func:`latentexplorer.age_training.train_age_model`)."""
+        return cls(TreeArrays.from_arrays(forest_arrays(regressor)), metadata, training_ids, calibration_ids,
+                   (regressor, classifier))
 
     def __repr__(self) -> str:
-        return (f"AgeModel({self.regressor.n_estimators} trees on {', '.join(self.feature_names)}; "
+        return (f"AgeModel({self.trees.n_trees} trees on {', '.join(self.feature_names)}; "
                 f"{self.training_ids.size} training / {self.calibration_ids.size} calibration stars)")
+
+    def _load_forests(self) -> tuple:
+        if callable(self._forests):
+            self._forests = self._forests()
+        return self._forests
+
+    @property
+    def regressor(self):
+        """The age forest (:class:`~latentexplorer.forest.ProbabilisticRandomForestRegressor`), loaded on first use."""
+        return self._load_forests()[0]
+
+    @property
+    def classifier(self):
+        """The RC/RGB forest (:class:`~latentexplorer.forest.ProbabilisticRandomForestClassifier`), loaded on first use."""
+        return self._load_forests()[1]
 
     @property
     def latent_dim(self) -> int:
@@ -84,14 +115,14 @@ class AgeModel:
 
     def posterior(self, inputs: AgeInputs) -> np.ndarray:
         """Per-tree log10(age / Gyr), shape (n, n_trees), stretched about their mean by the calibration;
-        NaN rows for stars without age inputs (:attr:`AgeInputs.flags` ≠ 0)."""
+        NaN rows for stars without age inputs (:attr:`AgeInputs.flags` ≠ 0). Bit for bit the regressor's
+        ``predict_posterior`` with the stars' noise keys."""
         self._check(inputs)
-        out = np.full((len(inputs), self.regressor.n_estimators), np.nan)
+        out = np.full((len(inputs), self.trees.n_trees), np.nan)
         aged = inputs.has_age_inputs
         if aged.any():
             sub = inputs.take(aged)
-            out[aged] = self.regressor.predict_posterior(sub.features, X_err=sub.feature_errors,
-                                                         noise_keys=self._keys(sub))
+            out[aged] = self.trees.posterior(sub.features, X_err=sub.feature_errors, noise_keys=self._keys(sub))
         return out
 
     def predict(self, inputs: AgeInputs) -> AgePrediction:
@@ -117,7 +148,10 @@ class AgeModel:
 
     @classmethod
     def load(cls, directory) -> AgeModel:
-        """Read ``forest/`` (:func:`latentexplorer.io.forest.read_forest`); FileNotFoundError or ValueError."""
-        from .io.forest import read_forest
+        """Read ``forest/``: metadata, tree arrays and star lists now, the scikit-learn forests on first use
+        (:mod:`latentexplorer.io.forest`); FileNotFoundError or ValueError naming what is wrong."""
+        from .io.forest import read_forest, read_forest_ids, read_forest_metadata, read_tree_arrays
 
-        return cls(*read_forest(directory))
+        metadata = read_forest_metadata(directory)
+        return cls(read_tree_arrays(directory), metadata, *read_forest_ids(directory),
+                   forests=lambda: read_forest(directory)[:2])

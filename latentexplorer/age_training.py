@@ -185,7 +185,7 @@ def train_age_model(workspace, n_train=diag.AGE_TRAIN_SIZE, n_trees=100, seed=0,
                  "age_logg": list(AGE_LOGG_RANGE)},
         "latent_model_fingerprint": inputs.model_fingerprint, "test": scores,
     }
-    model = AgeModel(regressor, classifier, metadata, sample.apogee_id[train], sample.apogee_id[cal])
+    model = AgeModel.from_forests(regressor, classifier, metadata, sample.apogee_id[train], sample.apogee_id[cal])
     model.save(ws.paths.forest)
     summary = AgeTrainingSummary(int(train.size), int(cal.size), int(test.size), int(eligible.size),
                                  regressor.calibration_scale_, scores, ws.paths.forest)

@@ -315,48 +315,15 @@ class Workspace:
 
     def age_posterior(self, apogee_id: str) -> np.ndarray:
         """The age model's per-tree ages (Gyr), shape (n_trees,), for the star — the values whose mean and
-        standard deviation are its catalog ``Age`` and ``Age_Error``; NaN where it gets no age.
+        standard deviation are its catalog ``Age`` and ``Age_Error`` (the same computation,
+        :meth:`latentexplorer.age_model.AgeModel.posterior`); NaN where it gets no age.
 
-        Computed from ``forest/tree_arrays.npz`` (:attr:`age_trees`) exactly as
-        :meth:`latentexplorer.age_model.AgeModel.posterior` computes it, without importing scikit-learn.
-
-        A forest/ written before tree_arrays.npz existed falls back to the scikit-learn forest (with a warning).
-
-        Raises MissingProduct without allStar, latent.h5 or forest/; ValueError for an unknown star, inputs that
-        are not the model's features or a damaged tree_arrays.npz."""
-        from .io.forest import read_forest_metadata
-        from .tree_arrays import star_keys
-
+        Raises MissingProduct without allStar, latent.h5 or forest/; ValueError for an unknown star."""
         inputs = self.age_inputs
         row = int(match_ids(np.array([str(apogee_id).strip()]), inputs.apogee_id)[0])
         if row < 0:
             raise ValueError(f"no star {str(apogee_id).strip()!r} in {self.paths.allstar}")
-        try:
-            trees = self.age_trees
-        except MissingProduct:
-            raise
-        except FileNotFoundError as err:  # forest/ written before tree_arrays.npz existed: the sklearn forest
-            logger.warning("%s; using the scikit-learn forest (slower to load)", err)
-            return 10.0 ** self.age_model.posterior(inputs.take([row]))[0]
-        metadata = read_forest_metadata(self.require("forest"))
-        features = list(metadata["features"])
-        if list(inputs.feature_names) != features:  # the check and message of AgeModel._check
-            raise ValueError(f"the age model takes the features {', '.join(features)}; the inputs "
-                             f"give {', '.join(inputs.feature_names)}: was it trained on another encoder?")
-        star = inputs.take([row])
-        if not star.has_age_inputs[0]:
-            return np.full(trees.n_trees, np.nan)
-        log_ages = trees.posterior(star.features, X_err=star.feature_errors,
-                                   noise_keys=star_keys(star.apogee_id, int(metadata["seed"])))
-        return 10.0 ** log_ages[0]
-
-    @functools.cached_property
-    def age_trees(self):
-        """The age forest as arrays (:class:`latentexplorer.tree_arrays.TreeArrays`, from
-        ``forest/tree_arrays.npz``): per-tree ages without scikit-learn."""
-        from .io.forest import read_tree_arrays
-
-        return read_tree_arrays(self.require("forest"))
+        return 10.0 ** self.age_model.posterior(inputs.take([row]))[0]
 
     # --- the encoded stars -----------------------------------------------------------------------
     @functools.cached_property

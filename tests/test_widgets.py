@@ -196,3 +196,12 @@ def test_missing_catalog_gives_a_message_panel(tmp_path):
 def test_app_without_workspace_says_how_to_set_it(monkeypatch):
     monkeypatch.delenv(lw.WORKSPACE_ENV, raising=False)
     assert lw.WORKSPACE_ENV in lw.latent_explorer_app().value
+
+
+def test_element_windows_appear_when_chosen(jacobians):
+    renderer = jacobians.window_renderers["Fe"]
+    jacobians.elements.value = ("Fe",)
+    starts, ends = element_windows("Fe")
+    assert renderer.visible and list(renderer.data_source.data["left"]) == list(starts)
+    jacobians.elements.value = ()
+    assert not renderer.visible

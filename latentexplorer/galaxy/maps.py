@@ -13,7 +13,6 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 from astropy.table import Table
-from scipy.stats import binned_statistic, binned_statistic_2d
 
 from ..constants import LATENT_MIN_SNREV
 
@@ -187,6 +186,8 @@ class AgeDistributions:
 def binned_map(x, y, values, x_edges, y_edges, statistic: str = "mean", min_count: int = 1,
                x_label: str = "", y_label: str = "", value_label: str = "") -> BinnedMap:
     """``statistic`` ("mean", "median", …, as :func:`scipy.stats.binned_statistic_2d`) of values in (x, y) bins."""
+    from scipy.stats import binned_statistic_2d  # scipy.stats takes ~1.5 s to import: only when a map is made
+
     cols = _columns(x=x, y=y, values=values)
     good = _finite(*cols.values())
     x, y, values = (cols[k][good] for k in ("x", "y", "values"))
@@ -202,6 +203,8 @@ def binned_map(x, y, values, x_edges, y_edges, statistic: str = "mean", min_coun
 
 def median_relation(x, y, x_edges, min_count: int = 10) -> MedianRelation:
     """Median and 16th/84th percentiles of ``y`` in bins of ``x`` (see :class:`MedianRelation`)."""
+    from scipy.stats import binned_statistic
+
     cols = _columns(x=x, y=y)
     good = _finite(cols["x"], cols["y"])
     x, y, x_edges = cols["x"][good], cols["y"][good], np.asarray(x_edges, dtype=float)

@@ -24,7 +24,8 @@ from .hdf5 import format_string
 from .json_product import read_json_product
 
 __all__ = ["FOREST_VERSION", "AGE_FILE", "STATE_FILE", "METADATA_FILE", "TRAINING_IDS", "CALIBRATION_IDS",
-           "TREE_ARRAYS_FILE", "write_forest", "read_forest", "read_forest_metadata", "read_tree_arrays"]
+           "TREE_ARRAYS_FILE", "write_forest", "read_forest", "read_forest_ids", "read_forest_metadata",
+           "read_tree_arrays"]
 
 FOREST_VERSION = 2
 AGE_FILE = "age_forest.skops"
@@ -89,9 +90,14 @@ def read_forest(directory) -> tuple:
         except Exception as err:  # skops raises many types for foreign files (BadZipFile, KeyError, …)
             raise ValueError(f"{directory / name} is not a skops {cls.__name__} file ({type(err).__name__}: "
                              f"{err})") from None
-    ids = [np.array((directory / n).read_text().split() if (directory / n).is_file() else [], dtype=str)
-           for n in (TRAINING_IDS, CALIBRATION_IDS)]
-    return (*forests, metadata, *ids)
+    return (*forests, metadata, *read_forest_ids(directory))
+
+
+def read_forest_ids(directory) -> tuple[np.ndarray, np.ndarray]:
+    """(training_ids, calibration_ids), each (n,) str, of a ``forest/`` directory (empty where not listed)."""
+    directory = Path(directory)
+    return tuple(np.array((directory / n).read_text().split() if (directory / n).is_file() else [], dtype=str)
+                 for n in (TRAINING_IDS, CALIBRATION_IDS))
 
 
 def read_forest_metadata(directory) -> dict:

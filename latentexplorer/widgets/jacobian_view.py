@@ -92,12 +92,12 @@ class JacobianView:
         for lo_gap, hi_gap in chip_gaps():
             fig.add_layout(BoxAnnotation(left=float(lo_gap), right=float(hi_gap), fill_color="grey", fill_alpha=0.3,
                                          name="chip_gap"))
-        self.window_renderers = {}
-        for element in ELEMENTS:
-            starts, ends = element_windows(element)
-            self.window_renderers[element] = fig.quad(left=starts, right=ends, bottom=-1e9, top=1e9, fill_alpha=0.15,
-                                                      line_alpha=0, fill_color="orange", visible=False,
-                                                      name=f"window_{element}")
+        # the windows are filled on first selection: astroNN (and matplotlib with it) loads only then
+        self.window_renderers = {
+            element: fig.quad(left="left", right="right", bottom=-1e9, top=1e9, fill_alpha=0.15, line_alpha=0,
+                              fill_color="orange", visible=False, name=f"window_{element}",
+                              source=ColumnDataSource({"left": [], "right": []}, name=f"window_{element}_source"))
+            for element in ELEMENTS}
         self.figure = fig
         self.dimension.observe(lambda _: self.redraw(), names="value")
         self.state.observe(lambda _: self.redraw(), names="value")
@@ -155,4 +155,7 @@ class JacobianView:
         if unknown:
             raise ValueError(f"no ASPCAP windows for {sorted(unknown)}; choose from {ELEMENTS}")
         for element, renderer in self.window_renderers.items():
+            if element in elements and not len(renderer.data_source.data["left"]):
+                starts, ends = element_windows(element)
+                renderer.data_source.data = {"left": starts, "right": ends}
             renderer.visible = element in elements
