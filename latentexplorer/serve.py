@@ -54,7 +54,7 @@ DASHBOARDS = ("latent_explorer", "star_inspector", "jacobian_view", "disk_map")
 DASHBOARD_DIR = Path(__file__).resolve().parent / "dashboards"
 #: Memory of one dashboard kernel on the demo workspace (RSS, measured by benchmarks/bench_dashboards.py),
 #: for the workshop sizing printed by ``serve --workshop``.
-KERNEL_MB = 250
+KERNEL_MB = 220
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """The package as users install it: a wheel, in a fresh virtual environment, serving the four dashboards."""
 
+import os
 import shutil
 import signal
 import site
@@ -22,8 +23,8 @@ UV = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
-    """(python, latentexplorer script) of a fresh venv holding the wheel; the dependencies come from this
-    environment through a .pth file, so nothing is downloaded but the build backend."""
+    """(python, latentexplorer script, site-packages) of a fresh venv holding the wheel; the dependencies come
+    from this environment through a .pth file, so nothing is downloaded but the build backend."""
     if UV is None:
         pytest.skip("uv is not installed (the Makefile installs it)")
     root = tmp_path_factory.mktemp("wheel")
@@ -53,8 +54,10 @@ def test_the_wheel_holds_the_dashboards_and_notebooks(installed):
 
 def test_the_installed_command_serves_the_four_dashboards(installed):
     _, script, _ = installed
+    # the dependencies' data files (Voila's templates) are where this environment installed them
+    env = dict(os.environ, JUPYTER_PATH=str(Path(sys.prefix) / "share" / "jupyter"))
     proc = subprocess.Popen([script, "serve", str(tiny_workspace()), "--port", "0", "--no-browser"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd="/")
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd="/", env=env)
     try:
         urls = {}
         for line in proc.stdout:
