@@ -51,13 +51,13 @@ import math
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from .constants import APOGEE_N_PIXELS
+from .ved.scaling import PixelScaler, check_spectra  # numpy only: importing it loads no TensorFlow
 from .io.keras_file import read_keras_file
 from .io.training_record import RECORD_FILE, read_training_record
 
@@ -68,8 +68,6 @@ FORMAT_VERSION = 1
 MODEL_FILE = "model.keras"
 SCALER_FILE = "pixel_scaler.npz"
 METADATA_FILE = "metadata.json"
-# NaN pixels are set to the continuum, as latentexplorer.ved.scaling.check_spectra does.
-BAD_PIXEL_VALUE = 1.0
 
 #: Upper bound, in bytes, of the largest intermediate array of one chunk of spectra or latent vectors.
 WORK_BYTES = 32 * 2**20
@@ -79,39 +77,6 @@ THREADS: int | None = None
 
 class UnsupportedModelError(ValueError):
     """The saved network has a layer or a layer option the engine does not implement."""
-
-
-def check_spectra(spectra, n_pixels: int = APOGEE_N_PIXELS) -> np.ndarray:
-    """:func:`latentexplorer.ved.scaling.check_spectra` (same checks, messages and NaN → 1 replacement),
-    restated here because importing :mod:`latentexplorer.ved` imports TensorFlow."""
-    x = np.array(spectra, dtype=np.float32, ndmin=2)
-    if x.ndim != 2 or x.shape[1] != n_pixels:
-        raise ValueError(f"spectra must have shape (n, {n_pixels}) (gap-removed APOGEE grid), "
-                         f"got {np.shape(spectra)}")
-    if np.isinf(x).any():
-        raise ValueError("spectra contain infinite values")
-    nan = np.isnan(x)
-    empty = np.flatnonzero(nan.all(axis=1))
-    if empty.size:
-        raise ValueError(f"{empty.size} spectra are entirely NaN (rows {empty[:10].tolist()}"
-                         f"{' …' if empty.size > 10 else ''}); drop them before encoding")
-    x[nan] = BAD_PIXEL_VALUE
-    return x
-
-
-@dataclass(frozen=True)
-class PixelStandardisation:
-    """The stored pixel mean and std; :meth:`transform` is :meth:`latentexplorer.ved.PixelScaler.transform`."""
-
-    mean: np.ndarray
-    std: np.ndarray
-
-    @property
-    def n_pixels(self) -> int:
-        return self.mean.size
-
-    def transform(self, spectra) -> np.ndarray:
-        return ((np.asarray(spectra, dtype=np.float32) - self.mean) / self.std).astype(np.float32, copy=False)
 
 
 # --- layers ---------------------------------------------------------------------------------------------
@@ -512,7 +477,7 @@ class InferenceEngine:
     frequency : (k,) float64 array, μHz, the decoder's grid
     latent_dim : int
     n_pixels : int, 7514
-    scaler_ : :class:`PixelStandardisation` (``mean``, ``std``, ``transform``)
+    scaler_ : :class:`~latentexplorer.ved.scaling.PixelScaler` (``mean``, ``std``, ``transform``)
     history_, training_ : dict, from ``metadata.json``
     record_ : :class:`~latentexplorer.io.training_record.TrainingRecord` or None
     metadata_ : dict, the whole of ``metadata.json``
@@ -625,7 +590,7 @@ class InferenceEngine:
         if record is not None and record.fingerprint != metadata.get("training", {}).get("fingerprint",
                                                                                           record.fingerprint):
             raise ValueError(f"{directory / RECORD_FILE} belongs to another training run than {model_path}")
-        return cls(directory=directory, metadata=metadata, scaler=PixelStandardisation(mean, std),
+        return cls(directory=directory, metadata=metadata, scaler=PixelScaler(mean, std),
                    encoder=encoder, heads=heads, decoder=decoder, record=record)
 
     @staticmethod

@@ -2,12 +2,20 @@
 
 Modules: :mod:`.network` (layers), :mod:`.losses` (Eqs. 1, 2), :mod:`.scaling` (input checks, pixel
 standardisation), :mod:`.training` (compiled loop, schedule, checkpoints), :mod:`.persistence`
-(``.keras`` + JSON + NPZ), :mod:`.model` (the user-facing class).
+(``.keras`` + JSON + NPZ), :mod:`.model` (the user-facing class). TensorFlow loads with the first of these
+names used, not with the package: :mod:`.scaling` serves :mod:`latentexplorer.engine` without it.
 """
 
-from .losses import kl_divergence, weighted_mse
-from .model import VariationalEncoderDecoder
-from .scaling import PixelScaler
-from .training import TrainingConfig
+import importlib
 
-__all__ = ["VariationalEncoderDecoder", "TrainingConfig", "PixelScaler", "weighted_mse", "kl_divergence"]
+#: Public name → submodule, imported on first use.
+_NAMES = {"VariationalEncoderDecoder": "model", "TrainingConfig": "training", "PixelScaler": "scaling",
+          "weighted_mse": "losses", "kl_divergence": "losses"}
+
+__all__ = list(_NAMES)
+
+
+def __getattr__(name):
+    if name in _NAMES:
+        return getattr(importlib.import_module(f"{__name__}.{_NAMES[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
