@@ -17,7 +17,7 @@ from pathlib import Path
 
 import ipywidgets as w
 
-from ..workspace import MissingProduct, Workspace
+from ..workspace import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +78,6 @@ def build_app(component, workspace=None, **kwargs) -> w.Widget:
         data = workspace if isinstance(workspace, Workspace) else load_workspace(
             workspace if workspace is not None else workspace_from_env())
         return component(data, **kwargs).widget
-    except (MissingProduct, ValueError) as err:
+    except (FileNotFoundError, ValueError) as err:  # MissingProduct, or a product to rebuild
         log.warning("%s: %s", component.__name__, err)
         return message_panel(str(err), f"{component.__name__} cannot start")

@@ -23,7 +23,7 @@ from bokeh.plotting import figure
 
 from ..seismo import estimate_global_parameters
 from ..spectra import chip_slices, wavelength
-from ..workspace import LABELS, MissingProduct, Workspace
+from ..workspace import LABELS, Workspace
 from .display import bokeh_widget
 from .latent_explorer import available_labels, color_range, scatter_figure
 
@@ -160,7 +160,7 @@ class StarInspector:
             flags.update({k: int(allstar[k][row_]) for k in ("STARFLAG", "ASPCAPFLAG") if k in allstar.colnames})
         try:
             age_samples = data.age_posterior(apogee_id)
-        except (MissingProduct, ValueError):
+        except (FileNotFoundError, ValueError):  # no forest/ (MissingProduct), or one to rebuild: no posterior
             pass
         self.current = StarSummary(apogee_id, data.z_mean[row_], data.z_std[row_], est_obs.numax, est_obs.deltanu,
                                    est_recon.numax, est_recon.deltanu, age, age_err, age_samples, flags)
