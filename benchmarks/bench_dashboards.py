@@ -42,6 +42,22 @@ def kernels_of(server: DashboardServer) -> list[psutil.Process]:
     return [psutil.Process(pid) for pid in server.kernel_pids()]
 
 
+def cpu_seconds(processes) -> float:
+    """User + system CPU seconds used so far by ``processes`` (those gone count 0)."""
+    total = 0.0
+    for proc in processes:
+        try:
+            times = proc.cpu_times()
+            total += times.user + times.system
+        except psutil.Error:
+            pass
+    return total
+
+
+def browser_processes() -> list[psutil.Process]:
+    return [p for p in psutil.Process().children(recursive=True) if "chrom" in p.name().lower()]
+
+
 def wait_for_pool(server: DashboardServer, n: int, timeout: float = 600.0) -> float:
     """Seconds until ``n`` kernels run and are idle (the preheated pools full)."""
     start = time.perf_counter()
@@ -116,7 +132,12 @@ async def load_test(workspace, sessions: int) -> None:
         async with async_playwright() as p:
             browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             names = [DASHBOARDS[i % len(DASHBOARDS)] for i in range(sessions)]
-            contexts = [await browser.new_context() for _ in names]
+            contexts = [await browser.new_context() for _ in names]  # one visitor each: no shared cache
+
+            def server_processes():
+                return [psutil.Process(server.process.pid), *kernels_of(server)]
+
+            server_cpu, client_cpu = cpu_seconds(server_processes()), cpu_seconds(browser_processes())
 
             async def session(context, name):
                 try:
@@ -125,6 +146,8 @@ async def load_test(workspace, sessions: int) -> None:
                     return name, None, repr(err)[:120]
 
             results = await asyncio.gather(*(session(c, n) for c, n in zip(contexts, names)))
+            server_cpu = cpu_seconds(server_processes()) - server_cpu
+            client_cpu = cpu_seconds(browser_processes()) - client_cpu
             ready = [r[2] for r in results if r[1] is not None]
             failed = [r for r in results if r[1] is None]
             rss = sum(p.memory_info().rss for p in [psutil.Process(server.process.pid), *kernels_of(server)])
@@ -139,6 +162,9 @@ async def load_test(workspace, sessions: int) -> None:
                        f"{max(ready):.1f} s" if ready else "no page drawn")
             print(f"page ready: {summary}; failed sessions {len(failed)} of {sessions}"
                   + "".join(f"\n  failed {n}: {e}" for n, _, e in failed))
+            print(f"CPU while the pages loaded: Voila and its kernels {server_cpu:.1f} s "
+                  f"({server_cpu / sessions:.2f} s per page), the {sessions} headless browsers on the same cores "
+                  f"{client_cpu:.1f} s ({client_cpu / sessions:.2f} s per page)")
             print(f"total RSS of Voila and its {len(kernels_of(server))} kernels: {rss / 2**30:.2f} GB "
                   f"({rss / 2**20 / max(len(kernels_of(server)), 1):.0f} MB per kernel)")
             if latencies:
