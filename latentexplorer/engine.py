@@ -46,7 +46,6 @@ The class mirrors the inference API of the Keras class (``encode``, ``decode``, 
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import os
 import threading
@@ -56,18 +55,11 @@ from pathlib import Path
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .constants import APOGEE_N_PIXELS
 from .ved.scaling import PixelScaler, check_spectra  # numpy only: importing it loads no TensorFlow
 from .io.keras_file import read_keras_file
-from .io.training_record import RECORD_FILE, read_training_record
+from .ved.persistence import MODEL_FILE, read_model_files  # Keras loads in read_model only
 
 __all__ = ["InferenceEngine", "UnsupportedModelError"]
-
-# The files of a saved model (latentexplorer.ved.persistence; not imported here, it imports Keras).
-FORMAT_VERSION = 1
-MODEL_FILE = "model.keras"
-SCALER_FILE = "pixel_scaler.npz"
-METADATA_FILE = "metadata.json"
 
 #: Upper bound, in bytes, of the largest intermediate array of one chunk of spectra or latent vectors.
 WORK_BYTES = 32 * 2**20
@@ -525,49 +517,9 @@ class InferenceEngine:
             dimension, frequency grid); :class:`UnsupportedModelError` for a layer the engine lacks. The
             message names the file.
         """
-        directory = Path(directory)
-        if not directory.is_dir():
-            raise FileNotFoundError(f"model directory {directory} does not exist")
-        missing = [name for name in (MODEL_FILE, SCALER_FILE, METADATA_FILE) if not (directory / name).is_file()]
-        if missing:
-            raise FileNotFoundError(f"model directory {directory} lacks {', '.join(missing)}")
-        meta_path = directory / METADATA_FILE
-        try:
-            metadata = json.loads(meta_path.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as err:
-            raise ValueError(f"{meta_path} is not valid JSON: {err}") from None
-        if not isinstance(metadata, dict):
-            raise ValueError(f"{meta_path} is not a model metadata file")
-        version = metadata.get("format_version")
-        if not isinstance(version, int) or version > FORMAT_VERSION:
-            raise ValueError(f"{directory} holds model format {version!r} (written by latentexplorer "
-                             f"{metadata.get('package_version', '?')}); this version reads format ≤ {FORMAT_VERSION}")
-        for key in ("latent_dim", "n_pixels", "frequency"):
-            if key not in metadata:
-                raise ValueError(f"{meta_path} lacks '{key}'")
-        grid = np.asarray(metadata["frequency"], dtype=float)
-        latent_dim, n_pixels = metadata["latent_dim"], metadata["n_pixels"]
-        if n_pixels != APOGEE_N_PIXELS:
-            raise ValueError(f"{directory} expects {n_pixels}-pixel spectra, not the "
-                             f"{APOGEE_N_PIXELS}-pixel gap-removed APOGEE grid")
-        if frequency is not None:
-            frequency = np.asarray(frequency, dtype=float)
-            if frequency.shape != grid.shape or not np.allclose(frequency, grid, rtol=1e-6, atol=0):
-                raise ValueError(f"{directory} was trained on another frequency grid ({grid.size} pixels, "
-                                 f"{grid[0]:.4g}–{grid[-1]:.4g} μHz) than the one given ({frequency.size} pixels)")
-
-        scaler_path = directory / SCALER_FILE
-        try:
-            with np.load(scaler_path, allow_pickle=False) as npz:
-                mean, std = np.asarray(npz["mean"], np.float32), np.asarray(npz["std"], np.float32)
-        except (OSError, ValueError, KeyError, EOFError) as err:
-            raise ValueError(f"{scaler_path} is not a pixel scaler file (mean, std arrays): {err}") from None
-        if mean.shape != (n_pixels,) or std.shape != (n_pixels,):
-            raise ValueError(f"{scaler_path}: pixel mean/std have shapes {mean.shape}, {std.shape} but the "
-                             f"metadata says {n_pixels} pixels")
-        if not (np.all(np.isfinite(mean)) and np.all(std > 0)):
-            raise ValueError(f"{scaler_path}: pixel mean must be finite and pixel std positive")
-
+        files = read_model_files(directory, frequency)
+        directory, metadata = files.directory, files.metadata
+        latent_dim, n_pixels, grid = metadata["latent_dim"], metadata["n_pixels"], files.frequency
         model_path = directory / MODEL_FILE
         model_file = read_keras_file(model_path)
         try:
@@ -585,13 +537,8 @@ class InferenceEngine:
         for what, (found, expected) in checks.items():
             if found != expected:
                 raise ValueError(f"{directory}: {what} of {MODEL_FILE} are {found} but the metadata says {expected}")
-
-        record = read_training_record(directory) if (directory / RECORD_FILE).exists() else None
-        if record is not None and record.fingerprint != metadata.get("training", {}).get("fingerprint",
-                                                                                          record.fingerprint):
-            raise ValueError(f"{directory / RECORD_FILE} belongs to another training run than {model_path}")
-        return cls(directory=directory, metadata=metadata, scaler=PixelScaler(mean, std),
-                   encoder=encoder, heads=heads, decoder=decoder, record=record)
+        return cls(directory=directory, metadata=metadata, scaler=PixelScaler(files.mean, files.std),
+                   encoder=encoder, heads=heads, decoder=decoder, record=files.record)
 
     @staticmethod
     def _network(model_file):

@@ -79,8 +79,7 @@ def read_forest(directory) -> tuple:
     if missing:
         raise FileNotFoundError(f"age model directory {directory} lacks {', '.join(missing)} "
                                 "(run `latentexplorer ages`)")
-    metadata = read_json_product(directory / METADATA_FILE, "forest", FOREST_VERSION,
-                                 "rerun `latentexplorer ages`")
+    metadata = read_forest_metadata(directory)
     forests = []
     for name, cls in ((AGE_FILE, ProbabilisticRandomForestRegressor), (STATE_FILE, ProbabilisticRandomForestClassifier)):
         try:

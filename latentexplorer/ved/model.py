@@ -328,9 +328,6 @@ class VariationalEncoderDecoder:
     def load(cls, directory, frequency=None) -> "VariationalEncoderDecoder":
         """Model saved by :meth:`save`; with ``frequency`` given, its grid must match (see :func:`read_model`)."""
         network, mean, std, metadata, record = read_model(directory, frequency)
-        if metadata["n_pixels"] != cls.n_pixels:
-            raise ValueError(f"{directory} expects {metadata['n_pixels']}-pixel spectra, not the "
-                             f"{cls.n_pixels}-pixel gap-removed APOGEE grid")
         hyper = metadata.get("hyperparameters", {})
         ved = cls(metadata["latent_dim"], frequency=metadata["frequency"], **hyper)
         ved.network_, ved.scaler_ = network, PixelScaler(mean, std)

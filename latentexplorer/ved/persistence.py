@@ -20,15 +20,16 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import NamedTuple
 
-import keras
 import numpy as np
 
+from ..constants import APOGEE_N_PIXELS
 from ..io.atomic import atomic_output
-from ..io.training_record import RECORD_FILE, read_training_record, write_training_record
+from ..io.training_record import RECORD_FILE, TrainingRecord, read_training_record, write_training_record
 
-__all__ = ["FORMAT_VERSION", "MODEL_FILE", "SCALER_FILE", "METADATA_FILE", "data_fingerprint",
-           "write_model", "read_model"]
+__all__ = ["FORMAT_VERSION", "MODEL_FILE", "SCALER_FILE", "METADATA_FILE", "ModelFiles", "data_fingerprint",
+           "write_model", "read_model_files", "read_model"]
 
 FORMAT_VERSION = 1  # bump when a saved directory can no longer be read by older code
 MODEL_FILE = "model.keras"
@@ -46,7 +47,7 @@ def data_fingerprint(*arrays) -> str:
     return h.hexdigest()
 
 
-def write_model(directory, network: keras.Model, mean, std, metadata: dict, record=None) -> Path:
+def write_model(directory, network, mean, std, metadata: dict, record=None) -> Path:
     """Write the files into ``directory`` (created if needed); returns the directory. ``record``: the
     :class:`~latentexplorer.io.training_record.TrainingRecord`, or None (then any old record is removed)."""
     directory = Path(directory)
@@ -65,26 +66,34 @@ def write_model(directory, network: keras.Model, mean, std, metadata: dict, reco
     return directory
 
 
-def read_model(directory, frequency=None):
-    """Read and cross-check a saved model directory.
+class ModelFiles(NamedTuple):
+    """What a saved model directory holds beside its network (read without Keras)."""
 
-    Parameters
-    ----------
-    directory : path
-    frequency : (k,) array, μHz, optional
-        If given, the stored grid must equal it (relative tolerance 1e-6).
+    directory: Path
+    metadata: dict
+    mean: np.ndarray  #: (n_pixels,) float32 pixel means
+    std: np.ndarray  #: (n_pixels,) float32 pixel standard deviations
+    record: TrainingRecord | None
 
-    Returns
-    -------
-    network : keras.Model, mean, std : (n_pixels,) float32, metadata : dict, record : TrainingRecord or None
+    @property
+    def frequency(self) -> np.ndarray:
+        """The PSD grid (k,) μHz the model was trained on."""
+        return np.asarray(self.metadata["frequency"], dtype=float)
+
+
+def read_model_files(directory, frequency=None) -> ModelFiles:
+    """Read and cross-check everything of a saved model directory but the network itself — what both
+    :func:`read_model` (Keras) and :class:`latentexplorer.engine.InferenceEngine` (numpy) need.
 
     Raises
     ------
     FileNotFoundError
-        The directory or one of its files is missing.
+        The directory or one of its three files is missing.
     ValueError
-        Unreadable or inconsistent content: a newer format, another pixel count or frequency grid
-        than the network's, or a grid other than ``frequency``.
+        Unreadable or inconsistent content (the message names the file): metadata that is not JSON or
+        of a newer format, spectra of another pixel count than APOGEE's gap-removed grid, a pixel scaler
+        of another length, a grid other than ``frequency`` (relative tolerance 1e-6), or a training record
+        of another run.
     """
     directory = Path(directory)
     if not directory.is_dir():
@@ -92,39 +101,71 @@ def read_model(directory, frequency=None):
     missing = [name for name in (MODEL_FILE, SCALER_FILE, METADATA_FILE) if not (directory / name).is_file()]
     if missing:
         raise FileNotFoundError(f"model directory {directory} lacks {', '.join(missing)}")
+    meta_path = directory / METADATA_FILE
     try:
-        metadata = json.loads((directory / METADATA_FILE).read_text())
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{directory / METADATA_FILE} is not valid JSON: {err}") from None
+        metadata = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"{meta_path} is not valid JSON: {err}") from None
+    if not isinstance(metadata, dict):
+        raise ValueError(f"{meta_path} is not a model metadata file")
     version = metadata.get("format_version")
     if not isinstance(version, int) or version > FORMAT_VERSION:
         raise ValueError(f"{directory} holds model format {version!r} (written by latentexplorer "
                          f"{metadata.get('package_version', '?')}); this version reads format ≤ {FORMAT_VERSION}")
     for key in ("latent_dim", "n_pixels", "frequency"):
         if key not in metadata:
-            raise ValueError(f"{directory / METADATA_FILE} lacks '{key}'")
-    with np.load(directory / SCALER_FILE, allow_pickle=False) as npz:
-        mean, std = npz["mean"], npz["std"]
-    network = keras.saving.load_model(directory / MODEL_FILE, compile=False, safe_mode=True)
-    grid = np.asarray(metadata["frequency"], dtype=float)
+            raise ValueError(f"{meta_path} lacks '{key}'")
     n_pixels = metadata["n_pixels"]
-    encoder, decoder = network.get_layer("encoder"), network.get_layer("decoder")
-    checks = {
-        "pixel mean length": (mean.shape[0], n_pixels),
-        "pixel std length": (std.shape[0], n_pixels),
-        "encoder input pixels": (encoder.inputs[0].shape[-1], n_pixels),
-        "decoder output pixels": (decoder.outputs[0].shape[-1], grid.size),
-        "latent dimensions": (encoder.outputs[0].shape[-1], metadata["latent_dim"]),
-    }
-    for what, (found, expected) in checks.items():
-        if found != expected:
-            raise ValueError(f"{directory}: {what} is {found} but the metadata says {expected}")
+    if n_pixels != APOGEE_N_PIXELS:
+        raise ValueError(f"{directory} expects {n_pixels}-pixel spectra, not the "
+                         f"{APOGEE_N_PIXELS}-pixel gap-removed APOGEE grid")
+    grid = np.asarray(metadata["frequency"], dtype=float)
     if frequency is not None:
         frequency = np.asarray(frequency, dtype=float)
         if frequency.shape != grid.shape or not np.allclose(frequency, grid, rtol=1e-6, atol=0):
             raise ValueError(f"{directory} was trained on another frequency grid ({grid.size} pixels, "
                              f"{grid[0]:.4g}–{grid[-1]:.4g} μHz) than the one given ({frequency.size} pixels)")
+    scaler_path = directory / SCALER_FILE
+    try:
+        with np.load(scaler_path, allow_pickle=False) as npz:
+            mean, std = np.asarray(npz["mean"], np.float32), np.asarray(npz["std"], np.float32)
+    except (OSError, ValueError, KeyError, EOFError) as err:
+        raise ValueError(f"{scaler_path} is not a pixel scaler file (mean, std arrays): {err}") from None
+    if mean.shape != (n_pixels,) or std.shape != (n_pixels,):
+        raise ValueError(f"{scaler_path}: pixel mean length is {mean.shape[0] if mean.ndim else 0} (std "
+                         f"{std.shape[0] if std.ndim else 0}) but the metadata says {n_pixels} pixels")
+    if not (np.all(np.isfinite(mean)) and np.all(std > 0)):
+        raise ValueError(f"{scaler_path}: pixel mean must be finite and pixel std positive")
     record = read_training_record(directory) if (directory / RECORD_FILE).exists() else None
     if record is not None and record.fingerprint != metadata.get("training", {}).get("fingerprint", record.fingerprint):
         raise ValueError(f"{directory / RECORD_FILE} belongs to another training run than {directory / MODEL_FILE}")
-    return network, mean, std, metadata, record
+    return ModelFiles(directory, metadata, mean, std, record)
+
+
+def read_model(directory, frequency=None):
+    """Read and cross-check a saved model directory (:func:`read_model_files`, then the Keras network).
+
+    Returns
+    -------
+    network : keras.Model, mean, std : (n_pixels,) float32, metadata : dict, record : TrainingRecord or None
+
+    Raises
+    ------
+    FileNotFoundError, or ValueError as :func:`read_model_files`, and for a network whose pixel count,
+    latent dimension or PSD length differs from the metadata's.
+    """
+    import keras
+
+    files = read_model_files(directory, frequency)
+    metadata = files.metadata
+    network = keras.saving.load_model(files.directory / MODEL_FILE, compile=False, safe_mode=True)
+    encoder, decoder = network.get_layer("encoder"), network.get_layer("decoder")
+    checks = {
+        "encoder input pixels": (encoder.inputs[0].shape[-1], metadata["n_pixels"]),
+        "decoder output pixels": (decoder.outputs[0].shape[-1], files.frequency.size),
+        "latent dimensions": (encoder.outputs[0].shape[-1], metadata["latent_dim"]),
+    }
+    for what, (found, expected) in checks.items():
+        if found != expected:
+            raise ValueError(f"{files.directory}: {what} is {found} but the metadata says {expected}")
+    return network, files.mean, files.std, metadata, files.record
