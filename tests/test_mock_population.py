@@ -13,7 +13,7 @@ from latentexplorer.seismo import numax_from_logg, scaling_mass, scaling_radius
 
 @pytest.fixture(scope="module")
 def population():
-    return draw_population(6000, 3500, seed=11)
+    return draw_population(7000, 5000, seed=11)
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +57,17 @@ def test_seismic_subset_resembles_apokasc2(kepler):
         np.testing.assert_allclose(np.percentile(sel["NUMAX"], [5, 50, 95]), numax_pct, rtol=0.2)
         assert np.median(sel["MASS"]) == pytest.approx(mass_median, rel=0.2)
         assert np.median(sel["AGE"]) == pytest.approx(age_median, rel=0.2)
+
+
+def test_red_clump_numax_is_a_narrow_clump_with_a_small_secondary_clump(kepler):
+    """APOKASC-2's RC ν_max 5th/50th/95th percentiles (26/35/88 μHz) within 15 %, and most of the clump
+    in a narrow primary peak: the interquartile range under 65 % of the median (the pre-0.3 mock had 105 %,
+    with a third of its clump above 60 μHz), at most a fifth above 60 μHz or below 26 μHz."""
+    numax = np.asarray(kepler["NUMAX"][kepler["EVOLSTATE"] == "RC"])
+    p5, p25, p50, p75, p95 = np.percentile(numax, [5, 25, 50, 75, 95])
+    np.testing.assert_allclose([p5, p50, p95], [26.0, 35.0, 88.0], rtol=0.15)
+    assert (p75 - p25) / p50 < 0.65
+    assert np.mean(numax > 60.0) < 0.2 and np.mean(numax < 26.0) < 0.2
 
 
 def test_kepler_subset_lies_in_the_field_with_detectable_oscillations(kepler):

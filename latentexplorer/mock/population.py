@@ -76,6 +76,8 @@ GENERAL_LOGG_RANGE = (1.0, 3.8)
 RGB_LOGG_DISTRIBUTION = {"general": (2.45, 0.65), "kepler": (3.05, 0.64)}
 RGB_LIFETIME_FRACTION = {"general": 0.1, "kepler": 0.066}
 CHEB_LIFETIME_GYR = 0.1  # core-helium burning, low-mass stars; secondary clump longer (below)
+RC_LOG_L = np.log10(50.0)  # primary clump luminosity, L☉
+SECONDARY_CLUMP_LOG_L = 1.55  # faintest core-helium burners, at ≈ 2.3 M☉
 IMF_SLOPE = 2.35  # Salpeter
 
 _BATCH = 65_536  # candidates per rejection-sampling batch (fixed, so results depend on seed and n only)
@@ -299,9 +301,9 @@ def _metallicity(feh, alpha):
 
 # --- Evolution -----------------------------------------------------------------------------------
 def _cheb_lifetime(mass):
-    """Core-helium-burning lifetime (Gyr): ~0.1 Gyr for a degenerate-core clump, rising to 0.25 Gyr
+    """Core-helium-burning lifetime (Gyr): ~0.1 Gyr for a degenerate-core clump, rising to 0.15 Gyr
     for the secondary clump (M ≳ 1.7 M☉)."""
-    return CHEB_LIFETIME_GYR * (1.0 + 1.5 * np.clip((mass - 1.7) / 0.8, 0.0, 1.0))
+    return CHEB_LIFETIME_GYR * (1.0 + 0.5 * np.clip((mass - 1.7) / 0.8, 0.0, 1.0))
 
 
 def _solar_mass(age, evolstate):
@@ -345,9 +347,13 @@ def _rc_teff(mh, mass):
 
 
 def _rc_luminosity(mass):
-    """Clump luminosity (L☉): ~56 L☉ for degenerate-core ignition, a fainter secondary clump near
-    2.2 M☉, brighter again above ~2.5 M☉."""
-    return 56.0 - 15.0 * np.exp(-(((mass - 2.2) / 0.35) ** 2)) + 40.0 * np.clip(mass - 2.5, 0.0, None)
+    """Clump luminosity (L☉): 50 L☉ (log L = 1.70) for degenerate-core ignition below 1.8 M☉, falling to
+    the faint secondary clump, log L = 1.55 at 2.3 M☉, then rising 1.2 dex per M☉ as non-degenerate
+    helium cores grow with mass (Girardi 2016's sequence: a 3 M☉ core-helium burner is ~240 L☉)."""
+    mass = np.asarray(mass, float)
+    log_l = np.where(mass < 1.8, RC_LOG_L, RC_LOG_L + (SECONDARY_CLUMP_LOG_L - RC_LOG_L) * (mass - 1.8) / 0.5)
+    log_l = np.where(mass > 2.3, SECONDARY_CLUMP_LOG_L + 1.2 * (mass - 2.3), log_l)
+    return 10.0**log_l
 
 
 def _truncated_normal(rng, mean, sigma, lo, hi, n):
