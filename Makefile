@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install benchmark clean lab
+.PHONY: demo test install benchmark clean lab reference-model
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "latentexplorer needs Python >= 3.11"'
@@ -23,6 +23,11 @@ lab: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Regenerates latentexplorer/data/reference_model (about an hour on two cores; resumable).
+REFERENCE_WORKDIR ?= build/reference-model
+reference-model: $(STAMP)
+	$(BIN)/latentexplorer reference-model --workdir $(REFERENCE_WORKDIR) $(REFERENCE_ARGS)
 
 benchmark: $(STAMP)
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .selection import AgeFlag, AgeInputs
+from .training_support import TrainingSupport
 from .tree_arrays import TreeArrays, forest_arrays, star_keys
-from .selection import AgeInputs
 
 __all__ = ["AgeModel", "AgePrediction"]
 
@@ -30,7 +31,9 @@ class AgePrediction:
 
     log_age, log_age_err : (n,) log10(age / Gyr) mean over trees and calibrated spread (dex);
     age, age_err : (n,) Gyr, mean and standard deviation over trees of 10**(tree log-age);
-    p_rc : (n,) fraction of the classifier's trees voting RC (NaN without a latent representation).
+    p_rc : (n,) fraction of the classifier's trees voting RC (NaN without a latent representation);
+    ood_flags : (n,) int32 :data:`~latentexplorer.selection.OOD_FLAGS` bits of the stars with age inputs
+    (0 where the model has no training support recorded).
     """
 
     log_age: np.ndarray
@@ -38,10 +41,11 @@ class AgePrediction:
     age: np.ndarray
     age_err: np.ndarray
     p_rc: np.ndarray
+    ood_flags: np.ndarray
 
     def as_dict(self) -> dict[str, np.ndarray]:
         return {"log_age": self.log_age, "log_age_err": self.log_age_err, "age": self.age,
-                "age_err": self.age_err, "p_rc": self.p_rc}
+                "age_err": self.age_err, "p_rc": self.p_rc, "ood_flags": self.ood_flags}
 
 
 class AgeModel:
@@ -60,19 +64,22 @@ class AgeModel:
         sizes, calibration, held-out scores).
     training_ids, calibration_ids : (n,) str
     forests : (regressor, classifier), or a callable returning them (loaded on first use)
+    support : :class:`~latentexplorer.training_support.TrainingSupport` of the training stars, or None
     """
 
-    def __init__(self, trees: TreeArrays, metadata: dict, training_ids=(), calibration_ids=(), forests=None):
-        self.trees, self.metadata = trees, metadata
+    def __init__(self, trees: TreeArrays, metadata: dict, training_ids=(), calibration_ids=(), forests=None,
+                 support: TrainingSupport | None = None):
+        self.trees, self.metadata, self.support = trees, metadata, support
         self.training_ids = np.asarray(training_ids, dtype=str)
         self.calibration_ids = np.asarray(calibration_ids, dtype=str)
         self._forests = forests
 
     @classmethod
-    def from_forests(cls, regressor, classifier, metadata: dict, training_ids=(), calibration_ids=()) -> AgeModel:
+    def from_forests(cls, regressor, classifier, metadata: dict, training_ids=(), calibration_ids=(),
+                     support: TrainingSupport | None = None) -> AgeModel:
         """The model of fitted forests (:func:`latentexplorer.age_training.train_age_model`)."""
         return cls(TreeArrays.from_arrays(forest_arrays(regressor)), metadata, training_ids, calibration_ids,
-                   (regressor, classifier))
+                   (regressor, classifier), support)
 
     def __repr__(self) -> str:
         return (f"AgeModel({self.trees.n_trees} trees on {', '.join(self.feature_names)}; "
@@ -137,21 +144,35 @@ class AgeModel:
             classes = list(self.classifier.classes_)
             proba = self.classifier.predict_proba(sub.z_mean, X_err=sub.z_std, noise_keys=self._keys(sub))
             p_rc[latent] = proba[:, classes.index("RC")] if "RC" in classes else 0.0
-        return AgePrediction(*values, p_rc)
+        return AgePrediction(*values, p_rc, self.ood_flags(inputs))
+
+    def ood_flags(self, inputs: AgeInputs) -> np.ndarray:
+        """(n,) int32 :data:`~latentexplorer.selection.OOD_FLAGS` bits: stars with age inputs whose latent
+        means lie outside the training support, or whose Teff / [Fe/H] lie outside the training range."""
+        flags = np.zeros(len(inputs), np.int32)
+        aged = inputs.has_age_inputs
+        if self.support is None or not aged.any():
+            return flags
+        sub = inputs.take(aged)
+        bits = (np.where(self.support.outside_latent(sub.z_mean), int(AgeFlag.OUT_OF_SUPPORT), 0)
+                | np.where(self.support.outside_labels(sub.column("TEFF"), sub.column("FE_H")),
+                           int(AgeFlag.OUTSIDE_LABEL_RANGE), 0))
+        flags[aged] = bits
+        return flags
 
     def save(self, directory) -> Path:
         """Write ``forest/`` (:func:`latentexplorer.io.forest.write_forest`)."""
         from .io.forest import write_forest
 
         return write_forest(directory, self.regressor, self.classifier, self.metadata, self.training_ids,
-                            self.calibration_ids)
+                            self.calibration_ids, self.support)
 
     @classmethod
     def load(cls, directory) -> AgeModel:
         """Read ``forest/``: metadata, tree arrays and star lists now, the scikit-learn forests on first use
         (:mod:`latentexplorer.io.forest`); FileNotFoundError or ValueError naming what is wrong."""
-        from .io.forest import read_forest, read_forest_ids, read_forest_metadata, read_tree_arrays
+        from .io.forest import read_forest, read_forest_ids, read_forest_metadata, read_support, read_tree_arrays
 
         metadata = read_forest_metadata(directory)
         return cls(read_tree_arrays(directory), metadata, *read_forest_ids(directory),
-                   forests=lambda: read_forest(directory)[:2])
+                   forests=lambda: read_forest(directory)[:2], support=read_support(directory))

@@ -26,6 +26,7 @@ from .age_model import AgeModel
 from .constants import AGE_LOGG_RANGE, LATENT_LOGG_RANGE, LATENT_MIN_SNREV
 from .forest import ProbabilisticRandomForestClassifier, ProbabilisticRandomForestRegressor, robust_width
 from .selection import AgeInputs, SeismicSample, finite, seismic_sample
+from .training_support import TrainingSupport
 from .workspace import Workspace
 
 __all__ = ["AgeTrainingSummary", "age_eligible", "encoder_holdout", "workspace_seismic_sample", "train_age_model"]
@@ -81,7 +82,8 @@ def encoder_holdout(ws: Workspace, sample: SeismicSample, eligible, n_train,
                     enabled=True) -> tuple[np.ndarray | None, np.ndarray | None, str]:
     """The encoder's training IDs (from its training record) and the indices of the seismic stars it never
     trained on — the stars kept for calibrating and testing age forests — or (None, None) where the
-    workspace has no model or record, the hold-out is switched off, or fewer than ``n_train`` training or
+    workspace has no model or record, the hold-out is switched off, no star of the sample is in the record
+    (a model trained on another survey: every star is new to it), or fewer than ``n_train`` training or
     20 test-and-calibration stars would be eligible; and a sentence saying which."""
     seen = None
     if enabled and ws.has("model"):
@@ -92,6 +94,9 @@ def encoder_holdout(ws: Workspace, sample: SeismicSample, eligible, n_train,
     if seen is None:
         return None, None, "Test stars are drawn from all stars" + ("" if enabled else " (hold-out switched off)") + "."
     unseen = np.flatnonzero(~np.isin(sample.apogee_id, seen))
+    if unseen.size == len(sample):
+        return None, None, (f"Every seismic star is new to the encoder (it trained on {seen.size} pairs of another "
+                            "survey): test and calibration stars are drawn from all of them.")
     pool, held = np.setdiff1d(eligible, unseen).size, np.intersect1d(eligible, unseen).size
     if pool < n_train or held < 20:
         logger.warning("holding the encoder's %d training stars out leaves %d age-training and %d test stars: "
@@ -185,7 +190,11 @@ def train_age_model(workspace, n_train=diag.AGE_TRAIN_SIZE, n_trees=100, seed=0,
                  "age_logg": list(AGE_LOGG_RANGE)},
         "latent_model_fingerprint": inputs.model_fingerprint, "test": scores,
     }
-    model = AgeModel.from_forests(regressor, classifier, metadata, sample.apogee_id[train], sample.apogee_id[cal])
+    support = TrainingSupport.fit(X[train, :k], X[train, k], X[train, k + 1])
+    metadata["support"] = {"neighbours": support.neighbours, "latent_threshold": support.threshold,
+                           "teff_range": list(support.teff_range), "fe_h_range": list(support.fe_h_range)}
+    model = AgeModel.from_forests(regressor, classifier, metadata, sample.apogee_id[train], sample.apogee_id[cal],
+                                  support)
     model.save(ws.paths.forest)
     summary = AgeTrainingSummary(int(train.size), int(cal.size), int(test.size), int(eligible.size),
                                  regressor.calibration_scale_, scores, ws.paths.forest)

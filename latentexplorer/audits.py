@@ -228,26 +228,21 @@ def _reference_audits(inputs, sample, extras, extras_err, n_train, seed, params,
 
 
 def envelope_audit_workspace(workspace) -> dict | None:
-    """:func:`~latentexplorer.diagnostics.envelope_audit` of the decoded PSDs of the encoder-decoder's
-    validation pairs (never in a gradient step, from its training record) against their catalog ν_max, and
+    """:func:`~latentexplorer.diagnostics.envelope_audit` of the decoded PSDs of the pairs the encoder-decoder
+    never trained on (:meth:`Workspace.held_out_pair_rows`) against their catalog ν_max, and
     (``"observed"``) of the same pairs' observed PSDs — what the envelope estimator reaches on the data
     themselves; None without model/, its training record or pairs.h5."""
     ws = Workspace.of(workspace)
     if not (ws.has("model") and ws.has("pairs")):
         return None
     try:
-        validation = ws.training_record.validation_ids
+        rows = ws.held_out_pair_rows()
     except FileNotFoundError as err:
         logger.warning("%s: no envelope audit", err)
         return None
-    pairs = ws.pairs
-    rows = np.sort(match_ids(validation, pairs.apogee_id))
-    if (rows < 0).any():
-        logger.warning("%d validation pairs of the model are not in %s", int((rows < 0).sum()), ws.paths.pairs)
-        rows = rows[rows >= 0]
     if rows.size == 0:
         return None
-    held = pairs.take(rows)
+    held = ws.pairs.take(rows)
     decoded = np.asarray(ws.model.reconstruct(ws.pair_spectra(rows)))
     result = diag.envelope_audit(decoded, held.frequency, held.numax).to_dict()
     return {**result, "observed": diag.envelope_audit(held.log_psd, held.frequency, held.numax).to_dict()}

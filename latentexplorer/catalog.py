@@ -66,7 +66,7 @@ def _assemble(inputs: AgeInputs, predicted: dict[str, np.ndarray]) -> Table:
         "LogAge": predicted["log_age"], "LogAge_Error": predicted["log_age_err"],
         "Age": predicted["age"], "Age_Error": predicted["age_err"],
         "EVOLSTATE_PRED": np.where(np.isnan(p_rc), "", np.where(p_rc >= 0.5, "RC", "RGB")),
-        "P_RC": p_rc, "AGE_FLAG": inputs.flags.astype(np.int32),
+        "P_RC": p_rc, "AGE_FLAG": (inputs.flags | predicted["ood_flags"]).astype(np.int32),
     }
     table = Table()
     for name, unit, description in catalog_columns(k):
@@ -105,7 +105,7 @@ class CatalogSummary:
     def __str__(self) -> str:
         flags = ", ".join(f"{count} {name}" for name, count in self.flag_counts.items() if count)
         return (f"catalog: {self.n_rows} rows, {self.n_latent} with latent, {self.n_ages} with ages"
-                f"{f' (no age: {flags})' if flags else ''} → {self.output}")
+                f"{f' (flagged: {flags})' if flags else ''} → {self.output}")
 
 
 def build_catalog(workspace, output=None, progress=True, chunk_size=50_000, client=None) -> CatalogSummary:
@@ -153,7 +153,7 @@ def build_catalog(workspace, output=None, progress=True, chunk_size=50_000, clie
     table = _assemble(inputs, {name: np.concatenate([p[name] for p in parts]) for name in parts[0]})
     write_catalog(table, output, csv_output)
     store.remove()
-    flags = inputs.flags
+    flags = np.asarray(table["AGE_FLAG"])
     summary = CatalogSummary(
         n_rows=len(table), n_latent=int(((flags & int(LATENT_FLAGS)) == 0).sum()),
         n_ages=int(np.isfinite(table["LogAge"]).sum()),

@@ -14,7 +14,8 @@ import sys
 from . import __version__
 
 # Order is the order of the pipeline (and of ``latentexplorer --help``).
-COMMANDS = ("demo", "simulate", "psd", "pairs", "train", "encode", "ages", "catalog", "report", "orbits", "serve", "lab")
+COMMANDS = ("demo", "simulate", "psd", "pairs", "train", "encode", "ages", "catalog", "report", "orbits", "serve", "lab",
+            "reference-model")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
-        module = importlib.import_module(f"latentexplorer.commands.{name}")
+        module = importlib.import_module(f"latentexplorer.commands.{name.replace('-', '_')}")
         p = sub.add_parser(
             name,
             help=module.HELP,

@@ -1,7 +1,12 @@
 """The demo: every step of the pipeline on the embedded mock survey, into a cached workspace.
 
-simulate → PSD → pairs → train → encode → ages → catalog → orbits → report (:func:`build_demo_workspace`);
-``latentexplorer demo`` then serves the dashboards on it.
+simulate → PSD → pairs → model → encode → ages → catalog → orbits → report (:func:`build_demo_workspace`);
+``latentexplorer demo`` then serves the dashboards on it. The encoder-decoder is the package's reference
+model (:mod:`latentexplorer.reference_model`, trained on a mock survey of another seed, so every demo star is
+new to it); ``train=True`` trains one on the demo's pairs instead, as the first demos did. The "demo" size
+is survey-sized: the spectra of its Kepler stars and of a sample of the others are written to disk (for the
+pairs and the star inspector), the rest are synthesised in memory and encoded (the light curves likewise
+never touch the disk but for a few examples).
 """
 
 from __future__ import annotations
@@ -25,7 +30,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class DemoSize:
-    """How big a demo workspace is: mock survey size, encoder-decoder epochs, age-forest size."""
+    """How big a demo workspace is: mock survey size, general-survey spectra kept on disk (None: all), the
+    encoder-decoder's epochs and batch when trained live, the age forest's size."""
 
     n_stars: int
     n_kepler: int
@@ -34,36 +40,66 @@ class DemoSize:
     n_age_train: int
     n_trees: int
     example_light_curves: int = 20
+    spectra_on_disk: int | None = None
 
 
-#: "demo" fits the first build in ≈ 10 minutes on 2 cores (8 epochs at batch 32 ≈ 700 optimiser steps: the
-#: envelope is learned roughly; see the README for a full-size model); "tiny" is for tests and notebooks.
+#: "demo" is survey-sized (the disk map at the paper's Fig. 12 cuts shows > 20,000 stars) and builds in
+#: under 10 minutes on 2 cores with the reference model; "tiny" is for tests and notebooks. ``epochs``
+#: apply with ``train=True`` only (8 epochs ≈ 700 optimiser steps: the envelope is learned roughly).
 DEMO_SIZES = {
     "tiny": DemoSize(n_stars=300, n_kepler=200, epochs=2, batch_size=32, n_age_train=60, n_trees=30,
                      example_light_curves=3),
-    "demo": DemoSize(n_stars=5000, n_kepler=3000, epochs=8, batch_size=32, n_age_train=1200, n_trees=100),
+    "demo": DemoSize(n_stars=100_000, n_kepler=3000, epochs=8, batch_size=32, n_age_train=1200, n_trees=100,
+                     spectra_on_disk=5000),
 }
 
-DEMO_STAGES = ("simulate", "psd", "pairs", "train", "encode", "ages", "catalog", "orbits", "report")
+DEMO_STAGES = ("simulate", "psd", "pairs", "model", "encode", "ages", "catalog", "orbits", "report")
 
 
 def _stage_outputs(ws) -> dict:
     return {
-        "simulate": ws.allstar, "psd": ws.psd, "pairs": ws.pairs, "train": ws.model / "metadata.json",
+        "simulate": ws.allstar, "psd": ws.psd, "pairs": ws.pairs, "model": ws.model / "metadata.json",
         "encode": ws.latent, "ages": ws.forest, "catalog": ws.catalog, "orbits": ws.orbits,
         "report": ws.report / "summary.html",
     }
 
 
+def _spectra_rows(survey, on_disk: int | None):
+    """Rows whose spectra the survey writes: all (None), or every Kepler star and the first ``on_disk`` others."""
+    if on_disk is None:
+        return None
+    kepler = np.asarray(survey.truth["KIC"]) > 0
+    others = np.flatnonzero(~kepler)[:on_disk]
+    rows = kepler.copy()
+    rows[others] = True
+    return rows
+
+
+def _install_reference_model(model_dir) -> str:
+    """Copy the shipped reference model into the workspace's ``model/``; returns a one-line summary."""
+    from .reference_model import MODEL_FILES, reference_metadata, reference_model_dir
+
+    source = reference_model_dir()
+    model_dir.mkdir(parents=True, exist_ok=True)
+    for name in sorted(MODEL_FILES, key=lambda n: n == "metadata.json"):  # the stage's output last
+        with atomic_output(model_dir / name) as tmp:
+            shutil.copyfile(source / name, tmp)
+    meta = reference_metadata()
+    return (f"reference model ({meta['n_pairs']} pairs of mock seed {meta['survey']['seed']}, "
+            f"{len(meta['history']['loss'])} epochs)")
+
+
 def build_demo_workspace(path, size: str = "demo", seed: int = 0, progress: bool = True,
-                         spectra_format: str = "stacked") -> dict:
+                         spectra_format: str | None = None, train: bool = False) -> dict:
     """Run every step on the mock survey into the workspace at ``path``; stages already done are kept.
 
-    simulate → PSD → pairs → train → encode → ages → catalog → orbits → report. A stage is skipped when
-    its output exists and the workspace was built with the same size, seed and spectra format
-    (``demo.json``); any other starts afresh. Training checkpoints every epoch, so an interrupted build
-    resumes where it stopped. ``spectra_format`` is the survey's (:meth:`MockSurvey.write
-    <latentexplorer.mock.MockSurvey.write>`: 'stacked', 'normalized' or 'apstar').
+    simulate → PSD → pairs → model → encode → ages → catalog → orbits → report. A stage is skipped when
+    its output exists and the workspace was built with the same size, seed, spectra format and model
+    (``demo.json``); any other starts afresh. ``spectra_format`` is the survey's (:meth:`MockSurvey.write
+    <latentexplorer.mock.MockSurvey.write>`: 'stacked', 'normalized' or 'apstar'; default 'normalized' for a
+    survey-sized demo, which requires it, and 'stacked' otherwise). ``train`` trains the encoder-decoder on
+    the demo's pairs (checkpointed every epoch, so an interrupted build resumes) instead of installing the
+    reference model.
 
     Returns
     -------
@@ -74,9 +110,14 @@ def build_demo_workspace(path, size: str = "demo", seed: int = 0, progress: bool
     if size not in DEMO_SIZES:
         raise ValueError(f"size must be one of {sorted(DEMO_SIZES)}, got {size!r}")
     spec = DEMO_SIZES[size]
+    if spectra_format is None:
+        spectra_format = "stacked" if spec.spectra_on_disk is None else "normalized"
+    if spec.spectra_on_disk is not None and spectra_format != "normalized":
+        raise ValueError(f"the {size!r} demo encodes most spectra in memory as continuum-normalised spectra and "
+                         "writes the rest alike: use spectra_format 'normalized' (or size 'tiny')")
     ws = WorkspacePaths(path)
     stamp = {"size": size, "seed": int(seed), "version": __version__, "spectra_format": spectra_format,
-             **spec.__dict__}
+             "model": "trained" if train else "reference", **spec.__dict__}
     stamp_path = ws.root / "demo.json"
     if ws.root.exists() and any(ws.root.iterdir()):
         previous = json.loads(stamp_path.read_text()) if stamp_path.exists() else None
@@ -101,18 +142,25 @@ def build_demo_workspace(path, size: str = "demo", seed: int = 0, progress: bool
 
     def run_stage(name):
         if name == "simulate":
+            rows = _spectra_rows(mock(), spec.spectra_on_disk)
             mock().write(ws.root, spectra_format=spectra_format, progress=progress,
-                         light_curves=spec.example_light_curves)
-            return f"{spec.n_stars} stars, {spec.n_kepler} Kepler giants"
+                         light_curves=spec.example_light_curves, spectra_rows=rows)
+            on_disk = "" if rows is None else f" (spectra of {int(rows.sum())} on disk)"
+            return f"{spec.n_stars} stars, {spec.n_kepler} Kepler giants{on_disk}"
         if name == "psd":
             return str(steps.compute_mock_psds(mock(), ws.psd, progress=progress))
         if name == "pairs":
             return str(steps.make_pairs(ws.psd, ws.spectra, ws.seismic, ws.pairs, progress=progress))
-        if name == "train":
+        if name == "model":
+            if not train:
+                return _install_reference_model(ws.model)
             return steps.train_model(ws.pairs, ws.model, epochs=spec.epochs, batch_size=spec.batch_size, seed=seed,
-                               progress=progress)
+                                     progress=progress)
         if name == "encode":
-            n, bad = steps.encode_spectra_file(ws.model, ws.spectra, ws.latent, 1024, progress)
+            if spec.spectra_on_disk is None:
+                n, bad = steps.encode_spectra_file(ws.model, ws.spectra, ws.latent, 1024, progress)
+            else:
+                n, bad = steps.encode_mock_survey(ws.model, mock(), ws.latent, progress=progress)
             return f"{n - bad} of {n} spectra encoded"
         if name == "ages":
             from .age_training import train_age_model

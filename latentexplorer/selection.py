@@ -24,7 +24,7 @@ from astropy.table import Table
 from .constants import AGE_LOGG_RANGE, LATENT_LOGG_RANGE, LATENT_MIN_SNREV
 from .match import match_ids
 
-__all__ = ["AgeFlag", "LATENT_FLAGS", "ALLSTAR_REQUIRED", "ALLSTAR_USED", "selection_flags", "AgeInputs",
+__all__ = ["AgeFlag", "LATENT_FLAGS", "OOD_FLAGS", "ALLSTAR_REQUIRED", "ALLSTAR_USED", "selection_flags", "AgeInputs",
            "age_inputs", "SeismicSample", "seismic_sample"]
 
 logger = logging.getLogger(__name__)
@@ -40,7 +40,8 @@ ALLSTAR_USED = ALLSTAR_REQUIRED + (
 
 
 class AgeFlag(enum.IntFlag):
-    """Why a star has no latent representation or no age (0: it has both)."""
+    """Why a star has no latent representation or no age, or why its age is not to be trusted (0: it has
+    both, inside the age model's training support)."""
 
     NO_LATENT = 1  #: not in latent.h5, or the encoder gave NaN (unusable spectrum)
     LOW_SNR = 2  #: SNREV ≤ 30 or missing: latent not kept
@@ -48,10 +49,14 @@ class AgeFlag(enum.IntFlag):
     AGE_LOGG = 8  #: log g outside (2.5, 3.6) or missing: no age
     NO_TEFF = 16  #: Teff or its error missing: no age
     NO_FE_H = 32  #: [Fe/H] or its error missing: no age
+    OUT_OF_SUPPORT = 64  #: latent means outside the age model's training support: age computed, not trusted
+    OUTSIDE_LABEL_RANGE = 128  #: Teff or [Fe/H] outside the age model's training range: age computed, not trusted
 
 
 #: Bits that remove the latent representation (and so the age).
 LATENT_FLAGS = AgeFlag.NO_LATENT | AgeFlag.LOW_SNR | AgeFlag.LATENT_LOGG
+#: Out-of-distribution bits, set by the age model (:mod:`latentexplorer.training_support`): the age is there.
+OOD_FLAGS = AgeFlag.OUT_OF_SUPPORT | AgeFlag.OUTSIDE_LABEL_RANGE
 
 
 def finite(*arrays) -> np.ndarray:

@@ -27,7 +27,11 @@ from astropy.table import Table
 
 from .match import match_ids
 
-__all__ = ["WorkspacePaths", "Workspace", "MissingProduct", "PRODUCT_COMMANDS", "LABELS"]
+__all__ = ["WorkspacePaths", "Workspace", "MissingProduct", "PRODUCT_COMMANDS", "LABELS", "DISPLAY_LIMIT"]
+
+#: Most stars a dashboard scatter plot draws (:meth:`Workspace.display_rows`): beyond this a page grows slow
+#: to send and to pan.
+DISPLAY_LIMIT = 20_000
 
 logger = logging.getLogger(__name__)
 
@@ -204,6 +208,13 @@ class Workspace:
 
         return read_pairs(self.require("pairs"), spectra=False)
 
+    def held_out_pair_rows(self) -> np.ndarray:
+        """Sorted rows of :attr:`pairs` the encoder-decoder never took a gradient step on: those not among the
+        training pairs of its training record — its validation pairs when it was trained on this workspace,
+        every pair when it was trained on another survey (the reference model). FileNotFoundError without a
+        training record."""
+        return np.flatnonzero(~np.isin(self.pairs.apogee_id, self.training_record.train_ids))
+
     def pair_spectra(self, rows) -> np.ndarray:
         """Spectra (m, 7514) float32 of the pairs at ``rows`` (indices into :attr:`pairs`, any order), read
         from pairs.h5."""
@@ -361,6 +372,29 @@ class Workspace:
         if row < 0:
             raise ValueError(f"no star {str(apogee_id).strip()!r} in {self.paths.latent}")
         return row
+
+    def display_rows(self, limit: int = DISPLAY_LIMIT) -> np.ndarray:
+        """Rows of the encoded stars a scatter plot draws, sorted: all of them up to ``limit``, else every
+        seismic star and a fixed random sample (seed 0) of the others up to ``limit`` in all."""
+        n = len(self)
+        if n <= limit:
+            return np.arange(n)
+        seismic = (np.isfinite(_column(self.aligned("seismic"), "NUMAX")) if self.has("seismic")
+                   else np.zeros(n, bool))
+        chosen = np.flatnonzero(seismic)[:limit]
+        others = np.flatnonzero(~seismic)
+        extra = np.random.default_rng(0).choice(others, size=min(limit - chosen.size, others.size), replace=False)
+        return np.sort(np.concatenate([chosen, extra]))
+
+    def out_of_distribution(self) -> np.ndarray:
+        """(N,) bool per encoded star: the catalog's AGE_FLAG says its age lies outside the age model's
+        training support (:data:`~latentexplorer.selection.OOD_FLAGS`); all False without a catalog."""
+        from .selection import OOD_FLAGS
+
+        if not self.has("catalog"):
+            return np.zeros(len(self), bool)
+        flag = np.nan_to_num(_column(self.aligned("catalog"), "AGE_FLAG"), nan=0).astype(np.int64)
+        return (flag > 0) & ((flag & int(OOD_FLAGS)) != 0)  # −1: not in the catalog
 
     def aligned(self, name: str) -> Table:
         """Product ``name`` ('allstar', 'seismic', 'truth', 'catalog', 'orbits') with one row per encoded

@@ -197,3 +197,34 @@ def test_the_age_model_calibrates_and_tests_on_stars_new_to_the_encoder(tmp_path
     calibrated_on = (ws.paths.forest / "calibration_ids.txt").read_text().split()
     assert np.isin(trained_on, seen).all() and not np.isin(calibrated_on, seen).any()
     assert "never trained on" in json.loads((ws.paths.forest / "metadata.json").read_text())["holdout"]
+
+
+def test_stars_outside_the_training_sample_get_an_out_of_distribution_flag(trained):
+    """Stars drawn outside the training ranges keep an age but carry AGE_FLAG 64 (latent) or 128 (labels)."""
+    ws, _, _ = trained
+    model = AgeModel.load(ws.paths.forest)
+    inputs = ws.age_inputs
+    aged = np.flatnonzero(inputs.has_age_inputs)
+    assert np.mean(model.ood_flags(inputs.take(aged)) != 0) < 0.03  # the survey's own stars: inside
+    star = inputs.take(aged[:4])
+    star.z_mean[1] += 4.0 * np.nanstd(inputs.z_mean[aged], axis=0)  # far from every training star
+    star.allstar["TEFF"][2] = 3500.0  # cooler than any training star
+    star.allstar["FE_H"][3] = -2.0  # more metal-poor than any
+    flags = model.ood_flags(star)
+    F = AgeFlag
+    assert flags.tolist()[1:] == [F.OUT_OF_SUPPORT, F.OUTSIDE_LABEL_RANGE, F.OUTSIDE_LABEL_RANGE]
+    prediction = model.predict(star)
+    assert np.isfinite(prediction.age).all()  # the age is kept; the flag says not to trust it
+    np.testing.assert_array_equal(prediction.ood_flags, flags)
+
+
+def test_a_model_trained_on_another_survey_treats_every_star_as_new(trained, tmp_path):
+    ws, _, _ = trained
+    root = tmp_path / "ws"
+    shutil.copytree(ws.paths.root, root)
+    other = np.array([f"2M9{i:07d}+1111111" for i in range(500)])
+    (root / "model").mkdir()
+    write_training_record(root / "model", TrainingRecord(other[:450], other[450:], "f" * 64))
+    train_age_model(root, n_train=400, n_trees=5, seed=0, progress=False)
+    metadata = json.loads((root / "forest" / "metadata.json").read_text())
+    assert metadata["holdout"].startswith("Every seismic star is new to the encoder")

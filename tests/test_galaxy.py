@@ -292,3 +292,9 @@ def test_cli_orbits_reports_missing_columns(tmp_path, capsys):
     assert cli.main(["orbits", str(tmp_path / "cat.fits"), "-o", str(tmp_path / "o.fits")]) == 2
     assert "VHELIO_AVG" in capsys.readouterr().err
     assert not (tmp_path / "o.fits").exists()
+
+
+def test_quality_mask_leaves_out_flagged_ages_when_given_age_flag():
+    age, err = np.full(3, 5.0), np.full(3, 1.0)
+    zero, snr = np.zeros(3, int), np.full(3, 100.0)
+    assert quality_mask(age, err, zero, zero, snr, age_flag=[0, 64, 128]).tolist() == [True, False, False]

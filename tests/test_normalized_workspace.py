@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory):
     root = tmp_path_factory.mktemp("normalized") / "workspace"
-    build_demo_workspace(root, size="tiny", seed=3, progress=False, spectra_format="normalized")
+    build_demo_workspace(root, size="tiny", seed=3, progress=False, spectra_format="normalized", train=True)
     return Workspace(root)
 
 

@@ -77,7 +77,10 @@ def test_scatter_axes_and_colour_follow_the_dropdowns(explorer, data):
     explorer.x_dim.value, explorer.y_dim.value, explorer.color_by.value = 3, 4, "fe_h"
     np.testing.assert_array_equal(explorer.scatter_source.data["x"], data.z_mean[:, 3])
     np.testing.assert_array_equal(explorer.scatter_source.data["y"], data.z_mean[:, 4])
-    np.testing.assert_allclose(explorer.scatter_source.data["c"], data.label("fe_h"), rtol=1e-6)
+    # stars whose ages are out of distribution are drawn grey (NaN through the mapper's nan_color)
+    ood = data.out_of_distribution()
+    np.testing.assert_allclose(explorer.scatter_source.data["c"], np.where(ood, np.nan, data.label("fe_h")),
+                               rtol=1e-6)
     assert explorer.position_source.data["x"] == [explorer.z[3]]
 
 
@@ -159,8 +162,10 @@ def test_element_windows_cover_the_aspcap_mask():
 def test_disk_filters_are_the_quality_cuts(disk, data):
     catalog, allstar = data.aligned("catalog"), data.aligned("allstar")
     age, err = np.asarray(catalog["Age"], float), np.asarray(catalog["Age_Error"], float)
-    expected = galaxy.quality_mask(age, err, allstar["STARFLAG"], allstar["ASPCAPFLAG"],
-                                   allstar["SNREV"], max_rel_age_err=0.4, min_snr=disk.min_snr.value)
+    # the map opens at the paper's Fig. 12 cuts, out-of-distribution ages left out
+    expected = galaxy.quality_mask(age, err, allstar["STARFLAG"], allstar["ASPCAPFLAG"], allstar["SNREV"],
+                                   np.asarray(allstar["LOGG"], float), max_rel_age_err=0.5, min_snr=30.0,
+                                   logg_range=(2.5, 3.3), age_flag=np.asarray(catalog["AGE_FLAG"]))
     expected &= np.isfinite(np.asarray(data.aligned("orbits")["R"], float))
     np.testing.assert_array_equal(disk.selected, expected)
     n_strict = disk.selected.sum()

@@ -7,7 +7,9 @@ are present. The output is row-matched to the allStar file: apogee_id, telescope
 ASPCAPFLAG, z0..z4, z0_err..z4_err, LogAge, LogAge_Error [dex], Age, Age_Error [Gyr], EVOLSTATE_PRED,
 P_RC and AGE_FLAG, NaN where not computed. AGE_FLAG bits say why a row has no age:
 1 not encoded, 2 SNREV <= 30, 4 log g outside (1.5, 3.6), 8 log g outside (2.5, 3.6), 16 no Teff,
-32 no [Fe/H]. For science the paper recommends STARFLAG = ASPCAPFLAG = 0 and Age_Error/Age < 0.4.
+32 no [Fe/H]; or why its age is out of distribution (computed, not to be trusted): 64 latent means
+outside the age model's training support, 128 Teff or [Fe/H] outside its training range.
+For science the paper recommends STARFLAG = ASPCAPFLAG = 0, AGE_FLAG = 0 and Age_Error/Age < 0.4.
 
 Writes catalog.fits and catalog.csv.gz (atomically; -o sets the FITS path, the CSV goes beside it).
 Finished chunks are kept in catalog.fits.parts/ until then, so an interrupted run resumes; --workers N

@@ -1,13 +1,17 @@
 """Build the demo workspace from the mock survey, then serve the dashboards on localhost.
 
-The first run simulates the mock APOGEE–Kepler survey and runs every step — simulate → PSD → pairs →
-train → encode → ages → catalog → orbits → report — into a cached workspace (≈ 10 minutes on two
-cores); later runs find it built and start serving at once. Voila listens on 127.0.0.1 only.
+The first run simulates a survey-sized mock APOGEE–Kepler survey (100,000 giants, 3,000 of them Kepler
+targets) and runs every step — simulate → PSD → pairs → model → encode → ages → catalog → orbits →
+report — into a cached workspace (under 10 minutes on two cores); later runs find it built and start
+serving at once. The encoder-decoder is the package's reference model, trained by the project on a
+mock survey of another seed (`make reference-model` regenerates it); --train trains one on the demo's
+own pairs instead (8 epochs: a rough model). Voila listens on 127.0.0.1 only.
 
 Examples:
   latentexplorer demo                      # build once, then serve and open a browser
   latentexplorer demo --build-only         # just build (or check) the workspace
   latentexplorer demo --workspace ./ws --port 8870 --no-browser
+  latentexplorer demo --size tiny --train --workspace ./tiny   # a one-minute build, trained live
 """
 
 from __future__ import annotations
@@ -32,10 +36,13 @@ def add_arguments(parser) -> None:
     parser.add_argument("--workspace", type=Path, default=None,
                         help=f"where to build the demo workspace (default {default_workspace()})")
     parser.add_argument("--size", choices=sorted(DEMO_SIZES), default="demo",
-                        help="demo: 5,000 stars / 3,000 Kepler giants (default); tiny: a one-minute smoke test")
+                        help="demo: 100,000 stars / 3,000 Kepler giants (default); tiny: a one-minute smoke test")
     parser.add_argument("--seed", type=int, default=0, help="random seed of the mock survey and training")
-    parser.add_argument("--spectra-format", choices=("stacked", "normalized", "apstar"), default="stacked",
-                        help="how the mock survey stores its spectra (default stacked; see `simulate`)")
+    parser.add_argument("--spectra-format", choices=("stacked", "normalized", "apstar"), default=None,
+                        help="how the mock survey stores its spectra (default: normalized for the survey-sized "
+                             "demo, which needs it; stacked for tiny; see `simulate`)")
+    parser.add_argument("--train", action="store_true",
+                        help="train the encoder-decoder on the demo's pairs instead of using the reference model")
     add_server_arguments(parser)
     parser.add_argument("--build-only", action="store_true", help="build the workspace and exit")
 
@@ -46,7 +53,8 @@ def run(args) -> int:
     workspace = args.workspace or default_workspace()
     start = time.perf_counter()
     print(f"demo workspace: {workspace}")
-    done = build_demo_workspace(workspace, size=args.size, seed=args.seed, spectra_format=args.spectra_format)
+    done = build_demo_workspace(workspace, size=args.size, seed=args.seed, spectra_format=args.spectra_format,
+                                train=args.train)
     print(f"built {len(done)} stage(s) in {time.perf_counter() - start:.1f} s"
           if done else "all stages already built (cached)")
     if args.build_only:

@@ -79,12 +79,14 @@ def is_high_alpha(feh, alpha_m) -> np.ndarray:
 
 
 def quality_mask(age, age_err, starflag, aspcapflag, snr, logg=None, max_rel_age_err: float = 0.4,
-                 min_snr: float = LATENT_MIN_SNREV, logg_range: tuple[float, float] | None = None) -> np.ndarray:
+                 min_snr: float = LATENT_MIN_SNREV, logg_range: tuple[float, float] | None = None,
+                 age_flag=None) -> np.ndarray:
     """Stars fit for science, after the recommendation of paper section 7.1 (and Table 1).
 
     Keeps stars with a finite positive age, age_err / age < ``max_rel_age_err`` (40 %; the paper's
     Fig. 12 used 0.5), STARFLAG = 0, ASPCAPFLAG = 0 and S/N > ``min_snr``; with ``logg_range`` also
-    lo < log g < hi (Fig. 12 used (2.5, 3.3)).
+    lo < log g < hi (Fig. 12 used (2.5, 3.3)); with ``age_flag`` (the catalog's AGE_FLAG) also AGE_FLAG = 0,
+    which leaves out the stars outside the age model's training support.
 
     Parameters
     ----------
@@ -96,13 +98,18 @@ def quality_mask(age, age_err, starflag, aspcapflag, snr, logg=None, max_rel_age
         Spectral signal-to-noise ratio (SNREV where available).
     logg : array_like, shape (N,), optional
         Surface gravity, dex; required when ``logg_range`` is given.
+    age_flag : array_like of int, shape (N,), optional
+        The catalog's AGE_FLAG bits.
 
     Returns
     -------
     numpy.ndarray of bool, shape (N,)
     """
     cols = _columns(age=age, age_err=age_err, snr=snr, **({} if logg is None else {"logg": logg}))
-    flags = {name: np.ravel(np.asarray(f)) for name, f in (("starflag", starflag), ("aspcapflag", aspcapflag))}
+    flags = {name: np.ravel(np.asarray(f)) for name, f in (("starflag", starflag), ("aspcapflag", aspcapflag),
+                                                            ("age_flag", 0 if age_flag is None else age_flag))}
+    if age_flag is None:
+        flags["age_flag"] = np.zeros(cols["age"].size, np.int64)
     for name, f in flags.items():
         if f.size != cols["age"].size:
             raise ValueError(f"{name} has {f.size} entries, expected {cols['age'].size}")
@@ -112,7 +119,7 @@ def quality_mask(age, age_err, starflag, aspcapflag, snr, logg=None, max_rel_age
         keep = (cols["age"] > 0) & (cols["age_err"] / cols["age"] < max_rel_age_err) & (cols["snr"] > min_snr)
         if logg_range is not None:
             keep &= (cols["logg"] > logg_range[0]) & (cols["logg"] < logg_range[1])
-    return keep & (flags["starflag"] == 0) & (flags["aspcapflag"] == 0)
+    return keep & (flags["starflag"] == 0) & (flags["aspcapflag"] == 0) & (flags["age_flag"] == 0)
 
 
 @dataclass(frozen=True)

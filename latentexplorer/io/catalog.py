@@ -42,7 +42,8 @@ CATALOG_FORMAT = "latentexplorer.catalog"
 CATALOG_VERSION = 1
 
 _AGE_FLAG_BITS = ("1 not encoded, 2 SNREV<=30, 4 log g outside (1.5, 3.6), 8 log g outside (2.5, 3.6), "
-                  "16 no Teff, 32 no [Fe/H]")
+                  "16 no Teff, 32 no [Fe/H], 64 latent outside the age model's training support, "
+                  "128 Teff or [Fe/H] outside its training range (64, 128: age computed, not to be trusted)")
 
 #: (name, unit, description) of the catalog columns, in order; ``z{i}`` / ``z{i}_err`` repeat for every
 #: latent dimension (see :func:`catalog_columns`).
@@ -63,7 +64,7 @@ CATALOG_COLUMNS = (
                          "10**(tree log10 age), the published catalog's recipe (astroNN_ages)"),
     ("EVOLSTATE_PRED", None, "RC or RGB predicted from the latent space ('' without latent)"),
     ("P_RC", None, "fraction of the latent-space classifier's trees voting RC (NaN without latent)"),
-    ("AGE_FLAG", None, f"why no latent / no age (0: both computed), bits: {_AGE_FLAG_BITS}"),
+    ("AGE_FLAG", None, f"why no latent / no age / an untrusted age (0: both computed, in distribution), bits: {_AGE_FLAG_BITS}"),
 )
 
 # FITS dtypes of the columns ('U': as wide as the longest value).

@@ -7,7 +7,8 @@ names, cuts, split sizes, seed, calibration, held-out scores) and ``training_ids
 ``calibration_ids.txt`` (APOGEE_IDs, one a line). skops files are loaded trusting only the forests' own
 types — never pickle. ``tree_arrays.npz`` holds the age forest's trees as plain arrays
 (:func:`latentexplorer.tree_arrays.forest_arrays`), read by :func:`read_tree_arrays` to predict one star
-without importing scikit-learn (the star inspector); directories written before it lack it.
+without importing scikit-learn (the star inspector); ``support.npz`` the training stars' latent means and
+label ranges (:class:`~latentexplorer.training_support.TrainingSupport`, the out-of-distribution flags).
 
 This module imports no scikit-learn at import time: :func:`read_forest` imports the forest classes itself.
 """
@@ -24,21 +25,26 @@ from .hdf5 import format_string
 from .json_product import read_json_product
 
 __all__ = ["FOREST_VERSION", "AGE_FILE", "STATE_FILE", "METADATA_FILE", "TRAINING_IDS", "CALIBRATION_IDS",
-           "TREE_ARRAYS_FILE", "write_forest", "read_forest", "read_forest_ids", "read_forest_metadata",
-           "read_tree_arrays"]
+           "TREE_ARRAYS_FILE", "SUPPORT_FILE", "write_forest", "read_forest", "read_forest_ids", "read_forest_metadata",
+           "read_tree_arrays", "read_support"]
 
-FOREST_VERSION = 2
+FOREST_VERSION = 3
 AGE_FILE = "age_forest.skops"
 STATE_FILE = "evolstate_forest.skops"
 METADATA_FILE = "metadata.json"
 TRAINING_IDS = "training_ids.txt"
 CALIBRATION_IDS = "calibration_ids.txt"
 TREE_ARRAYS_FILE = "tree_arrays.npz"
+SUPPORT_FILE = "support.npz"
 
 
-def write_forest(directory, regressor, classifier, metadata: dict, training_ids=(), calibration_ids=()) -> Path:
-    """Write the forests, ``metadata`` (stamped with the format) and the star lists into ``directory``
-    (created), each file atomically, the metadata last; returns the directory."""
+def write_forest(directory, regressor, classifier, metadata: dict, training_ids=(), calibration_ids=(),
+                 support=None) -> Path:
+    """Write the forests, ``metadata`` (stamped with the format), the star lists and the training ``support``
+    (:class:`~latentexplorer.training_support.TrainingSupport`; required) into ``directory`` (created), each
+    file atomically, the metadata last; returns the directory."""
+    if support is None:
+        raise ValueError("an age model is saved with its training support")
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     regressor.save(directory / AGE_FILE)
@@ -47,6 +53,8 @@ def write_forest(directory, regressor, classifier, metadata: dict, training_ids=
 
     with atomic_output(directory / TREE_ARRAYS_FILE, suffix=".npz") as tmp:
         np.savez(tmp, **forest_arrays(regressor))
+    with atomic_output(directory / SUPPORT_FILE, suffix=".npz") as tmp:
+        np.savez(tmp, **support.to_arrays())
     for name, ids in ((TRAINING_IDS, training_ids), (CALIBRATION_IDS, calibration_ids)):
         with atomic_output(directory / name, suffix=".txt") as tmp:
             tmp.write_text("".join(f"{star}\n" for star in ids))
@@ -131,4 +139,20 @@ def read_tree_arrays(directory):
             return TreeArrays.from_arrays({key: archive[key] for key in archive.files})
     except Exception as err:  # zipfile.BadZipFile, OSError, EOFError, ValueError, KeyError, …
         raise ValueError(f"{path} is not a readable tree-array file ({type(err).__name__}: {err}); "
+                         "rerun `latentexplorer ages`") from None
+
+
+def read_support(directory):
+    """The training support (:class:`~latentexplorer.training_support.TrainingSupport`) of a ``forest/``
+    directory; FileNotFoundError or ValueError naming the file as :func:`read_tree_arrays`."""
+    from ..training_support import TrainingSupport
+
+    path = Path(directory) / SUPPORT_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"age model directory {directory} lacks {SUPPORT_FILE} (rerun `latentexplorer ages`)")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            return TrainingSupport.from_arrays({key: archive[key] for key in archive.files})
+    except Exception as err:
+        raise ValueError(f"{path} is not a readable training-support file ({type(err).__name__}: {err}); "
                          "rerun `latentexplorer ages`") from None

@@ -249,6 +249,16 @@ The true parameters of every star are in ../{truth}.
 """
 
 
+def _select_rows(blocks, wanted):
+    """``(rows, arrays)`` blocks of :meth:`MockSurvey.iter_spectra` cut to the rows where ``wanted``; the
+    rows become index arrays (blocks left empty are skipped)."""
+    for rows, arrays in blocks:
+        keep = wanted[rows]
+        if keep.any():
+            index = np.arange(rows.start, rows.stop)[keep]
+            yield index, (arrays[keep] if isinstance(arrays, np.ndarray) else tuple(a[keep] for a in arrays))
+
+
 class MockSurvey:
     """A simulated APOGEE–Kepler survey: the truth and its observed catalogs, writable as files.
 
@@ -310,7 +320,7 @@ class MockSurvey:
                                       float(star["KEPMAG"]), rng)
 
     def write(self, directory, spectra_format: str = "stacked", progress: bool = True, n_jobs: int = 1,
-              light_curves: int | None = None) -> dict:
+              light_curves: int | None = None, spectra_rows=None) -> dict:
         """Write ``truth.fits`` and ``survey/`` (see the module docstring) under ``directory``.
 
         Parameters
@@ -323,6 +333,10 @@ class MockSurvey:
         light_curves : int or None, write the llc files of only the first this many Kepler stars (None: all).
             A full-mission llc file is ~7 MB; :func:`latentexplorer.steps.compute_mock_psds` gives the
             PSDs of all of them without the files.
+        spectra_rows : (n_stars,) bool, optional; write the spectra of these rows only (None: all). A star's
+            spectrum does not depend on which others are written; the demo's survey-sized map writes the
+            Kepler stars and a sample, and encodes the rest in memory
+            (:func:`latentexplorer.steps.encode_mock_survey`).
 
         Returns
         -------
@@ -350,18 +364,26 @@ class MockSurvey:
         write_truth(self.truth, paths["truth"])
         write_allstar(paths["allstar"], self.allstar)
         write_seismic_catalog(paths["seismic"], self.seismic)
-        paths["spectra"] = self._write_spectra(survey, spectra_format, progress, int(n_jobs))
+        if spectra_rows is not None:
+            spectra_rows = np.asarray(spectra_rows, dtype=bool)
+            if spectra_rows.shape != (len(self.truth),):
+                raise ValueError(f"spectra_rows must be a boolean mask of the {len(self.truth)} stars")
+        paths["spectra"] = self._write_spectra(survey, spectra_format, progress, int(n_jobs), spectra_rows)
         self._write_light_curves(prepare_directory(paths["kepler"]), progress, int(n_jobs), light_curves)
-        self._write_readme(paths, spectra_format)
+        self._write_readme(paths, spectra_format, None if spectra_rows is None else int(spectra_rows.sum()))
         log.info("mock survey written to %s", root)
         return paths
 
-    def _write_spectra(self, survey: Path, spectra_format: str, progress: bool, n_jobs: int = 1) -> Path:
+    def _write_spectra(self, survey: Path, spectra_format: str, progress: bool, n_jobs: int = 1,
+                       rows_wanted=None) -> Path:
         from ..io.apogee_spectra import NormalizedSpectraWriter, StackedSpectraWriter, write_apstar
 
-        bar = tqdm(total=len(self.truth), desc="spectra", unit="star", disable=not progress)
+        total = len(self.truth) if rows_wanted is None else int(rows_wanted.sum())
+        bar = tqdm(total=total, desc="spectra", unit="star", disable=not progress)
         ids = np.asarray(self.truth["APOGEE_ID"])
         blocks = self.iter_spectra(normalized=spectra_format == "normalized", n_jobs=n_jobs)
+        if rows_wanted is not None:
+            blocks = _select_rows(blocks, rows_wanted)
         if spectra_format == "apstar":
             path = prepare_directory(survey / APSTAR_DIRNAME)
             for rows, (flux, err, mask) in blocks:
@@ -377,7 +399,7 @@ class MockSurvey:
                         writer.append(ids[rows], arrays)
                     else:
                         writer.append(ids[rows], *arrays)
-                    bar.update(rows.stop - rows.start)
+                    bar.update(len(ids[rows]))
         bar.close()
         return path
 
@@ -399,15 +421,19 @@ class MockSurvey:
                     bar.update()
         bar.close()
 
-    def _write_readme(self, paths: dict, spectra_format: str) -> None:
+    def _write_readme(self, paths: dict, spectra_format: str, n_spectra: int | None = None) -> None:
         from .. import __version__
 
-        spectra = (
-            f"{SPECTRA_FILENAME}      stacked apStar-like spectra (HDF5: APOGEE_ID, flux, flux_err, bitmask; "
-            "8575 pixels, truth.fits row order)"
-            if spectra_format == "stacked"
-            else f"{APSTAR_DIRNAME}/          apStar-<APOGEE_ID>.fits (FLUX, ERROR, MASK HDUs; 8575 pixels)"
-        )
+        spectra = {
+            "stacked": f"{SPECTRA_FILENAME}      stacked apStar-like spectra (HDF5: APOGEE_ID, flux, flux_err, "
+                       "bitmask; 8575 pixels, truth.fits row order)",
+            "normalized": f"{SPECTRA_FILENAME}      continuum-normalised spectra (HDF5: APOGEE_ID, spectra; 7514 "
+                          "pixels, truth.fits row order)",
+            "apstar": f"{APSTAR_DIRNAME}/          apStar-<APOGEE_ID>.fits (FLUX, ERROR, MASK HDUs; 8575 pixels)",
+        }[spectra_format]
+        if n_spectra is not None:
+            spectra += (f"\n                spectra of {n_spectra} of the {len(self.truth)} stars (the Kepler stars and a "
+                        "sample);\n                the others' spectra are synthesised in memory for encoding")
         text = _README.format(
             version=__version__, seed=self.seed, n_stars=len(self.truth), n_kepler=len(self.seismic),
             truth=TRUTH_FILENAME, allstar=ALLSTAR_FILENAME, seismic=SEISMIC_FILENAME, spectra=spectra,

@@ -51,7 +51,7 @@ def _catalog_numbers(ws: Workspace) -> dict | None:
     snr = np.asarray(ws.allstar["SNREV"], float)
     flags = np.asarray(cat["AGE_FLAG"])
     science = quality_mask(np.ma.filled(cat["Age"], np.nan), np.ma.filled(cat["Age_Error"], np.nan), cat["STARFLAG"],
-                           cat["ASPCAPFLAG"], snr)
+                           cat["ASPCAPFLAG"], snr, age_flag=flags)
     return {"n_rows": len(cat), "n_latent": int(((flags & int(LATENT_FLAGS)) == 0).sum()),
             "n_ages": int(np.isfinite(np.ma.filled(cat["LogAge"], np.nan)).sum()), "n_science": int(science.sum()),
             "flags": {bit.name: int(((flags & int(bit)) != 0).sum()) for bit in AgeFlag}}

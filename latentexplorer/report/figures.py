@@ -159,13 +159,12 @@ def figure_leakage(audits: WorkspaceAudits) -> Figure:
 
 
 def figure_psd_reconstruction(ws: Workspace, n_stars: int = 4) -> Figure:
-    """Fig. 3: observed and decoded PSDs of pairs at ν_max quantiles, drawn from the encoder-decoder's
-    validation pairs (never in a gradient step; from its training record) — all pairs when the model
-    does not record them. Needs model/ and pairs.h5."""
+    """Fig. 3: observed and decoded PSDs of pairs at ν_max quantiles, drawn from the pairs the encoder-decoder
+    never trained on (:meth:`Workspace.held_out_pair_rows`) — all pairs when the model does not record them.
+    Needs model/ and pairs.h5."""
     pairs = ws.pairs
     try:
-        pool = np.sort(match_ids(ws.training_record.validation_ids, pairs.apogee_id))
-        pool = pool[pool >= 0]
+        pool = ws.held_out_pair_rows()
     except FileNotFoundError:
         pool = np.arange(len(pairs))
     quantiles = (np.linspace(0.05, 0.95, n_stars) * (pool.size - 1)).astype(int)

@@ -1,4 +1,9 @@
-"""The encode step: spectra on disk → their latent positions (``latent.h5``), chunked and resumable."""
+"""The encode step: spectra → their latent positions (``latent.h5``), chunked and resumable.
+
+:func:`encode_spectra_file` reads the spectra from disk; :func:`encode_mock_survey` synthesises a mock
+survey's spectra in memory (the demo's survey-sized map: 30 kB a star need not touch the disk). Both write
+the same file through one path (:func:`_encode_into`).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ import numpy as np
 
 from ..io.latent import LatentSet, latent_file_writer
 
-__all__ = ["load_model_cached", "encode_spectra_file"]
+__all__ = ["load_model_cached", "encode_spectra_file", "encode_mock_survey"]
 
 
 @functools.lru_cache(maxsize=2)
@@ -32,18 +37,53 @@ def load_model_cached(model_dir):
     return _cached_model(str(model_dir), metadata.stat().st_mtime_ns if metadata.is_file() else 0)
 
 
-def _encode_chunk(model_dir: str, spectra_path: str, start: int, stop: int) -> dict:
-    """Latents of spectra ``start:stop``: the part of one encode chunk (runs where the chunk runs)."""
-    from ..spectra import read_normalized_spectra
-
-    ved = load_model_cached(model_dir)
-    apogee_id, spectra, flag = read_normalized_spectra(spectra_path, start, stop)
+def _latent_part(ved, apogee_id, spectra, flag) -> dict:
+    """One part of latent.h5: the latents of ``spectra`` (n, 7514); NaN rows where a spectrum is all NaN."""
     usable = np.isfinite(spectra).any(axis=1)
     mean = np.full((len(spectra), ved.latent_dim), np.nan, np.float32)
     std = mean.copy()
     if usable.any():
         mean[usable], std[usable] = ved.encode(spectra[usable])
-    return {"APOGEE_ID": apogee_id.astype(str), "z_mean": mean, "z_std": std, "flag": flag.astype(np.int32)}
+    return {"APOGEE_ID": np.asarray(apogee_id).astype(str), "z_mean": mean, "z_std": std,
+            "flag": np.asarray(flag, np.int32)}
+
+
+def _encode_chunk(model_dir: str, spectra_path: str, start: int, stop: int) -> dict:
+    """Latents of spectra ``start:stop``: the part of one encode chunk (runs where the chunk runs)."""
+    from ..spectra import read_normalized_spectra
+
+    apogee_id, spectra, flag = read_normalized_spectra(spectra_path, start, stop)
+    return _latent_part(load_model_cached(model_dir), apogee_id, spectra, flag)
+
+
+def _encode_mock_chunk(model_dir: str, survey, start: int, stop: int) -> dict:
+    """Latents of the mock survey's stars ``start:stop``, their normalised spectra synthesised here."""
+    spectra = np.concatenate([block for _, block in survey.iter_spectra(start, stop, normalized=True)])
+    ids = np.asarray(survey.truth["APOGEE_ID"][start:stop])
+    return _latent_part(load_model_cached(model_dir), ids, spectra, np.zeros(stop - start, np.int32))
+
+
+def _encode_into(model_dir: Path, output: Path, n: int, source: dict, func, job_args, chunk_size: int,
+                 progress: bool, client=None) -> tuple[int, int]:
+    """Run ``func(model_dir, *job_args, start, stop)`` over chunks of ``n`` rows into parts, then write
+    ``output``; ``source`` describes the spectra for the parts' manifest. Returns (stars, unusable)."""
+    from ..batch import PartStore, describe_input, plan_chunks, run_chunks
+
+    ved = load_model_cached(model_dir)
+    chunks = plan_chunks(n, chunk_size)
+    fingerprint = ved.training_.get("fingerprint", "")
+    store = PartStore(output, {"step": "encode", "version": 1, "model": describe_input(model_dir / "model.keras"),
+                               "model_fingerprint": fingerprint, **source, "n_rows": n,
+                               "chunk_size": int(chunk_size)})
+    jobs = [(c, (str(model_dir.resolve()), *job_args, c.start, c.stop)) for c in chunks]
+    run_chunks(func, jobs, store, client=client, progress=progress, desc="encoding", unit_rows="spectra")
+    n_bad = 0
+    with latent_file_writer(output, n, ved.latent_dim, fingerprint) as write:
+        for chunk, part in store.iter_parts(chunks):
+            write(chunk.start, LatentSet(part["APOGEE_ID"].astype(str), part["z_mean"], part["z_std"], part["flag"]))
+            n_bad += int(np.isnan(part["z_mean"][:, 0]).sum())
+    store.remove()
+    return n, n_bad
 
 
 def encode_spectra_file(model_dir, spectra_path, output, chunk_size: int = 1024, progress: bool = True,
@@ -61,25 +101,27 @@ def encode_spectra_file(model_dir, spectra_path, output, chunk_size: int = 1024,
     -------
     (stars, unusable) counts.
     """
-    from ..batch import PartStore, describe_input, plan_chunks, run_chunks
+    from ..batch import describe_input
     from ..spectra import count_spectra
 
     model_dir, spectra_path, output = Path(model_dir), Path(spectra_path), Path(output)
-    ved = load_model_cached(model_dir)
     n = count_spectra(spectra_path)
     if n == 0:
         raise ValueError(f"{spectra_path} holds no spectra")
-    chunks = plan_chunks(n, chunk_size)
-    fingerprint = ved.training_.get("fingerprint", "")
-    store = PartStore(output, {"step": "encode", "version": 1, "model": describe_input(model_dir / "model.keras"),
-                               "model_fingerprint": fingerprint, "spectra": describe_input(spectra_path),
-                               "n_rows": n, "chunk_size": int(chunk_size)})
-    jobs = [(c, (str(model_dir.resolve()), str(spectra_path.resolve()), c.start, c.stop)) for c in chunks]
-    run_chunks(_encode_chunk, jobs, store, client=client, progress=progress, desc="encoding", unit_rows="spectra")
-    n_bad = 0
-    with latent_file_writer(output, n, ved.latent_dim, fingerprint) as write:
-        for chunk, part in store.iter_parts(chunks):
-            write(chunk.start, LatentSet(part["APOGEE_ID"].astype(str), part["z_mean"], part["z_std"], part["flag"]))
-            n_bad += int(np.isnan(part["z_mean"][:, 0]).sum())
-    store.remove()
-    return n, n_bad
+    return _encode_into(model_dir, output, n, {"spectra": describe_input(spectra_path)}, _encode_chunk,
+                        (str(spectra_path.resolve()),), chunk_size, progress, client)
+
+
+def encode_mock_survey(model_dir, survey, output, chunk_size: int = 4096, progress: bool = True) -> tuple[int, int]:
+    """Encode every star of a :class:`~latentexplorer.mock.MockSurvey` (allStar row order) into ``output``,
+    synthesising its continuum-normalised spectra in memory chunk by chunk — the spectra that
+    ``survey.write(spectra_format='normalized')`` writes, so a star written to disk gets the same latent
+    from :func:`encode_spectra_file`. Chunked and resumable as :func:`encode_spectra_file`, in this
+    process. Returns (stars, unusable) counts."""
+    from ..mock.survey import SPECTRA_BLOCK
+
+    if chunk_size % SPECTRA_BLOCK:
+        raise ValueError(f"chunk_size must be a multiple of {SPECTRA_BLOCK}, got {chunk_size}")
+    source = {"mock_survey": {"seed": int(survey.seed), "n_stars": len(survey.truth)}}
+    return _encode_into(Path(model_dir), Path(output), len(survey.truth), source, _encode_mock_chunk, (survey,),
+                        chunk_size, progress)

@@ -3,8 +3,10 @@
 Binned images keep it responsive for 300,000 stars: the median age in Galactocentric R–z bins
 (:func:`latentexplorer.galaxy.rz_age_map`), the mean age in [Fe/H]–[α/M] bins with the Eq. 8 division
 (:func:`~latentexplorer.galaxy.abundance_age_map`) and the age distributions of the inner and outer disk
-(:func:`~latentexplorer.galaxy.age_distributions`). The quality cuts (:func:`~latentexplorer.galaxy.quality_mask`)
-and the [α/M] sequence are filters. Clicking the R–z map picks the selected star nearest to the click,
+(:func:`~latentexplorer.galaxy.age_distributions`). The quality cuts (:func:`~latentexplorer.galaxy.quality_mask`;
+they open at the paper's Fig. 12 cuts: S/N > 30, σ_age/age < 50 %, 2.5 < log g < 3.3, no flags) and the
+[α/M] sequence are filters; ages outside the age model's training support (AGE_FLAG 64, 128) are left out
+unless asked for, and counted. Clicking the R–z map picks the selected star nearest to the click,
 integrates its orbit in MWPotential2014 (:func:`~latentexplorer.galaxy.integrate_orbit`) and draws it in
 R–z and x–y.
 """
@@ -24,6 +26,7 @@ from bokeh.plotting import figure
 
 from .. import galaxy
 from ..constants import LATENT_MIN_SNREV
+from ..selection import OOD_FLAGS
 from ..workspace import Workspace, _column
 from .display import bokeh_widget
 
@@ -76,6 +79,7 @@ class DiskMap:
         self.data, self.min_count = data, int(min_count)
         star, cat, orb = data.aligned("allstar"), data.aligned("catalog"), data.aligned("orbits")
         self.age, self.age_err = _column(cat, "Age"), _column(cat, "Age_Error")
+        self.age_flag = np.nan_to_num(_column(cat, "AGE_FLAG"), nan=1).astype(np.int64)
         self.R, self.z = _column(orb, "R"), _column(orb, "z")
         self.feh, self.alpha_m = _column(star, "FE_H"), _column(star, "ALPHA_M")
         self.logg, self.snr = _column(star, "LOGG"), _column(star, "SNREV")
@@ -84,14 +88,16 @@ class DiskMap:
         self.high_alpha = galaxy.is_high_alpha(self.feh, self.alpha_m)
         self.orbit_star = ""
 
-        self.max_rel_err = w.FloatSlider(value=0.4, min=0.05, max=3.0, step=0.05, description="σ_age/age <",
+        self.max_rel_err = w.FloatSlider(value=0.5, min=0.05, max=3.0, step=0.05, description="σ_age/age <",
                                          continuous_update=False, style={"description_width": "initial"})
         self.min_snr = w.FloatSlider(value=float(LATENT_MIN_SNREV), min=0.0, max=300.0, step=5.0,
                                      description="S/N >", continuous_update=False)
-        self.use_logg = w.Checkbox(value=False, description="restrict log g")
+        self.use_logg = w.Checkbox(value=True, description="restrict log g")
         self.logg_range = w.FloatRangeSlider(value=(2.5, 3.3), min=1.0, max=4.0, step=0.05, description="log g",
                                              continuous_update=False)
         self.population = w.ToggleButtons(options=POPULATIONS, value="all", description="[α/M]")
+        self.include_ood = w.Checkbox(value=False, description="include out-of-distribution ages",
+                                      style={"description_width": "initial"})
         self.status = w.HTML()
 
         self.selected = self._filter()
@@ -125,19 +131,24 @@ class DiskMap:
         xy_fig.scatter([0.0], [0.0], marker="circle_cross", size=12, fill_color=None, line_color="grey")
         self._update_distributions(maps["distributions"])
 
-        for control in (self.max_rel_err, self.min_snr, self.use_logg, self.logg_range, self.population):
+        for control in (self.max_rel_err, self.min_snr, self.use_logg, self.logg_range, self.population,
+                        self.include_ood):
             control.observe(lambda _: self.refilter(), names="value")
         self.widget = w.VBox([
-            w.HBox([w.VBox([self.max_rel_err, self.min_snr]), w.VBox([self.use_logg, self.logg_range])]),
+            w.HBox([w.VBox([self.max_rel_err, self.min_snr]), w.VBox([self.use_logg, self.logg_range]),
+                    self.include_ood]),
             self.population, self.status,
             bokeh_widget(column(row(self.rz_fig, self.abund_fig), row(dist_fig, xy_fig))),
         ])
         self._update_status()
 
-    def _filter(self) -> np.ndarray:
+    def _filter(self, include_ood: bool | None = None) -> np.ndarray:
+        include_ood = self.include_ood.value if include_ood is None else include_ood
+        age_flag = self.age_flag & ~int(OOD_FLAGS) if include_ood else self.age_flag
         keep = galaxy.quality_mask(self.age, self.age_err, self.starflag, self.aspcapflag, self.snr, self.logg,
                                    max_rel_age_err=self.max_rel_err.value, min_snr=self.min_snr.value,
-                                   logg_range=self.logg_range.value if self.use_logg.value else None)
+                                   logg_range=self.logg_range.value if self.use_logg.value else None,
+                                   age_flag=age_flag)
         if self.population.value == "high-α":
             keep &= self.high_alpha
         elif self.population.value == "low-α":
@@ -158,7 +169,12 @@ class DiskMap:
 
     def _update_status(self) -> None:
         orbit = f"; orbit of <b>{html.escape(self.orbit_star)}</b>" if self.orbit_star else ""
-        self.status.value = f"{int(self.selected.sum())} of {self.selected.size} stars pass the filters{orbit}"
+        ood = ""
+        if not self.include_ood.value:
+            n_ood = int((self._filter(include_ood=True) & ~self.selected).sum())
+            ood = (f'; <span style="color:#777">{n_ood} out-of-distribution ages left out (outside the age '
+                   "model's training support)</span>") if n_ood else ""
+        self.status.value = f"{int(self.selected.sum())} of {self.selected.size} stars pass the filters{ood}{orbit}"
 
     def refilter(self) -> None:
         """Apply the filters and redraw the maps and distributions."""

@@ -3,7 +3,8 @@
 Five sliders span the range of the stars' latent means; every move decodes the slider position into a
 natural-log PSD, redraws it on a log-frequency axis and marks the ν_max estimated from it
 (:func:`latentexplorer.seismo.estimate_global_parameters`). Beside it, the population in two chosen
-latent dimensions, coloured by a chosen label, with the slider position marked. "Snap to nearest star"
+latent dimensions, coloured by a chosen label (stars whose age is out of distribution in grey; at most
+:data:`~latentexplorer.workspace.DISPLAY_LIMIT` stars drawn), with the slider position marked. "Snap to nearest star"
 moves the sliders onto the closest encoded star; "Random draw from the prior" onto z ~ N(0, I).
 """
 
@@ -38,6 +39,13 @@ def available_labels(data: Workspace) -> dict[str, np.ndarray]:
         if np.isfinite(values).any():
             out[name] = values
     return out
+
+
+def population_colours(data: Workspace, values, rows) -> np.ndarray:
+    """(len(rows),) float32 colour values of the encoded stars ``rows``: ``values`` there, NaN (drawn grey by
+    the mappers' ``nan_color``) where a star's age is out of distribution."""
+    c = np.asarray(values, dtype=np.float32)[rows]
+    return np.where(data.out_of_distribution()[rows], np.float32(np.nan), c)
 
 
 def scatter_figure(source: ColumnDataSource, mapper: LinearColorMapper, title: str, **kwargs):
@@ -119,6 +127,7 @@ class LatentExplorer:
         self.color_by = w.Dropdown(options=options, value=color_by if color_by in self.labels else options[0][1],
                                    description="colour", layout=w.Layout(width="300px"))
         self.mapper = LinearColorMapper(palette=Viridis256, nan_color="lightgrey")
+        self.display_rows = data.display_rows()
         self.scatter_source = ColumnDataSource(name="population")
         self.position_source = ColumnDataSource({"x": [0.0], "y": [0.0]}, name="slider_position")
         self.scatter_fig = scatter_figure(self.scatter_source, self.mapper, "population in the latent space")
@@ -189,12 +198,14 @@ class LatentExplorer:
         return z
 
     def _redraw_scatter(self) -> None:
-        z, i, j = self.data.z_mean, self.x_dim.value, self.y_dim.value
+        rows, i, j = self.display_rows, self.x_dim.value, self.y_dim.value
+        z = self.data.z_mean[rows]
         key = self.color_by.value
-        c = self.labels[key] if key else np.full(len(self.data), np.nan)
+        c = population_colours(self.data, self.labels[key] if key else np.full(len(self.data), np.nan), rows)
         self.mapper.low, self.mapper.high = color_range(c)
-        self.scatter_source.data = {"x": z[:, i], "y": z[:, j], "c": np.asarray(c, dtype=np.float32),
-                                    "APOGEE_ID": self.data.apogee_id}
+        self.scatter_source.data = {"x": z[:, i], "y": z[:, j], "c": c, "APOGEE_ID": self.data.apogee_id[rows]}
         self.scatter_fig.xaxis.axis_label, self.scatter_fig.yaxis.axis_label = f"z{i}", f"z{j}"
-        self.scatter_fig.title.text = f"population coloured by {LABELS[key][0] if key else 'nothing'}"
+        shown = f"{rows.size} of {len(self.data)} stars, " if rows.size < len(self.data) else ""
+        self.scatter_fig.title.text = (f"{shown}coloured by {LABELS[key][0] if key else 'nothing'} "
+                                       "(grey: none, or age out of distribution)")
         self.position_source.data = {"x": [self.z[i]], "y": [self.z[j]]}

@@ -22,10 +22,11 @@ from bokeh.palettes import Viridis256
 from bokeh.plotting import figure
 
 from ..seismo import estimate_global_parameters
+from ..selection import OOD_FLAGS, AgeFlag
 from ..spectra import chip_slices, wavelength
 from ..workspace import LABELS, Workspace
 from .display import bokeh_widget
-from .latent_explorer import available_labels, color_range, scatter_figure
+from .latent_explorer import available_labels, color_range, population_colours, scatter_figure
 
 __all__ = ["StarInspector", "StarSummary"]
 
@@ -111,8 +112,10 @@ class StarInspector:
         key = "numax" if "numax" in labels else next(iter(labels), "")
         mapper = LinearColorMapper(palette=Viridis256, nan_color="lightgrey", low=color_range(labels.get(key, []))[0],
                                    high=color_range(labels.get(key, []))[1])
-        self.population = ColumnDataSource({"x": data.z_mean[:, 0], "y": data.z_mean[:, 1], "c": np.asarray(
-            labels.get(key, np.full(len(data), np.nan)), np.float32)}, name="inspector_population")
+        self.display_rows = data.display_rows()
+        z = data.z_mean[self.display_rows]
+        self.population = ColumnDataSource({"x": z[:, 0], "y": z[:, 1], "c": population_colours(
+            data, labels.get(key, np.full(len(data), np.nan)), self.display_rows)}, name="inspector_population")
         title = f"tap a star (z0–z1, colour {LABELS[key][0] if key else 'none'})"
         scatter = scatter_figure(self.population, mapper, title, x_axis_label="z0", y_axis_label="z1")
         scatter.scatter("x", "y", source=src["selected"], marker="circle", size=14, fill_color=None,
@@ -135,7 +138,7 @@ class StarInspector:
 
     def _on_tap(self, attr, old, new) -> None:
         if new:
-            self.picker.value = str(self.data.apogee_id[new[0]])  # → _on_pick → select
+            self.picker.value = str(self.data.apogee_id[self.display_rows[new[0]]])  # → _on_pick → select
 
     def select(self, apogee_id: str) -> StarSummary:
         """Show the star ``apogee_id``; returns its :class:`StarSummary`. ValueError if it is not encoded."""
@@ -192,6 +195,12 @@ class StarInspector:
         forest = (f"{np.median(finite):.2f} Gyr (16–84 %: {np.percentile(finite, 16):.2f}–"
                   f"{np.percentile(finite, 84):.2f})" if finite.size else "—")
         flags = ", ".join(f"{k}={v}" for k, v in s.flags.items()) or "—"
+        age_flag = s.flags.get("AGE_FLAG", 0)
+        if age_flag > 0:
+            flags += " (" + ", ".join(bit.name for bit in AgeFlag if age_flag & bit) + ")"
+        if age_flag > 0 and age_flag & int(OOD_FLAGS):
+            flags += ('<br><span style="color:#777">age out of distribution: this star lies outside the age '
+                      "model's training sample, where its age (and the decoded PSD) is not to be trusted</span>")
         missing = [name for name, ok in (("spectrum", has_spectrum), ("observed PSD", has_psd)) if not ok]
         note = f"<br><i>not in this workspace: {', '.join(missing)}</i>" if missing else ""
         return (f"<b>{html.escape(s.apogee_id)}</b> &nbsp; z = ({z})<br>"

@@ -1,0 +1,139 @@
+"""The reference encoder-decoder: trained by the project on its own mock survey and shipped as package data.
+
+The demo encodes a survey drawn with another seed through it, so a first build needs no training and every
+demo star is new to the encoder. ``make reference-model`` (``latentexplorer reference-model``) regenerates it:
+
+1. draw the reference mock survey (:data:`REFERENCE_SURVEY`: seed, size) and write its spectra;
+2. synthesise its Kepler light curves in memory and compute their PSDs; cross-match into ≥ 10,000 pairs;
+3. train with :data:`REFERENCE_TRAINING` (the schedule chosen by the search recorded in ``README.md``) to
+   early stopping;
+4. copy ``model.keras``, ``pixel_scaler.npz``, ``metadata.json`` and ``training_record.json`` into
+   ``latentexplorer/data/reference_model/`` with ``reference.json``: the survey's seed and size, the training
+   configuration, the fingerprint of the pairs and the training history.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from dataclasses import asdict, dataclass
+from importlib import resources
+from pathlib import Path
+
+from .io.atomic import atomic_output
+
+__all__ = ["ReferenceSurvey", "REFERENCE_SURVEY", "REFERENCE_TRAINING", "MODEL_FILES", "reference_model_dir",
+           "reference_metadata", "prepare_reference_pairs", "build_reference_model"]
+
+#: Files of a model directory that make a shipped model.
+MODEL_FILES = ("model.keras", "pixel_scaler.npz", "metadata.json", "training_record.json")
+
+
+@dataclass(frozen=True)
+class ReferenceSurvey:
+    """The mock survey the reference model trains on: ``seed`` (never a demo seed), stars and Kepler giants."""
+
+    seed: int = 2023
+    n_stars: int = 12_500
+    n_kepler: int = 12_000
+
+
+REFERENCE_SURVEY = ReferenceSurvey()
+
+#: Training schedule of the shipped model (see README "The reference model" for the search behind it).
+REFERENCE_TRAINING = dict(epochs=60, batch_size=64, learning_rate=1e-3, kl_warmup_epochs=5,
+                          early_stopping_patience=8, lr_patience=3, validation_fraction=0.1, seed=0)
+
+
+def reference_model_dir() -> Path:
+    """The shipped model directory (``latentexplorer/data/reference_model``).
+
+    Raises FileNotFoundError naming ``make reference-model`` when the package was installed without it.
+    """
+    path = Path(str(resources.files("latentexplorer") / "data" / "reference_model"))
+    missing = [name for name in MODEL_FILES if not (path / name).is_file()]
+    if missing:
+        raise FileNotFoundError(f"the reference model is missing {', '.join(missing)} in {path}; "
+                                "run `make reference-model` (or `latentexplorer demo --train`)")
+    return path
+
+
+def reference_metadata() -> dict:
+    """``reference.json`` of the shipped model: survey, training configuration, pairs fingerprint, history."""
+    return json.loads((reference_model_dir() / "reference.json").read_text())
+
+
+def _sha256(path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def prepare_reference_pairs(workdir, survey: ReferenceSurvey = REFERENCE_SURVEY, progress: bool = True) -> Path:
+    """Steps 1–2 into ``workdir`` (survey/, psd.h5, pairs.h5; skipped where they exist). Returns pairs.h5."""
+    from . import steps
+    from .mock import simulate_survey
+    from .workspace import WorkspacePaths
+
+    ws = WorkspacePaths(workdir)
+    ws.root.mkdir(parents=True, exist_ok=True)
+    mock = None
+    if not ws.allstar.exists() or not ws.psd.exists():
+        mock = simulate_survey(survey.n_stars, survey.n_kepler, survey.seed)
+    if not ws.allstar.exists():
+        mock.write(ws.root, spectra_format="normalized", progress=progress, light_curves=0)
+    if not ws.psd.exists():
+        steps.compute_mock_psds(mock, ws.psd, progress=progress)
+    if not ws.pairs.exists():
+        steps.make_pairs(ws.psd, ws.spectra, ws.seismic, ws.pairs, progress=progress)
+    return ws.pairs
+
+
+def build_reference_model(workdir, output=None, *, survey: ReferenceSurvey = REFERENCE_SURVEY,
+                          schedule_search=None, progress: bool = True, **training) -> Path:
+    """Regenerate the reference model: pairs in ``workdir``, training there (resumable), then the model files
+    and ``reference.json`` copied to ``output`` (default: the package's ``data/reference_model``).
+
+    ``training`` overrides :data:`REFERENCE_TRAINING` entries; ``schedule_search`` (a JSON file written by
+    ``benchmarks/reference_schedule.py``) is recorded in ``reference.json``. Returns the output directory.
+    """
+    from .io.pairs import read_pairs
+    from .ved import VariationalEncoderDecoder
+
+    config = {**REFERENCE_TRAINING, **training}
+    pairs_path = prepare_reference_pairs(workdir, survey, progress)
+    model_dir = Path(workdir) / "model"
+    if not (model_dir / "metadata.json").exists():
+        pairs = read_pairs(pairs_path)
+        fit_options = {k: v for k, v in config.items() if k not in ("epochs", "batch_size", "learning_rate")}
+        ved = VariationalEncoderDecoder(5, frequency=pairs.frequency, learning_rate=config["learning_rate"]).fit(
+            pairs.spectra, pairs.log_psd, pairs.numax, ids=pairs.apogee_id, epochs=config["epochs"],
+            batch_size=config["batch_size"], checkpoint_dir=model_dir / "checkpoint", resume=True,
+            progress=progress, **fit_options)
+        ved.save(model_dir)
+    output = Path(output) if output is not None else Path(str(resources.files("latentexplorer") / "data"
+                                                               / "reference_model"))
+    metadata = json.loads((model_dir / "metadata.json").read_text())
+    trained = metadata["training"]
+    reference = {
+        "survey": asdict(survey),
+        "training": config,
+        "n_pairs": int(trained["n_train"]) + int(trained["n_val"]),
+        "pairs_sha256": _sha256(pairs_path),
+        "pairs_fingerprint": trained["fingerprint"],
+        "epochs_run": trained["epochs_run"], "best_epoch": trained["best_epoch"],
+        "train_time_s": trained["train_time_s"], "device": trained["device"],
+        "history": metadata["history"],
+        "schedule_search": json.loads(Path(schedule_search).read_text()) if schedule_search else None,
+        "regenerate": "make reference-model",
+    }
+    output.mkdir(parents=True, exist_ok=True)
+    for name in MODEL_FILES:
+        with atomic_output(output / name) as tmp:
+            shutil.copyfile(model_dir / name, tmp)
+    with atomic_output(output / "reference.json") as tmp:
+        tmp.write_text(json.dumps(reference, indent=1))
+    return output
