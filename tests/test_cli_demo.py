@@ -18,7 +18,7 @@ def test_the_tiny_demo_workspace_has_every_product():
 
 def test_a_built_workspace_is_reused(capsys):
     workspace = tiny_workspace()
-    assert main(["demo", "--workspace", str(workspace), "--size", "tiny", "--build-only"]) == 0
+    assert main(["demo", "--workspace", str(workspace), "--size", "tiny", "--train", "--build-only"]) == 0
     assert "already built (cached)" in capsys.readouterr().out
 
 

@@ -50,10 +50,13 @@ def _catalog_numbers(ws: Workspace) -> dict | None:
     cat = ws.catalog
     snr = np.asarray(ws.allstar["SNREV"], float)
     flags = np.asarray(cat["AGE_FLAG"])
-    science = quality_mask(np.ma.filled(cat["Age"], np.nan), np.ma.filled(cat["Age_Error"], np.nan), cat["STARFLAG"],
-                           cat["ASPCAPFLAG"], snr, age_flag=flags)
+    age, age_err = np.ma.filled(cat["Age"], np.nan), np.ma.filled(cat["Age_Error"], np.nan)
+    science = quality_mask(age, age_err, cat["STARFLAG"], cat["ASPCAPFLAG"], snr, age_flag=flags)
+    fig12 = quality_mask(age, age_err, cat["STARFLAG"], cat["ASPCAPFLAG"], snr, np.asarray(ws.allstar["LOGG"], float),
+                         max_rel_age_err=0.5, logg_range=(2.5, 3.3), age_flag=flags)
     return {"n_rows": len(cat), "n_latent": int(((flags & int(LATENT_FLAGS)) == 0).sum()),
             "n_ages": int(np.isfinite(np.ma.filled(cat["LogAge"], np.nan)).sum()), "n_science": int(science.sum()),
+            "n_fig12": int(fig12.sum()),
             "flags": {bit.name: int(((flags & int(bit)) != 0).sum()) for bit in AgeFlag}}
 
 

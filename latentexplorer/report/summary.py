@@ -143,7 +143,9 @@ def summary_blocks(numbers: dict, model_meta: dict | None, catalog: dict | None,
     if catalog is not None:
         blocks += [("h2", "Catalog"),
                    ("p", f"{catalog['n_rows']} rows, {catalog['n_latent']} with latent, {catalog['n_ages']} with "
-                         f"ages, {catalog['n_science']} passing the paper's science cuts (flags 0, σ_age < 40 %)."),
+                         f"ages, {catalog['n_science']} passing the paper's science cuts (flags 0, σ_age < 40 %), "
+                         f"{catalog['n_fig12']} its Fig. 12 cuts (S/N > 30, σ_age < 50 %, 2.5 < log g < 3.3, flags "
+                         "0: the disk map's default)."),
                    ("table", ["AGE_FLAG bit", "rows"], [[k, str(v)] for k, v in catalog["flags"].items()])]
     blocks.append(("h2", "Figures"))
     blocks += [("img", name, caption) for name, caption in figures.items()]
