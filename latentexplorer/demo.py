@@ -89,13 +89,31 @@ def _install_reference_model(model_dir) -> str:
             f"{len(meta['history']['loss'])} epochs)")
 
 
+def _demo_products(ws) -> list:
+    """Every path a demo build writes in its workspace (and nothing else there)."""
+    root = ws.root
+    made = [ws.survey, ws.truth, ws.psd, ws.pairs, ws.model, ws.latent, ws.forest, ws.catalog, ws.catalog_csv,
+            ws.orbits, ws.report, root / "demo.json"]
+    return made + [p for p in root.glob("*.parts") if p.is_dir()]
+
+
+def _remove_demo_products(ws) -> None:
+    for path in _demo_products(ws):
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
+
+
 def build_demo_workspace(path, size: str = "demo", seed: int = 0, progress: bool = True,
-                         spectra_format: str | None = None, train: bool = False) -> dict:
+                         spectra_format: str | None = None, train: bool = False, overwrite: bool = False) -> dict:
     """Run every step on the mock survey into the workspace at ``path``; stages already done are kept.
 
     simulate → PSD → pairs → model → encode → ages → catalog → orbits → report. A stage is skipped when
     its output exists and the workspace was built with the same size, seed, spectra format and model
-    (``demo.json``); any other starts afresh. ``spectra_format`` is the survey's (:meth:`MockSurvey.write
+    (``demo.json``). A workspace built otherwise is rebuilt only with ``overwrite`` (FileExistsError naming
+    how it was built, else), which replaces the demo's own products and keeps every other file; a directory
+    that is not a demo workspace is never touched. ``spectra_format`` is the survey's (:meth:`MockSurvey.write
     <latentexplorer.mock.MockSurvey.write>`: 'stacked', 'normalized' or 'apstar'; default 'normalized' for a
     survey-sized demo, which requires it, and 'stacked' otherwise). ``train`` trains the encoder-decoder on
     the demo's pairs (checkpointed every epoch, so an interrupted build resumes) instead of installing the
@@ -124,8 +142,13 @@ def build_demo_workspace(path, size: str = "demo", seed: int = 0, progress: bool
         if previous != stamp:
             if previous is None:
                 raise FileExistsError(f"{ws.root} exists and is not a demo workspace; choose another --workspace")
-            log.info("demo workspace %s was built with %s; rebuilding", ws.root, previous)
-            shutil.rmtree(ws.root)
+            changed = ", ".join(f"{k} {previous.get(k)!r} → {v!r}" for k, v in stamp.items() if previous.get(k) != v)
+            if not overwrite:
+                raise FileExistsError(f"the demo workspace {ws.root} was built otherwise ({changed}); add --overwrite "
+                                      "to rebuild it (its products are replaced, other files kept) or choose another "
+                                      "--workspace")
+            log.info("rebuilding demo workspace %s (%s)", ws.root, changed)
+            _remove_demo_products(ws)
     ws.root.mkdir(parents=True, exist_ok=True)
     with atomic_output(stamp_path) as tmp:
         tmp.write_text(json.dumps(stamp, indent=2))

@@ -37,3 +37,19 @@ def test_the_report_sets_the_decoded_envelopes_beside_the_observed_ones():
     assert envelope["observed"]["within_10pc"] > 0.5  # the estimator finds most envelopes in the data
     assert "on the observed PSDs of these pairs" in (ws.paths.report / "summary.md").read_text()
     assert set(json.loads((ws.paths.report / "audits.json").read_text())["audits"]["references"]) == {"seismic", "aspcap"}
+
+
+def test_a_workspace_built_otherwise_is_rebuilt_only_on_request_and_keeps_the_users_files(tmp_path, capsys,
+                                                                                           monkeypatch):
+    import latentexplorer.demo as demo
+
+    root = tmp_path / "ws"
+    root.mkdir()
+    (root / "demo.json").write_text(json.dumps({"size": "tiny", "seed": 1}))
+    (root / "psd.h5").write_text("an old product")
+    (root / "my_notebook.ipynb").write_text("precious")
+    assert main(["demo", "--workspace", str(root), "--size", "tiny", "--build-only"]) == 2
+    assert "--overwrite" in capsys.readouterr().err and (root / "psd.h5").read_text() == "an old product"
+    monkeypatch.setattr(demo, "DEMO_STAGES", ())  # check the clean-up, not the build
+    demo.build_demo_workspace(root, size="tiny", overwrite=True, progress=False)
+    assert not (root / "psd.h5").exists() and (root / "my_notebook.ipynb").read_text() == "precious"

@@ -43,6 +43,8 @@ def add_arguments(parser) -> None:
                              "demo, which needs it; stacked for tiny; see `simulate`)")
     parser.add_argument("--train", action="store_true",
                         help="train the encoder-decoder on the demo's pairs instead of using the reference model")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="rebuild a demo workspace built with other options (replaces the demo's own files only)")
     add_server_arguments(parser)
     parser.add_argument("--build-only", action="store_true", help="build the workspace and exit")
 
@@ -54,7 +56,7 @@ def run(args) -> int:
     start = time.perf_counter()
     print(f"demo workspace: {workspace}")
     done = build_demo_workspace(workspace, size=args.size, seed=args.seed, spectra_format=args.spectra_format,
-                                train=args.train)
+                                train=args.train, overwrite=args.overwrite)
     print(f"built {len(done)} stage(s) in {time.perf_counter() - start:.1f} s"
           if done else "all stages already built (cached)")
     if args.build_only:
