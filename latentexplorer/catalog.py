@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 
 from .age_model import AgeModel
 from .io.catalog import catalog_columns, write_catalog
+from .io.outputs import check_output
 from .selection import LATENT_FLAGS, AgeFlag, AgeInputs
 from .workspace import Workspace
 
@@ -108,7 +109,8 @@ class CatalogSummary:
                 f"{f' (flagged: {flags})' if flags else ''} → {self.output}")
 
 
-def build_catalog(workspace, output=None, progress=True, chunk_size=50_000, client=None) -> CatalogSummary:
+def build_catalog(workspace, output=None, progress=True, chunk_size=50_000, client=None,
+                  overwrite: bool = False) -> CatalogSummary:
     """Apply a workspace's latent and age model to its allStar rows; write catalog.fits and catalog.csv.gz.
 
     The rows are predicted in chunks, each kept as a part in ``OUTPUT.parts/`` until the catalog is
@@ -127,6 +129,8 @@ def build_catalog(workspace, output=None, progress=True, chunk_size=50_000, clie
     chunk_size : int
         Stars predicted at a time (bounds memory; the catalog does not depend on it).
     client : dask.distributed.Client, optional
+    overwrite : bool
+        Replace an ``output`` that is not a catalog (never one of the inputs).
 
     Returns
     -------
@@ -139,6 +143,7 @@ def build_catalog(workspace, output=None, progress=True, chunk_size=50_000, clie
     inputs = ws.age_inputs
     _check_compatible(inputs, model)
     output = ws.paths.catalog if output is None else Path(output)
+    check_output(output, "catalog", (ws.paths.allstar, ws.paths.latent, ws.paths.forest), overwrite)
     csv_output = output.with_name(output.name.removesuffix(".fits") + ".csv.gz")
     store = PartStore(output, {
         "step": "catalog", "version": 2, "allstar": describe_input(ws.paths.allstar),

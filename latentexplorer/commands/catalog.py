@@ -31,6 +31,8 @@ HELP = "apply latent + age model to every allStar row → catalog.fits, catalog.
 
 
 def add_arguments(parser) -> None:
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an existing output that is not this step's kind of product (never an input)")
     parser.add_argument("workspace", type=Path, help="workspace directory (latent.h5, forest/, survey/)")
     parser.add_argument("-o", "--output", type=Path, default=None,
                         help="catalog FITS file (default WORKSPACE/catalog.fits; CSV beside it)")
@@ -47,6 +49,6 @@ def run(args) -> int:
         raise ValueError(f"--chunk-size must be positive, got {args.chunk_size}")
     with dask_client(args.scheduler, args.workers) as client:
         summary = build_catalog(args.workspace, output=args.output, progress=not args.no_progress,
-                                chunk_size=args.chunk_size, client=client)
+                                chunk_size=args.chunk_size, client=client, overwrite=args.overwrite)
     print(summary)
     return 0

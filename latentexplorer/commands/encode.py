@@ -30,6 +30,8 @@ HELP = "encode spectra into the latent space of a trained model (z_mean, z_std p
 
 
 def add_arguments(parser) -> None:
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an existing output that is not this step's kind of product (never an input)")
     parser.add_argument("model", type=Path, help="model directory (from `latentexplorer train`)")
     parser.add_argument("spectra", type=Path, help="spectra HDF5 file or directory of FITS spectra")
     parser.add_argument("-o", "--output", type=Path, required=True, help="latent HDF5 file to write")
@@ -47,7 +49,8 @@ def run(args) -> int:
     t0 = time.perf_counter()
     with dask_client(args.scheduler, args.workers) as client:
         n, bad = encode_spectra_file(args.model, args.spectra, args.output, args.chunk_size,
-                                     progress=not args.no_progress, client=client)
+                                     progress=not args.no_progress, client=client,
+                                     overwrite=args.overwrite)
     dt = time.perf_counter() - t0
     print(f"encoded {n - bad} of {n} spectra ({bad} unusable → NaN) in {dt:.1f} s "
           f"({n / max(dt, 1e-9):.0f} spectra/s) → {args.output}")

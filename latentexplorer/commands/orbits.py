@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 
 
 def add_arguments(parser) -> None:
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an existing output that is not this step's kind of product (never an input)")
     parser.add_argument("catalog", type=Path, help="input FITS table (truth.fits or allStar-style)")
     parser.add_argument("-o", "--output", type=Path, default=None,
                         help="output FITS table (default: orbits.fits beside CATALOG)")
@@ -51,7 +53,7 @@ def run(args) -> int:
     output = args.output if args.output is not None else args.catalog.parent / "orbits.fits"
     with dask_client(args.scheduler, args.workers) as client:
         result = compute_orbits(args.catalog, output, chunk_size=args.chunk_size, progress=not args.no_progress,
-                                client=client)
+                                client=client, overwrite=args.overwrite)
     flags = np.asarray(result["FLAG"])
     counts = ", ".join(f"{int(np.count_nonzero(flags & bit))} {bit.name.lower().replace('_', ' ')}"
                        for bit in OrbitFlag)

@@ -15,6 +15,8 @@ HELP = "match spectra with PSDs through the seismic catalog → training pairs (
 
 
 def add_arguments(parser) -> None:
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an existing output that is not this step's kind of product (never an input)")
     parser.add_argument("psd", help="PSD file from `latentexplorer psd`")
     parser.add_argument("spectra", help="stacked spectra HDF5, a directory of apStar/aspcapStar FITS, or normalised HDF5")
     parser.add_argument("seismic", help="seismic catalog FITS (KIC, APOGEE_ID, NUMAX, EVOLSTATE, ...)")
@@ -25,7 +27,8 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from ..steps import make_pairs
 
-    summary = make_pairs(args.psd, args.spectra, args.seismic, args.output, progress=not args.no_progress)
+    summary = make_pairs(args.psd, args.spectra, args.seismic, args.output, progress=not args.no_progress,
+                         overwrite=args.overwrite)
     print(f"pairs: {summary.done} pairs, {summary.flagged} catalog stars outside the training sample, "
           f"{summary.failed} without a usable PSD or spectrum → {summary.output}")
     return 0

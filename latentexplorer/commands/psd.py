@@ -22,6 +22,8 @@ HELP = "light curves (FITS files or directories) → log power spectra (psd.h5)"
 
 
 def add_arguments(parser) -> None:
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an existing output that is not this step's kind of product (never an input)")
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="light-curve FITS files or directories")
     parser.add_argument("-o", "--output", required=True, help="output HDF5 file (e.g. psd.h5)")
     parser.add_argument("--chunk-size", type=int, default=64, help="light curves per chunk (default 64)")
@@ -37,6 +39,6 @@ def run(args) -> int:
         raise ValueError(f"--chunk-size must be positive, got {args.chunk_size}")
     with dask_client(args.scheduler, args.workers) as client:
         summary = compute_psd_files(args.inputs, args.output, progress=not args.no_progress,
-                                    chunk_size=args.chunk_size, client=client)
+                                    chunk_size=args.chunk_size, client=client, overwrite=args.overwrite)
     print(f"psd: {summary}")
     return 0

@@ -24,6 +24,8 @@ HELP = "train the spectra → PSD variational encoder-decoder on a pairs file"
 
 
 def add_arguments(parser) -> None:
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an existing output that is not this step's kind of product (never an input)")
     parser.add_argument("pairs", type=Path, help="training pairs HDF5 (from `latentexplorer pairs`)")
     parser.add_argument("-o", "--output", type=Path, required=True, help="model directory to write")
     parser.add_argument("--epochs", type=int, default=100, help="maximum number of epochs (default 100)")
@@ -44,6 +46,7 @@ def run(args) -> int:
     t0 = time.perf_counter()
     summary = train_model(args.pairs, args.output, epochs=args.epochs, batch_size=args.batch_size,
                           latent_dim=args.latent_dim, validation_fraction=args.validation_fraction, seed=args.seed,
-                          kl_warmup_epochs=args.kl_warmup, resume=args.resume, progress=True)
+                          kl_warmup_epochs=args.kl_warmup, resume=args.resume, progress=True,
+                          overwrite=args.overwrite)
     print(f"train: {summary}; {time.perf_counter() - t0:.1f} s → {args.output}")
     return 0

@@ -87,7 +87,7 @@ def _encode_into(model_dir: Path, output: Path, n: int, source: dict, func, job_
 
 
 def encode_spectra_file(model_dir, spectra_path, output, chunk_size: int = 1024, progress: bool = True,
-                        client=None) -> tuple[int, int]:
+                        client=None, overwrite: bool = False) -> tuple[int, int]:
     """Encode every spectrum of ``spectra_path`` with the model in ``model_dir`` into ``output``.
 
     Streams in chunks of ``chunk_size`` spectra (memory bounded by the chunk size, not the survey),
@@ -102,9 +102,11 @@ def encode_spectra_file(model_dir, spectra_path, output, chunk_size: int = 1024,
     (stars, unusable) counts.
     """
     from ..batch import describe_input
+    from ..io.outputs import check_output
     from ..spectra import count_spectra
 
-    model_dir, spectra_path, output = Path(model_dir), Path(spectra_path), Path(output)
+    model_dir, spectra_path = Path(model_dir), Path(spectra_path)
+    output = check_output(output, "latent", (model_dir, spectra_path), overwrite)
     n = count_spectra(spectra_path)
     if n == 0:
         raise ValueError(f"{spectra_path} holds no spectra")
@@ -112,13 +114,17 @@ def encode_spectra_file(model_dir, spectra_path, output, chunk_size: int = 1024,
                         (str(spectra_path.resolve()),), chunk_size, progress, client)
 
 
-def encode_mock_survey(model_dir, survey, output, chunk_size: int = 4096, progress: bool = True) -> tuple[int, int]:
+def encode_mock_survey(model_dir, survey, output, chunk_size: int = 4096, progress: bool = True,
+                       overwrite: bool = False) -> tuple[int, int]:
     """Encode every star of a :class:`~latentexplorer.mock.MockSurvey` (allStar row order) into ``output``,
     synthesising its continuum-normalised spectra in memory chunk by chunk — the spectra that
     ``survey.write(spectra_format='normalized')`` writes, so a star written to disk gets the same latent
     from :func:`encode_spectra_file`. Chunked and resumable as :func:`encode_spectra_file`, in this
     process. Returns (stars, unusable) counts."""
+    from ..io.outputs import check_output
     from ..mock.survey import SPECTRA_BLOCK
+
+    check_output(output, "latent", (model_dir,), overwrite)
 
     if chunk_size % SPECTRA_BLOCK:
         raise ValueError(f"chunk_size must be a multiple of {SPECTRA_BLOCK}, got {chunk_size}")

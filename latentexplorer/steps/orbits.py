@@ -46,7 +46,8 @@ def _orbit_chunk(*observables) -> dict[str, np.ndarray]:
     return {name: np.asarray(table[name]) for name in table.colnames}
 
 
-def compute_orbits(catalog_path, output, *, chunk_size: int = 20_000, progress: bool = True, client=None):
+def compute_orbits(catalog_path, output, *, chunk_size: int = 20_000, progress: bool = True, client=None,
+                   overwrite: bool = False):
     """Galactocentric coordinates and galpy orbit parameters of every star of a FITS catalog → ``output``.
 
     ``catalog_path`` holds APOGEE_ID, RA, DEC, DIST (kpc) and the kinematics of :data:`KINEMATIC_COLUMNS`
@@ -58,6 +59,9 @@ def compute_orbits(catalog_path, output, *, chunk_size: int = 20_000, progress: 
     from ..batch import PartStore, describe_input, plan_chunks, run_chunks
     from ..galaxy.orbits import orbit_parameters
 
+    from ..io.outputs import check_output
+
+    check_output(output, "orbits", (catalog_path,), overwrite)
     ids, values = read_observables(Path(catalog_path))
     chunks = plan_chunks(len(ids), chunk_size)
     store = PartStore(output, {"step": "orbits", "version": 1, "catalog": describe_input(catalog_path),

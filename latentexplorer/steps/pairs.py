@@ -19,7 +19,7 @@ __all__ = ["make_pairs"]
 
 
 def make_pairs(psd_path, spectra_path, seismic_path, output, *, numax_range=C.TRAIN_NUMAX_RANGE_UHZ,
-               chunk_size: int = 1024, progress: bool = True) -> StepSummary:
+               chunk_size: int = 1024, progress: bool = True, overwrite: bool = False) -> StepSummary:
     """Cross-match PSDs with spectra through the seismic catalog (KIC ↔ APOGEE_ID) into training pairs.
 
     Keeps the paper's training sample (section 5): 4 < ν_max < 250 μHz and a known evolutionary state,
@@ -37,6 +37,9 @@ def make_pairs(psd_path, spectra_path, seismic_path, output, *, numax_range=C.TR
         If the PSDs are on another frequency grid, or no star can be matched at all.
     """
 
+    from ..io.outputs import check_output
+
+    check_output(output, "pairs", (psd_path, spectra_path, seismic_path), overwrite)
     psds = read_psd_file(psd_path)
     grid = psd_mod.frequency_grid()
     if psds.frequency.shape != grid.shape or not np.allclose(psds.frequency, grid):

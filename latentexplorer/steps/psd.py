@@ -98,7 +98,8 @@ def _psd_chunk(paths) -> dict[str, np.ndarray]:
     return _psd_part(paths, rows)
 
 
-def compute_psd_files(inputs, output, progress: bool = True, chunk_size: int = 64, client=None) -> StepSummary:
+def compute_psd_files(inputs, output, progress: bool = True, chunk_size: int = 64, client=None,
+                      overwrite: bool = False) -> StepSummary:
     """Light-curve FITS files → ``output`` (a PSD HDF5 file, see :mod:`latentexplorer.io.psdfile`).
 
     Each file is read with lightkurve (PDCSAP flux, default quality mask, NaNs dropped, ppm) and goes
@@ -106,9 +107,14 @@ def compute_psd_files(inputs, output, progress: bool = True, chunk_size: int = 6
     NaN row with its :class:`~latentexplorer.psd.PSDFlag` bits; a too-short light curve is computed and
     flagged ``SHORT_BASELINE``. Files are processed in chunks of ``chunk_size``, each kept as a part until
     the output is written, so an interrupted run resumes; ``client`` (dask.distributed) spreads the
-    chunks over its workers, which must see the files at the same paths.
+    chunks over its workers, which must see the files at the same paths. ``output`` may not be an input, nor
+    replace a file that is not a PSD file without ``overwrite`` (:func:`latentexplorer.io.outputs.check_output`).
     """
     from ..batch import PartStore, describe_input, plan_chunks, run_chunks
+    from ..io.outputs import check_output
+
+    check_output(output, "psd", [Path(i) for i in ([inputs] if isinstance(inputs, (str, Path)) else inputs)],
+                 overwrite)
 
     files = [str(Path(f).resolve()) for f in find_light_curve_files(inputs)]
     if not files:
@@ -139,7 +145,8 @@ def _mock_psd_chunk(survey, kics) -> list[tuple]:
     return rows
 
 
-def compute_mock_psds(survey, output, progress: bool = True, n_jobs: int | None = None) -> StepSummary:
+def compute_mock_psds(survey, output, progress: bool = True, n_jobs: int | None = None,
+                      overwrite: bool = False) -> StepSummary:
     """PSDs of a :class:`~latentexplorer.mock.MockSurvey`'s Kepler stars, synthesised in memory.
 
     The same computation as :func:`compute_psd_files` on the survey's llc files (the quality-flagged
@@ -152,6 +159,9 @@ def compute_mock_psds(survey, output, progress: bool = True, n_jobs: int | None 
     import os
     from concurrent.futures import ProcessPoolExecutor
 
+    from ..io.outputs import check_output
+
+    check_output(output, "psd", (), overwrite)
     kics = np.asarray(survey.seismic["KIC"], dtype=np.int64)
     n_jobs = min(os.cpu_count() or 1, 4) if n_jobs is None else int(n_jobs)
     chunks = [kics[i:i + 32] for i in range(0, kics.size, 32)]

@@ -15,15 +15,17 @@ CHECKPOINT_SUBDIR = "checkpoint"
 
 def train_model(pairs_path, model_dir, *, epochs: int = 100, batch_size: int = 128, latent_dim: int = 5,
                 validation_fraction: float = 0.1, seed: int = 0, kl_warmup_epochs: int = 0, resume: bool = True,
-                progress: bool = True) -> str:
+                progress: bool = True, overwrite: bool = False) -> str:
     """Train the encoder-decoder on a pairs file and save it to ``model_dir`` (checkpoints in
     ``model_dir/checkpoint``; ``resume`` continues an interrupted run; ``kl_warmup_epochs`` see
     :class:`~latentexplorer.ved.TrainingConfig`); the model records the APOGEE_IDs of its training and
     validation pairs. Returns a one-line summary."""
     from ..ved import VariationalEncoderDecoder
 
+    from ..io.outputs import check_output
+
+    model_dir = check_output(model_dir, "model", (pairs_path,), overwrite)
     pairs = read_pairs(pairs_path)
-    model_dir = Path(model_dir)
     ved = VariationalEncoderDecoder(latent_dim, frequency=pairs.frequency).fit(
         pairs.spectra, pairs.log_psd, pairs.numax, ids=pairs.apogee_id, epochs=epochs, batch_size=batch_size,
         validation_fraction=validation_fraction, seed=seed, checkpoint_dir=model_dir / CHECKPOINT_SUBDIR, resume=resume, progress=progress,

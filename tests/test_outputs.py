@@ -1,0 +1,59 @@
+"""A step never writes over one of its inputs, nor over a file it did not make unless told to."""
+
+import shutil
+
+import pytest
+from demo_workspace import tiny_workspace
+
+from latentexplorer.cli import main
+from latentexplorer.io.outputs import check_output, product_name
+
+
+@pytest.fixture()
+def ws(tmp_path):
+    root = tmp_path / "ws"
+    shutil.copytree(tiny_workspace(), root)
+    return root
+
+
+def _calls(ws):
+    s = ws / "survey"
+    return {
+        "encode onto its spectra": ["encode", str(ws / "model"), str(s / "spectra.h5"), "-o", str(s / "spectra.h5")],
+        "pairs onto its PSDs": ["pairs", str(ws / "psd.h5"), str(s / "spectra.h5"), str(s / "seismic.fits"),
+                                "-o", str(ws / "psd.h5")],
+        "orbits onto its catalog": ["orbits", str(s / "allStar.fits"), "-o", str(s / "allStar.fits")],
+        "catalog onto its allStar": ["catalog", str(ws), "-o", str(s / "allStar.fits")],
+        "psd into its light-curve directory": ["psd", str(s / "kepler"), "-o", str(s / "kepler" / "psd.h5")],
+        "train onto its pairs": ["train", str(ws / "pairs.h5"), "-o", str(ws / "pairs.h5"), "--epochs", "1"],
+    }
+
+
+@pytest.mark.parametrize("case", list(_calls(tiny_workspace())))
+def test_an_output_that_is_an_input_is_refused_with_one_line(ws, case, capsys):
+    args = _calls(ws)[case]
+    target = ws / args[args.index("-o") + 1].split("/ws/", 1)[1]
+    before = target.read_bytes() if target.is_file() else None
+    assert main(args + ["--overwrite"]) == 2  # not even with --overwrite
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and ("is also an input" in err or "inside the input directory" in err)
+    assert (target.read_bytes() if target.is_file() else None) == before
+    assert not list(target.parent.glob("*.parts"))
+
+
+def test_a_file_that_is_not_the_steps_product_is_replaced_only_with_overwrite(ws, capsys):
+    foreign = ws / "notes.h5"
+    foreign.write_text("my notes")
+    args = ["encode", str(ws / "model"), str(ws / "survey" / "spectra.h5"), "-o", str(foreign)]
+    assert main(args) == 2
+    assert "not a latentexplorer latent file; add --overwrite" in capsys.readouterr().err
+    assert foreign.read_text() == "my notes"
+    assert main(args + ["--overwrite"]) == 0 and product_name(foreign) == "latent"
+
+
+def test_a_rerun_replaces_its_own_product(ws):
+    assert product_name(ws / "latent.h5") == "latent" and product_name(ws / "catalog.fits") == "catalog"
+    assert product_name(ws / "model") == "model" and product_name(ws / "forest") == "forest"
+    assert check_output(ws / "latent.h5", "latent", (ws / "model",)) == ws / "latent.h5"
+    with pytest.raises(FileExistsError, match="not a latentexplorer catalog"):
+        check_output(ws / "latent.h5", "catalog")
