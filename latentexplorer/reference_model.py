@@ -42,7 +42,7 @@ class ReferenceSurvey:
 REFERENCE_SURVEY = ReferenceSurvey()
 
 #: Training schedule of the shipped model (see README "The reference model" for the search behind it).
-REFERENCE_TRAINING = dict(epochs=60, batch_size=64, learning_rate=1e-3, kl_warmup_epochs=5,
+REFERENCE_TRAINING = dict(epochs=60, batch_size=64, learning_rate=5e-4, kl_warmup_epochs=0,
                           early_stopping_patience=8, lr_patience=3, validation_fraction=0.1, seed=0)
 
 

@@ -2,7 +2,7 @@
 
 Draws the reference mock survey (seed 2023: 12,500 giants, 12,000 of them Kepler targets), computes the PSDs
 of its light curves in memory, cross-matches ~12,000 spectrum–PSD pairs and trains the encoder-decoder on
-them with the reference schedule (Adam 1e-3, batch 64, KL warm-up over 5 epochs, plateau schedule, early
+them with the reference schedule (Adam 5e-4, batch 64, the paper's loss throughout, plateau schedule, early
 stopping). Everything is written under WORKDIR (spectra, psd.h5, pairs.h5: ~1 GB; training checkpoints every
 epoch, so a rerun resumes); the model files and reference.json then replace latentexplorer/data/reference_model
 (or -o DIR). About an hour on two cores.
