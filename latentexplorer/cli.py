@@ -7,11 +7,13 @@ Each module in :mod:`latentexplorer.commands` named in :data:`COMMANDS` provides
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
 import sys
 
 from . import __version__
+from .native_logs import filter_native_stderr
 
 # Order is the order of the pipeline (and of ``latentexplorer --help``).
 COMMANDS = ("demo", "simulate", "psd", "pairs", "train", "encode", "ages", "catalog", "report", "orbits", "serve", "lab",
@@ -46,8 +48,10 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     level = [logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose + 1, 2)]
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    quiet = filter_native_stderr() if args.verbose == 0 else contextlib.nullcontext()
     try:
-        return int(args._run(args) or 0)
+        with quiet:
+            return int(args._run(args) or 0)
     except (ValueError, FileNotFoundError, PermissionError, FileExistsError) as err:
         # A wrong call: say what is wrong, no traceback.
         print(f"latentexplorer {args.command}: error: {err}", file=sys.stderr)
