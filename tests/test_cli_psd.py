@@ -56,7 +56,8 @@ def test_a_batch_records_bad_files_and_continues(tmp_path, capsys):
     assert flags["image.fits"] == psd.PSDFlag.UNREADABLE
     assert np.isnan(result.log_psd[by_file["image.fits"]]).all()
     assert np.isfinite(result.log_psd[by_file["short_llc.fits"]]).all()
-    assert "1 done, 1 flagged, 2 failed" in capsys.readouterr().out
+    assert "2 PSDs computed (1 of them flagged, e.g. a baseline shorter than the grid's resolution), 2 files failed" \
+        in capsys.readouterr().out
 
 
 def test_missing_input_is_a_clear_error(tmp_path, capsys):
@@ -80,3 +81,14 @@ def test_output_is_never_half_written(tmp_path, monkeypatch):
         pass
     assert not out.exists()
     assert not list(tmp_path.glob(".psd.h5.*"))
+
+
+def test_a_broken_link_is_a_failed_row_and_a_batch_where_nothing_worked_exits_non_zero(tmp_path, capsys):
+    (tmp_path / "gone_llc.fits").symlink_to(tmp_path / "nowhere.fits")
+    (tmp_path / "image.fits").write_bytes(b"not a light curve")
+    out = tmp_path / "psd.h5"
+    assert main(["psd", str(tmp_path), "-o", str(out), "--no-progress"]) == 1
+    captured = capsys.readouterr()
+    assert "0 PSDs computed" in captured.out and "no light curve gave a PSD" in captured.err
+    result = read_psd_file(out)
+    assert (result.flags == psd.PSDFlag.UNREADABLE).all() and len(result.flags) == 2

@@ -16,6 +16,8 @@ Examples:
 
 from __future__ import annotations
 
+import sys
+
 from ..batch import add_scheduler_arguments
 
 HELP = "light curves (FITS files or directories) → log power spectra (psd.h5)"
@@ -40,5 +42,10 @@ def run(args) -> int:
     with dask_client(args.scheduler, args.workers) as client:
         summary = compute_psd_files(args.inputs, args.output, progress=not args.no_progress,
                                     chunk_size=args.chunk_size, client=client, overwrite=args.overwrite)
-    print(f"psd: {summary}")
+    computed = summary.done + summary.flagged
+    print(f"psd: {computed} PSDs computed ({summary.flagged} of them flagged, e.g. a baseline shorter than the "
+          f"grid's resolution), {summary.failed} files failed → {summary.output}")
+    if computed == 0:
+        print("latentexplorer psd: error: no light curve gave a PSD (see the warnings above)", file=sys.stderr)
+        return 1
     return 0

@@ -65,7 +65,7 @@ def check_output(output, product: str, inputs=(), overwrite: bool = False) -> Pa
     Raises
     ------
     ValueError
-        ``output`` is one of ``inputs`` (or inside an input directory): "… is also an input of this step".
+        ``output`` is one of ``inputs`` (the same file, however named): "… is also an input of this step".
     FileExistsError
         ``output`` exists and is not a ``product`` of latentexplorer's, and ``overwrite`` is false.
 
@@ -76,8 +76,6 @@ def check_output(output, product: str, inputs=(), overwrite: bool = False) -> Pa
         source = Path(source)
         if _same_file(output, source) or output.resolve() == source.resolve():
             raise ValueError(f"the output {output} is also an input of this step; choose another output")
-        if source.is_dir() and output.resolve().is_relative_to(source.resolve()):
-            raise ValueError(f"the output {output} is inside the input directory {source}; choose another output")
     empty_directory = output.is_dir() and not any(output.iterdir())
     if (output.exists() or output.is_symlink()) and not (overwrite or empty_directory) \
             and product_name(output) != product:

@@ -81,6 +81,17 @@ def _psd_set(part: dict) -> PSDSet:
                   part["source"], part["baseline_days"], part["n_points"])
 
 
+def _describe_file(path) -> dict:
+    """:func:`~latentexplorer.batch.describe_input` of a light-curve file, or its path alone where it cannot be
+    read (a broken link: the file becomes an UNREADABLE row, the batch goes on)."""
+    from ..batch import describe_input
+
+    try:
+        return describe_input(path)
+    except OSError:
+        return {"path": str(path), "unreadable": True}
+
+
 def _psd_summary(flags, output) -> StepSummary:
     failed = int(np.sum((flags & int(psd_mod.FATAL_FLAGS)) != 0))
     flagged = int(np.sum(flags != 0)) - failed
@@ -120,7 +131,7 @@ def compute_psd_files(inputs, output, progress: bool = True, chunk_size: int = 6
     if not files:
         raise ValueError("no light-curve files found in the inputs")
     chunks = plan_chunks(len(files), chunk_size)
-    digest = hashlib.sha256("\n".join(json.dumps(describe_input(f)) for f in files).encode()).hexdigest()
+    digest = hashlib.sha256("\n".join(json.dumps(_describe_file(f)) for f in files).encode()).hexdigest()
     store = PartStore(output, {"step": "psd", "version": 1, "files_sha256": digest, "n_rows": len(files),
                                "chunk_size": int(chunk_size)})
     jobs = [(c, (files[c.start:c.stop],)) for c in chunks]
