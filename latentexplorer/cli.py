@@ -56,6 +56,10 @@ def main(argv=None) -> int:
         # A wrong call: say what is wrong, no traceback.
         print(f"latentexplorer {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # a full disk, a read-only directory, a file the system cannot read
+        where = f": {err.filename}" if err.filename else ""
+        print(f"latentexplorer {args.command}: error: {err.strerror or err}{where}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

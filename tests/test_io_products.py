@@ -102,3 +102,16 @@ def test_a_forest_file_replaced_by_garbage_is_refused_in_one_line(tmp_path):
     (tmp_path / "metadata.json").write_text(json.dumps({"format_version": 1}))
     with pytest.raises(ValueError, match="rerun `latentexplorer ages`"):
         read_forest(tmp_path)
+
+
+def test_minus_9999_in_an_integer_column_is_missing_but_bitmasks_are_kept(tmp_path):
+    from astropy.table import Table
+
+    from latentexplorer.io.allstar import read_allstar
+
+    path = tmp_path / "allStar.fits"
+    Table({"APOGEE_ID": ["2M1", "2M2"], "TEFF": np.array([4800, -9999], np.int32),
+           "STARFLAG": np.array([0, -9999], np.int64)}).write(path)
+    table = read_allstar(path)
+    assert table["TEFF"][0] == 4800.0 and np.isnan(table["TEFF"][1])
+    assert table["STARFLAG"].dtype.kind == "i" and table["STARFLAG"][1] == -9999

@@ -119,8 +119,9 @@ def read_allstar(path, columns=None) -> Table:
 
     Returns
     -------
-    astropy Table: string columns stripped of padding; in float columns the DR17 sentinel −9999
-    is replaced by NaN.
+    astropy Table: string columns stripped of padding; the DR17 sentinel −9999 is replaced by NaN in float
+    columns, and in integer columns that are not bitmasks (names without FLAG or TARGET), which then become
+    float (a Teff stored as an integer must not give −9999 K).
 
     Raises
     ------
@@ -142,6 +143,12 @@ def read_allstar(path, columns=None) -> Table:
         col = table[name]
         if col.dtype.kind in "US":
             table[name] = np.char.strip(np.asarray(col).astype(str))
+        elif col.dtype.kind in "iu" and not ("FLAG" in name.upper() or "TARGET" in name.upper()) \
+                and np.any(np.asarray(col) == MISSING_VALUE):
+            values = np.array(col, dtype=float)
+            values[values == MISSING_VALUE] = np.nan
+            table[name] = values
+            table[name].unit = col.unit
         elif col.dtype.kind == "f":
             values = np.array(col, dtype=col.dtype.newbyteorder("="))
             values[values == MISSING_VALUE] = np.nan
