@@ -26,7 +26,7 @@ lab: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Regenerates latentexplorer/data/reference_model (about an hour on two cores; resumable).
+# Regenerates latentexplorer/data/reference_model (about ten minutes on two cores; resumable).
 REFERENCE_WORKDIR ?= build/reference-model
 reference-model: $(STAMP)
 	$(BIN)/latentexplorer reference-model --workdir $(REFERENCE_WORKDIR) $(REFERENCE_ARGS)

@@ -11,6 +11,7 @@ import contextlib
 import importlib
 import logging
 import sys
+import warnings
 
 from . import __version__
 from .native_logs import filter_native_stderr
@@ -48,6 +49,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     level = [logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose + 1, 2)]
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    if args.verbose == 0:  # astroNN's import-time notice is about astroNN, not the user's run
+        warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
     quiet = filter_native_stderr() if args.verbose == 0 else contextlib.nullcontext()
     try:
         with quiet:

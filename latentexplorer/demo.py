@@ -49,7 +49,7 @@ class DemoSize:
 DEMO_SIZES = {
     "tiny": DemoSize(n_stars=300, n_kepler=200, epochs=2, batch_size=32, n_age_train=60, n_trees=30,
                      example_light_curves=3),
-    "demo": DemoSize(n_stars=100_000, n_kepler=4000, epochs=8, batch_size=32, n_age_train=1200, n_trees=100,
+    "demo": DemoSize(n_stars=200_000, n_kepler=4000, epochs=8, batch_size=32, n_age_train=1200, n_trees=100,
                      spectra_on_disk=5000),
 }
 

@@ -1,6 +1,6 @@
 """Build the demo workspace from the mock survey, then serve the dashboards on localhost.
 
-The first run simulates a survey-sized mock APOGEE–Kepler survey (100,000 giants, 4,000 of them Kepler
+The first run simulates a survey-sized mock APOGEE–Kepler survey (200,000 giants, 4,000 of them Kepler
 targets) and runs every step — simulate → PSD → pairs → model → encode → ages → catalog → orbits →
 report — into a cached workspace (under 10 minutes on two cores); later runs find it built and start
 serving at once. The encoder-decoder is the package's reference model, trained by the project on a
@@ -36,7 +36,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--workspace", type=Path, default=None,
                         help=f"where to build the demo workspace (default {default_workspace()})")
     parser.add_argument("--size", choices=sorted(DEMO_SIZES), default="demo",
-                        help="demo: 100,000 stars / 4,000 Kepler giants (default); tiny: a one-minute smoke test")
+                        help="demo: 200,000 stars / 4,000 Kepler giants (default); tiny: a one-minute smoke test")
     parser.add_argument("--seed", type=int, default=0, help="random seed of the mock survey and training")
     parser.add_argument("--spectra-format", choices=("stacked", "normalized", "apstar"), default=None,
                         help="how the mock survey stores its spectra (default: normalized for the survey-sized "

@@ -125,7 +125,7 @@ def write_report(workspace, audits: WorkspaceAudits | None = None, n_trees=100, 
     if envelope is not None:
         blocks += [("h2", "Decoded PSDs (section 6.1)"),
                    ("p", f"Envelope of the decoded PSD within 10 % of the true ν_max for "
-                         f"{100 * envelope['within_10pc']:.1f} % of {envelope['n']} validation pairs (median |Δν_max|/ν_max "
+                         f"{100 * envelope['within_10pc']:.1f} % of {envelope['n']} pairs the encoder-decoder never trained on (median |Δν_max|/ν_max "
                          f"{100 * envelope['median_abs']:.1f} %, bias {100 * envelope['bias']:+.1f} %, "
                          f"{envelope['n_no_envelope']} without a detectable envelope). The same estimator on "
                          f"the observed PSDs of these pairs: {100 * envelope['observed']['within_10pc']:.1f} % "
