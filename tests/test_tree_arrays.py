@@ -13,6 +13,7 @@ from latentexplorer.forest import (
     star_keys,
 )
 from latentexplorer.io.forest import TREE_ARRAYS_FILE, read_tree_arrays, write_forest
+from latentexplorer.training_support import TrainingSupport
 from latentexplorer.tree_arrays import TreeArrays, forest_arrays
 
 
@@ -79,7 +80,9 @@ def test_modules_do_not_import_sklearn():
 def test_written_with_the_forest_and_damage_is_reported(problem, tmp_path):
     forest, X, X_err, keys = problem
     classifier = ProbabilisticRandomForestClassifier(3, random_state=0).fit(X, (X[:, 0] > 0).astype(int))
-    directory = write_forest(tmp_path / "forest", forest, classifier, {"features": ["a", "b", "c", "d"], "seed": 7})
+    support = TrainingSupport.fit(X[:, :2], X[:, 2], X[:, 3])
+    directory = write_forest(tmp_path / "forest", forest, classifier, {"features": ["a", "b", "c", "d"], "seed": 7},
+                             support=support)
     assert sorted(p.name for p in directory.iterdir() if p.name.startswith(".")) == []  # no temporaries left
     trees = read_tree_arrays(directory)
     np.testing.assert_array_equal(trees.posterior(X, X_err=X_err, noise_keys=keys),
@@ -103,3 +106,19 @@ def test_written_with_the_forest_and_damage_is_reported(problem, tmp_path):
     path.unlink()
     with pytest.raises(FileNotFoundError, match=r"lacks tree_arrays\.npz \(rerun `latentexplorer ages`\)"):
         read_tree_arrays(directory)
+
+
+def test_a_damaged_training_support_file_is_reported(problem, tmp_path):
+    from latentexplorer.io.forest import SUPPORT_FILE, read_support
+
+    forest, X, _, _ = problem
+    classifier = ProbabilisticRandomForestClassifier(3, random_state=0).fit(X, (X[:, 0] > 0).astype(int))
+    directory = write_forest(tmp_path / "forest", forest, classifier, {"features": ["a", "b", "c", "d"], "seed": 7},
+                             support=TrainingSupport.fit(X[:, :2], X[:, 2], X[:, 3]))
+    assert read_support(directory).z.shape == (300, 2)
+    (directory / SUPPORT_FILE).write_bytes(b"garbage")
+    with pytest.raises(ValueError, match=r"support\.npz is not a readable training-support file"):
+        read_support(directory)
+    (directory / SUPPORT_FILE).unlink()
+    with pytest.raises(FileNotFoundError, match="rerun `latentexplorer ages`"):
+        read_support(directory)
