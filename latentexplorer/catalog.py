@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 
 from .age_model import AgeModel
 from .io.catalog import catalog_columns, write_catalog
-from .io.outputs import check_output
+from .io.outputs import check_output, locks_output
 from .selection import LATENT_FLAGS, AgeFlag, AgeInputs
 from .workspace import Workspace
 
@@ -109,6 +109,14 @@ class CatalogSummary:
                 f"{f' (flagged: {flags})' if flags else ''} → {self.output}")
 
 
+def catalog_outputs(workspace, output=None) -> tuple[Path, Path]:
+    """(FITS, CSV) paths :func:`build_catalog` writes: ``output`` (default ``WORKSPACE/catalog.fits``) and the
+    ``.csv.gz`` beside it."""
+    output = Workspace.of(workspace).paths.catalog if output is None else Path(output)
+    return output, output.with_name(output.name.removesuffix(".fits") + ".csv.gz")
+
+
+@locks_output(lambda a: catalog_outputs(a["workspace"], a["output"]))
 def build_catalog(workspace, output=None, progress=True, chunk_size=50_000, client=None,
                   overwrite: bool = False) -> CatalogSummary:
     """Apply a workspace's latent and age model to its allStar rows; write catalog.fits and catalog.csv.gz.
@@ -142,9 +150,8 @@ def build_catalog(workspace, output=None, progress=True, chunk_size=50_000, clie
     model = ws.age_model
     inputs = ws.age_inputs
     _check_compatible(inputs, model)
-    output = ws.paths.catalog if output is None else Path(output)
+    output, csv_output = catalog_outputs(ws, output)
     check_output(output, "catalog", (ws.paths.allstar, ws.paths.latent, ws.paths.forest), overwrite)
-    csv_output = output.with_name(output.name.removesuffix(".fits") + ".csv.gz")
     store = PartStore(output, {
         "step": "catalog", "version": 2, "allstar": describe_input(ws.paths.allstar),
         "latent": describe_input(ws.paths.latent), "forest": describe_input(ws.paths.forest / "metadata.json"),

@@ -56,3 +56,37 @@ def test_a_rerun_replaces_its_own_product(ws):
     assert check_output(ws / "latent.h5", "latent", (ws / "model",)) == ws / "latent.h5"
     with pytest.raises(FileExistsError, match="not a latentexplorer catalog"):
         check_output(ws / "latent.h5", "catalog")
+
+
+def test_a_second_run_on_an_output_being_written_says_who_holds_it(ws, capsys):
+    import subprocess
+    import sys
+    import time
+
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from latentexplorer.io.outputs import output_lock\n"
+        f"with output_lock({str(ws / 'catalog.fits')!r}):\n"
+        "    print('locked', flush=True); time.sleep(60)")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        before = (ws / "catalog.fits").read_bytes()
+        assert main(["catalog", str(ws), "--no-progress"]) == 2
+        err = capsys.readouterr().err
+        assert f"is being written by pid {holder.pid}" in err and len(err.strip().splitlines()) == 1
+        assert (ws / "catalog.fits").read_bytes() == before
+    finally:
+        holder.kill()  # kill -9: the system releases the lock
+        holder.wait()
+    time.sleep(0.1)
+    assert main(["catalog", str(ws), "--no-progress"]) == 0
+
+
+def test_temporary_files_of_a_killed_run_are_removed_by_the_next(ws):
+    stale = [ws / ".catalog.fits.k3j9x2ab.fits", ws / ".catalog.csv.gz.l3iyvdv6.csv.gz"]
+    for path in stale:
+        path.write_bytes(b"half a file")
+    keep = ws / ".catalog.fits.notes"  # not a temporary of ours (too short a tail)
+    keep.write_text("x")
+    assert main(["catalog", str(ws), "--no-progress"]) == 0
+    assert not any(path.exists() for path in stale) and keep.exists()
+    assert not (ws / ".catalog.fits.lock").exists()

@@ -2,15 +2,18 @@
 
 :func:`check_output` is called by every step with its output and its inputs before any work starts. An output
 that is one of the inputs (the same file, however named) is refused outright; an existing output is replaced
-only when it is the same kind of latentexplorer product (a rerun), else only with ``overwrite``.
+only when it is the same kind of latentexplorer product (a rerun), else only with ``overwrite``. While a step
+writes, it holds its output's lock (:func:`output_lock`, :func:`locks_output`): a second run on the same output
+is told which process holds it, and temporary files a killed run left are removed by the next.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
-__all__ = ["product_name", "check_output"]
+__all__ = ["product_name", "check_output", "output_lock", "locks_output"]
 
 
 def product_name(path) -> str | None:
@@ -82,3 +85,79 @@ def check_output(output, product: str, inputs=(), overwrite: bool = False) -> Pa
         raise FileExistsError(f"{output} exists and is not a latentexplorer {product} file; add --overwrite to "
                               "replace it, or choose another output")
     return output
+
+
+def _holder(lock_path: Path) -> str:
+    try:
+        text = lock_path.read_text().strip()
+    except OSError:
+        text = ""
+    return text or "another process"
+
+
+def _remove_stale_temporaries(path: Path) -> int:
+    """Remove what an interrupted :func:`~latentexplorer.io.atomic.atomic_output` left beside ``path``
+    (``.NAME.XXXXXXXX…`` files); only called while holding the output's lock. Returns how many."""
+    removed = 0
+    for tmp in path.parent.glob(f".{path.name}.*"):
+        rest = tmp.name[len(path.name) + 2:]
+        if tmp.is_file() and not tmp.is_symlink() and rest != "lock" and len(rest) >= 8:
+            tmp.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+@contextlib.contextmanager
+def output_lock(output, *companions):
+    """Hold the lock of ``output`` (``.NAME.lock`` beside it, an ``flock`` the system releases when the process
+    ends, even by kill -9) while the block runs. A second run on the same output fails at once with
+    FileExistsError naming the process that holds it. Once locked, temporary files an interrupted run left
+    beside ``output`` and ``companions`` (files written with it) are removed."""
+    import fcntl
+    import time
+
+    output = Path(output)
+    lock_path = output.parent / f".{output.name}.lock"
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o666)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"output directory {output.parent} does not exist") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise FileExistsError(f"{output} is being written by {_holder(lock_path)}; wait for that run to end "
+                                  "(or stop it) before starting another on the same output") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"pid {os.getpid()} (since {time.strftime('%Y-%m-%d %H:%M:%S')})".encode())
+        for path in (output, *map(Path, companions)):
+            _remove_stale_temporaries(path)
+        try:
+            yield output
+        finally:
+            lock_path.unlink(missing_ok=True)
+    finally:
+        os.close(fd)
+
+
+def locks_output(resolve):
+    """Decorator: run the step holding :func:`output_lock` of the output(s) ``resolve(arguments)`` gives
+    (``arguments``: the call's bound arguments by name, defaults applied; a path or a tuple of paths)."""
+    import functools
+    import inspect
+
+    def wrap(step):
+        signature = inspect.signature(step)
+
+        @functools.wraps(step)
+        def locked(*args, **kwargs):
+            bound = signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            paths = resolve(bound.arguments)
+            paths = (paths,) if isinstance(paths, (str, os.PathLike)) else tuple(paths)
+            with output_lock(*paths):
+                return step(*args, **kwargs)
+
+        return locked
+
+    return wrap

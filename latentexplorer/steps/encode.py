@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..io.latent import LatentSet, latent_file_writer
+from ..io.outputs import locks_output
 
 __all__ = ["load_model_cached", "encode_spectra_file", "encode_mock_survey"]
 
@@ -86,6 +87,7 @@ def _encode_into(model_dir: Path, output: Path, n: int, source: dict, func, job_
     return n, n_bad
 
 
+@locks_output(lambda a: a["output"])
 def encode_spectra_file(model_dir, spectra_path, output, chunk_size: int = 1024, progress: bool = True,
                         client=None, overwrite: bool = False) -> tuple[int, int]:
     """Encode every spectrum of ``spectra_path`` with the model in ``model_dir`` into ``output``.
@@ -114,6 +116,7 @@ def encode_spectra_file(model_dir, spectra_path, output, chunk_size: int = 1024,
                         (str(spectra_path.resolve()),), chunk_size, progress, client)
 
 
+@locks_output(lambda a: a["output"])
 def encode_mock_survey(model_dir, survey, output, chunk_size: int = 4096, progress: bool = True,
                        overwrite: bool = False) -> tuple[int, int]:
     """Encode every star of a :class:`~latentexplorer.mock.MockSurvey` (allStar row order) into ``output``,

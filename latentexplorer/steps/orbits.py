@@ -9,6 +9,7 @@ from astropy.table import Table
 
 from ..io.allstar import allstar_columns, read_allstar
 from ..io.orbits import write_orbits
+from ..io.outputs import locks_output
 
 __all__ = ["KINEMATIC_COLUMNS", "read_observables", "compute_orbits"]
 
@@ -46,6 +47,7 @@ def _orbit_chunk(*observables) -> dict[str, np.ndarray]:
     return {name: np.asarray(table[name]) for name in table.colnames}
 
 
+@locks_output(lambda a: a["output"])
 def compute_orbits(catalog_path, output, *, chunk_size: int = 20_000, progress: bool = True, client=None,
                    overwrite: bool = False):
     """Galactocentric coordinates and galpy orbit parameters of every star of a FITS catalog → ``output``.

@@ -19,6 +19,7 @@ from tqdm.auto import tqdm
 from .. import psd as psd_mod
 from ..io.lightcurves import LightCurveRecord, read_light_curve
 from ..io.psdfile import PSDSet, psd_file_writer, write_psd_file
+from ..io.outputs import locks_output
 from .summary import StepSummary
 
 log = logging.getLogger(__name__)
@@ -109,6 +110,7 @@ def _psd_chunk(paths) -> dict[str, np.ndarray]:
     return _psd_part(paths, rows)
 
 
+@locks_output(lambda a: a["output"])
 def compute_psd_files(inputs, output, progress: bool = True, chunk_size: int = 64, client=None,
                       overwrite: bool = False) -> StepSummary:
     """Light-curve FITS files → ``output`` (a PSD HDF5 file, see :mod:`latentexplorer.io.psdfile`).
@@ -156,6 +158,7 @@ def _mock_psd_chunk(survey, kics) -> list[tuple]:
     return rows
 
 
+@locks_output(lambda a: a["output"])
 def compute_mock_psds(survey, output, progress: bool = True, n_jobs: int | None = None,
                       overwrite: bool = False) -> StepSummary:
     """PSDs of a :class:`~latentexplorer.mock.MockSurvey`'s Kepler stars, synthesised in memory.

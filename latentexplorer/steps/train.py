@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..io.pairs import read_pairs
+from ..io.outputs import locks_output
 
 __all__ = ["CHECKPOINT_SUBDIR", "train_model"]
 
@@ -13,6 +14,7 @@ __all__ = ["CHECKPOINT_SUBDIR", "train_model"]
 CHECKPOINT_SUBDIR = "checkpoint"
 
 
+@locks_output(lambda a: a["model_dir"])
 def train_model(pairs_path, model_dir, *, epochs: int = 100, batch_size: int = 128, latent_dim: int = 5,
                 validation_fraction: float = 0.1, seed: int = 0, kl_warmup_epochs: int = 0, resume: bool = True,
                 progress: bool = True, overwrite: bool = False) -> str:
