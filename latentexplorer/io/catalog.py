@@ -107,7 +107,8 @@ def _latent_dim(colnames) -> int:
 
 def write_catalog(table, fits_path, csv_path=None) -> None:
     """Write the catalog ``table`` to ``fits_path`` and, if ``csv_path``, as gzip-compressed CSV; each
-    file atomically.
+    file atomically, the FITS file last (a run killed between them leaves the old FITS, and its parts to
+    resume from, never a new FITS beside an old CSV).
 
     Parameters
     ----------
@@ -126,14 +127,15 @@ def write_catalog(table, fits_path, csv_path=None) -> None:
     k = _latent_dim(colnames)
     if k == 0:
         raise ValueError("catalog table lacks the latent columns z0, z0_err, …")
-    written = write_product_table(fits_path, table, format_name=CATALOG_FORMAT, version=CATALOG_VERSION,
-                                  extname="CATALOG", columns=_column_spec(k))
-    if csv_path is not None:
-        with atomic_output(csv_path, suffix=".csv.gz") as tmp:
-            # no name, mtime=0 in the gzip header: the same table gives the same bytes
-            with (open(tmp, "wb") as file, gzip.GzipFile("", "wb", fileobj=file, mtime=0) as raw,
-                  io.TextIOWrapper(raw, "utf-8", newline="") as fh):
-                written.write(fh, format="ascii.csv")
+    with atomic_output(fits_path, suffix=".fits") as fits_tmp:  # the FITS lands last: where it is new, so is the CSV
+        written = write_product_table(fits_tmp, table, format_name=CATALOG_FORMAT, version=CATALOG_VERSION,
+                                      extname="CATALOG", columns=_column_spec(k))
+        if csv_path is not None:
+            with atomic_output(csv_path, suffix=".csv.gz") as tmp:
+                # no name, mtime=0 in the gzip header: the same table gives the same bytes
+                with (open(tmp, "wb") as file, gzip.GzipFile("", "wb", fileobj=file, mtime=0) as raw,
+                      io.TextIOWrapper(raw, "utf-8", newline="") as fh):
+                    written.write(fh, format="ascii.csv")
 
 
 def read_catalog(path) -> Table:

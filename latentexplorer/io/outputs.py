@@ -99,8 +99,8 @@ def _remove_stale_temporaries(path: Path) -> int:
     """Remove what an interrupted :func:`~latentexplorer.io.atomic.atomic_output` left beside ``path``
     (``.NAME.XXXXXXXX…`` files); only called while holding the output's lock. Returns how many."""
     removed = 0
-    for tmp in path.parent.glob(f".{path.name}.*"):
-        rest = tmp.name[len(path.name) + 2:]
+    for tmp in [*path.parent.glob(f".{path.name}.*"), *path.parent.glob(f"..{path.name}.*")]:
+        rest = tmp.name.lstrip(".")[len(path.name) + 1:]
         if tmp.is_file() and not tmp.is_symlink() and rest != "lock" and len(rest) >= 8:
             tmp.unlink(missing_ok=True)
             removed += 1
