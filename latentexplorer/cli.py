@@ -29,7 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
         "on the embedded mock survey.",
     )
     parser.add_argument("--version", action="version", version=f"latentexplorer {__version__}")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="more log output: -v the steps' notes and TensorFlow's start-up lines, -vv debug")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
         module = importlib.import_module(f"latentexplorer.commands.{name.replace('-', '_')}")
@@ -47,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    level = [logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose + 1, 2)]
+    level = [logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)]  # quiet unless -v
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     if args.verbose == 0:  # astroNN's import-time notice is about astroNN, not the user's run
         warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
