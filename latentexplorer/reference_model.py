@@ -46,12 +46,16 @@ REFERENCE_TRAINING = dict(epochs=60, batch_size=64, learning_rate=5e-4, kl_warmu
                           early_stopping_patience=8, lr_patience=3, validation_fraction=0.1, seed=0)
 
 
+def _package_model_dir() -> Path:
+    return Path(str(resources.files("latentexplorer") / "data" / "reference_model"))
+
+
 def reference_model_dir() -> Path:
     """The shipped model directory (``latentexplorer/data/reference_model``).
 
     Raises FileNotFoundError naming ``make reference-model`` when the package was installed without it.
     """
-    path = Path(str(resources.files("latentexplorer") / "data" / "reference_model"))
+    path = _package_model_dir()
     missing = [name for name in MODEL_FILES if not (path / name).is_file()]
     if missing:
         raise FileNotFoundError(f"the reference model is missing {', '.join(missing)} in {path}; "
@@ -102,6 +106,7 @@ def build_reference_model(workdir, output=None, *, survey: ReferenceSurvey = REF
     """
     from .io.pairs import read_pairs
     from .ved import VariationalEncoderDecoder
+    from .ved.persistence import read_model_files
 
     config = {**REFERENCE_TRAINING, **training}
     pairs_path = prepare_reference_pairs(workdir, survey, progress)
@@ -114,9 +119,8 @@ def build_reference_model(workdir, output=None, *, survey: ReferenceSurvey = REF
             batch_size=config["batch_size"], checkpoint_dir=model_dir / "checkpoint", resume=True,
             progress=progress, **fit_options)
         ved.save(model_dir)
-    output = Path(output) if output is not None else Path(str(resources.files("latentexplorer") / "data"
-                                                               / "reference_model"))
-    metadata = json.loads((model_dir / "metadata.json").read_text())
+    output = _package_model_dir() if output is None else Path(output)
+    metadata = read_model_files(model_dir).metadata  # checked against its training record
     trained = metadata["training"]
     reference = {
         "survey": asdict(survey),

@@ -13,6 +13,7 @@ The age forest learnt ages only where its training stars lie. Two tests, each an
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,19 +48,26 @@ class TrainingSupport:
         z = np.asarray(z, dtype=float)
         if z.ndim != 2 or len(z) <= neighbours:
             raise ValueError(f"the training support needs more than {neighbours} stars with latents, got {len(z)}")
-        distance, _ = cKDTree(z).query(z, k=neighbours + 1)  # the nearest is the star itself
-        return cls(z, float(np.percentile(distance[:, -1], percentile)), int(neighbours),
-                   (float(np.min(teff)), float(np.max(teff))), (float(np.min(fe_h)), float(np.max(fe_h))))
+        tree = cKDTree(z)
+        distance, _ = tree.query(z, k=neighbours + 1)  # the nearest is the star itself
+        support = cls(z, float(np.percentile(distance[:, -1], percentile)), int(neighbours),
+                      (float(np.min(teff)), float(np.max(teff))), (float(np.min(fe_h)), float(np.max(fe_h))))
+        support._tree = tree  # the cached tree of the same stars
+        return support
+
+    @functools.cached_property
+    def _tree(self):
+        from scipy.spatial import cKDTree
+
+        return cKDTree(self.z)
 
     def latent_distance(self, z) -> np.ndarray:
         """(m,) distance of each of ``z`` (m, k) to its ``neighbours``-th nearest training star (NaN rows → NaN)."""
-        from scipy.spatial import cKDTree
-
         z = np.asarray(z, dtype=float)
         out = np.full(len(z), np.nan)
         finite = np.isfinite(z).all(axis=1)
         if finite.any():
-            out[finite] = cKDTree(self.z).query(z[finite], k=self.neighbours)[0][:, -1]
+            out[finite] = self._tree.query(z[finite], k=self.neighbours)[0][:, -1]
         return out
 
     def outside_latent(self, z) -> np.ndarray:

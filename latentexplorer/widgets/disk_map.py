@@ -142,18 +142,21 @@ class DiskMap:
         ])
         self._update_status()
 
-    def _filter(self, include_ood: bool | None = None) -> np.ndarray:
-        include_ood = self.include_ood.value if include_ood is None else include_ood
-        age_flag = self.age_flag & ~int(OOD_FLAGS) if include_ood else self.age_flag
+    def _filter(self) -> np.ndarray:
+        """The stars passing the filters; sets :attr:`n_ood_left_out`, the stars passing all of them but
+        left out for an out-of-distribution age (0 when those are included)."""
+        ood = (self.age_flag & int(OOD_FLAGS)) != 0
         keep = galaxy.quality_mask(self.age, self.age_err, self.starflag, self.aspcapflag, self.snr, self.logg,
                                    max_rel_age_err=self.max_rel_err.value, min_snr=self.min_snr.value,
                                    logg_range=self.logg_range.value if self.use_logg.value else None,
-                                   age_flag=age_flag)
+                                   age_flag=self.age_flag & ~int(OOD_FLAGS))
         if self.population.value == "high-α":
             keep &= self.high_alpha
         elif self.population.value == "low-α":
             keep &= ~self.high_alpha & np.isfinite(self.feh) & np.isfinite(self.alpha_m)
-        return keep & np.isfinite(self.R) & np.isfinite(self.z)
+        keep &= np.isfinite(self.R) & np.isfinite(self.z)
+        self.n_ood_left_out = 0 if self.include_ood.value else int((keep & ood).sum())
+        return keep if self.include_ood.value else keep & ~ood
 
     def _maps(self) -> dict:
         s = self.selected
@@ -169,11 +172,8 @@ class DiskMap:
 
     def _update_status(self) -> None:
         orbit = f"; orbit of <b>{html.escape(self.orbit_star)}</b>" if self.orbit_star else ""
-        ood = ""
-        if not self.include_ood.value:
-            n_ood = int((self._filter(include_ood=True) & ~self.selected).sum())
-            ood = (f'; <span style="color:#777">{n_ood} out-of-distribution ages left out (outside the age '
-                   "model's training support)</span>") if n_ood else ""
+        ood = (f'; <span style="color:#777">{self.n_ood_left_out} out-of-distribution ages left out (outside the '
+               "age model's training support)</span>") if self.n_ood_left_out else ""
         self.status.value = f"{int(self.selected.sum())} of {self.selected.size} stars pass the filters{ood}{orbit}"
 
     def refilter(self) -> None:
