@@ -24,6 +24,7 @@ from . import __version__
 from . import diagnostics as diag
 from .age_model import AgeModel
 from .constants import AGE_LOGG_RANGE, LATENT_LOGG_RANGE, LATENT_MIN_SNREV
+from .io.provenance import records_provenance
 from .forest import ProbabilisticRandomForestClassifier, ProbabilisticRandomForestRegressor, robust_width
 from .selection import AgeInputs, SeismicSample, finite, seismic_sample
 from .training_support import TrainingSupport
@@ -107,6 +108,8 @@ def encoder_holdout(ws: Workspace, sample: SeismicSample, eligible, n_train,
                           f"{seen.size} training pairs are held out of every test set); forests train on the others.")
 
 
+@records_provenance("ages", lambda a: Workspace.of(a["workspace"]).paths.forest,
+                    lambda a: Workspace.of(a["workspace"]).paths.sources("latent", "allstar", "seismic", "model"))
 def train_age_model(workspace, n_train=diag.AGE_TRAIN_SIZE, n_trees=100, seed=0, progress=True) -> AgeTrainingSummary:
     """Train the age forest and the RC/RGB classifier of a workspace and save them in ``forest/``.
 

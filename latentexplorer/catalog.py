@@ -26,6 +26,7 @@ from tqdm.auto import tqdm
 from .age_model import AgeModel
 from .io.catalog import catalog_columns, write_catalog
 from .io.outputs import check_output, locks_output
+from .io.provenance import records_provenance
 from .selection import LATENT_FLAGS, AgeFlag, AgeInputs
 from .workspace import Workspace
 
@@ -117,6 +118,8 @@ def catalog_outputs(workspace, output=None) -> tuple[Path, Path]:
 
 
 @locks_output(lambda a: catalog_outputs(a["workspace"], a["output"]))
+@records_provenance("catalog", lambda a: catalog_outputs(a["workspace"], a["output"]),
+                    lambda a: Workspace.of(a["workspace"]).paths.sources("allstar", "latent", "forest"))
 def build_catalog(workspace, output=None, progress=True, chunk_size=50_000, client=None,
                   overwrite: bool = False) -> CatalogSummary:
     """Apply a workspace's latent and age model to its allStar rows; write catalog.fits and catalog.csv.gz.

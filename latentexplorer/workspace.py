@@ -70,6 +70,10 @@ class WorkspacePaths:
         stacked = self.survey / "spectra.h5"
         return stacked if stacked.exists() else self.survey / "apStar"
 
+    def sources(self, *names: str) -> list[Path]:
+        """The named products' paths (attribute names, e.g. "latent", "forest") that exist, in that order."""
+        return [getattr(self, name) for name in names if getattr(self, name).exists()]
+
     def missing(self, *names: str) -> list[str]:
         """Which of the named products (attribute names, e.g. "catalog", "model") do not exist yet."""
         return [name for name in names if not getattr(self, name).exists()]
@@ -162,6 +166,14 @@ class Workspace:
         if not self.has(name):
             raise MissingProduct(self.paths, name)
         return getattr(self.paths, name)
+
+    def stale_products(self) -> list:
+        """The products made from inputs that changed since (re-simulated survey, retrained model, …): a list of
+        :class:`~latentexplorer.io.provenance.StaleProduct`, empty when everything matches what it was made from.
+        Read anew on each call."""
+        from .io.provenance import stale_products
+
+        return stale_products(self.root)
 
     @property
     def is_mock(self) -> bool:

@@ -41,12 +41,16 @@ def add_arguments(parser) -> None:
                         help="write llc files for only the first N Kepler stars (each file is ~7 MB; default: all)")
     parser.add_argument("--jobs", type=int, default=1,
                         help="worker processes for the spectra and light curves (default 1)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace the survey files a directory already holds (the products made from them are "
+                             "then stale: `latentexplorer status DIR` lists them)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
 
 
 def run(args) -> int:
     from ..mock import simulate_survey
-    from ..mock.survey import prepare_directory
+    from ..io.provenance import stale_products
+    from ..mock.survey import existing_survey_files, prepare_directory
 
     if args.n_stars < 1:
         raise ValueError(f"--n-stars must be at least 1, got {args.n_stars}")
@@ -59,6 +63,10 @@ def run(args) -> int:
     if args.jobs < 1:
         raise ValueError(f"--jobs must be at least 1, got {args.jobs}")
     prepare_directory(args.output)  # fail before simulating, not after
+    held = existing_survey_files(args.output)
+    if held and not args.overwrite:
+        raise FileExistsError(f"{args.output} already holds a survey ({', '.join(held)}); add --overwrite to replace "
+                              "it (what was made from it becomes stale), or choose another directory")
     start = time.perf_counter()
     survey = simulate_survey(args.n_stars, args.n_kepler, args.seed)
     paths = survey.write(args.output, spectra_format=args.spectra_format, progress=not args.no_progress,
@@ -72,4 +80,7 @@ def run(args) -> int:
         f"  truth    {paths['truth']}\n  allStar  {paths['allstar']}\n  seismic  {paths['seismic']}\n"
         f"  spectra  {paths['spectra']}\n  kepler   {paths['kepler']}/"
     )
+    stale = stale_products(args.output)
+    if stale:
+        print(f"  now stale (made from the survey this run replaced): {', '.join(p.name for p in stale)}")
     return 0

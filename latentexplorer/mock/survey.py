@@ -192,6 +192,14 @@ def observe_seismic(truth, rng) -> Table:
 
 
 # --- Writing ---------------------------------------------------------------------------------------
+def existing_survey_files(directory) -> list[str]:
+    """Which of the files :meth:`MockSurvey.write` writes already exist under ``directory`` (relative names)."""
+    root = Path(directory)
+    names = [TRUTH_FILENAME, *(f"{SURVEY_DIRNAME}/{name}" for name in
+                               (ALLSTAR_FILENAME, SEISMIC_FILENAME, SPECTRA_FILENAME, APSTAR_DIRNAME, KEPLER_DIRNAME))]
+    return [name for name in names if (root / name).exists()]
+
+
 def prepare_directory(path) -> Path:
     """Create ``path`` (and parents) if needed and check it is a writable directory; returns it as a Path.
 
@@ -272,10 +280,14 @@ class MockSurvey:
         The seismic catalog of the Kepler subset (rows in ``truth`` order of the KIC > 0 stars).
     seed : int
         The seed everything was derived from.
+    written_paths : dict
+        What :meth:`write` wrote last ('truth', 'allstar', …: paths); empty before. The steps that work on
+        the survey in memory record these files as their inputs (:mod:`latentexplorer.io.provenance`).
     """
 
     def __init__(self, truth, allstar, seismic, seed):
         self.truth, self.allstar, self.seismic, self.seed = truth, allstar, seismic, seed
+        self.written_paths: dict = {}
 
     def __repr__(self) -> str:
         return (f"MockSurvey(n_stars={len(self.truth)}, n_kepler={len(self.seismic)}, seed={self.seed})")
@@ -372,6 +384,7 @@ class MockSurvey:
         self._write_light_curves(prepare_directory(paths["kepler"]), progress, int(n_jobs), light_curves)
         self._write_readme(paths, spectra_format, None if spectra_rows is None else int(spectra_rows.sum()))
         log.info("mock survey written to %s", root)
+        self.written_paths = dict(paths)
         return paths
 
     def _write_spectra(self, survey: Path, spectra_format: str, progress: bool, n_jobs: int = 1,

@@ -31,6 +31,7 @@ import numpy as np
 
 from ..audits import WorkspaceAudits, audit_workspace, envelope_audit_workspace
 from ..io.atomic import atomic_output
+from ..io.provenance import records_provenance
 from ..selection import LATENT_FLAGS, AgeFlag
 from ..workspace import Workspace
 from .figures import (LABEL_NAMES, figure_ablation, figure_ages, figure_confusion, figure_latent_space,
@@ -76,6 +77,8 @@ class ReportSummary:
                 f"→ {self.directory / 'summary.html'}")
 
 
+@records_provenance("report", lambda a: Workspace.of(a["workspace"]).paths.report, lambda a: Workspace.of(
+    a["workspace"]).paths.sources("allstar", "seismic", "truth", "psd", "pairs", "model", "latent", "forest", "catalog"))
 def write_report(workspace, audits: WorkspaceAudits | None = None, n_trees=100, seed=0, baseline=True,
                  progress=True) -> ReportSummary:
     """Run the audits (unless given) and write figures, summary.md, summary.html and audits.json.

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..io.latent import LatentSet, latent_file_writer
 from ..io.outputs import locks_output
+from ..io.provenance import records_provenance
 
 __all__ = ["load_model_cached", "encode_spectra_file", "encode_mock_survey"]
 
@@ -88,6 +89,7 @@ def _encode_into(model_dir: Path, output: Path, n: int, source: dict, func, job_
 
 
 @locks_output(lambda a: a["output"])
+@records_provenance("encode", lambda a: a["output"], lambda a: (a["model_dir"], a["spectra_path"]))
 def encode_spectra_file(model_dir, spectra_path, output, chunk_size: int = 1024, progress: bool = True,
                         client=None, overwrite: bool = False) -> tuple[int, int]:
     """Encode every spectrum of ``spectra_path`` with the model in ``model_dir`` into ``output``.
@@ -117,6 +119,7 @@ def encode_spectra_file(model_dir, spectra_path, output, chunk_size: int = 1024,
 
 
 @locks_output(lambda a: a["output"])
+@records_provenance("encode", lambda a: a["output"], lambda a: (a["model_dir"], *(a["survey"].written_paths.get(k) for k in ("allstar", "truth"))))
 def encode_mock_survey(model_dir, survey, output, chunk_size: int = 4096, progress: bool = True,
                        overwrite: bool = False) -> tuple[int, int]:
     """Encode every star of a :class:`~latentexplorer.mock.MockSurvey` (allStar row order) into ``output``,

@@ -10,6 +10,7 @@ from astropy.table import Table
 from ..io.allstar import allstar_columns, read_allstar
 from ..io.orbits import write_orbits
 from ..io.outputs import locks_output
+from ..io.provenance import records_provenance
 
 __all__ = ["KINEMATIC_COLUMNS", "read_observables", "compute_orbits"]
 
@@ -48,6 +49,7 @@ def _orbit_chunk(*observables) -> dict[str, np.ndarray]:
 
 
 @locks_output(lambda a: a["output"])
+@records_provenance("orbits", lambda a: a["output"], lambda a: a["catalog_path"])
 def compute_orbits(catalog_path, output, *, chunk_size: int = 20_000, progress: bool = True, client=None,
                    overwrite: bool = False):
     """Galactocentric coordinates and galpy orbit parameters of every star of a FITS catalog → ``output``.

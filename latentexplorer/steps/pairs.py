@@ -14,12 +14,14 @@ from ..io.psdfile import read_psd_file
 from ..io.seismic import read_seismic_catalog
 from ..spectra import iter_normalized_spectra
 from ..io.outputs import locks_output
+from ..io.provenance import records_provenance
 from .summary import StepSummary
 
 __all__ = ["make_pairs"]
 
 
 @locks_output(lambda a: a["output"])
+@records_provenance("pairs", lambda a: a["output"], lambda a: (a["psd_path"], a["spectra_path"], a["seismic_path"]))
 def make_pairs(psd_path, spectra_path, seismic_path, output, *, numax_range=C.TRAIN_NUMAX_RANGE_UHZ,
                chunk_size: int = 1024, progress: bool = True, overwrite: bool = False) -> StepSummary:
     """Cross-match PSDs with spectra through the seismic catalog (KIC ↔ APOGEE_ID) into training pairs.

@@ -20,6 +20,7 @@ from .. import psd as psd_mod
 from ..io.lightcurves import LightCurveRecord, read_light_curve
 from ..io.psdfile import PSDSet, psd_file_writer, write_psd_file
 from ..io.outputs import locks_output
+from ..io.provenance import records_provenance
 from .summary import StepSummary
 
 log = logging.getLogger(__name__)
@@ -111,6 +112,7 @@ def _psd_chunk(paths) -> dict[str, np.ndarray]:
 
 
 @locks_output(lambda a: a["output"])
+@records_provenance("psd", lambda a: a["output"], lambda a: [a["inputs"]] if isinstance(a["inputs"], (str, Path)) else a["inputs"])
 def compute_psd_files(inputs, output, progress: bool = True, chunk_size: int = 64, client=None,
                       overwrite: bool = False) -> StepSummary:
     """Light-curve FITS files → ``output`` (a PSD HDF5 file, see :mod:`latentexplorer.io.psdfile`).
@@ -159,6 +161,7 @@ def _mock_psd_chunk(survey, kics) -> list[tuple]:
 
 
 @locks_output(lambda a: a["output"])
+@records_provenance("psd", lambda a: a["output"], lambda a: (a["survey"].written_paths.get(k) for k in ("seismic", "truth")))
 def compute_mock_psds(survey, output, progress: bool = True, n_jobs: int | None = None,
                       overwrite: bool = False) -> StepSummary:
     """PSDs of a :class:`~latentexplorer.mock.MockSurvey`'s Kepler stars, synthesised in memory.

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ..io.pairs import read_pairs
 from ..io.outputs import locks_output
+from ..io.provenance import records_provenance
 
 __all__ = ["CHECKPOINT_SUBDIR", "train_model"]
 
@@ -15,6 +16,7 @@ CHECKPOINT_SUBDIR = "checkpoint"
 
 
 @locks_output(lambda a: a["model_dir"])
+@records_provenance("train", lambda a: a["model_dir"], lambda a: a["pairs_path"])
 def train_model(pairs_path, model_dir, *, epochs: int = 100, batch_size: int = 128, latent_dim: int = 5,
                 validation_fraction: float = 0.1, seed: int = 0, kl_warmup_epochs: int = 0, resume: bool = True,
                 progress: bool = True, overwrite: bool = False) -> str:

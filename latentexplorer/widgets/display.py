@@ -66,7 +66,9 @@ def workspace_from_env() -> str:
 
 
 def build_app(component, workspace=None, **kwargs) -> w.Widget:
-    """``component(data, **kwargs).widget`` for a workspace, or a :func:`message_panel` saying what is missing.
+    """``component(data, **kwargs).widget`` for a workspace, or a :func:`message_panel` saying what is missing;
+    above the widget, a panel naming the workspace's stale products when there are any
+    (:meth:`~latentexplorer.workspace.Workspace.stale_products`).
 
     Parameters
     ----------
@@ -77,7 +79,13 @@ def build_app(component, workspace=None, **kwargs) -> w.Widget:
     try:
         data = workspace if isinstance(workspace, Workspace) else load_workspace(
             workspace if workspace is not None else workspace_from_env())
-        return component(data, **kwargs).widget
+        widget = component(data, **kwargs).widget
     except (FileNotFoundError, ValueError) as err:  # MissingProduct, or a product to rebuild
         log.warning("%s: %s", component.__name__, err)
         return message_panel(str(err), f"{component.__name__} cannot start")
+    stale = data.stale_products()
+    if not stale:
+        return widget
+    log.warning("%s: %d stale product(s) in %s", component.__name__, len(stale), data.root)
+    return w.VBox([message_panel(" • ".join(map(str, stale)), "Out of date: this workspace mixes old and new products"),
+                   widget])
