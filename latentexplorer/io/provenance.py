@@ -115,9 +115,10 @@ def read_ledger(directory) -> dict:
 
 @contextlib.contextmanager
 def _ledger_lock(directory: Path):
+    """Hold an ``flock`` on the directory itself while its ledger is rewritten (no lock file left behind)."""
     import fcntl
 
-    fd = os.open(directory / f".{LEDGER_NAME}.lock", os.O_RDWR | os.O_CREAT, 0o666)
+    fd = os.open(directory, os.O_RDONLY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

@@ -1,0 +1,137 @@
+"""kill -9 at five points of every chunked step, the final write included: the rerun's output is byte-identical
+to an uninterrupted run's and nothing is left beside it (no parts, temporary or lock files).
+
+Each run is the real command in a child process, stopped at an exact point: the child pauses there (a patched
+``PartStore`` method or ``os.replace``) and writes a marker file, then the test kills it with SIGKILL.
+"""
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from demo_workspace import tiny_workspace
+
+from latentexplorer.catalog import build_catalog
+from latentexplorer.io.provenance import LEDGER_NAME
+from latentexplorer.steps import compute_orbits, compute_psd_files, encode_spectra_file
+from latentexplorer.workspace import Workspace
+
+CHILD = r"""
+import os, sys, time
+from pathlib import Path
+point, marker, argv = sys.argv[1], Path(sys.argv[2]), sys.argv[3:]
+import latentexplorer.batch as batch
+
+def hold():
+    marker.write_text(str(os.getpid()))
+    time.sleep(600)
+
+kind, _, arg = point.partition(":")
+if kind == "manifest":  # the parts directory and its manifest exist, no part yet
+    opened = batch.PartStore.open
+    batch.PartStore.open = lambda self: (opened(self), hold())[0]
+elif kind == "part":  # part ARG has just been written
+    written = batch.PartStore.write
+    def write(self, index, arrays):
+        written(self, index, arrays)
+        if index == int(arg):
+            hold()
+    batch.PartStore.write = write
+elif kind == "rename":  # the final write: ARG's temporary file is complete, not yet renamed onto ARG
+    replace = os.replace
+    def held_replace(src, dst, *args, **kwargs):
+        if Path(dst).name == arg:
+            hold()
+        return replace(src, dst, *args, **kwargs)
+    os.replace = held_replace
+from latentexplorer.cli import main
+sys.exit(main(argv))
+"""
+
+
+def ws():
+    return Workspace(tiny_workspace())
+
+
+# step → (command line for an output directory OUT, the same run as a library call, outputs, its number of chunks)
+STEPS = {
+    "psd": (lambda out: ["psd", ws().paths.kepler, "-o", out / "psd.h5", "--chunk-size", "1"],
+            lambda out: compute_psd_files([ws().paths.kepler], out / "psd.h5", chunk_size=1, progress=False),
+            ("psd.h5",), lambda: len(list(ws().paths.kepler.glob("*.fits")))),
+    "encode": (lambda out: ["encode", ws().paths.model, ws().paths.spectra, "-o", out / "latent.h5",
+                            "--chunk-size", "32"],
+               lambda out: encode_spectra_file(ws().paths.model, ws().paths.spectra, out / "latent.h5", 32,
+                                               progress=False),
+               ("latent.h5",), lambda: -(-len(ws().allstar) // 32)),
+    "catalog": (lambda out: ["catalog", ws().root, "-o", out / "catalog.fits", "--chunk-size", "50"],
+                lambda out: build_catalog(ws().root, out / "catalog.fits", progress=False, chunk_size=50),
+                ("catalog.fits", "catalog.csv.gz"), lambda: -(-len(ws().allstar) // 50)),
+    "orbits": (lambda out: ["orbits", ws().paths.allstar, "-o", out / "orbits.fits", "--chunk-size", "50"],
+               lambda out: compute_orbits(ws().paths.allstar, out / "orbits.fits", chunk_size=50, progress=False),
+               ("orbits.fits",), lambda: -(-len(ws().allstar) // 50)),
+}
+
+
+def kill_points(step):
+    """Where a run of ``step`` is killed; "part:middle" and "part:last" are resolved by :func:`resolve`."""
+    outputs = STEPS[step][2]
+    points = ["manifest", "part:first", "part:middle", "part:last", f"rename:{outputs[0]}"]
+    if len(outputs) > 1:  # the catalog: its CSV has landed, its FITS not yet
+        points.append(f"rename:{outputs[1]}")
+    return points
+
+
+def resolve(point, n_chunks):
+    index = {"part:first": 0, "part:middle": n_chunks // 2, "part:last": n_chunks - 1}.get(point)
+    return point if index is None else f"part:{index}"
+
+
+CASES = [(step, point) for step in STEPS for point in kill_points(step)]
+
+
+def digests(directory, names):
+    return {name: hashlib.sha256((directory / name).read_bytes()).hexdigest() for name in names}
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    """Each step's outputs from one uninterrupted run: name → SHA-256."""
+    found = {}
+    for step, (_, call, outputs, _) in STEPS.items():
+        out = tmp_path_factory.mktemp(f"uninterrupted-{step}")
+        call(out)
+        found[step] = digests(out, outputs)
+    return found
+
+
+def kill_at(point, argv, marker):
+    proc = subprocess.Popen([sys.executable, "-c", CHILD, point, str(marker), *map(str, argv), "--no-progress"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 240
+    while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    reached = marker.exists()
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert reached, f"the run never reached {point}: {proc.stderr.read().decode()[-2000:]}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("step,point", CASES, ids=[f"{s}-{p.replace(':', '-')}" for s, p in CASES])
+def test_kill_9_then_rerun_gives_the_uninterrupted_output_and_no_debris(step, point, uninterrupted, tmp_path):
+    argv, call, outputs, n_chunks = STEPS[step]
+    assert n_chunks() >= 3
+    out = tmp_path / "out"
+    out.mkdir()
+    kill_at(resolve(point, n_chunks()), argv(out), tmp_path / "marker")
+    assert not (out / outputs[0]).exists(), "a killed run left its output (the catalog: its FITS) in place"
+
+    call(out)
+    assert digests(out, outputs) == uninterrupted[step]
+    assert sorted(p.name for p in out.iterdir()) == sorted([*outputs, LEDGER_NAME])
