@@ -135,3 +135,15 @@ def test_kill_9_then_rerun_gives_the_uninterrupted_output_and_no_debris(step, po
     call(out)
     assert digests(out, outputs) == uninterrupted[step]
     assert sorted(p.name for p in out.iterdir()) == sorted([*outputs, LEDGER_NAME])
+
+
+def test_a_killed_catalog_run_never_leaves_an_old_fits_beside_its_new_csv(uninterrupted, tmp_path):
+    from latentexplorer.io.catalog import read_catalog, write_catalog
+
+    out = tmp_path / "out"
+    out.mkdir()
+    build_catalog(ws().root, out / "catalog.fits", progress=False, chunk_size=50)
+    write_catalog(read_catalog(out / "catalog.fits")[:10], out / "catalog.fits", out / "catalog.csv.gz")  # an old pair
+    kill_at("rename:catalog.fits", STEPS["catalog"][0](out), tmp_path / "marker")
+    assert not (out / "catalog.fits").exists()
+    assert digests(out, ["catalog.csv.gz"]) == {"catalog.csv.gz": uninterrupted["catalog"]["catalog.csv.gz"]}

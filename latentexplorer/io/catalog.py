@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import gzip
 import io
+from pathlib import Path
 
 from astropy.table import Table
 
@@ -107,8 +108,9 @@ def _latent_dim(colnames) -> int:
 
 def write_catalog(table, fits_path, csv_path=None) -> None:
     """Write the catalog ``table`` to ``fits_path`` and, if ``csv_path``, as gzip-compressed CSV; each
-    file atomically, the FITS file last (a run killed between them leaves the old FITS, and its parts to
-    resume from, never a new FITS beside an old CSV).
+    file atomically, and the pair as one: both are written to temporary files first, then an old FITS is
+    removed, the CSV lands, the FITS lands last. Wherever a ``catalog.fits`` exists, the CSV beside it is
+    of the same run; a run killed in between leaves no FITS (and its parts, to resume from).
 
     Parameters
     ----------
@@ -136,6 +138,7 @@ def write_catalog(table, fits_path, csv_path=None) -> None:
                 with (open(tmp, "wb") as file, gzip.GzipFile("", "wb", fileobj=file, mtime=0) as raw,
                       io.TextIOWrapper(raw, "utf-8", newline="") as fh):
                     written.write(fh, format="ascii.csv")
+                Path(fits_path).unlink(missing_ok=True)  # no old FITS beside the new CSV, even for a moment
 
 
 def read_catalog(path) -> Table:
