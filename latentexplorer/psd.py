@@ -477,8 +477,10 @@ def compute_psd_lightkurve(time_days, flux_ppm):
     :func:`flatten` (0.013 in ln PSD) and the periodogram implementation (< 1e-3).
     """
     import astropy.units as u
-    import lightkurve
 
+    from .io.lightcurves import import_lightkurve
+
+    lightkurve = import_lightkurve()
     t, y, _ = _validate(time_days, flux_ppm)
     lc = lightkurve.LightCurve(time=t, flux=y)
     freq = native_frequency()
