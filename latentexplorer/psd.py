@@ -469,7 +469,7 @@ def envelope_weights(numax, freq=None):
 
 def compute_psd_lightkurve(time_days, flux_ppm):
     """The same target built from lightkurve's own chain — the reference for equivalence tests and the
-    peer of the speed benchmark (≈ 20× slower than :func:`compute_psd`).
+    peer of the speed benchmark (≈ 40× slower than :func:`compute_psd` in CPU time, ``benchmarks/bench_psd.py``).
 
     ``LightCurve.to_periodogram(normalization="psd", frequency=native grid)`` (astropy's fast
     Lomb–Scargle) → ``.flatten(filter_width=0.01)`` → :func:`smooth` → :func:`log_rebin` → natural log.
