@@ -158,6 +158,10 @@ def dask_client(scheduler: str | None = None, workers: int | None = None):
         return
     from distributed import Client, LocalCluster
 
+    # distributed sets its logger to INFO when imported, so the scheduler's and nannies' start-up and
+    # shutdown lines would pass a quiet application's WARNING: log at the application's level instead.
+    logging.getLogger("distributed").setLevel(max(logging.getLogger().getEffectiveLevel(), logging.INFO))
+
     if scheduler is not None:
         with Client(scheduler) as client:
             yield client

@@ -58,6 +58,12 @@ GRID_STEP_COEFF_UHZ = 0.26578
 GRID_STEP_EXPONENT = 0.75825
 
 MIN_POINTS = 1000
+#: FINUFFT's requested relative precision in nifty-ls (its default is 1e-9 in float64). Chosen by the
+#: measured effect on the 2092-pixel log PSD against a 1e-12 transform (``python -m benchmarks.bench_psd``
+#: prints the table): 1e-4 moves ln PSD by a median of ~1e-5 and at most ~4e-4 (1e-3: at most ~8e-3),
+#: 30× under the 0.013 between this chain and lightkurve's, for ~25 % less time than 1e-9. Float32
+#: input, the other speed-up nifty-ls offers, moves it by a median of 0.03 and is not used.
+NUFFT_EPS = 1e-4
 #: Mean over median of a χ² (2 d.o.f.) variable: 1/ln 2. (lightkurve uses the Wilson–Hilferty
 #: approximation (9/8)³ = 1.4238 instead of 1.4427, which leaves flattened noise with a mean of 1.013.)
 MEDIAN_TO_MEAN = 1.0 / np.log(2.0)
@@ -191,15 +197,16 @@ def _validate(time_days, flux) -> tuple[np.ndarray, np.ndarray, PSDFlag]:
     if fatal:
         reasons = "; ".join(msg for bit, msg in _FLAG_ADVICE.items() if bit in fatal)
         raise InvalidLightCurveError(f"cannot compute a PSD: {reasons}", flags)
+    t, y = np.asarray(time_days, float), np.asarray(flux, float)
     if PSDFlag.SHORT_BASELINE in flags:
-        span = float(np.ptp(np.asarray(time_days, float)))
+        span = float(np.ptp(t))
         warnings.warn(
             f"light curve spans {span:.0f} d, shorter than the {MIN_BASELINE_DAYS:.0f} d needed to resolve "
             f"{C.PSD_NATIVE_STEP_UHZ} μHz; the PSD is computed but flagged SHORT_BASELINE",
             PSDQualityWarning,
             stacklevel=3,
         )
-    return np.asarray(time_days, float), np.asarray(flux, float), flags
+    return t, y, flags
 
 
 def power_spectrum(time_days, flux_ppm):
@@ -217,9 +224,15 @@ def power_spectrum(time_days, flux_ppm):
         δf_T = 1/T the natural resolution of a baseline T: lightkurve's ``to_periodogram(normalization="psd")``
         scaling, so the two agree value for value.
     """
+    t, y, _ = _validate(time_days, flux_ppm)
+    return native_frequency(), _lomb_scargle(t, y)
+
+
+def _lomb_scargle(t: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """:func:`power_spectrum`'s power for already validated float64 arrays: one nifty-ls call (FINUFFT at
+    :data:`NUFFT_EPS`, one thread) and the lightkurve scaling."""
     import nifty_ls
 
-    t, y, _ = _validate(time_days, flux_ppm)
     freq = native_frequency()
     per_day = 1.0 / UHZ_PER_INVERSE_DAY
     result = nifty_ls.lombscargle(
@@ -233,10 +246,11 @@ def power_spectrum(time_days, flux_ppm):
         fit_mean=True,
         backend="finufft",
         nthreads=1,  # one star per core: faster than finufft's threads here; batches parallelise over stars
+        finufft_kwargs={"eps": NUFFT_EPS},
     )
-    resolution_uhz = UHZ_PER_INVERSE_DAY / np.ptp(t)
-    power = result.power * (2.0 / (t.size * resolution_uhz))
-    return freq, power
+    power = result.power
+    power *= 2.0 / (t.size * (UHZ_PER_INVERSE_DAY / (t[-1] - t[0])))
+    return power
 
 
 def _window_bounds(log_freq: np.ndarray, filter_width: float):
@@ -247,14 +261,27 @@ def _window_bounds(log_freq: np.ndarray, filter_width: float):
     return lo, hi
 
 
+@functools.lru_cache(maxsize=4)
+def _flatten_plan(freq_bytes: bytes, filter_width: float):
+    """(lo, hi, count) of :func:`flatten` for a frequency grid given as float64 bytes: the non-empty windows'
+    index ranges and the number of windows covering each pixel, (n + 1,) with a trailing zero."""
+    freq = np.frombuffer(freq_bytes)
+    lo, hi = _window_bounds(np.log10(freq), filter_width)
+    keep = hi > lo
+    lo, hi = lo[keep], hi[keep]
+    count = np.cumsum(np.bincount(lo, minlength=freq.size + 1) - np.bincount(hi, minlength=freq.size + 1))
+    return lo, hi, count
+
+
 def _window_medians(row: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """Median of row[lo[w]:hi[w]] for every window w (np.partition: ~6x faster than np.median here)."""
+    """Median of row[lo[w]:hi[w]] for every window w (in-place partition of a copy: ~6x faster than np.median)."""
     out = np.empty(lo.size)
-    for w, (a, b) in enumerate(zip(lo, hi)):
+    for w, (a, b) in enumerate(zip(lo.tolist(), hi.tolist())):
         part = row[a:b].copy()
         k = (b - a) // 2
         if (b - a) % 2:
-            out[w] = np.partition(part, k)[k]
+            part.partition(k)
+            out[w] = part[k]
         else:
             part.partition((k - 1, k))
             out[w] = 0.5 * (part[k - 1] + part[k])
@@ -287,9 +314,7 @@ def flatten(freq, power, filter_width: float = C.PSD_FLATTEN_WIDTH_LOG10):
         raise ValueError(f"power's last axis ({power.shape}) must match freq ({freq.shape})")
     if filter_width <= 0:
         raise ValueError(f"filter_width must be positive, got {filter_width}")
-    lo, hi = _window_bounds(np.log10(freq), filter_width)
-    keep = hi > lo
-    lo, hi = lo[keep], hi[keep]
+    lo, hi, count = _flatten_plan(freq.tobytes(), float(filter_width))
     rows = power.reshape(-1, freq.size)
     medians = np.array([_window_medians(row, lo, hi) for row in rows])
     # Sum, at every pixel, of the medians of the windows covering it: a difference array + cumulative sum.
@@ -297,7 +322,6 @@ def flatten(freq, power, filter_width: float = C.PSD_FLATTEN_WIDTH_LOG10):
     for r in range(rows.shape[0]):
         diff[r] += np.bincount(lo, weights=medians[r], minlength=freq.size + 1)
         diff[r] -= np.bincount(hi, weights=medians[r], minlength=freq.size + 1)
-    count = np.cumsum(np.bincount(lo, minlength=freq.size + 1) - np.bincount(hi, minlength=freq.size + 1))
     background = np.cumsum(diff, axis=1)[:, :-1] / count[:-1] * MEDIAN_TO_MEAN
     return (rows / background).reshape(power.shape)
 
@@ -308,9 +332,10 @@ def smooth(power, sigma_uhz: float = C.PSD_SMOOTH_SIGMA_UHZ, step_uhz: float = C
 
 
 @functools.lru_cache(maxsize=4)
-def _rebin_plan(native_key: tuple, grid_key: tuple):
-    native = np.asarray(native_key)
-    grid = np.asarray(grid_key)
+def _rebin_plan(native_bytes: bytes, grid_bytes: bytes):
+    """(which, inside, counts) of :func:`log_rebin` for native and grid frequencies given as float64 bytes."""
+    native = np.frombuffer(native_bytes)
+    grid = np.frombuffer(grid_bytes)
     edges = np.concatenate(([grid[0] - 0.5 * (grid[1] - grid[0])], 0.5 * (grid[1:] + grid[:-1]),
                             [grid[-1] + 0.5 * (grid[-1] - grid[-2])]))
     which = np.searchsorted(edges, native, side="right") - 1
@@ -338,7 +363,7 @@ def log_rebin(freq, power, grid=None):
     freq = np.asarray(freq, float)
     power = np.asarray(power, float)
     grid = frequency_grid() if grid is None else np.asarray(grid, float)
-    which, inside, counts = _rebin_plan(tuple(freq), tuple(grid))
+    which, inside, counts = _rebin_plan(freq.tobytes(), grid.tobytes())
     rows = power.reshape(-1, freq.size)
     out = np.empty((rows.shape[0], grid.size))
     empty = counts == 0
@@ -381,12 +406,9 @@ def compute_psd(time_or_lc, flux_ppm=None, *, return_flags: bool = False):
     InvalidLightCurveError
         For NaN/inf values, unsorted or duplicate times, < 1,000 points or constant flux.
     """
-    time_days, flux = _as_arrays(time_or_lc, flux_ppm)
-    _, _, flags = _validate(time_days, flux)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PSDQualityWarning)  # already warned once above
-        freq, power = power_spectrum(time_days, flux)
-    log_psd = np.log(log_rebin(freq, smooth(flatten(freq, power)))).astype(np.float32)
+    t, y, flags = _validate(*_as_arrays(time_or_lc, flux_ppm))
+    freq = native_frequency()
+    log_psd = np.log(log_rebin(freq, smooth(flatten(freq, _lomb_scargle(t, y))))).astype(np.float32)
     return (log_psd, flags) if return_flags else log_psd
 
 
@@ -447,7 +469,7 @@ def envelope_weights(numax, freq=None):
 
 def compute_psd_lightkurve(time_days, flux_ppm):
     """The same target built from lightkurve's own chain — the reference for equivalence tests and the
-    peer of the speed benchmark (≈ 20× slower than :func:`compute_psd`).
+    peer of the speed benchmark (≈ 40× slower than :func:`compute_psd` in CPU time, ``benchmarks/bench_psd.py``).
 
     ``LightCurve.to_periodogram(normalization="psd", frequency=native grid)`` (astropy's fast
     Lomb–Scargle) → ``.flatten(filter_width=0.01)`` → :func:`smooth` → :func:`log_rebin` → natural log.
@@ -455,8 +477,10 @@ def compute_psd_lightkurve(time_days, flux_ppm):
     :func:`flatten` (0.013 in ln PSD) and the periodogram implementation (< 1e-3).
     """
     import astropy.units as u
-    import lightkurve
 
+    from .io.lightcurves import import_lightkurve
+
+    lightkurve = import_lightkurve()
     t, y, _ = _validate(time_days, flux_ppm)
     lc = lightkurve.LightCurve(time=t, flux=y)
     freq = native_frequency()

@@ -152,16 +152,19 @@ def test_orbits_on_a_two_worker_local_cluster_match_one_process(tmp_path, local_
     assert serial["Lz"].unit == dask["Lz"].unit
 
 
-def test_psds_on_a_two_worker_local_cluster_match_one_process(tmp_path, local_cluster):
+def test_psds_from_two_forked_processes_or_a_two_worker_local_cluster_match_one_process(tmp_path, local_cluster):
     for kic, numax in ((11, 40.0), (12, 90.0), (13, 150.0)):
         t, y = oscillating_star(numax, 0.28 * numax**0.75, baseline_days=400.0, seed=kic)
         write_kepler_llc(tmp_path / f"kplr{kic:09d}-2013131215648_llc.fits", kic, t + 120.0, y,
                          np.full(t.size, 50.0), np.zeros(t.size, np.int32), kepmag=11.0)
     (tmp_path / "kplr000000014-2013131215648_llc.fits").write_text("not a FITS file")
     serial = read_psd_file(compute_psd_files([tmp_path], tmp_path / "serial.h5", progress=False,
-                                             chunk_size=2).output)
+                                             chunk_size=3, n_jobs=1).output)
+    forked = read_psd_file(compute_psd_files([tmp_path], tmp_path / "forked.h5", progress=False,
+                                             chunk_size=3, n_jobs=2).output)
     dask = read_psd_file(compute_psd_files([tmp_path], tmp_path / "dask.h5", progress=False, chunk_size=2,
                                            client=local_cluster).output)
     assert list(serial.kic) == [11, 12, 13, -1] and serial.flags[3] != 0
-    for name in ("target_id", "kic", "log_psd", "flags", "source", "baseline_days", "n_points"):
-        np.testing.assert_array_equal(getattr(serial, name), getattr(dask, name), err_msg=name)
+    for other in (forked, dask):
+        for name in ("target_id", "kic", "log_psd", "flags", "source", "baseline_days", "n_points"):
+            np.testing.assert_array_equal(getattr(serial, name), getattr(other, name), err_msg=name)

@@ -1,5 +1,8 @@
 """`latentexplorer psd`: Kepler-format light-curve files → psd.h5, one bad file never fatal."""
 
+import subprocess
+import sys
+
 import h5py
 import numpy as np
 from astropy.io import fits
@@ -92,3 +95,50 @@ def test_a_broken_link_is_a_failed_row_and_a_batch_where_nothing_worked_exits_no
     assert "0 PSDs computed" in captured.out and "no light curve gave a PSD" in captured.err
     result = read_psd_file(out)
     assert (result.flags == psd.PSDFlag.UNREADABLE).all() and len(result.flags) == 2
+
+
+def bad_input_directory(path):
+    """A good light curve beside an all-NaN one, one whose every cadence the quality mask drops, and a non-FITS file."""
+    t, y = oscillating_star(100.0, 9.0, seed=1)
+    write_llc(path / "good_llc.fits", 11, t, y)
+    write_llc(path / "nan_llc.fits", 12, t, np.full(t.size, np.nan))
+    write_llc(path / "masked_llc.fits", 13, t, y, np.full(t.size, 32, dtype=np.int32))
+    (path / "junk.fits").write_bytes(b"not a light curve")
+    return path
+
+
+def psd_command_stderr(inputs, output, *options):
+    """stderr of `latentexplorer psd` run as a user runs it (a fresh process: the CLI's own logging set-up)."""
+    run = subprocess.run([sys.executable, "-m", "latentexplorer", "psd", str(inputs), "-o", str(output),
+                          "--no-progress", *options], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    return run.stderr.splitlines()
+
+
+def test_an_all_nan_light_curve_is_flagged_nonfinite_not_unreadable(tmp_path):
+    bad_input_directory(tmp_path)
+    out = tmp_path / "psd.h5"
+    assert main(["psd", str(tmp_path), "-o", str(out), "--no-progress"]) == 0
+    result = read_psd_file(out)
+    flags = {src.rsplit("/", 1)[-1]: psd.PSDFlag(int(f)) for src, f in zip(result.source, result.flags)}
+    assert flags["nan_llc.fits"] == psd.PSDFlag.NONFINITE | psd.PSDFlag.TOO_FEW_POINTS
+    assert flags["masked_llc.fits"] == psd.PSDFlag.TOO_FEW_POINTS  # readable, with no cadence left
+    assert flags["junk.fits"] == psd.PSDFlag.UNREADABLE and flags["good_llc.fits"] == psd.PSDFlag.OK
+
+
+def test_every_warning_of_a_run_is_one_line_naming_its_file_printed_once(tmp_path):
+    lines = psd_command_stderr(bad_input_directory(tmp_path), tmp_path / "psd.h5")
+    assert len(lines) == 4, lines  # the masked file's lightkurve warning, its PSD failure, the NaN one, the junk one
+    assert len(set(lines)) == len(lines)
+    for line in lines:
+        assert line.startswith("WARNING latentexplorer.") and str(tmp_path) in line, line
+    masked = [line for line in lines if "of the cadences will be ignored due to the quality mask" in line]
+    assert len(masked) == 1 and "masked_llc.fits" in masked[0]
+    assert not any("tpfmodel" in line or "pkg_resources" in line for line in lines)
+
+
+def test_a_dask_run_prints_no_dask_chatter_at_the_default_level(tmp_path):
+    lines = psd_command_stderr(bad_input_directory(tmp_path), tmp_path / "psd.h5", "--workers", "2",
+                               "--chunk-size", "2")
+    assert not any("distributed" in line or "tpfmodel" in line for line in lines), lines
+    assert len(lines) == 4 and all(str(tmp_path) in line for line in lines), lines

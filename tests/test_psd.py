@@ -45,7 +45,9 @@ def test_power_spectrum_matches_astropy_lombscargle():
     every = slice(None, None, 37)  # astropy's exact method is O(N_t N_f): check a sample of frequencies
     reference = LombScargle(t, y, normalization="psd").power(freq[every] * 0.0864, method="cython")
     reference = reference * 2.0 / (t.size * (1e6 / 86400.0 / np.ptp(t)))
-    assert np.allclose(power[every], reference, rtol=1e-6, atol=1e-8 * reference.max())
+    error = power[every] - reference  # FINUFFT at the requested precision: l2 error ~7e-6 of the spectrum's
+    assert np.linalg.norm(error) < psd.NUFFT_EPS * np.linalg.norm(reference)
+    assert np.abs(error).max() < psd.NUFFT_EPS * reference.max()
 
 
 def test_white_noise_flattens_to_a_mean_of_one():

@@ -6,8 +6,9 @@ flattened by a moving median of width 0.01 in log10 ν, smoothed (σ = 0.1 μHz)
 2092-pixel grid and logged. Unreadable or unusable files are flagged and skipped, never fatal.
 
 Files are processed in chunks kept in OUTPUT.parts/ until the output is written: an interrupted run
-resumes where it stopped. --workers N spreads the chunks over a local Dask cluster, --scheduler ADDRESS
-over an existing one (its workers must see the files at the same paths); the output is the same.
+resumes where it stopped. By default the files are read and transformed by one process per CPU of this
+machine; --workers N spreads the chunks over a local Dask cluster, --scheduler ADDRESS over an existing
+one (its workers must see the files at the same paths); the output is the same.
 
 Examples:
   latentexplorer psd survey/kepler/ -o psd.h5

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import logging
+import re
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["LightCurveRecord", "read_light_curve", "lightcurve_to_ppm", "target_ids"]
+__all__ = ["LightCurveRecord", "read_light_curve", "lightcurve_to_ppm", "target_ids", "import_lightkurve"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -25,11 +31,19 @@ class LightCurveRecord:
 
 
 def lightcurve_to_ppm(lc) -> tuple[np.ndarray, np.ndarray]:
-    """(time in days, flux in ppm about the median) of a lightkurve.LightCurve, NaN cadences dropped."""
-    lc = lc.remove_nans()
+    """(time in days, flux in ppm about the median) of a lightkurve.LightCurve, NaN-flux cadences dropped.
+
+    A light curve whose every flux is NaN comes back as it is (NaN flux, nothing to normalise by), so that
+    :func:`latentexplorer.psd.check_light_curve` flags it NONFINITE; one without cadences comes back empty
+    (TOO_FEW_POINTS). Raises ValueError where the median flux is zero (no relative flux can be formed).
+    """
     time = np.asarray(lc.time.value, dtype=float)
     flux = np.asarray(lc.flux.value, dtype=float)
-    median = np.median(flux) if flux.size else np.nan
+    keep = ~np.isnan(flux)  # lightkurve's remove_nans(), without its table copy
+    if not keep.any():
+        return time, flux
+    time, flux = time[keep], flux[keep]
+    median = np.median(flux)
     if not np.isfinite(median) or median == 0:
         raise ValueError("the light curve's median flux is zero or undefined; cannot normalise to ppm")
     return time, (flux / median - 1.0) * 1e6
@@ -46,25 +60,78 @@ def target_ids(meta) -> tuple[str, int]:
     return str(meta.get("OBJECT") or meta.get("TARGETID") or "unknown"), -1
 
 
+@functools.lru_cache(maxsize=1)
+def import_lightkurve():
+    """The ``lightkurve`` module, imported once, quietly and without double printing.
+
+    Its import warns that an optional submodule (``tpfmodel``) needs ``oktopus``: not used here, dropped.
+    It also gives its logger a StreamHandler of its own while leaving propagation on, so once an
+    application configures the root logger (the CLI does) every lightkurve line is printed twice, once bare
+    and once formatted; that handler is removed, and lightkurve's records reach the root's handlers alone.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*tpfmodel submodule is not available", category=UserWarning)
+        import lightkurve
+    logger = logging.getLogger("lightkurve")
+    for handler in list(logger.handlers):
+        if type(handler) is logging.StreamHandler:
+            logger.removeHandler(handler)
+    return lightkurve
+
+
+class _Collect(logging.Handler):
+    """Keeps the messages of the log records it receives."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+@contextlib.contextmanager
+def _messages_of_file(path):
+    """Collect the warnings and lightkurve log records (WARNING and above) raised in the block and log each
+    distinct one once, as one line that names ``path`` (the block's errors propagate after them)."""
+    logger = logging.getLogger("lightkurve")
+    collect = _Collect()
+    propagate = logger.propagate
+    logger.addHandler(collect)
+    logger.propagate = False
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield
+    finally:
+        logger.removeHandler(collect)
+        logger.propagate = propagate
+        for message in dict.fromkeys(collect.messages + [str(w.message) for w in caught]):
+            log.warning("%s: %s", path, _one_line(message))
+
+
+def _one_line(text) -> str:
+    return re.sub(r"\s+", " ", str(text)).strip()
+
+
 def read_light_curve(path) -> LightCurveRecord:
     """Read a Kepler ``*_llc.fits`` / TESS ``*_lc.fits`` file with :func:`lightkurve.read`.
 
     PDCSAP flux; cadences flagged by lightkurve's default quality bitmask removed; NaNs dropped; flux
-    normalised to ppm about its median.
+    normalised to ppm about its median (see :func:`lightcurve_to_ppm`). Each warning lightkurve gives about
+    the file (e.g. that the quality mask removes every cadence) is logged once, as one line naming the file.
 
     Raises
     ------
     ValueError
-        If the file is not a light curve lightkurve can read (the message names the file).
+        If the file is not a light curve lightkurve can read (one line; the message names the file).
     """
-    import lightkurve
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+    lightkurve = import_lightkurve()
+    with _messages_of_file(path):
+        try:
             lc = lightkurve.read(str(path), flux_column="pdcsap_flux", quality_bitmask="default")
-    except Exception as err:  # lightkurve raises many types for foreign files
-        raise ValueError(f"{path}: not a readable Kepler/TESS light curve ({err})") from err
-    time, flux = lightcurve_to_ppm(lc)
+            time, flux = lightcurve_to_ppm(lc)
+        except Exception as err:  # lightkurve raises many types for foreign files
+            raise ValueError(f"{path}: not a readable Kepler/TESS light curve ({_one_line(err)})") from err
     target, kic = target_ids(lc.meta)
     return LightCurveRecord(time, flux, target, kic)

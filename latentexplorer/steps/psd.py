@@ -6,11 +6,15 @@ atomically and returns a :class:`~latentexplorer.steps.summary.StepSummary`.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
 import logging
+import multiprocessing
+import os
 import warnings
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +29,7 @@ from .summary import StepSummary
 
 log = logging.getLogger(__name__)
 
-__all__ = ["LIGHT_CURVE_PATTERNS", "find_light_curve_files", "compute_psd_files", "compute_mock_psds"]
+__all__ = ["LIGHT_CURVE_PATTERNS", "find_light_curve_files", "compute_psd_files", "compute_mock_psds", "default_jobs"]
 
 LIGHT_CURVE_PATTERNS = ("*.fits", "*.fits.gz", "*.fit")
 
@@ -100,21 +104,42 @@ def _psd_summary(flags, output) -> StepSummary:
     return StepSummary(done=len(flags) - failed - flagged, flagged=flagged, failed=failed, output=Path(output))
 
 
-def _psd_chunk(paths) -> dict[str, np.ndarray]:
-    """PSDs of the light-curve files ``paths``: the part of one PSD chunk (runs where the chunk runs)."""
-    rows = []
-    for path in paths:
-        try:
-            rows.append(_psd_row(path, read_light_curve(path)))
-        except ValueError as err:
-            rows.append(_psd_row(path, error=err))
-    return _psd_part(paths, rows)
+def _psd_file_row(path) -> tuple:
+    """:func:`_psd_row` of one light-curve file (an UNREADABLE row where it cannot be read)."""
+    try:
+        return _psd_row(path, read_light_curve(path))
+    except ValueError as err:
+        return _psd_row(path, error=err)
+
+
+def _psd_chunk(paths, map_rows=map) -> dict[str, np.ndarray]:
+    """PSDs of the light-curve files ``paths``: the part of one PSD chunk (runs where the chunk runs).
+    ``map_rows`` computes the rows (:func:`_row_map`'s, to spread them over this machine's cores)."""
+    return _psd_part(paths, list(map_rows(_psd_file_row, paths)))
+
+
+def default_jobs() -> int:
+    """The number of CPUs this process may run on (its affinity mask where the system has one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+@contextlib.contextmanager
+def _row_map(n_jobs: int, chunksize: int = 1):
+    """A ``map(func, items)`` computing ``func(item)`` for every item, in order: the built-in ``map`` for
+    ``n_jobs`` ≤ 1 or where processes cannot be forked (Windows), else ``n_jobs`` forked worker processes
+    kept for the block. A row is the same function of its item in either, so the results are bit-identical;
+    forked workers inherit this process's memory (the mock survey) instead of receiving it pickled."""
+    if n_jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        yield map
+        return
+    with ProcessPoolExecutor(n_jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+        yield functools.partial(pool.map, chunksize=chunksize)
 
 
 @locks_output(lambda a: a["output"])
 @records_provenance("psd", lambda a: a["output"], lambda a: [a["inputs"]] if isinstance(a["inputs"], (str, Path)) else a["inputs"])
 def compute_psd_files(inputs, output, progress: bool = True, chunk_size: int = 64, client=None,
-                      overwrite: bool = False) -> StepSummary:
+                      overwrite: bool = False, n_jobs: int | None = None) -> StepSummary:
     """Light-curve FITS files → ``output`` (a PSD HDF5 file, see :mod:`latentexplorer.io.psdfile`).
 
     Each file is read with lightkurve (PDCSAP flux, default quality mask, NaNs dropped, ppm) and goes
@@ -139,7 +164,9 @@ def compute_psd_files(inputs, output, progress: bool = True, chunk_size: int = 6
     store = PartStore(output, {"step": "psd", "version": 1, "files_sha256": digest, "n_rows": len(files),
                                "chunk_size": int(chunk_size)})
     jobs = [(c, (files[c.start:c.stop],)) for c in chunks]
-    run_chunks(_psd_chunk, jobs, store, client=client, progress=progress, desc="PSD", unit_rows="star")
+    with _row_map(1 if client is not None else default_jobs() if n_jobs is None else int(n_jobs)) as map_rows:
+        chunk = _psd_chunk if map_rows is map else functools.partial(_psd_chunk, map_rows=map_rows)
+        run_chunks(chunk, jobs, store, client=client, progress=progress, desc="PSD", unit_rows="star")
     flags = []
     with psd_file_writer(output, len(files), psd_mod.frequency_grid()) as write:
         for chunk, part in store.iter_parts(chunks):
@@ -149,15 +176,15 @@ def compute_psd_files(inputs, output, progress: bool = True, chunk_size: int = 6
     return _psd_summary(np.concatenate(flags), output)
 
 
-def _mock_psd_chunk(survey, kics) -> list[tuple]:
-    """:func:`_psd_row` of the mock light curves of the Kepler stars ``kics`` of ``survey``."""
-    rows = []
-    for kic in kics:
-        lc = survey.light_curve(int(kic))
-        good = lc.good
-        rows.append(_psd_row(f"mock KIC {kic}",
-                             LightCurveRecord(lc.time_days[good], lc.flux_ppm[good], f"KIC {kic}", int(kic))))
-    return rows
+#: The survey of the running :func:`compute_mock_psds` (its forked workers inherit it), else None.
+_MOCK_SURVEY = None
+
+
+def _mock_psd_row(kic) -> tuple:
+    """:func:`_psd_row` of the mock light curve of the Kepler star ``kic`` of the survey being processed."""
+    lc = _MOCK_SURVEY.light_curve(int(kic))
+    good = lc.good
+    return _psd_row(f"mock KIC {kic}", LightCurveRecord(lc.time_days[good], lc.flux_ppm[good], f"KIC {kic}", int(kic)))
 
 
 @locks_output(lambda a: a["output"])
@@ -168,32 +195,25 @@ def compute_mock_psds(survey, output, progress: bool = True, n_jobs: int | None 
 
     The same computation as :func:`compute_psd_files` on the survey's llc files (the quality-flagged
     cadences dropped as lightkurve's default mask does), without writing 3,000 × 7 MB of FITS first:
-    the demo's shortcut. Rows follow ``survey.seismic``. ``n_jobs`` worker processes (default: the CPU
-    count, at most 4; forked, so on Linux/macOS only — elsewhere it runs in one process), each given
-    the survey with its chunk of stars.
+    the demo's shortcut. Rows follow ``survey.seismic``. ``n_jobs`` worker processes (default: every CPU
+    this process may use; forked, so on Linux/macOS only — elsewhere it runs in one process) inherit the
+    survey and take the stars a few at a time; the output does not depend on ``n_jobs``.
     """
-    import multiprocessing
-    import os
-    from concurrent.futures import ProcessPoolExecutor
-
+    global _MOCK_SURVEY
     from ..io.outputs import check_output
 
     check_output(output, "psd", (), overwrite)
     kics = np.asarray(survey.seismic["KIC"], dtype=np.int64)
-    n_jobs = min(os.cpu_count() or 1, 4) if n_jobs is None else int(n_jobs)
-    chunks = [kics[i:i + 32] for i in range(0, kics.size, 32)]
-    work = functools.partial(_mock_psd_chunk, survey)
     rows = []
-    with tqdm(total=kics.size, desc="PSD", unit="star", disable=not progress) as bar:
-        if n_jobs > 1 and "fork" in multiprocessing.get_all_start_methods() and len(chunks) > 1:
-            with ProcessPoolExecutor(n_jobs, mp_context=multiprocessing.get_context("fork")) as pool:
-                for part in pool.map(work, chunks):
-                    rows += part
-                    bar.update(len(part))
-        else:
-            for chunk in chunks:
-                rows += work(chunk)
-                bar.update(len(chunk))
+    _MOCK_SURVEY = survey
+    try:
+        with tqdm(total=kics.size, desc="PSD", unit="star", disable=not progress) as bar, \
+                _row_map(default_jobs() if n_jobs is None else int(n_jobs), chunksize=4) as map_rows:
+            for row in map_rows(_mock_psd_row, kics.tolist()):
+                rows.append(row)
+                bar.update()
+    finally:
+        _MOCK_SURVEY = None
     part = _psd_part([f"mock KIC {kic}" for kic in kics], rows)
     write_psd_file(output, _psd_set(part))
     return _psd_summary(part["flags"], output)
