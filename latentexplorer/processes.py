@@ -23,7 +23,8 @@ import threading
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Stopped", "run_in_process_group", "start_process_group", "stop_on_signals", "stop_process_group"]
+__all__ = ["Stopped", "run_in_process_group", "start_process_group", "stop_on_signals", "stop_process_group",
+           "worker_pool"]
 
 #: Signals that stop :func:`run_in_process_group` (those that exist on this platform).
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
@@ -35,6 +36,18 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the forked child
         import ctypes
 
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG = 1
+
+
+def worker_pool(n_jobs: int, start_method: str | None = None):
+    """A :class:`concurrent.futures.ProcessPoolExecutor` of ``n_jobs`` workers (``start_method``: "fork", …;
+    default the platform's) that never outlive this process: on Linux each worker gets SIGTERM when this
+    process dies, even by kill -9, instead of waiting forever for work that will not come."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context(start_method)
+    return ProcessPoolExecutor(int(n_jobs), mp_context=context,
+                               initializer=_die_with_parent if sys.platform.startswith("linux") else None)
 
 
 def start_process_group(command, *, env=None, cwd=None, **popen_kwargs) -> subprocess.Popen:

@@ -1,5 +1,6 @@
 """kill -9 at five points of every chunked step, the final write included: the rerun's output is byte-identical
-to an uninterrupted run's and nothing is left beside it (no parts, temporary or lock files).
+to an uninterrupted run's, nothing is left beside it (no parts, temporary or lock files) and no worker process
+of the killed run lives on.
 
 Each run is the real command in a child process, stopped at an exact point: the child pauses there (a patched
 ``PartStore`` method or ``os.replace``) and writes a marker file, then the test kills it with SIGKILL.
@@ -13,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 from demo_workspace import tiny_workspace
 
@@ -116,10 +118,13 @@ def kill_at(point, argv, marker):
     while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     reached = marker.exists()
+    workers = psutil.Process(proc.pid).children(recursive=True) if proc.poll() is None else []
     if proc.poll() is None:
         os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert reached, f"the run never reached {point}: {proc.stderr.read().decode()[-2000:]}"
+    _, alive = psutil.wait_procs(workers, timeout=10)
+    assert not alive, f"worker processes outlived the killed run: {alive}"
 
 
 @pytest.mark.slow

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import logging
 import os
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +37,7 @@ from ..io.allstar import ASPCAPFLAG_BITS, MISSING_VALUE, STARFLAG_BITS, write_al
 from ..io.atomic import atomic_output
 from ..io.seismic import write_seismic_catalog
 from ..io.truth import write_truth
+from ..processes import worker_pool
 from ..seismo import scaling_mass
 from .population import draw_population
 
@@ -316,7 +316,7 @@ class MockSurvey:
         if int(n_jobs) <= 1 or len(blocks) < 2:
             yield from zip(blocks, map(_spectra_block_job, jobs))
             return
-        with ProcessPoolExecutor(int(n_jobs)) as pool:
+        with worker_pool(int(n_jobs)) as pool:
             yield from zip(blocks, pool.map(_spectra_block_job, jobs, chunksize=4))
 
     def light_curve(self, kic: int):
@@ -429,7 +429,7 @@ class MockSurvey:
                 _light_curve_job(job)
                 bar.update()
         else:
-            with ProcessPoolExecutor(n_jobs) as pool:
+            with worker_pool(n_jobs) as pool:
                 for _ in pool.map(_light_curve_job, jobs, chunksize=8):
                     bar.update()
         bar.close()

@@ -14,7 +14,6 @@ import logging
 import multiprocessing
 import os
 import warnings
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +24,7 @@ from ..io.lightcurves import LightCurveRecord, read_light_curve
 from ..io.psdfile import PSDSet, psd_file_writer, write_psd_file
 from ..io.outputs import locks_output
 from ..io.provenance import records_provenance
+from ..processes import worker_pool
 from .summary import StepSummary
 
 log = logging.getLogger(__name__)
@@ -132,7 +132,7 @@ def _row_map(n_jobs: int, chunksize: int = 1):
     if n_jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         yield map
         return
-    with ProcessPoolExecutor(n_jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+    with worker_pool(n_jobs, "fork") as pool:
         yield functools.partial(pool.map, chunksize=chunksize)
 
 
