@@ -151,7 +151,8 @@ def build_catalog(workspace, output=None, progress=True, chunk_size=50_000, clie
     inputs = ws.age_inputs
     _check_compatible(inputs, model)
     output, csv_output = catalog_outputs(ws, output)
-    check_output(output, "catalog", (ws.paths.allstar, ws.paths.latent, ws.paths.forest), overwrite)
+    size = len(inputs) * len(catalog_columns(inputs.latent_dim)) * 4  # at least 4 bytes a value in catalog.fits
+    check_output(output, "catalog", (ws.paths.allstar, ws.paths.latent, ws.paths.forest), overwrite, size)
     store = PartStore(output, {
         "step": "catalog", "version": 2, "allstar": describe_input(ws.paths.allstar),
         "latent": describe_input(ws.paths.latent), "forest": describe_input(ws.paths.forest / "metadata.json"),

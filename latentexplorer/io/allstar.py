@@ -10,10 +10,9 @@ that downstream code has one missing-value convention. Flags follow the DR17 bit
 from __future__ import annotations
 
 import numpy as np
-from astropy.io import fits
 from astropy.table import Table
 
-from .tables import write_typed_table
+from .tables import open_survey_table, write_typed_table
 
 __all__ = [
     "ALLSTAR_COLUMNS",
@@ -87,25 +86,10 @@ def write_allstar(path, table) -> None:
     write_typed_table(path, table, ALLSTAR_COLUMNS, "ALLSTAR", "allStar table")
 
 
-def _table_hdu(hdul, path):
-    if len(hdul) < 2 or not isinstance(hdul[1], fits.BinTableHDU):
-        raise ValueError(f"{path} is not an allStar-like file: HDU1 is not a binary table")
-    return hdul[1]
-
-
-def _open(path):
-    try:
-        return fits.open(path, memmap=True)
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{path} does not exist") from None
-    except OSError as err:
-        raise ValueError(f"{path} is not a readable FITS file: {err}") from None
-
-
 def allstar_columns(path) -> set[str]:
     """The column names of an allStar-like file (without reading its rows)."""
-    with _open(path) as hdul:
-        return set(_table_hdu(hdul, path).columns.names)
+    with open_survey_table(path, "allStar") as hdul:
+        return set(hdul[1].columns.names)
 
 
 def read_allstar(path, columns=None) -> Table:
@@ -125,10 +109,11 @@ def read_allstar(path, columns=None) -> Table:
 
     Raises
     ------
-    FileNotFoundError, or ValueError if the file has no table in HDU1 or lacks a requested column.
+    FileNotFoundError, or ValueError (one line naming the file) if it is not a FITS file, has no table in
+    HDU1 or no rows, or lacks a requested column.
     """
-    with _open(path) as hdul:
-        names = _table_hdu(hdul, path).columns.names
+    with open_survey_table(path, "allStar") as hdul:
+        names = hdul[1].columns.names
         wanted = list(names) if columns is None else list(columns)
         absent = [c for c in wanted if c not in names]
         if absent:

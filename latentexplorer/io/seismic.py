@@ -11,13 +11,16 @@ evolutionary states (1 = RGB, 2 = RC, as in Yu et al. 2018 and Miglio et al. 202
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
-from astropy.io import fits
 from astropy.table import Table
 
-from .tables import write_typed_table
+from .tables import open_survey_table, write_typed_table
 
 __all__ = ["SEISMIC_COLUMNS", "write_seismic_catalog", "read_seismic_catalog"]
+
+logger = logging.getLogger(__name__)
 
 #: (name, dtype, unit) of the seismic catalog, in order.
 SEISMIC_COLUMNS = (
@@ -68,12 +71,59 @@ def _normalise_states(values) -> np.ndarray:
     return np.array([_STATES.get(v, "") for v in raw], dtype="U3")
 
 
+def _numbers(values, dtype, name, path) -> np.ndarray:
+    """A column as ``dtype`` (masked or blank → NaN, or −1 for integers); ValueError naming the file and the
+    column when it holds text that is no number, or a fraction where an integer is due."""
+    kind = "integers" if dtype.startswith("i") else "numbers"
+    values = np.ma.asarray(values)
+    if values.dtype.kind in "iu":
+        return np.ma.filled(values, -1).astype(dtype)
+    if values.dtype.kind in "USO":
+        text = np.char.strip(np.ma.filled(values, "").astype(str))
+        for value in text:
+            try:
+                float(value or "nan")
+            except ValueError:
+                raise ValueError(f"{path}: {name} must be {kind}, found {value!r}") from None
+        values = np.where(text == "", "nan", text)
+    numbers = np.ma.filled(np.ma.asarray(values, dtype=float), np.nan)
+    if not dtype.startswith("i"):
+        return numbers.astype(dtype)
+    finite = np.isfinite(numbers)
+    fractions = numbers[finite][numbers[finite] != np.round(numbers[finite])]
+    if fractions.size:
+        raise ValueError(f"{path}: {name} must be {kind}, found {fractions[0]!r}")
+    return np.where(finite, numbers, -1).astype(dtype)
+
+
+def _drop_repeats(table: Table, path) -> Table:
+    """The first row of each star: a later row whose KIC (> 0) or APOGEE_ID (not blank) repeats an earlier
+    row's is dropped, with a warning giving the count."""
+    keep = np.ones(len(table), bool)
+    for name, known in (("KIC", lambda v: v > 0), ("APOGEE_ID", lambda v: v != "")):
+        if name not in table.colnames:
+            continue
+        values = np.asarray(table[name])
+        if name == "APOGEE_ID":
+            values = np.char.upper(values.astype(str))
+        _, first = np.unique(values, return_index=True)
+        repeat = np.ones(len(table), bool)
+        repeat[first] = False
+        keep &= ~(repeat & known(values))
+    if not keep.all():
+        logger.warning("%s: %d rows repeat an earlier row's KIC or APOGEE_ID; the first row of each star is used",
+                       path, int((~keep).sum()))
+    return table[keep]
+
+
 def read_seismic_catalog(path) -> Table:
-    """Read a seismic catalog (HDU1 of a FITS file) into the standard columns.
+    """Read a seismic catalog (HDU1 of a FITS file) into the standard columns, one row per star.
 
     Columns are matched case-insensitively, also under the common aliases listed in the module
     docstring; EVOLSTATE becomes 'RGB', 'RC' or '' (unknown). Columns that are absent from the file
-    are left out, except KIC, NUMAX and DNU, which are required.
+    are left out, except KIC, NUMAX and DNU, which are required. Masked numbers become NaN (a masked KIC
+    −1). A star listed twice (the same KIC > 0, or the same APOGEE_ID after strip and upper-case) keeps
+    its first row; a warning gives the number of rows dropped.
 
     Returns
     -------
@@ -81,12 +131,11 @@ def read_seismic_catalog(path) -> Table:
 
     Raises
     ------
-    FileNotFoundError, or ValueError if HDU1 is not a table or KIC, NUMAX or DNU is missing.
+    FileNotFoundError, or ValueError (one line naming the file) if it is not a FITS file, HDU1 is not a table
+    or has no rows, KIC, NUMAX or DNU is missing, or a numeric column holds text.
     """
-    with fits.open(path) as hdul:
-        if len(hdul) < 2 or not isinstance(hdul[1], fits.BinTableHDU):
-            raise ValueError(f"{path} is not a seismic catalog: HDU1 is not a binary table")
-        raw = Table(hdul[1].data)
+    with open_survey_table(path, "seismic catalog") as hdul:
+        raw = Table(hdul[1].data, masked=False, copy=True)
     by_upper = {name.upper(): name for name in raw.colnames}
     out = Table()
     for name, dtype, unit in SEISMIC_COLUMNS:
@@ -99,10 +148,10 @@ def read_seismic_catalog(path) -> Table:
         elif dtype.startswith("U"):
             out[name] = np.char.strip(values.astype(str))
         else:
-            out[name] = values.astype(dtype)
+            out[name] = _numbers(values, dtype, name, path)
             if unit is not None:
                 out[name].unit = unit
     required = [c for c in ("KIC", "NUMAX", "DNU") if c not in out.colnames]
     if required:
         raise ValueError(f"{path} lacks the seismic columns {', '.join(required)}")
-    return out
+    return _drop_repeats(out, path)

@@ -14,10 +14,14 @@ One code path casts a table to a column spec and writes it atomically to HDU1 of
   anything else wrong with the file — not FITS, damaged or truncated, no table in HDU1, a foreign table
   (no ``LEFORMAT``), another product, a newer version, a missing column — is one ValueError naming
   the file and what is wrong.
+
+:func:`open_survey_table` opens a survey table a user gives (an allStar file, a seismic catalog), memory-mapped,
+with the same one-line errors.
 """
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from pathlib import Path
 
@@ -28,7 +32,8 @@ from astropy.table import Table
 
 from .atomic import atomic_output
 
-__all__ = ["FORMAT_KEYWORD", "VERSION_KEYWORD", "write_typed_table", "write_product_table", "read_product_table"]
+__all__ = ["FORMAT_KEYWORD", "VERSION_KEYWORD", "write_typed_table", "write_product_table", "read_product_table",
+           "open_survey_table"]
 
 #: HDU1 header keyword holding a product's format name, e.g. ``'latentexplorer.catalog'``.
 FORMAT_KEYWORD = "LEFORMAT"
@@ -208,6 +213,39 @@ def _read_fits(path: Path, what: str):
             raise ValueError(f"{path} is not a FITS file (expected a {what} file)") from None
         raise ValueError(f"{path} is damaged or truncated (expected a {what} file): {detail}") from None
     return header, table
+
+
+@contextlib.contextmanager
+def open_survey_table(path, what: str):
+    """Yield the open HDU list (memory-mapped) of a user's survey table ``what`` (e.g. "allStar") at ``path``,
+    after checking that HDU1 is a binary table with at least one row.
+
+    Raises
+    ------
+    FileNotFoundError
+        No file at ``path``.
+    ValueError
+        A directory, not a FITS file, damaged, no table in HDU1, or no rows (one line naming the file).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist")
+    if path.is_dir():
+        raise ValueError(f"{path} is a directory, not a FITS file ({what} expected)")
+    try:
+        hdul = fits.open(path, memmap=True)
+        n_hdus = len(hdul)  # reads every header: a damaged file fails here
+    except OSError as err:
+        detail = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ValueError(f"{path} is not a readable FITS file ({what} expected): {detail}") from None
+    try:
+        if n_hdus < 2 or not isinstance(hdul[1], fits.BinTableHDU):
+            raise ValueError(f"{path} is not a {what} file: HDU1 is not a binary table")
+        if hdul[1].data is None or len(hdul[1].data) == 0:
+            raise ValueError(f"{path} has no rows (an empty {what} table)")
+        yield hdul
+    finally:
+        hdul.close()
 
 
 def read_product_table(path, *, format_name: str, max_version: int, command: str, required=()) -> Table:
