@@ -136,6 +136,25 @@ def keras_with_unknown_class(ws):
             z.writestr(name, data)
 
 
+def apstar_directory_with_a_bad_file(ws):
+    """survey/apStar/ with three apStar files from the stacked spectra and one that is not FITS."""
+    from latentexplorer.io.apogee_spectra import read_stacked_spectra, write_apstar
+
+    chunk = read_stacked_spectra(ws / "survey/spectra.h5", 0, 3)
+    (ws / "survey/apStar").mkdir()
+    for i, apogee_id in enumerate(chunk.apogee_id):
+        write_apstar(ws / f"survey/apStar/apStar-dr17-{apogee_id}.fits", apogee_id, chunk.flux[i], chunk.flux_err[i],
+                     chunk.bitmask[i])
+    (ws / "survey/apStar/apStar-dr17-2M99999999+9999999.fits").write_text("not FITS")
+
+
+def broken_symlink(rel):
+    def spoil(ws):
+        (ws / rel).unlink()
+        (ws / rel).symlink_to(ws / "gone.h5")
+    return spoil
+
+
 def duplicated_seismic_rows(ws):
     table = Table.read(ws / "survey/seismic.fits", hdu=1)
     from astropy.table import vstack
@@ -201,6 +220,11 @@ CASES = {
         PAIRS, h5_edit("survey/spectra.h5", lambda f: h5_replace("APOGEE_ID", np.array(
             [f"  {s.lower()} " for s in f["APOGEE_ID"].asstr()[()]], dtype=h5py.string_dtype()))(f)),
         code=0, outputs=("pairs2.h5",), check=lambda ws: _pairs_counts_each_star_once(ws)),
+    "spectra: a broken symlink": Case(ENCODE, broken_symlink("survey/spectra.h5"), error=r"spectra\.h5 does not exist"),
+    "spectra: one apStar file unreadable": Case(
+        ("encode", "{ws}/model", "{ws}/survey/apStar", "-o", "{ws}/latent2.h5", "--no-progress"),
+        apstar_directory_with_a_bad_file, code=0, outputs=("latent2.h5",), warning=r"could not read spectrum .*2M99999999",
+        check=lambda ws: _nan_latents(ws / "latent2.h5", 1)),
     # the model directory (encode)
     "model.keras: garbage": Case(ENCODE, text("model/model.keras", "not a zip"),
                                  error=r"model\.keras is not a Keras 3 \.keras file"),
@@ -237,6 +261,14 @@ CASES = {
                               error=r"seismic\.fits lacks the seismic columns NUMAX"),
     "seismic: KIC as text": Case(PAIRS, fits_edit("survey/seismic.fits", set_column("KIC", lambda t: np.array(
         [f"kic{k}" for k in t["KIC"]]))), error=r"seismic\.fits: KIC must be integers"),
+    "seismic: NUMAX as text": Case(PAIRS, fits_edit("survey/seismic.fits", set_column("NUMAX", lambda t: np.array(
+        ["fast"] * len(t)))), error=r"seismic\.fits: NUMAX must be numbers, found 'fast'"),
+    "seismic: KIC fractional": Case(PAIRS, fits_edit("survey/seismic.fits", set_column("KIC", lambda t: t["KIC"] + 0.5)),
+                                    error=r"seismic\.fits: KIC must be integers"),
+    "seismic: unknown evolutionary states": Case(PAIRS, fits_edit("survey/seismic.fits", set_column(
+        "EVOLSTATE", lambda t: np.array(["XX"] * len(t)))), error=r"no seismic-catalog star of .*seismic\.fits"),
+    "seismic: AGE NaN in some rows": Case(AGES, fits_edit("survey/seismic.fits", set_column(
+        "AGE", lambda t: np.where(np.arange(len(t)) < 20, np.nan, t["AGE"]))), code=0, outputs=FOREST_OUT),
     "seismic: duplicate rows (pairs)": Case(PAIRS, duplicated_seismic_rows, code=0, outputs=("pairs2.h5",),
                                             warning=r"seismic\.fits: \d+ rows repeat an earlier row's",
                                             check=_pairs_counts_each_star_once),
@@ -275,6 +307,11 @@ CASES = {
     "allStar: duplicate IDs": Case(CATALOG, fits_edit("survey/allStar.fits", set_column(
         "APOGEE_ID", lambda t: np.concatenate([np.asarray(t["APOGEE_ID"][:1]), np.asarray(t["APOGEE_ID"][:-1])]))),
         code=0, outputs=CATALOG_OUT, check=_catalog_has_latents),
+    "allStar: TEFF as text": Case(CATALOG, fits_edit("survey/allStar.fits", set_column(
+        "TEFF", lambda t: np.array(["hot"] * len(t)))), error=r"allStar\.fits: TEFF must be numbers"),
+    "allStar: no DIST anywhere (orbits)": Case(ORBITS, fits_edit("survey/allStar.fits", set_column("DIST", np.nan)),
+                                               error=r"allStar\.fits: not one of its 300 rows has a position"),
+    "allStar: a text file (orbits)": Case(ORBITS, text("survey/allStar.fits"), error=r"allStar\.fits is not a readable FITS"),
     "allStar: missing (orbits)": Case(ORBITS, removed("survey/allStar.fits"), error=r"allStar\.fits does not exist"),
     # latent.h5, forest/ (catalog)
     "latent.h5: truncated": Case(CATALOG, truncated("latent.h5"), error=r"latent\.h5 is damaged or truncated"),
@@ -283,6 +320,8 @@ CASES = {
                                           error=r"latent\.h5.*inconsistent latent shapes"),
     "latent.h5: NaN latents": Case(CATALOG, h5_edit("latent.h5", h5_nan_rows("z_mean", slice(0, 20))), code=0,
                                    outputs=CATALOG_OUT),
+    "latent.h5: missing (ages)": Case(AGES, removed("latent.h5"), error=r"latent\.h5 is missing from the workspace"),
+    "forest: missing": Case(CATALOG, lambda ws: shutil.rmtree(ws / "forest"), error=r"forest is missing from the workspace"),
     "forest: a pickle": Case(CATALOG, lambda ws: (ws / "forest/age_forest.skops").write_bytes(pickle.dumps([1, 2])),
                              error=r"age_forest\.skops is not a skops"),
     "forest: garbage": Case(CATALOG, text("forest/evolstate_forest.skops"), error=r"evolstate_forest\.skops is not a skops"),
@@ -317,7 +356,8 @@ def _snapshot(root: Path) -> dict:
     out = {}
     for path in sorted(root.rglob("*")):
         rel = str(path.relative_to(root))
-        out[rel] = "dir" if path.is_dir() else hashlib.sha256(path.read_bytes()).hexdigest()
+        out[rel] = (f"link to {os.readlink(path)}" if path.is_symlink() else "dir" if path.is_dir()
+                    else hashlib.sha256(path.read_bytes()).hexdigest())
     return out
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from astropy.table import Table
 
-from .tables import open_survey_table, write_typed_table
+from .tables import numeric_column, open_survey_table, write_typed_table
 
 __all__ = [
     "ALLSTAR_COLUMNS",
@@ -103,7 +103,8 @@ def read_allstar(path, columns=None) -> Table:
 
     Returns
     -------
-    astropy Table: string columns stripped of padding; the DR17 sentinel −9999 is replaced by NaN in float
+    astropy Table: string columns stripped of padding; numbers of :data:`ALLSTAR_COLUMNS` stored as text read
+    as float (ValueError naming the file and column if they are no numbers); the DR17 sentinel −9999 is replaced by NaN in float
     columns, and in integer columns that are not bitmasks (names without FLAG or TARGET), which then become
     float (a Teff stored as an integer must not give −9999 K).
 
@@ -124,8 +125,13 @@ def read_allstar(path, columns=None) -> Table:
             unit = hdul[1].columns[name].unit
             if unit:
                 table[name].unit = unit
+    numeric = {name for name, dtype, _ in ALLSTAR_COLUMNS if not dtype.startswith("U")}
     for name in table.colnames:
         col = table[name]
+        if col.dtype.kind in "US" and name in numeric:  # numbers stored as text: read, or refused
+            table[name] = numeric_column(col, "f8", name, path)
+            table[name].unit = col.unit
+            col = table[name]
         if col.dtype.kind in "US":
             table[name] = np.char.strip(np.asarray(col).astype(str))
         elif col.dtype.kind in "iu" and not ("FLAG" in name.upper() or "TARGET" in name.upper()) \

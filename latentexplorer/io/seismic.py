@@ -16,7 +16,7 @@ import logging
 import numpy as np
 from astropy.table import Table
 
-from .tables import open_survey_table, write_typed_table
+from .tables import numeric_column, open_survey_table, write_typed_table
 
 __all__ = ["SEISMIC_COLUMNS", "write_seismic_catalog", "read_seismic_catalog"]
 
@@ -71,31 +71,6 @@ def _normalise_states(values) -> np.ndarray:
     return np.array([_STATES.get(v, "") for v in raw], dtype="U3")
 
 
-def _numbers(values, dtype, name, path) -> np.ndarray:
-    """A column as ``dtype`` (masked or blank → NaN, or −1 for integers); ValueError naming the file and the
-    column when it holds text that is no number, or a fraction where an integer is due."""
-    kind = "integers" if dtype.startswith("i") else "numbers"
-    values = np.ma.asarray(values)
-    if values.dtype.kind in "iu":
-        return np.ma.filled(values, -1).astype(dtype)
-    if values.dtype.kind in "USO":
-        text = np.char.strip(np.ma.filled(values, "").astype(str))
-        for value in text:
-            try:
-                float(value or "nan")
-            except ValueError:
-                raise ValueError(f"{path}: {name} must be {kind}, found {value!r}") from None
-        values = np.where(text == "", "nan", text)
-    numbers = np.ma.filled(np.ma.asarray(values, dtype=float), np.nan)
-    if not dtype.startswith("i"):
-        return numbers.astype(dtype)
-    finite = np.isfinite(numbers)
-    fractions = numbers[finite][numbers[finite] != np.round(numbers[finite])]
-    if fractions.size:
-        raise ValueError(f"{path}: {name} must be {kind}, found {fractions[0]!r}")
-    return np.where(finite, numbers, -1).astype(dtype)
-
-
 def _drop_repeats(table: Table, path) -> Table:
     """The first row of each star: a later row whose KIC (> 0) or APOGEE_ID (not blank) repeats an earlier
     row's is dropped, with a warning giving the count."""
@@ -148,7 +123,7 @@ def read_seismic_catalog(path) -> Table:
         elif dtype.startswith("U"):
             out[name] = np.char.strip(values.astype(str))
         else:
-            out[name] = _numbers(values, dtype, name, path)
+            out[name] = numeric_column(values, dtype, name, path)
             if unit is not None:
                 out[name].unit = unit
     required = [c for c in ("KIC", "NUMAX", "DNU") if c not in out.colnames]

@@ -33,7 +33,7 @@ from astropy.table import Table
 from .atomic import atomic_output
 
 __all__ = ["FORMAT_KEYWORD", "VERSION_KEYWORD", "write_typed_table", "write_product_table", "read_product_table",
-           "open_survey_table"]
+           "open_survey_table", "numeric_column"]
 
 #: HDU1 header keyword holding a product's format name, e.g. ``'latentexplorer.catalog'``.
 FORMAT_KEYWORD = "LEFORMAT"
@@ -213,6 +213,34 @@ def _read_fits(path: Path, what: str):
             raise ValueError(f"{path} is not a FITS file (expected a {what} file)") from None
         raise ValueError(f"{path} is damaged or truncated (expected a {what} file): {detail}") from None
     return header, table
+
+
+def numeric_column(values, dtype, name: str, path) -> np.ndarray:
+    """A survey table's column ``name`` of ``path`` as numbers of ``dtype`` ('f8', 'i8'…): numbers written as
+    text are read, masked or blank entries become NaN (−1 for integers).
+
+    Raises ValueError naming the file and the column when it holds text that is no number, or a fraction
+    where an integer is due."""
+    kind = "integers" if dtype.startswith("i") else "numbers"
+    values = np.ma.asarray(values)
+    if values.dtype.kind in "iu":
+        return np.ma.filled(values, -1).astype(dtype)
+    if values.dtype.kind in "USO":
+        text = np.char.strip(np.ma.filled(values, "").astype(str))
+        for value in text:
+            try:
+                float(value or "nan")
+            except ValueError:
+                raise ValueError(f"{path}: {name} must be {kind}, found {str(value)!r}") from None
+        values = np.where(text == "", "nan", text)
+    numbers = np.ma.filled(np.ma.asarray(values, dtype=float), np.nan)
+    if not dtype.startswith("i"):
+        return numbers.astype(dtype)
+    finite = np.isfinite(numbers)
+    fractions = numbers[finite][numbers[finite] != np.round(numbers[finite])]
+    if fractions.size:
+        raise ValueError(f"{path}: {name} must be {kind}, found {float(fractions[0])!r}")
+    return np.where(finite, numbers, -1).astype(dtype)
 
 
 @contextlib.contextmanager

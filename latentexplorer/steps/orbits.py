@@ -65,7 +65,8 @@ def compute_orbits(catalog_path, output, *, chunk_size: int = 20_000, progress: 
 
     ``catalog_path`` holds APOGEE_ID, RA, DEC, DIST (kpc) and the kinematics of :data:`KINEMATIC_COLUMNS`
     (a truth table or an allStar). Rows with missing values get NaN and a FLAG bit
-    (:class:`latentexplorer.galaxy.OrbitFlag`). Chunks of ``chunk_size`` stars are kept as parts until the
+    (:class:`latentexplorer.galaxy.OrbitFlag`); a catalog without a single position is refused (ValueError).
+    Chunks of ``chunk_size`` stars are kept as parts until the
     output is written (an interrupted run resumes); ``client`` (dask.distributed) spreads them over its
     workers with the same result. Returns the written astropy Table.
     """
@@ -75,6 +76,11 @@ def compute_orbits(catalog_path, output, *, chunk_size: int = 20_000, progress: 
     from ..io.outputs import check_output
 
     ids, values = read_observables(Path(catalog_path))
+    ra, dec, dist = values[:3]
+    with np.errstate(invalid="ignore"):
+        if not (np.isfinite(ra) & np.isfinite(dec) & (dist > 0)).any():
+            raise ValueError(f"{catalog_path}: not one of its {len(ids)} rows has a position (RA, DEC and a "
+                             "positive DIST): nothing to compute")
     check_output(output, "orbits", (catalog_path,), overwrite, size=len(ids) * 14 * 8)  # 14 columns of 8 bytes
     chunks = plan_chunks(len(ids), chunk_size)
     store = PartStore(output, {"step": "orbits", "version": 1, "catalog": describe_input(catalog_path),
