@@ -256,6 +256,7 @@ CASES = {
     # the seismic catalog (pairs, ages)
     "seismic: a text file": Case(PAIRS, text("survey/seismic.fits"), error=r"seismic\.fits is not a readable FITS file"),
     "seismic: zero bytes": Case(AGES, zero_bytes("survey/seismic.fits"), error=r"seismic\.fits is not a readable FITS file"),
+    "seismic: truncated": Case(PAIRS, truncated("survey/seismic.fits", 0.6), error=r"seismic\.fits is (damaged|not a readable)"),
     "seismic: no rows": Case(AGES, fits_edit("survey/seismic.fits", lambda t: t[:0]), error=r"seismic\.fits has no rows"),
     "seismic: no NUMAX": Case(PAIRS, fits_edit("survey/seismic.fits", lambda t: (t.remove_column("NUMAX"), t)[1]),
                               error=r"seismic\.fits lacks the seismic columns NUMAX"),
@@ -284,6 +285,7 @@ CASES = {
     # the allStar file (catalog, ages, orbits)
     "allStar: a text file": Case(CATALOG, text("survey/allStar.fits"), error=r"allStar\.fits is not a readable FITS file"),
     "allStar: zero bytes": Case(ORBITS, zero_bytes("survey/allStar.fits"), error=r"allStar\.fits is not a readable FITS file"),
+    "allStar: truncated": Case(CATALOG, truncated("survey/allStar.fits", 0.6), error=r"allStar\.fits is (damaged|not a readable)"),
     "allStar: a directory": Case(CATALOG, directory("survey/allStar.fits"), error=r"allStar\.fits is a directory"),
     "allStar: no rows": Case(CATALOG, fits_edit("survey/allStar.fits", lambda t: t[:0]), error=r"allStar\.fits has no rows"),
     "allStar: no rows (orbits)": Case(ORBITS, fits_edit("survey/allStar.fits", lambda t: t[:0]),
@@ -313,6 +315,11 @@ CASES = {
                                                error=r"allStar\.fits: not one of its 300 rows has a position"),
     "allStar: a text file (orbits)": Case(ORBITS, text("survey/allStar.fits"), error=r"allStar\.fits is not a readable FITS"),
     "allStar: missing (orbits)": Case(ORBITS, removed("survey/allStar.fits"), error=r"allStar\.fits does not exist"),
+    # pairs.h5 (train)
+    "pairs.h5: a text file (train)": Case(("train", "{ws}/pairs.h5", "-o", "{ws}/model2", "--epochs", "1"),
+                                          text("pairs.h5"), error=r"pairs\.h5 is not an HDF5 file"),
+    "pairs.h5: truncated (train)": Case(("train", "{ws}/pairs.h5", "-o", "{ws}/model2", "--epochs", "1"),
+                                        truncated("pairs.h5"), error=r"pairs\.h5 is damaged or truncated"),
     # latent.h5, forest/ (catalog)
     "latent.h5: truncated": Case(CATALOG, truncated("latent.h5"), error=r"latent\.h5 is damaged or truncated"),
     "latent.h5: a text file": Case(CATALOG, text("latent.h5"), error=r"latent\.h5 is not an HDF5 file"),
@@ -406,18 +413,29 @@ def _unshare_available() -> bool:
         return False
 
 
+DISK_CASES = {  # (step, tmpfs options): the one line expected
+    ("catalog", "size=16k"): r"No space left on device: .*catalog\.fits needs about .* MB free",  # checked first
+    ("catalog", "size=64k"): r"No space left on device while writing .*catalog\.fits",  # fails while writing
+    ("orbits", "size=16k"): r"No space left on device: .*orbits\.fits needs about",
+    ("orbits", "size=64k"): r"No space left on device while writing .*orbits\.fits",
+    ("encode", "size=16k"): r"No space left on device",
+    ("catalog", "size=1m,ro"): r"is not writable|Read-only file system",
+    ("orbits", "size=1m,ro"): r"is not writable|Read-only file system",
+    ("encode", "size=1m,ro"): r"is not writable|Read-only file system",
+}
+
+
 @pytest.mark.skipif(not _unshare_available(), reason="needs unshare (a private mount namespace) to mount a tmpfs")
-@pytest.mark.parametrize("mount, message", [("size=16k", r"No space left on device: .* needs about"),
-                                            ("size=64k", r"No space left on device while writing .*\.fits"),
-                                            ("size=1m,ro", r"is not writable|Read-only file system")])
-@pytest.mark.parametrize("step", ["catalog", "orbits"])
-def test_a_full_or_read_only_output_disk_gives_one_line_and_no_debris(tmp_path, mount, message, step):
+@pytest.mark.parametrize("step, mount", list(DISK_CASES))
+def test_a_full_or_read_only_output_disk_gives_one_line_and_no_debris(tmp_path, step, mount):
+    message = DISK_CASES[step, mount]
     ws = _copy_workspace(tmp_path)
     out = tmp_path / "out"
     out.mkdir()
     before = _snapshot(ws)
     argv = {"catalog": f"catalog {ws} -o {out}/catalog.fits",
-            "orbits": f"orbits {ws}/survey/allStar.fits -o {out}/orbits.fits"}[step]
+            "orbits": f"orbits {ws}/survey/allStar.fits -o {out}/orbits.fits",
+            "encode": f"encode {ws}/model {ws}/survey/spectra.h5 -o {out}/latent.h5"}[step]
     script = (f"mount -t tmpfs -o {mount} none {out} && {sys.executable} -m latentexplorer {argv} --no-progress; "
               f"rc=$?; ls -A {out}; exit $rc")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[1]), os.environ.get("PYTHONPATH", "")])}

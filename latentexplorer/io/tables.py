@@ -246,14 +246,15 @@ def numeric_column(values, dtype, name: str, path) -> np.ndarray:
 @contextlib.contextmanager
 def open_survey_table(path, what: str):
     """Yield the open HDU list (memory-mapped) of a user's survey table ``what`` (e.g. "allStar") at ``path``,
-    after checking that HDU1 is a binary table with at least one row.
+    after checking that HDU1 is a binary table with at least one row, all of it in the file (not truncated).
 
     Raises
     ------
     FileNotFoundError
         No file at ``path``.
     ValueError
-        A directory, not a FITS file, damaged, no table in HDU1, or no rows (one line naming the file).
+        A directory, not a FITS file, damaged or truncated, no table in HDU1, or no rows (one line naming the
+        file).
     """
     path = Path(path)
     if not path.exists():
@@ -261,14 +262,19 @@ def open_survey_table(path, what: str):
     if path.is_dir():
         raise ValueError(f"{path} is a directory, not a FITS file ({what} expected)")
     try:
-        hdul = fits.open(path, memmap=True)
-        n_hdus = len(hdul)  # reads every header: a damaged file fails here
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=fits.verify.VerifyWarning)
+            warnings.filterwarnings("ignore", message=".*truncated")  # checked below, with the file's size
+            hdul = fits.open(path, memmap=True)
+            n_hdus = len(hdul)  # reads every header: a damaged header fails here
     except OSError as err:
         detail = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise ValueError(f"{path} is not a readable FITS file ({what} expected): {detail}") from None
     try:
         if n_hdus < 2 or not isinstance(hdul[1], fits.BinTableHDU):
             raise ValueError(f"{path} is not a {what} file: HDU1 is not a binary table")
+        if hdul.fileinfo(1)["datLoc"] + hdul[1].size > path.stat().st_size:
+            raise ValueError(f"{path} is damaged or truncated: its table needs more bytes than the file holds")
         if hdul[1].data is None or len(hdul[1].data) == 0:
             raise ValueError(f"{path} has no rows (an empty {what} table)")
         yield hdul
