@@ -10,6 +10,7 @@ every file of the workspace byte-identical afterwards except the step's own outp
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -405,6 +406,22 @@ def test_a_spoilt_input_gives_one_line_or_a_flag(name, tmp_path, capsys, caplog)
         case.check(ws)
 
 
+@pytest.mark.parametrize("raised, code, words", [(KeyError("x"), 1, "internal error: KeyError: 'x' (a bug"),
+                                                 (KeyboardInterrupt(), 130, "interrupted")])
+def test_a_bug_or_ctrl_c_is_one_line_too(monkeypatch, capsys, raised, code, words):
+    import latentexplorer.commands.ages as ages
+
+    def run(args):
+        raise raised
+
+    monkeypatch.setattr(ages, "run", run)
+    assert main(["ages", "nowhere"]) == code
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and words in err and "Traceback" not in err
+    with pytest.raises(type(raised)) if code == 1 else contextlib.nullcontext():
+        main(["-vv", "ages", "nowhere"])  # -vv: the traceback of a bug
+
+
 # --- a full and a read-only disk: a real tmpfs in a private mount namespace ----------------------------------
 def _unshare_available() -> bool:
     try:
@@ -419,6 +436,7 @@ DISK_CASES = {  # (step, tmpfs options): the one line expected
     ("orbits", "size=16k"): r"No space left on device: .*orbits\.fits needs about",
     ("orbits", "size=64k"): r"No space left on device while writing .*orbits\.fits",
     ("encode", "size=16k"): r"No space left on device",
+    ("pairs", "size=1m"): r"No space left on device: .*pairs\.h5 needs about 7\.7 MB",
     ("catalog", "size=1m,ro"): r"is not writable|Read-only file system",
     ("orbits", "size=1m,ro"): r"is not writable|Read-only file system",
     ("encode", "size=1m,ro"): r"is not writable|Read-only file system",
@@ -435,7 +453,8 @@ def test_a_full_or_read_only_output_disk_gives_one_line_and_no_debris(tmp_path, 
     before = _snapshot(ws)
     argv = {"catalog": f"catalog {ws} -o {out}/catalog.fits",
             "orbits": f"orbits {ws}/survey/allStar.fits -o {out}/orbits.fits",
-            "encode": f"encode {ws}/model {ws}/survey/spectra.h5 -o {out}/latent.h5"}[step]
+            "encode": f"encode {ws}/model {ws}/survey/spectra.h5 -o {out}/latent.h5",
+            "pairs": f"pairs {ws}/psd.h5 {ws}/survey/spectra.h5 {ws}/survey/seismic.fits -o {out}/pairs.h5"}[step]
     script = (f"mount -t tmpfs -o {mount} none {out} && {sys.executable} -m latentexplorer {argv} --no-progress; "
               f"rc=$?; ls -A {out}; exit $rc")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[1]), os.environ.get("PYTHONPATH", "")])}

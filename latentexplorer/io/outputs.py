@@ -15,7 +15,8 @@ import os
 import shutil
 from pathlib import Path
 
-__all__ = ["DISK_ERRORS", "product_name", "check_output", "disk_error", "output_lock", "locks_output"]
+__all__ = ["DISK_ERRORS", "product_name", "check_output", "check_free_space", "disk_error", "output_lock",
+           "locks_output"]
 
 
 def product_name(path) -> str | None:
@@ -64,6 +65,17 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
+def check_free_space(output, size: int) -> None:
+    """Refuse (OSError ENOSPC, naming ``output`` and both sizes) to write ``size`` bytes (the step's estimate of
+    its output's size) where the output's directory has less free space."""
+    output = Path(output)
+    parent = output.parent if str(output.parent) else Path(".")
+    free = shutil.disk_usage(parent).free
+    if free < size:
+        raise OSError(errno.ENOSPC, f"No space left on device: {output} needs about {_megabytes(size)}, "
+                                    f"{_megabytes(free)} free in {parent}")
+
+
 def _check_directory(output: Path, size: int | None) -> None:
     parent = output.parent if str(output.parent) else Path(".")
     if not parent.is_dir():
@@ -71,10 +83,7 @@ def _check_directory(output: Path, size: int | None) -> None:
     if not os.access(parent, os.W_OK):
         raise PermissionError(f"output directory {parent} is not writable")
     if size:
-        free = shutil.disk_usage(parent).free
-        if free < size:
-            raise OSError(errno.ENOSPC, f"No space left on device: {output} needs about {_megabytes(size)}, "
-                                        f"{_megabytes(free)} free in {parent}")
+        check_free_space(output, size)
 
 
 def _megabytes(n: int) -> str:
@@ -85,8 +94,8 @@ def check_output(output, product: str, inputs=(), overwrite: bool = False, size:
     """Check that ``output`` may be written by a step making product ``product`` from ``inputs``, before the
     step starts work.
 
-    ``size`` (bytes), where the step can estimate it: the least space the output will take (its final file);
-    less free space than that in the output directory is refused.
+    ``size`` (bytes), where the step can estimate it: the space its output will take; less free space than that
+    in the output directory is refused (:func:`check_free_space`).
 
     Raises
     ------

@@ -48,7 +48,7 @@ def make_pairs(psd_path, spectra_path, seismic_path, output, *, numax_range=C.TR
         If the PSDs are on another frequency grid, or no star can be matched at all.
     """
 
-    from ..io.outputs import check_output
+    from ..io.outputs import check_free_space, check_output
 
     check_output(output, "pairs", (psd_path, spectra_path, seismic_path), overwrite)
     psds = read_psd_file(psd_path)
@@ -71,6 +71,7 @@ def make_pairs(psd_path, spectra_path, seismic_path, output, *, numax_range=C.TR
             f"no seismic-catalog star of {seismic_path} has both a usable PSD in {psd_path} (matched by KIC) "
             f"and 4 < ν_max < 250 μHz with a known evolutionary state"
         )
+    check_free_space(output, candidates.size * (C.APOGEE_N_PIXELS + grid.size) * 4)  # a pair for each candidate
     wanted = np.asarray(seismic["APOGEE_ID"]).astype(str)[candidates]
     spectrum_found = np.zeros(candidates.size, bool)
     found_rows, found_spectra = [], []
