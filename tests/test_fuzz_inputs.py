@@ -180,6 +180,11 @@ def _catalog_has_latents(ws):
     assert np.isfinite(np.asarray(catalog["z0"], float)).mean() > 0.5
 
 
+def _pair_count(ws, n):
+    with h5py.File(ws / "pairs2.h5") as f:
+        assert f["APOGEE_ID"].shape == (n,)
+
+
 def _pairs_counts_each_star_once(ws):
     with h5py.File(ws / "pairs2.h5") as f:
         ids = f["APOGEE_ID"].asstr()[()]
@@ -271,6 +276,9 @@ CASES = {
         "EVOLSTATE", lambda t: np.array(["XX"] * len(t)))), error=r"no seismic-catalog star of .*seismic\.fits"),
     "seismic: AGE NaN in some rows": Case(AGES, fits_edit("survey/seismic.fits", set_column(
         "AGE", lambda t: np.where(np.arange(len(t)) < 20, np.nan, t["AGE"]))), code=0, outputs=FOREST_OUT),
+    "seismic: -9999 NUMAX in some rows": Case(PAIRS, fits_edit("survey/seismic.fits", lambda t: (
+        t.__setitem__("NUMAX", np.where(np.arange(len(t)) < 10, -9999.0, t["NUMAX"])), t)[1]), code=0,
+        outputs=("pairs2.h5",), check=lambda ws: _pair_count(ws, 190)),
     "seismic: duplicate rows (pairs)": Case(PAIRS, duplicated_seismic_rows, code=0, outputs=("pairs2.h5",),
                                             warning=r"seismic\.fits: \d+ rows repeat an earlier row's",
                                             check=_pairs_counts_each_star_once),

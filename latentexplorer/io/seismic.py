@@ -16,6 +16,8 @@ import logging
 import numpy as np
 from astropy.table import Table
 
+from ..match import normalise_ids
+from .allstar import MISSING_VALUE
 from .tables import numeric_column, open_survey_table, write_typed_table
 
 __all__ = ["SEISMIC_COLUMNS", "write_seismic_catalog", "read_seismic_catalog"]
@@ -72,19 +74,18 @@ def _normalise_states(values) -> np.ndarray:
 
 
 def _drop_repeats(table: Table, path) -> Table:
-    """The first row of each star: a later row whose KIC (> 0) or APOGEE_ID (not blank) repeats an earlier
-    row's is dropped, with a warning giving the count."""
+    """The first row of each star: a later row whose KIC (> 0) or APOGEE_ID (not blank; compared as
+    :func:`latentexplorer.match.normalise_ids` does) repeats an earlier row's is dropped, with a warning
+    giving the count."""
     keep = np.ones(len(table), bool)
-    for name, known in (("KIC", lambda v: v > 0), ("APOGEE_ID", lambda v: v != "")):
+    for name in ("KIC", "APOGEE_ID"):
         if name not in table.colnames:
             continue
-        values = np.asarray(table[name])
-        if name == "APOGEE_ID":
-            values = np.char.upper(values.astype(str))
-        _, first = np.unique(values, return_index=True)
+        ids = normalise_ids(table[name])
+        known = np.asarray(table[name]) > 0 if name == "KIC" else ids != ""
         repeat = np.ones(len(table), bool)
-        repeat[first] = False
-        keep &= ~(repeat & known(values))
+        repeat[np.unique(ids, return_index=True)[1]] = False
+        keep &= ~(repeat & known)
     if not keep.all():
         logger.warning("%s: %d rows repeat an earlier row's KIC or APOGEE_ID; the first row of each star is used",
                        path, int((~keep).sum()))
@@ -96,8 +97,8 @@ def read_seismic_catalog(path) -> Table:
 
     Columns are matched case-insensitively, also under the common aliases listed in the module
     docstring; EVOLSTATE becomes 'RGB', 'RC' or '' (unknown). Columns that are absent from the file
-    are left out, except KIC, NUMAX and DNU, which are required. Masked numbers become NaN (a masked KIC
-    −1). A star listed twice (the same KIC > 0, or the same APOGEE_ID after strip and upper-case) keeps
+    are left out, except KIC, NUMAX and DNU, which are required. Masked numbers and the −9999 sentinel
+    become NaN (a KIC −1). A star listed twice (the same KIC > 0, or the same APOGEE_ID after strip and upper-case) keeps
     its first row; a warning gives the number of rows dropped.
 
     Returns
@@ -123,7 +124,8 @@ def read_seismic_catalog(path) -> Table:
         elif dtype.startswith("U"):
             out[name] = np.char.strip(values.astype(str))
         else:
-            out[name] = numeric_column(values, dtype, name, path)
+            numbers = numeric_column(values, dtype, name, path)
+            out[name] = np.where(numbers == MISSING_VALUE, -1 if dtype.startswith("i") else np.nan, numbers)
             if unit is not None:
                 out[name].unit = unit
     required = [c for c in ("KIC", "NUMAX", "DNU") if c not in out.colnames]
