@@ -259,6 +259,10 @@ CASES = {
     "psd.h5: a directory": Case(PAIRS, directory("psd.h5"), error=r"psd\.h5 is a directory"),
     "psd.h5: a latent file": Case(PAIRS, lambda ws: shutil.copy(ws / "latent.h5", ws / "psd.h5"),
                                   error=r"psd\.h5 is a latentexplorer\.latent file, not a latentexplorer\.psd"),
+    "psd.h5: KIC rows differ": Case(PAIRS, h5_edit("psd.h5", h5_rows("KIC", 150)),
+                                    error=r"psd\.h5: inconsistent PSD shapes: target_id \(200,\).*kic \(150,\)"),
+    "psd.h5: NaN in unflagged PSDs": Case(PAIRS, h5_edit("psd.h5", h5_nan_rows("log_psd", slice(0, 7))), code=0,
+                                          outputs=("pairs2.h5",), check=lambda ws: _pair_count(ws, 193)),
     # the seismic catalog (pairs, ages)
     "seismic: a text file": Case(PAIRS, text("survey/seismic.fits"), error=r"seismic\.fits is not a readable FITS file"),
     "seismic: zero bytes": Case(AGES, zero_bytes("survey/seismic.fits"), error=r"seismic\.fits is not a readable FITS file"),

@@ -63,7 +63,7 @@ def make_pairs(psd_path, spectra_path, seismic_path, output, *, numax_range=C.TR
     state = np.asarray(seismic["EVOLSTATE"]).astype(str)
     in_sample = (numax > numax_range[0]) & (numax < numax_range[1]) & np.isin(state, ("RGB", "RC"))
     kic = np.asarray(seismic["KIC"], dtype=np.int64)
-    usable_psd = np.flatnonzero((psds.flags == 0) & (psds.kic > 0))
+    usable_psd = np.flatnonzero((psds.flags == 0) & (psds.kic > 0) & np.isfinite(psds.log_psd).all(axis=1))
     psd_of = match_ids(kic, psds.kic[usable_psd], warn_duplicates=str(psd_path))  # its row among the usable PSDs
     candidates = np.flatnonzero(in_sample & (psd_of >= 0))
     if not candidates.size:
