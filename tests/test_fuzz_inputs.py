@@ -316,9 +316,14 @@ CASES = {
         code=0, outputs=CATALOG_OUT, warning=r"allStar\.fits: only 200 of 300 identifiers \(67 %\) are in .*latent\.h5"),
     "allStar: TEFF inf": Case(CATALOG, fits_edit("survey/allStar.fits", set_column("TEFF", np.inf)), code=0,
                               outputs=CATALOG_OUT, check=lambda ws: _all_flagged(ws, 16)),
-    "allStar: -9999 in int LOGG": Case(CATALOG, fits_edit("survey/allStar.fits", set_column(
-        "LOGG", lambda t: np.full(len(t), -9999, np.int32))), code=0, outputs=CATALOG_OUT,
-        check=lambda ws: _all_flagged(ws, 4)),
+    "allStar: -9999 in int LOGG of some rows": Case(CATALOG, fits_edit("survey/allStar.fits", set_column(
+        "LOGG", lambda t: np.where(np.arange(len(t)) < 30, -9999, 3).astype(np.int32))), code=0,
+        outputs=CATALOG_OUT, check=lambda ws: _flagged(ws, 4, 30)),
+    "allStar: SNREV 0 everywhere": Case(CATALOG, fits_edit("survey/allStar.fits", set_column("SNREV", 0.0)),
+                                        error=r"allStar\.fits: not one of its 300 rows keeps a latent representation "
+                                              r"\(300 LOW_SNR"),
+    "latent.h5: every latent NaN": Case(CATALOG, h5_edit("latent.h5", h5_nan_rows("z_mean", slice(None))),
+                                        error=r"allStar\.fits: not one of its 300 rows keeps a latent.*NO_LATENT"),
     "allStar: duplicate IDs": Case(CATALOG, fits_edit("survey/allStar.fits", set_column(
         "APOGEE_ID", lambda t: np.concatenate([np.asarray(t["APOGEE_ID"][:1]), np.asarray(t["APOGEE_ID"][:-1])]))),
         code=0, outputs=CATALOG_OUT, check=_catalog_has_latents),
@@ -364,6 +369,11 @@ def _nan_latents(path, n):
     with h5py.File(path) as f:
         z = f["z_mean"][()]
     assert np.isnan(z).any(axis=1).sum() == n
+
+
+def _flagged(ws, bit, n):
+    flags = np.asarray(Table.read(ws / "catalog.fits")["AGE_FLAG"])
+    assert ((flags & bit) != 0).sum() == n
 
 
 def _all_flagged(ws, bit):
