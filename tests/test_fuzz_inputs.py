@@ -20,7 +20,7 @@ import re
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import h5py
@@ -39,6 +39,7 @@ CATALOG = ("catalog", "{ws}", "--no-progress")
 AGES = ("ages", "{ws}", "--n-train", "60", "--n-trees", "8", "--no-progress")
 ORBITS = ("orbits", "{ws}/survey/allStar.fits", "-o", "{ws}/orbits2.fits", "--no-progress")
 CATALOG_OUT = ("catalog.fits", "catalog.csv.gz")
+SPECTRA, SEISMIC, ALLSTAR = "survey/spectra.h5", "survey/seismic.fits", "survey/allStar.fits"
 FOREST_OUT = tuple(f"forest/{n}" for n in ("age_forest.skops", "evolstate_forest.skops", "metadata.json",
                                             "training_ids.txt", "calibration_ids.txt", "tree_arrays.npz",
                                             "support.npz"))
@@ -172,7 +173,6 @@ class Case:
     warning: str | None = None  #: regex a logged warning must match
     outputs: tuple = ()  #: files the run may write (relative to the workspace), when it succeeds
     check: object = None  #: extra assertion on the workspace afterwards
-    extra_inputs: dict = field(default_factory=dict)
 
 
 def _catalog_has_latents(ws):
@@ -199,52 +199,57 @@ def _forest_test_stars_unique(ws):
 
 CASES = {
     # stacked spectra (encode, pairs)
-    "spectra: APOGEE_ID 10 rows, flux 300": Case(ENCODE, h5_edit("survey/spectra.h5", h5_rows("APOGEE_ID", 10)),
-                                                 error=r"spectra\.h5.*flux has shape \(300, 8575\) but APOGEE_ID has 10 rows"),
-    "spectra: flux_err 10 rows": Case(ENCODE, h5_edit("survey/spectra.h5", h5_rows("flux_err", 10)),
+    "spectra: APOGEE_ID 10 rows, flux 300": Case(
+        ENCODE, h5_edit(SPECTRA, h5_rows("APOGEE_ID", 10)),
+        error=r"spectra\.h5.*flux has shape \(300, 8575\) but APOGEE_ID has 10 rows"),
+    "spectra: flux_err 10 rows": Case(ENCODE, h5_edit(SPECTRA, h5_rows("flux_err", 10)),
                                       error=r"spectra\.h5.*flux_err has shape \(10, 8575\) but APOGEE_ID has 300 rows"),
-    "spectra: no flux_err": Case(ENCODE, h5_edit("survey/spectra.h5", lambda f: f.__delitem__("flux_err")),
+    "spectra: no flux_err": Case(ENCODE, h5_edit(SPECTRA, lambda f: f.__delitem__("flux_err")),
                                  error=r"spectra\.h5 lacks the dataset\(s\) flux_err"),
-    "spectra: no bitmask": Case(PAIRS, h5_edit("survey/spectra.h5", lambda f: f.__delitem__("bitmask")),
+    "spectra: no bitmask": Case(PAIRS, h5_edit(SPECTRA, lambda f: f.__delitem__("bitmask")),
                                 error=r"spectra\.h5 lacks the dataset\(s\) bitmask"),
-    "spectra: no APOGEE_ID": Case(ENCODE, h5_edit("survey/spectra.h5", lambda f: f.__delitem__("APOGEE_ID")),
+    "spectra: no APOGEE_ID": Case(ENCODE, h5_edit(SPECTRA, lambda f: f.__delitem__("APOGEE_ID")),
                                   error=r"spectra\.h5 lacks the dataset\(s\) APOGEE_ID"),
-    "spectra: no rows": Case(ENCODE, h5_edit("survey/spectra.h5", lambda f: [h5_rows(n, 0)(f) for n in
-                                                                              ("APOGEE_ID", "flux", "flux_err", "bitmask")]),
+    "spectra: no rows": Case(ENCODE, h5_edit(SPECTRA, lambda f: [h5_rows(n, 0)(f) for n in
+                                                              ("APOGEE_ID", "flux", "flux_err", "bitmask")]),
                              error=r"spectra\.h5 holds no spectra"),
-    "spectra: truncated": Case(ENCODE, truncated("survey/spectra.h5"), error=r"spectra\.h5 is damaged or truncated"),
-    "spectra: zero bytes": Case(ENCODE, zero_bytes("survey/spectra.h5"), error=r"spectra\.h5 is not an HDF5 file"),
-    "spectra: a text file": Case(PAIRS, text("survey/spectra.h5"), error=r"spectra\.h5 is not an HDF5 file"),
-    "spectra: an empty directory": Case(ENCODE, directory("survey/spectra.h5"),
+    "spectra: truncated": Case(ENCODE, truncated(SPECTRA), error=r"spectra\.h5 is damaged or truncated"),
+    "spectra: zero bytes": Case(ENCODE, zero_bytes(SPECTRA), error=r"spectra\.h5 is not an HDF5 file"),
+    "spectra: a text file": Case(PAIRS, text(SPECTRA), error=r"spectra\.h5 is not an HDF5 file"),
+    "spectra: an empty directory": Case(ENCODE, directory(SPECTRA),
                                         error=r"no \*\.fits spectra in directory .*spectra\.h5"),
-    "spectra: every flux NaN": Case(ENCODE, h5_edit("survey/spectra.h5", h5_nan_rows("flux", slice(None))),
+    "spectra: every flux NaN": Case(ENCODE, h5_edit(SPECTRA, h5_nan_rows("flux", slice(None))),
                                     error=r"spectra\.h5: none of the 300 spectra is usable"),
-    "spectra: some rows inf": Case(ENCODE, h5_edit("survey/spectra.h5", h5_nan_rows("flux", slice(0, 5), np.inf)),
+    "spectra: some rows inf": Case(ENCODE, h5_edit(SPECTRA, h5_nan_rows("flux", slice(0, 5), np.inf)),
                                    code=0, outputs=("latent2.h5",),
                                    check=lambda ws: _nan_latents(ws / "latent2.h5", 5)),
     "spectra: IDs lower-case and padded": Case(
-        PAIRS, h5_edit("survey/spectra.h5", lambda f: h5_replace("APOGEE_ID", np.array(
+        PAIRS, h5_edit(SPECTRA, lambda f: h5_replace("APOGEE_ID", np.array(
             [f"  {s.lower()} " for s in f["APOGEE_ID"].asstr()[()]], dtype=h5py.string_dtype()))(f)),
         code=0, outputs=("pairs2.h5",), check=lambda ws: _pairs_counts_each_star_once(ws)),
-    "spectra: a broken symlink": Case(ENCODE, broken_symlink("survey/spectra.h5"), error=r"spectra\.h5 does not exist"),
+    "spectra: a broken symlink": Case(ENCODE, broken_symlink(SPECTRA), error=r"spectra\.h5 does not exist"),
     "spectra: one apStar file unreadable": Case(
         ("encode", "{ws}/model", "{ws}/survey/apStar", "-o", "{ws}/latent2.h5", "--no-progress"),
-        apstar_directory_with_a_bad_file, code=0, outputs=("latent2.h5",), warning=r"could not read spectrum .*2M99999999",
+        apstar_directory_with_a_bad_file, code=0, outputs=("latent2.h5",),
+        warning=r"could not read spectrum .*2M99999999",
         check=lambda ws: _nan_latents(ws / "latent2.h5", 1)),
     # the model directory (encode)
     "model.keras: garbage": Case(ENCODE, text("model/model.keras", "not a zip"),
                                  error=r"model\.keras is not a Keras 3 \.keras file"),
-    "model.keras: truncated": Case(ENCODE, truncated("model/model.keras"), error=r"model\.keras is (not a Keras|damaged)"),
+    "model.keras: truncated": Case(ENCODE, truncated("model/model.keras"),
+                                   error=r"model\.keras is (not a Keras|damaged)"),
     "model.keras: unknown class": Case(ENCODE, keras_with_unknown_class,
                                        error=r"model\.keras.*(MyCustomModel|unknown|not a)"),
-    "model.keras: missing": Case(ENCODE, removed("model/model.keras"), error=r"model directory .*model lacks model\.keras"),
+    "model.keras: missing": Case(ENCODE, removed("model/model.keras"),
+                                 error=r"model directory .*model lacks model\.keras"),
     "pixel_scaler.npz: garbage": Case(ENCODE, text("model/pixel_scaler.npz", "garbage"),
                                       error=r"pixel_scaler\.npz is not a pixel scaler file(?!.*allow_pickle)"),
     "pixel_scaler.npz: a pickle": Case(ENCODE, lambda ws: (ws / "model/pixel_scaler.npz").write_bytes(
         pickle.dumps({"mean": [1.0]})), error=r"pixel_scaler\.npz is not a pixel scaler file(?!.*allow_pickle)"),
     "metadata.json: a list": Case(ENCODE, text("model/metadata.json", "[1, 2, 3]"),
                                   error=r"metadata\.json is not a model metadata file"),
-    "metadata.json: not JSON": Case(ENCODE, truncated("model/metadata.json", 0.3), error=r"metadata\.json is not valid JSON"),
+    "metadata.json: not JSON": Case(ENCODE, truncated("model/metadata.json", 0.3),
+                                    error=r"metadata\.json is not valid JSON"),
     "metadata.json: latent_dim a string": Case(ENCODE, json_edit("model/metadata.json",
                                                                  lambda d: {**d, "latent_dim": "5"}),
                                                error=r"metadata\.json: latent_dim must be a positive integer, not '5'"),
@@ -264,23 +269,23 @@ CASES = {
     "psd.h5: NaN in unflagged PSDs": Case(PAIRS, h5_edit("psd.h5", h5_nan_rows("log_psd", slice(0, 7))), code=0,
                                           outputs=("pairs2.h5",), check=lambda ws: _pair_count(ws, 193)),
     # the seismic catalog (pairs, ages)
-    "seismic: a text file": Case(PAIRS, text("survey/seismic.fits"), error=r"seismic\.fits is not a readable FITS file"),
-    "seismic: zero bytes": Case(AGES, zero_bytes("survey/seismic.fits"), error=r"seismic\.fits is not a readable FITS file"),
-    "seismic: truncated": Case(PAIRS, truncated("survey/seismic.fits", 0.6), error=r"seismic\.fits is (damaged|not a readable)"),
-    "seismic: no rows": Case(AGES, fits_edit("survey/seismic.fits", lambda t: t[:0]), error=r"seismic\.fits has no rows"),
-    "seismic: no NUMAX": Case(PAIRS, fits_edit("survey/seismic.fits", lambda t: (t.remove_column("NUMAX"), t)[1]),
+    "seismic: a text file": Case(PAIRS, text(SEISMIC), error=r"seismic\.fits is not a readable FITS file"),
+    "seismic: zero bytes": Case(AGES, zero_bytes(SEISMIC), error=r"seismic\.fits is not a readable FITS file"),
+    "seismic: truncated": Case(PAIRS, truncated(SEISMIC, 0.6), error=r"seismic\.fits is (damaged|not a readable)"),
+    "seismic: no rows": Case(AGES, fits_edit(SEISMIC, lambda t: t[:0]), error=r"seismic\.fits has no rows"),
+    "seismic: no NUMAX": Case(PAIRS, fits_edit(SEISMIC, lambda t: (t.remove_column("NUMAX"), t)[1]),
                               error=r"seismic\.fits lacks the seismic columns NUMAX"),
-    "seismic: KIC as text": Case(PAIRS, fits_edit("survey/seismic.fits", set_column("KIC", lambda t: np.array(
+    "seismic: KIC as text": Case(PAIRS, fits_edit(SEISMIC, set_column("KIC", lambda t: np.array(
         [f"kic{k}" for k in t["KIC"]]))), error=r"seismic\.fits: KIC must be integers"),
-    "seismic: NUMAX as text": Case(PAIRS, fits_edit("survey/seismic.fits", set_column("NUMAX", lambda t: np.array(
+    "seismic: NUMAX as text": Case(PAIRS, fits_edit(SEISMIC, set_column("NUMAX", lambda t: np.array(
         ["fast"] * len(t)))), error=r"seismic\.fits: NUMAX must be numbers, found 'fast'"),
-    "seismic: KIC fractional": Case(PAIRS, fits_edit("survey/seismic.fits", set_column("KIC", lambda t: t["KIC"] + 0.5)),
+    "seismic: KIC fractional": Case(PAIRS, fits_edit(SEISMIC, set_column("KIC", lambda t: t["KIC"] + 0.5)),
                                     error=r"seismic\.fits: KIC must be integers"),
-    "seismic: unknown evolutionary states": Case(PAIRS, fits_edit("survey/seismic.fits", set_column(
+    "seismic: unknown evolutionary states": Case(PAIRS, fits_edit(SEISMIC, set_column(
         "EVOLSTATE", lambda t: np.array(["XX"] * len(t)))), error=r"no seismic-catalog star of .*seismic\.fits"),
-    "seismic: AGE NaN in some rows": Case(AGES, fits_edit("survey/seismic.fits", set_column(
+    "seismic: AGE NaN in some rows": Case(AGES, fits_edit(SEISMIC, set_column(
         "AGE", lambda t: np.where(np.arange(len(t)) < 20, np.nan, t["AGE"]))), code=0, outputs=FOREST_OUT),
-    "seismic: -9999 NUMAX in some rows": Case(PAIRS, fits_edit("survey/seismic.fits", lambda t: (
+    "seismic: -9999 NUMAX in some rows": Case(PAIRS, fits_edit(SEISMIC, lambda t: (
         t.__setitem__("NUMAX", np.where(np.arange(len(t)) < 10, -9999.0, t["NUMAX"])), t)[1]), code=0,
         outputs=("pairs2.h5",), check=lambda ws: _pair_count(ws, 190)),
     "seismic: duplicate rows (pairs)": Case(PAIRS, duplicated_seismic_rows, code=0, outputs=("pairs2.h5",),
@@ -289,50 +294,52 @@ CASES = {
     "seismic: duplicate rows (ages)": Case(AGES, duplicated_seismic_rows, code=0, outputs=FOREST_OUT,
                                            warning=r"seismic\.fits: \d+ rows repeat an earlier row's",
                                            check=_forest_test_stars_unique),
-    "seismic: NUMAX NaN in some rows": Case(PAIRS, fits_edit("survey/seismic.fits", set_column(
+    "seismic: NUMAX NaN in some rows": Case(PAIRS, fits_edit(SEISMIC, set_column(
         "NUMAX", lambda t: np.where(np.arange(len(t)) < 10, np.nan, t["NUMAX"]))), code=0, outputs=("pairs2.h5",)),
-    "seismic: IDs match no allStar row": Case(AGES, fits_edit("survey/seismic.fits", set_column(
+    "seismic: IDs match no allStar row": Case(AGES, fits_edit(SEISMIC, set_column(
         "APOGEE_ID", lambda t: np.array([f"X{i}" for i in range(len(t))]))),
         error=r"seismic\.fits: none of its \d+ APOGEE_IDs is in .*allStar\.fits"),
-    "seismic: missing": Case(AGES, removed("survey/seismic.fits"), error=r"seismic\.fits is missing from the workspace"),
+    "seismic: missing": Case(AGES, removed(SEISMIC), error=r"seismic\.fits is missing from the workspace"),
     # the allStar file (catalog, ages, orbits)
-    "allStar: a text file": Case(CATALOG, text("survey/allStar.fits"), error=r"allStar\.fits is not a readable FITS file"),
-    "allStar: zero bytes": Case(ORBITS, zero_bytes("survey/allStar.fits"), error=r"allStar\.fits is not a readable FITS file"),
-    "allStar: truncated": Case(CATALOG, truncated("survey/allStar.fits", 0.6), error=r"allStar\.fits is (damaged|not a readable)"),
-    "allStar: a directory": Case(CATALOG, directory("survey/allStar.fits"), error=r"allStar\.fits is a directory"),
-    "allStar: no rows": Case(CATALOG, fits_edit("survey/allStar.fits", lambda t: t[:0]), error=r"allStar\.fits has no rows"),
-    "allStar: no rows (orbits)": Case(ORBITS, fits_edit("survey/allStar.fits", lambda t: t[:0]),
+    "allStar: a text file": Case(CATALOG, text(ALLSTAR), error=r"allStar\.fits is not a readable FITS file"),
+    "allStar: zero bytes": Case(ORBITS, zero_bytes(ALLSTAR), error=r"allStar\.fits is not a readable FITS file"),
+    "allStar: truncated": Case(CATALOG, truncated(ALLSTAR, 0.6), error=r"allStar\.fits is (damaged|not a readable)"),
+    "allStar: a directory": Case(CATALOG, directory(ALLSTAR), error=r"allStar\.fits is a directory"),
+    "allStar: no rows": Case(CATALOG, fits_edit(ALLSTAR, lambda t: t[:0]), error=r"allStar\.fits has no rows"),
+    "allStar: no rows (orbits)": Case(ORBITS, fits_edit(ALLSTAR, lambda t: t[:0]),
                                       error=r"allStar\.fits has no rows"),
-    "allStar: no LOGG": Case(CATALOG, fits_edit("survey/allStar.fits", lambda t: (t.remove_column("LOGG"), t)[1]),
+    "allStar: no LOGG": Case(CATALOG, fits_edit(ALLSTAR, lambda t: (t.remove_column("LOGG"), t)[1]),
                              error=r"allStar.* lacks the columns LOGG"),
-    "allStar: IDs lower-case and padded": Case(CATALOG, fits_edit("survey/allStar.fits", set_column(
+    "allStar: IDs lower-case and padded": Case(CATALOG, fits_edit(ALLSTAR, set_column(
         "APOGEE_ID", lambda t: np.array([f" {s.lower()}" for s in np.asarray(t["APOGEE_ID"]).astype(str)]))),
         code=0, outputs=CATALOG_OUT, check=_catalog_has_latents),
-    "allStar: IDs as integers": Case(CATALOG, fits_edit("survey/allStar.fits", set_column(
+    "allStar: IDs as integers": Case(CATALOG, fits_edit(ALLSTAR, set_column(
         "APOGEE_ID", lambda t: np.arange(len(t), dtype=np.int64))),
         error=r"allStar\.fits: none of its \d+ APOGEE_IDs is in .*latent\.h5"),
-    "allStar: a third of IDs unknown": Case(CATALOG, fits_edit("survey/allStar.fits", set_column(
-        "APOGEE_ID", lambda t: np.where(np.arange(len(t)) % 3 == 0, "2MNOSUCHSTAR", np.asarray(t["APOGEE_ID"]).astype(str)))),
-        code=0, outputs=CATALOG_OUT, warning=r"allStar\.fits: only 200 of 300 identifiers \(67 %\) are in .*latent\.h5"),
-    "allStar: TEFF inf": Case(CATALOG, fits_edit("survey/allStar.fits", set_column("TEFF", np.inf)), code=0,
+    "allStar: a third of IDs unknown": Case(CATALOG, fits_edit(ALLSTAR, set_column(
+        "APOGEE_ID", lambda t: np.where(np.arange(len(t)) % 3 == 0, "2MNOSUCHSTAR",
+                                        np.asarray(t["APOGEE_ID"]).astype(str)))),
+        code=0, outputs=CATALOG_OUT,
+        warning=r"allStar\.fits: only 200 of 300 identifiers \(67 %\) are in .*latent\.h5"),
+    "allStar: TEFF inf": Case(CATALOG, fits_edit(ALLSTAR, set_column("TEFF", np.inf)), code=0,
                               outputs=CATALOG_OUT, check=lambda ws: _all_flagged(ws, 16)),
-    "allStar: -9999 in int LOGG of some rows": Case(CATALOG, fits_edit("survey/allStar.fits", set_column(
+    "allStar: -9999 in int LOGG of some rows": Case(CATALOG, fits_edit(ALLSTAR, set_column(
         "LOGG", lambda t: np.where(np.arange(len(t)) < 30, -9999, 3).astype(np.int32))), code=0,
         outputs=CATALOG_OUT, check=lambda ws: _flagged(ws, 4, 30)),
-    "allStar: SNREV 0 everywhere": Case(CATALOG, fits_edit("survey/allStar.fits", set_column("SNREV", 0.0)),
+    "allStar: SNREV 0 everywhere": Case(CATALOG, fits_edit(ALLSTAR, set_column("SNREV", 0.0)),
                                         error=r"allStar\.fits: not one of its 300 rows keeps a latent representation "
                                               r"\(300 LOW_SNR"),
     "latent.h5: every latent NaN": Case(CATALOG, h5_edit("latent.h5", h5_nan_rows("z_mean", slice(None))),
                                         error=r"allStar\.fits: not one of its 300 rows keeps a latent.*NO_LATENT"),
-    "allStar: duplicate IDs": Case(CATALOG, fits_edit("survey/allStar.fits", set_column(
+    "allStar: duplicate IDs": Case(CATALOG, fits_edit(ALLSTAR, set_column(
         "APOGEE_ID", lambda t: np.concatenate([np.asarray(t["APOGEE_ID"][:1]), np.asarray(t["APOGEE_ID"][:-1])]))),
         code=0, outputs=CATALOG_OUT, check=_catalog_has_latents),
-    "allStar: TEFF as text": Case(CATALOG, fits_edit("survey/allStar.fits", set_column(
+    "allStar: TEFF as text": Case(CATALOG, fits_edit(ALLSTAR, set_column(
         "TEFF", lambda t: np.array(["hot"] * len(t)))), error=r"allStar\.fits: TEFF must be numbers"),
-    "allStar: no DIST anywhere (orbits)": Case(ORBITS, fits_edit("survey/allStar.fits", set_column("DIST", np.nan)),
+    "allStar: no DIST anywhere (orbits)": Case(ORBITS, fits_edit(ALLSTAR, set_column("DIST", np.nan)),
                                                error=r"allStar\.fits: not one of its 300 rows has a position"),
-    "allStar: a text file (orbits)": Case(ORBITS, text("survey/allStar.fits"), error=r"allStar\.fits is not a readable FITS"),
-    "allStar: missing (orbits)": Case(ORBITS, removed("survey/allStar.fits"), error=r"allStar\.fits does not exist"),
+    "allStar: a text file (orbits)": Case(ORBITS, text(ALLSTAR), error=r"allStar\.fits is not a readable FITS"),
+    "allStar: missing (orbits)": Case(ORBITS, removed(ALLSTAR), error=r"allStar\.fits does not exist"),
     # pairs.h5 (train)
     "pairs.h5: a text file (train)": Case(("train", "{ws}/pairs.h5", "-o", "{ws}/model2", "--epochs", "1"),
                                           text("pairs.h5"), error=r"pairs\.h5 is not an HDF5 file"),
@@ -346,10 +353,12 @@ CASES = {
     "latent.h5: NaN latents": Case(CATALOG, h5_edit("latent.h5", h5_nan_rows("z_mean", slice(0, 20))), code=0,
                                    outputs=CATALOG_OUT),
     "latent.h5: missing (ages)": Case(AGES, removed("latent.h5"), error=r"latent\.h5 is missing from the workspace"),
-    "forest: missing": Case(CATALOG, lambda ws: shutil.rmtree(ws / "forest"), error=r"forest is missing from the workspace"),
+    "forest: missing": Case(CATALOG, lambda ws: shutil.rmtree(ws / "forest"),
+                            error=r"forest is missing from the workspace"),
     "forest: a pickle": Case(CATALOG, lambda ws: (ws / "forest/age_forest.skops").write_bytes(pickle.dumps([1, 2])),
                              error=r"age_forest\.skops is not a skops"),
-    "forest: garbage": Case(CATALOG, text("forest/evolstate_forest.skops"), error=r"evolstate_forest\.skops is not a skops"),
+    "forest: garbage": Case(CATALOG, text("forest/evolstate_forest.skops"),
+                            error=r"evolstate_forest\.skops is not a skops"),
     "forest: metadata a list": Case(CATALOG, text("forest/metadata.json", "[]"),
                                     error=r"forest.*metadata\.json is not a latentexplorer\.forest file"),
     "forest: metadata not JSON": Case(CATALOG, text("forest/metadata.json", "{"),
@@ -479,7 +488,8 @@ def test_a_full_or_read_only_output_disk_gives_one_line_and_no_debris(tmp_path, 
             "pairs": f"pairs {ws}/psd.h5 {ws}/survey/spectra.h5 {ws}/survey/seismic.fits -o {out}/pairs.h5"}[step]
     script = (f"mount -t tmpfs -o {mount} none {out} && {sys.executable} -m latentexplorer {argv} --no-progress; "
               f"rc=$?; ls -A {out}; exit $rc")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[1]), os.environ.get("PYTHONPATH", "")])}
+    env = {**os.environ,
+           "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[1]), os.environ.get("PYTHONPATH", "")])}
     run = subprocess.run(["unshare", "-Urm", "sh", "-c", script], capture_output=True, text=True, env=env)
     lines = [line for line in run.stderr.splitlines() if line.strip()]
     assert run.returncode == 2, run.stderr

@@ -104,9 +104,9 @@ def read_allstar(path, columns=None) -> Table:
     Returns
     -------
     astropy Table: string columns stripped of padding; numbers of :data:`ALLSTAR_COLUMNS` stored as text read
-    as float (ValueError naming the file and column if they are no numbers); the DR17 sentinel −9999 is replaced by NaN in float
-    columns, and in integer columns that are not bitmasks (names without FLAG or TARGET), which then become
-    float (a Teff stored as an integer must not give −9999 K).
+    as float (ValueError naming the file and column if they are no numbers); the DR17 sentinel −9999 is
+    replaced by NaN in float columns, and in integer columns that are not bitmasks (names without FLAG or
+    TARGET), which then become float (a Teff stored as an integer must not give −9999 K).
 
     Raises
     ------

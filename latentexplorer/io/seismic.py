@@ -87,8 +87,8 @@ def _drop_repeats(table: Table, path) -> Table:
         repeat[np.unique(ids, return_index=True)[1]] = False
         keep &= ~(repeat & known)
     if not keep.all():
-        logger.warning("%s: %d rows repeat an earlier row's KIC or APOGEE_ID; the first row of each star is used",
-                       path, int((~keep).sum()))
+        logger.warning("%s: %d rows repeat an earlier row's KIC or APOGEE_ID; the first row of each star is "
+                       "used", path, int((~keep).sum()))
     return table[keep]
 
 
@@ -98,8 +98,8 @@ def read_seismic_catalog(path) -> Table:
     Columns are matched case-insensitively, also under the common aliases listed in the module
     docstring; EVOLSTATE becomes 'RGB', 'RC' or '' (unknown). Columns that are absent from the file
     are left out, except KIC, NUMAX and DNU, which are required. Masked numbers and the −9999 sentinel
-    become NaN (a KIC −1). A star listed twice (the same KIC > 0, or the same APOGEE_ID after strip and upper-case) keeps
-    its first row; a warning gives the number of rows dropped.
+    become NaN (a KIC −1). A star listed twice (the same KIC > 0, or the same APOGEE_ID after strip and
+    upper-case) keeps its first row; a warning gives the number of rows dropped.
 
     Returns
     -------

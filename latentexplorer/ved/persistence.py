@@ -92,9 +92,9 @@ def read_model_files(directory, frequency=None) -> ModelFiles:
     ValueError
         Unreadable or inconsistent content (the message names the file): metadata that is not a JSON object,
         of a newer format, with a ``latent_dim`` or ``n_pixels`` that is no positive integer or a
-        ``frequency`` that is no list of numbers, spectra of another pixel count than APOGEE's gap-removed grid, a pixel scaler
-        of another length, a grid other than ``frequency`` (relative tolerance 1e-6), or a training record
-        of another run.
+        ``frequency`` that is no list of numbers, spectra of another pixel count than APOGEE's gap-removed
+        grid, a pixel scaler of another length, a grid other than ``frequency`` (relative tolerance 1e-6),
+        or a training record of another run.
     """
     directory = Path(directory)
     if not directory.is_dir():
