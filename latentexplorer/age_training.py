@@ -68,7 +68,8 @@ class AgeTrainingSummary:
 
 def workspace_seismic_sample(ws: Workspace) -> SeismicSample:
     """The workspace's seismic stars matched to its allStar rows (true ages added on a mock)."""
-    return seismic_sample(ws.seismic, ws.age_inputs, ws.truth if ws.is_mock else None)
+    return seismic_sample(ws.seismic, ws.age_inputs, ws.truth if ws.is_mock else None,
+                          names=(str(ws.paths.seismic), str(ws.paths.allstar)))
 
 
 def age_eligible(inputs: AgeInputs, sample: SeismicSample) -> np.ndarray:

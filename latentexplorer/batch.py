@@ -121,6 +121,11 @@ class PartStore:
             log.info("resuming: %d finished chunk(s) in %s", len(done), self.directory)
         return done
 
+    @staticmethod
+    def holds_finished_parts(directory) -> bool:
+        """Whether the parts directory ``directory`` holds at least one finished chunk."""
+        return any(Path(directory).glob("part-*.npz"))
+
     def _part(self, index: int) -> Path:
         return self.directory / f"part-{index:06d}.npz"
 

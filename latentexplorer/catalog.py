@@ -146,6 +146,13 @@ def build_catalog(workspace, output=None, progress=True, chunk_size=50_000, clie
     Returns
     -------
     CatalogSummary
+
+    Raises
+    ------
+    ValueError
+        Not one allStar row keeps a latent representation (none in latent.h5, or all cut): nothing succeeds,
+        nothing is written. (No allStar ID in latent.h5 at all is refused earlier, by
+        :func:`latentexplorer.selection.age_inputs`.)
     """
     from .batch import PartStore, describe_input, plan_chunks, run_chunks
 
@@ -153,8 +160,14 @@ def build_catalog(workspace, output=None, progress=True, chunk_size=50_000, clie
     model = ws.age_model
     inputs = ws.age_inputs
     _check_compatible(inputs, model)
+    if not inputs.has_latent.any():
+        reasons = ", ".join(f"{int(((inputs.flags & int(bit)) != 0).sum())} {bit.name}" for bit in AgeFlag
+                            if bit & LATENT_FLAGS and (inputs.flags & int(bit)).any())
+        raise ValueError(f"{ws.paths.allstar}: not one of its {len(inputs)} rows keeps a latent representation "
+                         f"({reasons}): no catalog to make")
     output, csv_output = catalog_outputs(ws, output)
-    check_output(output, "catalog", (ws.paths.allstar, ws.paths.latent, ws.paths.forest), overwrite)
+    size = len(inputs) * len(catalog_columns(inputs.latent_dim)) * 4  # at least 4 bytes a value in catalog.fits
+    check_output(output, "catalog", (ws.paths.allstar, ws.paths.latent, ws.paths.forest), overwrite, size)
     store = PartStore(output, {
         "step": "catalog", "version": 2, "allstar": describe_input(ws.paths.allstar),
         "latent": describe_input(ws.paths.latent), "forest": describe_input(ws.paths.forest / "metadata.json"),

@@ -2,6 +2,10 @@
 
 Each module in :mod:`latentexplorer.commands` named in :data:`COMMANDS` provides ``HELP`` (one line),
 ``add_arguments(parser)`` and ``run(args) -> int``; this file only assembles them.
+
+Exit codes: 0 done; 2 a user's mistake (a bad input or output, a missing file, a full or read-only disk), said
+in one line naming the file and the problem; 130 interrupted (Ctrl-C; a rerun resumes); 1 an internal error
+(a bug), one line too unless ``-vv``, which shows the traceback.
 """
 
 from __future__ import annotations
@@ -64,6 +68,16 @@ def main(argv=None) -> int:
         where = f": {err.filename}" if err.filename else ""
         print(f"latentexplorer {args.command}: error: {err.strerror or err}{where}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"latentexplorer {args.command}: interrupted (a batch step resumes from its finished chunks when run "
+              "again)", file=sys.stderr)
+        return 130
+    except Exception as err:  # noqa: BLE001 - not a user's mistake: a bug, said in one line unless -vv
+        if args.verbose >= 2:
+            raise
+        print(f"latentexplorer {args.command}: internal error: {type(err).__name__}: {err} (a bug in "
+              "latentexplorer: please report it; -vv shows the traceback)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

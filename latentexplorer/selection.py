@@ -171,15 +171,30 @@ class AgeInputs:
         return (self.flags & int(LATENT_FLAGS)) == 0
 
 
-def age_inputs(allstar: Table, latent) -> AgeInputs:
+def age_inputs(allstar: Table, latent, names: tuple[str, str] = ("allStar.fits", "latent.h5")) -> AgeInputs:
     """The :class:`AgeInputs` of every row of ``allstar`` (an allStar Table with :data:`ALLSTAR_REQUIRED`)
-    from the latents of ``latent`` (:class:`~latentexplorer.io.latent.LatentSet`), matched by APOGEE_ID,
-    with :func:`selection_flags` applied."""
+    from the latents of ``latent`` (:class:`~latentexplorer.io.latent.LatentSet`), matched by APOGEE_ID
+    (:func:`latentexplorer.match.match_ids`: stripped, upper-case), with :func:`selection_flags` applied.
+
+    Every allStar row gets the latent of its APOGEE_ID: DR17's legitimate repeats of a star (other fields or
+    telescopes) each get the same latent, as the catalog is row-matched to the allStar file. ``names`` (the
+    two files) go into the messages: a warning when fewer than 90 % of the rows find a latent.
+
+    Raises
+    ------
+    ValueError
+        A required column is missing, or not one allStar row is in the latent file (IDs of another survey,
+        or stored as numbers).
+    """
     missing = [c for c in ALLSTAR_REQUIRED if c not in allstar.colnames]
     if missing:
         raise ValueError(f"the allStar file lacks the columns {', '.join(missing)} needed for ages")
+    where = match_ids(allstar["APOGEE_ID"], latent.apogee_id, warn_duplicates=names[1], names=names)
+    if len(allstar) and not (where >= 0).any():
+        example = str(np.asarray(allstar["APOGEE_ID"])[0]).strip()
+        raise ValueError(f"{names[0]}: none of its {len(allstar)} APOGEE_IDs is in {names[1]} (e.g. {example!r}); "
+                         "were the latents encoded from this survey's spectra?")
     n, k = len(allstar), latent.latent_dim
-    where = match_ids(allstar["APOGEE_ID"], latent.apogee_id, warn_duplicates="latent.h5")
     z_mean = np.full((n, k), np.nan, np.float32)
     z_std = np.full((n, k), np.nan, np.float32)
     found = where >= 0
@@ -226,15 +241,19 @@ def _log10_positive(values) -> np.ndarray:
         return np.where(values > 0, np.log10(values), np.nan)
 
 
-def seismic_sample(seismic: Table, inputs: AgeInputs, truth: Table | None = None) -> SeismicSample:
-    """Match a seismic catalog (standard columns, :func:`latentexplorer.io.seismic.read_seismic_catalog`) to
-    the allStar rows of ``inputs``; ``truth`` (a mock's truth table) adds the true ages."""
+def seismic_sample(seismic: Table, inputs: AgeInputs, truth: Table | None = None,
+                   names: tuple[str, str] = ("seismic.fits", "allStar.fits")) -> SeismicSample:
+    """Match a seismic catalog (standard columns, :func:`latentexplorer.io.seismic.read_seismic_catalog`, which
+    drops repeated stars) to the allStar rows of ``inputs`` by APOGEE_ID (:func:`latentexplorer.match.match_ids`;
+    where the allStar file repeats a star, its first row is used); ``truth`` (a mock's truth table) adds the
+    true ages. ``names`` (the two files) go into the messages: a warning when fewer than 90 % of the seismic
+    stars are in the allStar file, a ValueError when none is."""
     missing = [c for c in ("APOGEE_ID", "AGE", "AGE_ERR") if c not in seismic.colnames]
     if missing:
         raise ValueError(f"the seismic catalog lacks the columns {', '.join(missing)} needed for ages")
-    rows = match_ids(seismic["APOGEE_ID"], inputs.apogee_id, warn_duplicates="allStar")
-    if (rows < 0).any():
-        logger.warning("%d seismic stars are not in the allStar file and are left out", int((rows < 0).sum()))
+    rows = match_ids(seismic["APOGEE_ID"], inputs.apogee_id, warn_duplicates=names[1], names=names)
+    if len(seismic) and not (rows >= 0).any():
+        raise ValueError(f"{names[0]}: none of its {len(seismic)} APOGEE_IDs is in {names[1]}")
     seismic, rows = seismic[rows >= 0], rows[rows >= 0]
     ids = np.char.strip(np.asarray(seismic["APOGEE_ID"]).astype(str))
     age, age_err = column(seismic, "AGE"), column(seismic, "AGE_ERR")

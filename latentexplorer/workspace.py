@@ -301,7 +301,7 @@ class Workspace:
         """The age model's inputs for every allStar row (:class:`latentexplorer.selection.AgeInputs`)."""
         from .selection import age_inputs
 
-        return age_inputs(self.allstar, self.latent)
+        return age_inputs(self.allstar, self.latent, names=(str(self.paths.allstar), str(self.paths.latent)))
 
     # --- one star at a time ----------------------------------------------------------------------
     def spectrum(self, apogee_id: str) -> np.ndarray | None:

@@ -37,7 +37,8 @@ def add_arguments(parser) -> None:
                         help="replace an existing output that is not this step's kind of product (never an input)")
     parser.add_argument("catalog", type=Path, help="input FITS table (truth.fits or allStar-style)")
     parser.add_argument("-o", "--output", type=Path, default=None,
-                        help="output FITS table (default: orbits.fits beside CATALOG)")
+                        help="output FITS table (default: the workspace's orbits.fits when CATALOG is in its survey/ "
+                             "directory, else orbits.fits beside CATALOG)")
     parser.add_argument("--chunk-size", type=int, default=20_000, help="stars per chunk (default 20000)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     add_scheduler_arguments(parser)
@@ -50,7 +51,9 @@ def run(args) -> int:
     from ..galaxy.orbits import OrbitFlag
     from ..steps import compute_orbits
 
-    output = args.output if args.output is not None else args.catalog.parent / "orbits.fits"
+    from ..steps.orbits import default_output
+
+    output = args.output if args.output is not None else default_output(args.catalog)
     with dask_client(args.scheduler, args.workers) as client:
         result = compute_orbits(args.catalog, output, chunk_size=args.chunk_size, progress=not args.no_progress,
                                 client=client, overwrite=args.overwrite)

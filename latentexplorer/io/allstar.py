@@ -10,10 +10,9 @@ that downstream code has one missing-value convention. Flags follow the DR17 bit
 from __future__ import annotations
 
 import numpy as np
-from astropy.io import fits
 from astropy.table import Table
 
-from .tables import write_typed_table
+from .tables import numeric_column, open_survey_table, write_typed_table
 
 __all__ = [
     "ALLSTAR_COLUMNS",
@@ -87,25 +86,10 @@ def write_allstar(path, table) -> None:
     write_typed_table(path, table, ALLSTAR_COLUMNS, "ALLSTAR", "allStar table")
 
 
-def _table_hdu(hdul, path):
-    if len(hdul) < 2 or not isinstance(hdul[1], fits.BinTableHDU):
-        raise ValueError(f"{path} is not an allStar-like file: HDU1 is not a binary table")
-    return hdul[1]
-
-
-def _open(path):
-    try:
-        return fits.open(path, memmap=True)
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{path} does not exist") from None
-    except OSError as err:
-        raise ValueError(f"{path} is not a readable FITS file: {err}") from None
-
-
 def allstar_columns(path) -> set[str]:
     """The column names of an allStar-like file (without reading its rows)."""
-    with _open(path) as hdul:
-        return set(_table_hdu(hdul, path).columns.names)
+    with open_survey_table(path, "allStar") as hdul:
+        return set(hdul[1].columns.names)
 
 
 def read_allstar(path, columns=None) -> Table:
@@ -119,16 +103,18 @@ def read_allstar(path, columns=None) -> Table:
 
     Returns
     -------
-    astropy Table: string columns stripped of padding; the DR17 sentinel −9999 is replaced by NaN in float
-    columns, and in integer columns that are not bitmasks (names without FLAG or TARGET), which then become
-    float (a Teff stored as an integer must not give −9999 K).
+    astropy Table: string columns stripped of padding; numbers of :data:`ALLSTAR_COLUMNS` stored as text read
+    as float (ValueError naming the file and column if they are no numbers); the DR17 sentinel −9999 is
+    replaced by NaN in float columns, and in integer columns that are not bitmasks (names without FLAG or
+    TARGET), which then become float (a Teff stored as an integer must not give −9999 K).
 
     Raises
     ------
-    FileNotFoundError, or ValueError if the file has no table in HDU1 or lacks a requested column.
+    FileNotFoundError, or ValueError (one line naming the file) if it is not a FITS file, has no table in
+    HDU1 or no rows, or lacks a requested column.
     """
-    with _open(path) as hdul:
-        names = _table_hdu(hdul, path).columns.names
+    with open_survey_table(path, "allStar") as hdul:
+        names = hdul[1].columns.names
         wanted = list(names) if columns is None else list(columns)
         absent = [c for c in wanted if c not in names]
         if absent:
@@ -139,8 +125,13 @@ def read_allstar(path, columns=None) -> Table:
             unit = hdul[1].columns[name].unit
             if unit:
                 table[name].unit = unit
+    numeric = {name for name, dtype, _ in ALLSTAR_COLUMNS if not dtype.startswith("U")}
     for name in table.colnames:
         col = table[name]
+        if col.dtype.kind in "US" and name in numeric:  # numbers stored as text: read, or refused
+            table[name] = numeric_column(col, "f8", name, path)
+            table[name].unit = col.unit
+            col = table[name]
         if col.dtype.kind in "US":
             table[name] = np.char.strip(np.asarray(col).astype(str))
         elif col.dtype.kind in "iu" and not ("FLAG" in name.upper() or "TARGET" in name.upper()) \

@@ -355,11 +355,23 @@ def spectra_file_kind(path) -> str:
 
 
 def count_spectra_rows(path) -> int:
-    """Number of spectra in a spectra HDF5 file (checked to match its APOGEE_ID rows)."""
+    """Number of spectra in a spectra HDF5 file, after checking its layout: every per-star dataset (``flux``,
+    ``flux_err`` and ``bitmask`` of a stacked file, ``spectra`` of a normalised one) is 2-D with one row per
+    ``APOGEE_ID`` and all of one width; a stacked file holds all three.
+
+    Raises FileNotFoundError, or ValueError naming the file and the dataset at fault."""
     with _open_spectra(path) as f:
-        n, data = f["APOGEE_ID"].shape[0], _data(f, _kind(f))
-        if data.ndim != 2 or data.shape[0] != n:
-            raise ValueError(f"{path}: {data.name.lstrip('/')} has shape {data.shape} but APOGEE_ID has {n} rows")
+        n, kind = f["APOGEE_ID"].shape[0], _kind(f)
+        names = ("flux", "flux_err", "bitmask") if kind == "stacked" else ("spectra",)
+        missing = [name for name in names if name not in f]
+        if missing:
+            raise ValueError(f"{path} lacks the dataset(s) {', '.join(missing)} of a {kind} spectra file")
+        width = f[names[0]].shape[1:]
+        for name in names:
+            data = f[name]
+            if data.ndim != 2 or data.shape[0] != n or data.shape[1:] != width:
+                raise ValueError(f"{path}: {name} has shape {data.shape} but APOGEE_ID has {n} rows"
+                                 + (f" and {names[0]} {width[0]} pixels" if data.shape[0] == n else ""))
         return n
 
 

@@ -10,10 +10,13 @@ is told which process holds it, and temporary files a killed run left are remove
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import shutil
 from pathlib import Path
 
-__all__ = ["product_name", "check_output", "output_lock", "locks_output"]
+__all__ = ["DISK_ERRORS", "product_name", "check_output", "check_free_space", "disk_error", "output_lock",
+           "locks_output"]
 
 
 def product_name(path) -> str | None:
@@ -62,11 +65,44 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def check_output(output, product: str, inputs=(), overwrite: bool = False) -> Path:
-    """Check that ``output`` may be written by a step making product ``product`` from ``inputs``.
+def check_free_space(output, size: int) -> None:
+    """Refuse (OSError ENOSPC, naming ``output`` and both sizes) to write ``size`` bytes (the step's estimate of
+    its output's size) where the output's directory has less free space."""
+    output = Path(output)
+    parent = output.parent if str(output.parent) else Path(".")
+    free = shutil.disk_usage(parent).free
+    if free < size:
+        raise OSError(errno.ENOSPC, f"No space left on device: {output} needs about {_megabytes(size)}, "
+                                    f"{_megabytes(free)} free in {parent}")
+
+
+def _check_directory(output: Path, size: int | None) -> None:
+    parent = output.parent if str(output.parent) else Path(".")
+    if not parent.is_dir():
+        raise FileNotFoundError(f"output directory {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise PermissionError(f"output directory {parent} is not writable")
+    if size:
+        check_free_space(output, size)
+
+
+def _megabytes(n: int) -> str:
+    return f"{n / 1e6:.2g} MB"
+
+
+def check_output(output, product: str, inputs=(), overwrite: bool = False, size: int | None = None) -> Path:
+    """Check that ``output`` may be written by a step making product ``product`` from ``inputs``, before the
+    step starts work.
+
+    ``size`` (bytes), where the step can estimate it: the space its output will take; less free space than that
+    in the output directory is refused (:func:`check_free_space`).
 
     Raises
     ------
+    FileNotFoundError, PermissionError
+        The output directory does not exist, or is not writable (permissions, a read-only file system).
+    OSError (ENOSPC)
+        Less free space than ``size``.
     ValueError
         ``output`` is one of ``inputs`` (the same file, however named): "… is also an input of this step".
     FileExistsError
@@ -84,6 +120,7 @@ def check_output(output, product: str, inputs=(), overwrite: bool = False) -> Pa
             and product_name(output) != product:
         raise FileExistsError(f"{output} exists and is not a latentexplorer {product} file; add --overwrite to "
                               "replace it, or choose another output")
+    _check_directory(output, size)
     return output
 
 
@@ -107,12 +144,54 @@ def _remove_stale_temporaries(path: Path) -> int:
     return removed
 
 
+#: errno values of a full or read-only disk: a failed step then leaves nothing behind.
+DISK_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG)
+
+
+#: How libraries word those errors when they drop the errno (astropy's own for a short write).
+_DISK_WORDS = tuple((code, os.strerror(code)) for code in DISK_ERRORS) + ((errno.ENOSPC, "Not enough space on disk"),)
+
+
+def disk_error(err: BaseException) -> int | None:
+    """The errno of :data:`DISK_ERRORS` behind ``err`` — itself, an exception it was raised from or while
+    handling (astropy re-raises a full disk as a plain OSError), or one whose message names it (h5py) — else
+    None."""
+    seen = set()
+    while err is not None and id(err) not in seen:
+        seen.add(id(err))
+        if isinstance(err, OSError) and err.errno in DISK_ERRORS:
+            return err.errno
+        for code, words in _DISK_WORDS:
+            if words in str(err):
+                return code
+        err = err.__cause__ or err.__context__
+    return None
+
+
+def _discard_parts(outputs, err: BaseException) -> None:
+    """After a step failed with ``err``: remove the ``OUTPUT.parts/`` directories of ``outputs``
+    (:class:`latentexplorer.batch.PartStore`) that hold no finished chunk (nothing to resume) — or all of them
+    when the disk is full or read-only (:func:`disk_error`), which must not be left fuller. An interrupted
+    run (Ctrl-C) or another error keeps its finished chunks for the rerun."""
+    from ..batch import PARTS_SUFFIX, PartStore
+
+    if isinstance(err, KeyboardInterrupt):
+        return
+    disk = disk_error(err) is not None
+    for output in outputs:
+        parts = output.with_name(output.name + PARTS_SUFFIX)
+        if parts.is_dir() and (disk or not PartStore.holds_finished_parts(parts)):
+            shutil.rmtree(parts, ignore_errors=True)
+
+
 @contextlib.contextmanager
 def output_lock(output, *companions):
     """Hold the lock of ``output`` (``.NAME.lock`` beside it, an ``flock`` the system releases when the process
     ends, even by kill -9) while the block runs. A second run on the same output fails at once with
     FileExistsError naming the process that holds it. Once locked, temporary files an interrupted run left
-    beside ``output`` and ``companions`` (files written with it) are removed."""
+    beside ``output`` and ``companions`` (files written with it) are removed. When the block fails, its
+    parts directories are removed as :func:`_discard_parts` says, and a full or read-only disk a library
+    reported in its own words becomes ``OSError(errno, "No space left on device while writing OUTPUT")``."""
     import fcntl
     import time
 
@@ -134,6 +213,13 @@ def output_lock(output, *companions):
             _remove_stale_temporaries(path)
         try:
             yield output
+        except BaseException as err:
+            _discard_parts((output, *map(Path, companions)), err)
+            code = disk_error(err)
+            if code is not None and not (isinstance(err, OSError) and err.errno == code):
+                # a library's wrapping of a full disk: say so, and where
+                raise OSError(code, f"{os.strerror(code)} while writing {output}") from None
+            raise
         finally:
             lock_path.unlink(missing_ok=True)
     finally:

@@ -34,6 +34,14 @@ class PSDSet:
     baseline_days: np.ndarray
     n_points: np.ndarray
 
+    def __post_init__(self):
+        n, k = len(self.target_id), np.shape(self.frequency)
+        shapes = {name: np.shape(getattr(self, name)) for name in ("kic", "flags", "source", "baseline_days",
+                                                                    "n_points", "log_psd")}
+        if any(shape[:1] != (n,) for shape in shapes.values()) or shapes["log_psd"][1:] != k or len(k) != 1:
+            listed = ", ".join(f"{name} {shape}" for name, shape in shapes.items())
+            raise ValueError(f"inconsistent PSD shapes: target_id ({n},), frequency {k}, {listed}")
+
     def __len__(self) -> int:
         return len(self.target_id)
 
@@ -85,16 +93,13 @@ def write_psd_file(path, psds: PSDSet) -> None:
 
 def read_psd_file(path) -> PSDSet:
     """Read a file written by :func:`write_psd_file`; FileNotFoundError, or a ValueError naming the file
-    if it is not one."""
+    if it is not one or its datasets disagree in length."""
     datasets = ("target_id", "KIC", "frequency", "log_psd", "flags", "source", "baseline_days", "n_points")
     with open_hdf5_product(path, "psd", PSD_VERSION, "psd", datasets) as h5:
-        return PSDSet(
-            target_id=h5["target_id"].asstr()[()],
-            kic=h5["KIC"][()],
-            frequency=h5["frequency"][()],
-            log_psd=h5["log_psd"][()],
-            flags=h5["flags"][()],
-            source=h5["source"].asstr()[()],
-            baseline_days=h5["baseline_days"][()],
-            n_points=h5["n_points"][()],
-        )
+        values = {name: (h5[dataset].asstr()[()] if name in ("target_id", "source") else h5[dataset][()])
+                  for name, dataset in zip(("target_id", "kic", "frequency", "log_psd", "flags", "source",
+                                            "baseline_days", "n_points"), datasets)}
+    try:
+        return PSDSet(**values)
+    except ValueError as err:
+        raise ValueError(f"{path}: {err}") from None

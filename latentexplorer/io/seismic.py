@@ -11,13 +11,18 @@ evolutionary states (1 = RGB, 2 = RC, as in Yu et al. 2018 and Miglio et al. 202
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
-from astropy.io import fits
 from astropy.table import Table
 
-from .tables import write_typed_table
+from ..match import normalise_ids
+from .allstar import MISSING_VALUE
+from .tables import numeric_column, open_survey_table, write_typed_table
 
 __all__ = ["SEISMIC_COLUMNS", "write_seismic_catalog", "read_seismic_catalog"]
+
+logger = logging.getLogger(__name__)
 
 #: (name, dtype, unit) of the seismic catalog, in order.
 SEISMIC_COLUMNS = (
@@ -68,12 +73,33 @@ def _normalise_states(values) -> np.ndarray:
     return np.array([_STATES.get(v, "") for v in raw], dtype="U3")
 
 
+def _drop_repeats(table: Table, path) -> Table:
+    """The first row of each star: a later row whose KIC (> 0) or APOGEE_ID (not blank; compared as
+    :func:`latentexplorer.match.normalise_ids` does) repeats an earlier row's is dropped, with a warning
+    giving the count."""
+    keep = np.ones(len(table), bool)
+    for name in ("KIC", "APOGEE_ID"):
+        if name not in table.colnames:
+            continue
+        ids = normalise_ids(table[name])
+        known = np.asarray(table[name]) > 0 if name == "KIC" else ids != ""
+        repeat = np.ones(len(table), bool)
+        repeat[np.unique(ids, return_index=True)[1]] = False
+        keep &= ~(repeat & known)
+    if not keep.all():
+        logger.warning("%s: %d rows repeat an earlier row's KIC or APOGEE_ID; the first row of each star is "
+                       "used", path, int((~keep).sum()))
+    return table[keep]
+
+
 def read_seismic_catalog(path) -> Table:
-    """Read a seismic catalog (HDU1 of a FITS file) into the standard columns.
+    """Read a seismic catalog (HDU1 of a FITS file) into the standard columns, one row per star.
 
     Columns are matched case-insensitively, also under the common aliases listed in the module
     docstring; EVOLSTATE becomes 'RGB', 'RC' or '' (unknown). Columns that are absent from the file
-    are left out, except KIC, NUMAX and DNU, which are required.
+    are left out, except KIC, NUMAX and DNU, which are required. Masked numbers and the −9999 sentinel
+    become NaN (a KIC −1). A star listed twice (the same KIC > 0, or the same APOGEE_ID after strip and
+    upper-case) keeps its first row; a warning gives the number of rows dropped.
 
     Returns
     -------
@@ -81,12 +107,11 @@ def read_seismic_catalog(path) -> Table:
 
     Raises
     ------
-    FileNotFoundError, or ValueError if HDU1 is not a table or KIC, NUMAX or DNU is missing.
+    FileNotFoundError, or ValueError (one line naming the file) if it is not a FITS file, HDU1 is not a table
+    or has no rows, KIC, NUMAX or DNU is missing, or a numeric column holds text.
     """
-    with fits.open(path) as hdul:
-        if len(hdul) < 2 or not isinstance(hdul[1], fits.BinTableHDU):
-            raise ValueError(f"{path} is not a seismic catalog: HDU1 is not a binary table")
-        raw = Table(hdul[1].data)
+    with open_survey_table(path, "seismic catalog") as hdul:
+        raw = Table(hdul[1].data, masked=False, copy=True)
     by_upper = {name.upper(): name for name in raw.colnames}
     out = Table()
     for name, dtype, unit in SEISMIC_COLUMNS:
@@ -99,10 +124,11 @@ def read_seismic_catalog(path) -> Table:
         elif dtype.startswith("U"):
             out[name] = np.char.strip(values.astype(str))
         else:
-            out[name] = values.astype(dtype)
+            numbers = numeric_column(values, dtype, name, path)
+            out[name] = np.where(numbers == MISSING_VALUE, -1 if dtype.startswith("i") else np.nan, numbers)
             if unit is not None:
                 out[name].unit = unit
     required = [c for c in ("KIC", "NUMAX", "DNU") if c not in out.colnames]
     if required:
         raise ValueError(f"{path} lacks the seismic columns {', '.join(required)}")
-    return out
+    return _drop_repeats(out, path)

@@ -14,10 +14,14 @@ One code path casts a table to a column spec and writes it atomically to HDU1 of
   anything else wrong with the file — not FITS, damaged or truncated, no table in HDU1, a foreign table
   (no ``LEFORMAT``), another product, a newer version, a missing column — is one ValueError naming
   the file and what is wrong.
+
+:func:`open_survey_table` opens a survey table a user gives (an allStar file, a seismic catalog), memory-mapped,
+with the same one-line errors.
 """
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from pathlib import Path
 
@@ -28,7 +32,8 @@ from astropy.table import Table
 
 from .atomic import atomic_output
 
-__all__ = ["FORMAT_KEYWORD", "VERSION_KEYWORD", "write_typed_table", "write_product_table", "read_product_table"]
+__all__ = ["FORMAT_KEYWORD", "VERSION_KEYWORD", "write_typed_table", "write_product_table", "read_product_table",
+           "open_survey_table", "numeric_column"]
 
 #: HDU1 header keyword holding a product's format name, e.g. ``'latentexplorer.catalog'``.
 FORMAT_KEYWORD = "LEFORMAT"
@@ -208,6 +213,73 @@ def _read_fits(path: Path, what: str):
             raise ValueError(f"{path} is not a FITS file (expected a {what} file)") from None
         raise ValueError(f"{path} is damaged or truncated (expected a {what} file): {detail}") from None
     return header, table
+
+
+def numeric_column(values, dtype, name: str, path) -> np.ndarray:
+    """A survey table's column ``name`` of ``path`` as numbers of ``dtype`` ('f8', 'i8'…): numbers written as
+    text are read, masked or blank entries become NaN (−1 for integers).
+
+    Raises ValueError naming the file and the column when it holds text that is no number, or a fraction
+    where an integer is due."""
+    kind = "integers" if dtype.startswith("i") else "numbers"
+    values = np.ma.asarray(values)
+    if values.dtype.kind in "iu":
+        return np.ma.filled(values, -1).astype(dtype)
+    if values.dtype.kind in "USO":
+        text = np.char.strip(np.ma.filled(values, "").astype(str))
+        for value in text:
+            try:
+                float(value or "nan")
+            except ValueError:
+                raise ValueError(f"{path}: {name} must be {kind}, found {str(value)!r}") from None
+        values = np.where(text == "", "nan", text)
+    numbers = np.ma.filled(np.ma.asarray(values, dtype=float), np.nan)
+    if not dtype.startswith("i"):
+        return numbers.astype(dtype)
+    finite = np.isfinite(numbers)
+    fractions = numbers[finite][numbers[finite] != np.round(numbers[finite])]
+    if fractions.size:
+        raise ValueError(f"{path}: {name} must be {kind}, found {float(fractions[0])!r}")
+    return np.where(finite, numbers, -1).astype(dtype)
+
+
+@contextlib.contextmanager
+def open_survey_table(path, what: str):
+    """Yield the open HDU list (memory-mapped) of a user's survey table ``what`` (e.g. "allStar") at ``path``,
+    after checking that HDU1 is a binary table with at least one row, all of it in the file (not truncated).
+
+    Raises
+    ------
+    FileNotFoundError
+        No file at ``path``.
+    ValueError
+        A directory, not a FITS file, damaged or truncated, no table in HDU1, or no rows (one line naming the
+        file).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist")
+    if path.is_dir():
+        raise ValueError(f"{path} is a directory, not a FITS file ({what} expected)")
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=fits.verify.VerifyWarning)
+            warnings.filterwarnings("ignore", message=".*truncated")  # checked below, with the file's size
+            hdul = fits.open(path, memmap=True)
+            n_hdus = len(hdul)  # reads every header: a damaged header fails here
+    except OSError as err:
+        detail = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ValueError(f"{path} is not a readable FITS file ({what} expected): {detail}") from None
+    try:
+        if n_hdus < 2 or not isinstance(hdul[1], fits.BinTableHDU):
+            raise ValueError(f"{path} is not a {what} file: HDU1 is not a binary table")
+        if hdul.fileinfo(1)["datLoc"] + hdul[1].size > path.stat().st_size:
+            raise ValueError(f"{path} is damaged or truncated: its table needs more bytes than the file holds")
+        if hdul[1].data is None or len(hdul[1].data) == 0:
+            raise ValueError(f"{path} has no rows (an empty {what} table)")
+        yield hdul
+    finally:
+        hdul.close()
 
 
 def read_product_table(path, *, format_name: str, max_version: int, command: str, required=()) -> Table:

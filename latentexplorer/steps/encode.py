@@ -66,9 +66,12 @@ def _encode_mock_chunk(model_dir: str, survey, start: int, stop: int) -> dict:
 
 
 def _encode_into(model_dir: Path, output: Path, n: int, source: dict, func, job_args, chunk_size: int,
-                 progress: bool, client=None) -> tuple[int, int]:
+                 progress: bool, client=None, what: str = "the spectra") -> tuple[int, int]:
     """Run ``func(model_dir, *job_args, start, stop)`` over chunks of ``n`` rows into parts, then write
-    ``output``; ``source`` describes the spectra for the parts' manifest. Returns (stars, unusable)."""
+    ``output``; ``source`` describes the spectra for the parts' manifest. Returns (stars, unusable).
+
+    Raises ValueError (naming ``what``, the spectra) when not one spectrum is usable: then nothing is written
+    and the parts are removed."""
     from ..batch import PartStore, describe_input, plan_chunks, run_chunks
 
     ved = load_model_cached(model_dir)
@@ -79,11 +82,15 @@ def _encode_into(model_dir: Path, output: Path, n: int, source: dict, func, job_
                                "chunk_size": int(chunk_size)})
     jobs = [(c, (str(model_dir.resolve()), *job_args, c.start, c.stop)) for c in chunks]
     run_chunks(func, jobs, store, client=client, progress=progress, desc="encoding", unit_rows="spectra")
-    n_bad = 0
+    parts = list(store.iter_parts(chunks))  # the latents only: ~40 bytes a star
+    n_bad = sum(int(np.isnan(part["z_mean"][:, 0]).sum()) for _, part in parts)
+    if n_bad == n:
+        store.remove()
+        raise ValueError(f"{what}: none of the {n} spectra is usable (no finite pixel, or unreadable); "
+                         "nothing to encode")
     with latent_file_writer(output, n, ved.latent_dim, fingerprint) as write:
-        for chunk, part in store.iter_parts(chunks):
+        for chunk, part in parts:
             write(chunk.start, LatentSet(part["APOGEE_ID"].astype(str), part["z_mean"], part["z_std"], part["flag"]))
-            n_bad += int(np.isnan(part["z_mean"][:, 0]).sum())
     store.remove()
     return n, n_bad
 
@@ -97,7 +104,8 @@ def encode_spectra_file(model_dir, spectra_path, output, chunk_size: int = 1024,
     Streams in chunks of ``chunk_size`` spectra (memory bounded by the chunk size, not the survey),
     each chunk's latents kept as a part file, so an interrupted run resumes where it stopped (see
     :mod:`latentexplorer.batch`); ``client`` (a dask.distributed Client) spreads the chunks over its
-    workers with the same result. Unusable spectra get NaN latents.
+    workers with the same result. Unusable spectra get NaN latents; a file of which not one spectrum is
+    usable is refused (ValueError), nothing written.
 
     ``output`` (:mod:`latentexplorer.io.latent`, written atomically once every chunk is done).
 
@@ -115,7 +123,7 @@ def encode_spectra_file(model_dir, spectra_path, output, chunk_size: int = 1024,
     if n == 0:
         raise ValueError(f"{spectra_path} holds no spectra")
     return _encode_into(model_dir, output, n, {"spectra": describe_input(spectra_path)}, _encode_chunk,
-                        (str(spectra_path.resolve()),), chunk_size, progress, client)
+                        (str(spectra_path.resolve()),), chunk_size, progress, client, str(spectra_path))
 
 
 @locks_output(lambda a: a["output"])
@@ -136,4 +144,4 @@ def encode_mock_survey(model_dir, survey, output, chunk_size: int = 4096, progre
         raise ValueError(f"chunk_size must be a multiple of {SPECTRA_BLOCK}, got {chunk_size}")
     source = {"mock_survey": {"seed": int(survey.seed), "n_stars": len(survey.truth)}}
     return _encode_into(Path(model_dir), Path(output), len(survey.truth), source, _encode_mock_chunk, (survey,),
-                        chunk_size, progress)
+                        chunk_size, progress, what="the mock survey")

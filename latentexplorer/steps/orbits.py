@@ -12,13 +12,24 @@ from ..io.orbits import write_orbits
 from ..io.outputs import locks_output
 from ..io.provenance import records_provenance
 
-__all__ = ["KINEMATIC_COLUMNS", "read_observables", "compute_orbits"]
+__all__ = ["KINEMATIC_COLUMNS", "default_output", "read_observables", "compute_orbits"]
 
 # Column sets accepted for the kinematics, in order of preference.
 KINEMATIC_COLUMNS = (
     ("PMRA", "PMDEC", "VLOS"),
     ("GAIAEDR3_PMRA", "GAIAEDR3_PMDEC", "VHELIO_AVG"),
 )
+
+
+def default_output(catalog_path) -> Path:
+    """Where ``latentexplorer orbits CATALOG`` writes without ``-o``: a workspace's ``orbits.fits`` (where the
+    dashboards and the report look) when CATALOG is in a workspace's ``survey/`` directory or is its
+    ``truth.fits``, else ``orbits.fits`` beside CATALOG."""
+    from ..workspace import WorkspacePaths
+
+    catalog_path = Path(catalog_path)
+    root = catalog_path.parent.parent if catalog_path.parent.name == "survey" else catalog_path.parent
+    return WorkspacePaths(root).orbits
 
 
 def read_observables(path) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -56,7 +67,8 @@ def compute_orbits(catalog_path, output, *, chunk_size: int = 20_000, progress: 
 
     ``catalog_path`` holds APOGEE_ID, RA, DEC, DIST (kpc) and the kinematics of :data:`KINEMATIC_COLUMNS`
     (a truth table or an allStar). Rows with missing values get NaN and a FLAG bit
-    (:class:`latentexplorer.galaxy.OrbitFlag`). Chunks of ``chunk_size`` stars are kept as parts until the
+    (:class:`latentexplorer.galaxy.OrbitFlag`); a catalog without a single position is refused (ValueError).
+    Chunks of ``chunk_size`` stars are kept as parts until the
     output is written (an interrupted run resumes); ``client`` (dask.distributed) spreads them over its
     workers with the same result. Returns the written astropy Table.
     """
@@ -65,8 +77,13 @@ def compute_orbits(catalog_path, output, *, chunk_size: int = 20_000, progress: 
 
     from ..io.outputs import check_output
 
-    check_output(output, "orbits", (catalog_path,), overwrite)
     ids, values = read_observables(Path(catalog_path))
+    ra, dec, dist = values[:3]
+    with np.errstate(invalid="ignore"):
+        if not (np.isfinite(ra) & np.isfinite(dec) & (dist > 0)).any():
+            raise ValueError(f"{catalog_path}: not one of its {len(ids)} rows has a position (RA, DEC and a "
+                             "positive DIST): nothing to compute")
+    check_output(output, "orbits", (catalog_path,), overwrite, size=len(ids) * 14 * 8)  # 14 columns of 8 bytes
     chunks = plan_chunks(len(ids), chunk_size)
     store = PartStore(output, {"step": "orbits", "version": 1, "catalog": describe_input(catalog_path),
                                "n_rows": len(ids), "chunk_size": int(chunk_size)})

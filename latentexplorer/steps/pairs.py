@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -15,9 +16,12 @@ from ..io.seismic import read_seismic_catalog
 from ..spectra import iter_normalized_spectra
 from ..io.outputs import locks_output
 from ..io.provenance import records_provenance
+from ..match import MIN_MATCH_FRACTION, match_ids
 from .summary import StepSummary
 
 __all__ = ["make_pairs"]
+
+logger = logging.getLogger(__name__)
 
 
 @locks_output(lambda a: a["output"])
@@ -25,6 +29,11 @@ __all__ = ["make_pairs"]
 def make_pairs(psd_path, spectra_path, seismic_path, output, *, numax_range=C.TRAIN_NUMAX_RANGE_UHZ,
                chunk_size: int = 1024, progress: bool = True, overwrite: bool = False) -> StepSummary:
     """Cross-match PSDs with spectra through the seismic catalog (KIC ↔ APOGEE_ID) into training pairs.
+
+    Stars are matched by :func:`latentexplorer.match.match_ids` (KIC catalog ↔ PSDs, APOGEE_ID catalog ↔
+    spectra: stripped, upper-case; a star listed twice in the catalog keeps its first row, one listed twice
+    in the spectra its first usable spectrum); a warning names the files when fewer than 90 % of the
+    catalog stars with a PSD find a usable spectrum.
 
     Keeps the paper's training sample (section 5): 4 < ν_max < 250 μHz and a known evolutionary state,
     a PSD computed without flags and a usable spectrum. Streams the spectra in chunks, so only the
@@ -41,7 +50,7 @@ def make_pairs(psd_path, spectra_path, seismic_path, output, *, numax_range=C.TR
         If the PSDs are on another frequency grid, or no star can be matched at all.
     """
 
-    from ..io.outputs import check_output
+    from ..io.outputs import check_free_space, check_output
 
     check_output(output, "pairs", (psd_path, spectra_path, seismic_path), overwrite)
     psds = read_psd_file(psd_path)
@@ -55,32 +64,38 @@ def make_pairs(psd_path, spectra_path, seismic_path, output, *, numax_range=C.TR
     numax = np.asarray(seismic["NUMAX"], float)
     state = np.asarray(seismic["EVOLSTATE"]).astype(str)
     in_sample = (numax > numax_range[0]) & (numax < numax_range[1]) & np.isin(state, ("RGB", "RC"))
-    psd_row = {int(k): i for i, k in enumerate(psds.kic) if psds.flags[i] == 0 and k > 0}
     kic = np.asarray(seismic["KIC"], dtype=np.int64)
-    has_psd = np.array([k in psd_row for k in kic])
-    candidates = np.flatnonzero(in_sample & has_psd)
-    wanted = {str(seismic["APOGEE_ID"][i]).strip(): i for i in candidates}
-    if not wanted:
+    usable_psd = np.flatnonzero((psds.flags == 0) & (psds.kic > 0) & np.isfinite(psds.log_psd).all(axis=1))
+    psd_of = match_ids(kic, psds.kic[usable_psd], warn_duplicates=str(psd_path))  # its row among the usable PSDs
+    candidates = np.flatnonzero(in_sample & (psd_of >= 0))
+    if not candidates.size:
         raise ValueError(
             f"no seismic-catalog star of {seismic_path} has both a usable PSD in {psd_path} (matched by KIC) "
             f"and 4 < ν_max < 250 μHz with a known evolutionary state"
         )
+    check_free_space(output, candidates.size * (C.APOGEE_N_PIXELS + grid.size) * 4)  # a pair for each candidate
+    wanted = np.asarray(seismic["APOGEE_ID"]).astype(str)[candidates]
+    spectrum_found = np.zeros(candidates.size, bool)
     found_rows, found_spectra = [], []
     bar = tqdm(desc="pairs", unit="spectra", disable=not progress)
     for ids, spectra, _flags in iter_normalized_spectra(spectra_path, chunk_size):
-        for j, apogee_id in enumerate(np.char.strip(ids.astype(str))):
-            i = wanted.get(apogee_id)
-            if i is not None and np.isfinite(spectra[j]).all():
-                found_rows.append(i)
+        where = match_ids(ids, wanted)  # a spectrum file listing a star twice: its first usable spectrum
+        for j in np.flatnonzero(where >= 0):
+            if not spectrum_found[where[j]] and np.isfinite(spectra[j]).all():
+                spectrum_found[where[j]] = True
+                found_rows.append(candidates[where[j]])
                 found_spectra.append(spectra[j])
         bar.update(len(ids))
     bar.close()
     if not found_rows:
-        raise ValueError(f"none of the {len(wanted)} matched APOGEE_IDs has a usable spectrum in {spectra_path}")
+        raise ValueError(f"none of the {candidates.size} matched APOGEE_IDs has a usable spectrum in {spectra_path}")
+    if len(found_rows) < MIN_MATCH_FRACTION * candidates.size:
+        logger.warning("%s: only %d of %d identifiers (%.0f %%) have a usable spectrum in %s", seismic_path,
+                       len(found_rows), candidates.size, 100.0 * len(found_rows) / candidates.size, spectra_path)
     order = np.argsort(found_rows)
     rows = np.asarray(found_rows)[order]
     spectra = np.asarray(found_spectra, dtype=np.float32)[order]
-    log_psd = psds.log_psd[[psd_row[int(k)] for k in kic[rows]]]
+    log_psd = psds.log_psd[usable_psd[psd_of[rows]]]
     n = rows.size
     ids = np.char.strip(np.asarray(seismic["APOGEE_ID"][rows]).astype(str))
     write_pairs(output, PairsSet(ids, kic[rows], spectra, log_psd, numax[rows], state[rows], grid))

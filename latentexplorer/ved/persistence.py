@@ -90,10 +90,11 @@ def read_model_files(directory, frequency=None) -> ModelFiles:
     FileNotFoundError
         The directory or one of its three files is missing.
     ValueError
-        Unreadable or inconsistent content (the message names the file): metadata that is not JSON or
-        of a newer format, spectra of another pixel count than APOGEE's gap-removed grid, a pixel scaler
-        of another length, a grid other than ``frequency`` (relative tolerance 1e-6), or a training record
-        of another run.
+        Unreadable or inconsistent content (the message names the file): metadata that is not a JSON object,
+        of a newer format, with a ``latent_dim`` or ``n_pixels`` that is no positive integer or a
+        ``frequency`` that is no list of numbers, spectra of another pixel count than APOGEE's gap-removed
+        grid, a pixel scaler of another length, a grid other than ``frequency`` (relative tolerance 1e-6),
+        or a training record of another run.
     """
     directory = Path(directory)
     if not directory.is_dir():
@@ -115,10 +116,18 @@ def read_model_files(directory, frequency=None) -> ModelFiles:
     for key in ("latent_dim", "n_pixels", "frequency"):
         if key not in metadata:
             raise ValueError(f"{meta_path} lacks '{key}'")
+    for key in ("latent_dim", "n_pixels"):
+        value = metadata[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{meta_path}: {key} must be a positive integer, not {value!r}")
     n_pixels = metadata["n_pixels"]
     if n_pixels != APOGEE_N_PIXELS:
         raise ValueError(f"{directory} expects {n_pixels}-pixel spectra, not the "
                          f"{APOGEE_N_PIXELS}-pixel gap-removed APOGEE grid")
+    frequency_ok = isinstance(metadata["frequency"], list) and len(metadata["frequency"]) > 1 and all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in metadata["frequency"])
+    if not frequency_ok:
+        raise ValueError(f"{meta_path}: frequency must be a list of numbers (the PSD grid in μHz)")
     grid = np.asarray(metadata["frequency"], dtype=float)
     if frequency is not None:
         frequency = np.asarray(frequency, dtype=float)
@@ -130,7 +139,10 @@ def read_model_files(directory, frequency=None) -> ModelFiles:
         with np.load(scaler_path, allow_pickle=False) as npz:
             mean, std = np.asarray(npz["mean"], np.float32), np.asarray(npz["std"], np.float32)
     except (OSError, ValueError, KeyError, EOFError) as err:
-        raise ValueError(f"{scaler_path} is not a pixel scaler file (mean, std arrays): {err}") from None
+        # numpy's own message about pickled data advises loading it unsafely: never do that
+        reason = "it holds pickled objects, which are never loaded" if "pickle" in str(err) else str(err)
+        raise ValueError(f"{scaler_path} is not a pixel scaler file (an .npz of mean and std arrays): "
+                         f"{reason}") from None
     if mean.shape != (n_pixels,) or std.shape != (n_pixels,):
         raise ValueError(f"{scaler_path}: pixel mean length is {mean.shape[0] if mean.ndim else 0} (std "
                          f"{std.shape[0] if std.ndim else 0}) but the metadata says {n_pixels} pixels")
@@ -151,14 +163,23 @@ def read_model(directory, frequency=None):
 
     Raises
     ------
-    FileNotFoundError, or ValueError as :func:`read_model_files`, and for a network whose pixel count,
-    latent dimension or PSD length differs from the metadata's.
+    FileNotFoundError, or ValueError as :func:`read_model_files`, for a ``model.keras`` that is damaged or
+    names a layer or class Keras does not know, and for a network whose pixel count, latent dimension or
+    PSD length differs from the metadata's.
     """
     import keras
 
+    from ..io.keras_file import read_keras_file
+
     files = read_model_files(directory, frequency)
     metadata = files.metadata
-    network = keras.saving.load_model(files.directory / MODEL_FILE, compile=False, safe_mode=True)
+    path = files.directory / MODEL_FILE
+    read_keras_file(path)  # checks the archive and its layers without Keras: one line for a damaged file
+    try:
+        network = keras.saving.load_model(path, compile=False, safe_mode=True)
+    except (ValueError, TypeError, KeyError, AttributeError, OSError) as err:
+        detail = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ValueError(f"{path} cannot be loaded by Keras: {detail}") from None
     encoder, decoder = network.get_layer("encoder"), network.get_layer("decoder")
     checks = {
         "encoder input pixels": (encoder.inputs[0].shape[-1], metadata["n_pixels"]),
