@@ -226,9 +226,16 @@ def output_lock(output, *companions):
         os.close(fd)
 
 
-def locks_output(resolve):
-    """Decorator: run the step holding :func:`output_lock` of the output(s) ``resolve(arguments)`` gives
-    (``arguments``: the call's bound arguments by name, defaults applied; a path or a tuple of paths)."""
+def as_paths(value) -> list[Path]:
+    """A path, an iterable of paths (None entries skipped) or None as a list of Paths."""
+    if value is None:
+        return []
+    return [Path(value)] if isinstance(value, (str, os.PathLike)) else [Path(v) for v in value if v is not None]
+
+
+def step_decorator(around):
+    """Make a decorator of ``around(step, arguments, call)``: it runs around each call of a step, given the call's
+    bound arguments by name (defaults applied) and ``call()``, which runs the step and returns its result."""
     import functools
     import inspect
 
@@ -236,14 +243,23 @@ def locks_output(resolve):
         signature = inspect.signature(step)
 
         @functools.wraps(step)
-        def locked(*args, **kwargs):
+        def wrapped(*args, **kwargs):
             bound = signature.bind(*args, **kwargs)
             bound.apply_defaults()
-            paths = resolve(bound.arguments)
-            paths = (paths,) if isinstance(paths, (str, os.PathLike)) else tuple(paths)
-            with output_lock(*paths):
-                return step(*args, **kwargs)
+            return around(step, bound.arguments, lambda: step(*args, **kwargs))
 
-        return locked
+        return wrapped
 
     return wrap
+
+
+def locks_output(resolve):
+    """Decorator: run the step holding :func:`output_lock` of the output(s) ``resolve(arguments)`` gives
+    (``arguments``: the call's bound arguments by name, defaults applied; a path or a tuple of paths)."""
+
+    def around(step, arguments, call):
+        with output_lock(*as_paths(resolve(arguments))):
+            return call()
+
+    return step_decorator(around)
+

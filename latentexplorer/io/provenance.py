@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
-import inspect
 import json
 import logging
 import os
@@ -32,6 +31,7 @@ from pathlib import Path
 
 from .atomic import atomic_output
 from .hdf5 import format_string, parse_format
+from .outputs import as_paths, step_decorator
 
 __all__ = ["LEDGER_NAME", "HASH_LIMIT", "fingerprint", "record_product", "read_ledger", "StaleProduct",
            "stale_products", "records_provenance"]
@@ -217,35 +217,22 @@ def records_provenance(step: str, outputs, inputs):
     about the products that its new output has made stale. Put it under :func:`~.outputs.locks_output`, so
     the record is written while the output's lock is held."""
 
-    def as_paths(value) -> list[Path]:
-        if value is None:
-            return []
-        return [Path(value)] if isinstance(value, (str, os.PathLike)) else [Path(v) for v in value if v is not None]
+    def around(func, arguments, call):
+        made, sources = as_paths(outputs(arguments)), as_paths(inputs(arguments))
+        directories = {p.parent.resolve() for p in made}
+        for directory in directories:
+            for product in stale_products(directory):
+                if any(p.name == product.name for p in sources if p.parent.resolve() == directory):
+                    log.warning("%s: an input is stale — %s", step, product)
+        result = call()
+        for path in made:
+            if path.exists():
+                record_product(path, step, sources)
+        names = {p.name for p in made}
+        for directory in directories:
+            for product in stale_products(directory):
+                if product.name not in names and product.changed & names:
+                    log.warning("%s", product)
+        return result
 
-    def wrap(func):
-        signature = inspect.signature(func)
-
-        @functools.wraps(func)
-        def recorded(*args, **kwargs):
-            bound = signature.bind(*args, **kwargs)
-            bound.apply_defaults()
-            made, sources = as_paths(outputs(bound.arguments)), as_paths(inputs(bound.arguments))
-            directories = {p.parent.resolve() for p in made}
-            for directory in directories:
-                for product in stale_products(directory):
-                    if any(p.name == product.name for p in sources if p.parent.resolve() == directory):
-                        log.warning("%s: an input is stale — %s", step, product)
-            result = func(*args, **kwargs)
-            for path in made:
-                if path.exists():
-                    record_product(path, step, sources)
-            names = {p.name for p in made}
-            for directory in directories:
-                for product in stale_products(directory):
-                    if product.name not in names and product.changed & names:
-                        log.warning("%s", product)
-            return result
-
-        return recorded
-
-    return wrap
+    return step_decorator(around)
