@@ -15,7 +15,7 @@ import os
 import shutil
 from pathlib import Path
 
-__all__ = ["DISK_ERRORS", "product_name", "check_output", "check_free_space", "disk_error", "output_lock",
+__all__ = ["DISK_ERRORS", "product_name", "as_paths", "step_decorator", "check_output", "check_free_space", "disk_error", "output_lock",
            "locks_output"]
 
 
