@@ -15,8 +15,8 @@ import os
 import shutil
 from pathlib import Path
 
-__all__ = ["DISK_ERRORS", "product_name", "as_paths", "step_decorator", "check_output", "check_free_space", "disk_error", "output_lock",
-           "locks_output"]
+__all__ = ["DISK_ERRORS", "product_name", "as_paths", "step_decorator", "check_output", "check_free_space",
+           "disk_error", "output_lock", "locks_output"]
 
 
 def product_name(path) -> str | None:
