@@ -24,9 +24,8 @@ def _cached_model(model_dir: str, stamp: int):
     """The encoder-decoder saved in ``model_dir``, loaded once per process (``stamp``: its metadata's
     mtime, so a retrained model is reloaded).
 
-    TensorFlow keeps its default thread count (the machine's cores) in Dask workers too: oneDNN splits
-    a convolution's work by thread count, which can change a latent's last bit, so a worker encodes
-    exactly as a single process on the same machine does."""
+    TensorFlow keeps its default thread count (the machine's cores) in Dask workers too; the latents do
+    not depend on it (:mod:`latentexplorer.ved.inference`: bit-identical on 1 and 2 threads)."""
     from ..ved import VariationalEncoderDecoder
 
     return VariationalEncoderDecoder.load(model_dir)
