@@ -3,11 +3,14 @@
 against N and the seconds per 1,000 stars, whose constancy is the linear scaling; with --workers, the
 encode of the smallest survey is also run on a local Dask cluster and compared with the single process.
 
-The surveys are simulated once into WORKDIR/<N>/ (normalised spectra, no light curves; not timed) and
-reused by later runs; MODEL is a trained model directory (e.g. a demo workspace's model/).
+The surveys are simulated once into WORKDIR/<N>/ (normalised spectra, 30 kB a star: 22 GB for DR17's
+733,901; no light curves; not timed) and reused by later runs; ``--model`` is a trained model directory
+(default: the reference model that ships in latentexplorer/data/reference_model/). Each size's end-to-end
+time and peak RSS are printed beside the issue's figures: the DR17-sized run before the fast encoder
+(1,779 s, of which encode 1,659 s), and the target of ≤ 10 minutes with peak RSS ≤ 2 GB.
 
-Run: ``.venv/bin/python -m benchmarks.bench_survey_scale MODEL WORKDIR [--sizes 10000 100000 733901]
-[--workers 2]``
+Run: ``.venv/bin/python -m benchmarks.bench_survey_scale WORKDIR [--sizes 10000 100000 733901]
+[--model DIR] [--workers 2]``
 """
 
 from __future__ import annotations
@@ -23,8 +26,13 @@ from pathlib import Path
 import numpy as np
 
 from latentexplorer.io.latent import read_latent
+from latentexplorer.reference_model import reference_model_dir
 
 N_KEPLER = 6000  # seismic stars of each mock (the age forest trains on 1,200 of them)
+DR17 = 733_901
+BEFORE_S = 1779.0  # DR17-sized run (encode + ages + catalog) before the fast encoder (issue: encode 1,659 s)
+BEFORE_PER_1000_S = (49.0, 2.36)  # the README's linear model then: 49 s + 2.36 s per 1,000 stars
+TARGET_S, TARGET_RSS_GB = 600.0, 2.0
 
 
 def run_step(args: list[str], cwd: Path) -> tuple[float, float]:
@@ -56,9 +64,10 @@ def prepare(workdir: Path, n: int, model: Path) -> Path:
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model", type=Path)
     parser.add_argument("workdir", type=Path)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 733_901])
+    parser.add_argument("--model", type=Path, default=reference_model_dir(), help="trained model directory "
+                        "(default: the reference model)")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, DR17])
     parser.add_argument("--workers", type=int, default=None, help="also encode the smallest survey on Dask")
     args = parser.parse_args(argv)
     args.workdir.mkdir(parents=True, exist_ok=True)
@@ -67,7 +76,8 @@ def main(argv=None):
         "ages": ["ages", ".", "--n-train", "1200", "--n-trees", "100"],
         "catalog": ["catalog", "."],
     }
-    print(f"{'N':>8} {'encode s':>9} {'ages s':>7} {'catalog s':>9} {'total s':>8} {'s/1000':>7} {'peak RSS GB':>11}")
+    print(f"{'N':>8} {'encode s':>9} {'ages s':>7} {'catalog s':>9} {'total s':>8} {'s/1000':>7} {'peak RSS GB':>11}"
+          f" {'before s':>9} {'ratio':>6}")
     rows = []
     for n in sorted(args.sizes):
         root = prepare(args.workdir, n, args.model)
@@ -77,13 +87,20 @@ def main(argv=None):
             peak = max(peak, rss)
         total = sum(times.values())
         rows.append((n, total))
+        before = BEFORE_S if n == DR17 else BEFORE_PER_1000_S[0] + BEFORE_PER_1000_S[1] * n / 1000
         print(f"{n:>8} {times['encode']:>9.1f} {times['ages']:>7.1f} {times['catalog']:>9.1f} {total:>8.1f} "
-              f"{1000 * total / n:>7.2f} {peak:>11.2f}", flush=True)
+              f"{1000 * total / n:>7.2f} {peak:>11.2f} {before:>9.0f} {before / total:>5.2f}×", flush=True)
+        if n == DR17:
+            print(f"DR17-sized run: {total:.0f} s end to end (before: {BEFORE_S:.0f} s; target ≤ {TARGET_S:.0f} s: "
+                  f"{'met' if total <= TARGET_S else 'missed'}), peak RSS {peak:.2f} GB (target ≤ {TARGET_RSS_GB:.0f} "
+                  f"GB: {'met' if peak <= TARGET_RSS_GB else 'missed'})")
     if len(rows) > 1:
         n, t = np.array(rows, dtype=float).T
         slope, intercept = np.polyfit(n, t, 1)
-        print(f"linear fit: {intercept:.1f} s + {1000 * slope:.3f} s per 1000 stars; "
-              f"worst |residual| {np.max(np.abs(t - (intercept + slope * n)) / t):.1%} of the time")
+        print(f"linear fit: {intercept:.1f} s + {1000 * slope:.3f} s per 1000 stars (before: "
+              f"{BEFORE_PER_1000_S[0]:.0f} s + {BEFORE_PER_1000_S[1]:.2f} s per 1000); worst |residual| "
+              f"{np.max(np.abs(t - (intercept + slope * n)) / t):.1%} of the time; at N = {DR17}: "
+              f"{intercept + slope * DR17:.0f} s (before {BEFORE_S:.0f} s, target ≤ {TARGET_S:.0f} s)")
     if args.workers:
         root = args.workdir / str(min(args.sizes))
         single = root / "latent.h5"

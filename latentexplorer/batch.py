@@ -30,6 +30,7 @@ import json
 import logging
 import shutil
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,7 +39,7 @@ from tqdm.auto import tqdm
 
 from .io.atomic import atomic_output
 
-__all__ = ["Chunk", "plan_chunks", "PartStore", "describe_input", "dask_client", "run_chunks",
+__all__ = ["Chunk", "plan_chunks", "PartStore", "describe_input", "Staged", "dask_client", "run_chunks",
            "add_scheduler_arguments"]
 
 log = logging.getLogger(__name__)
@@ -150,6 +151,24 @@ class PartStore:
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
+@dataclass(frozen=True)
+class Staged:
+    """A chunk function in two stages, ``compute(read(*args))``: reading a chunk's input (disk, decoding)
+    and computing its part.
+
+    :func:`run_chunks` in this process reads the next chunk in a background thread while this one
+    computes — one chunk ahead, so at most two chunks' inputs are in memory; on Dask a worker calls
+    the whole function. The part is the same either way. Both stages must be module-level functions
+    (picklable) for Dask.
+    """
+
+    read: Callable
+    compute: Callable
+
+    def __call__(self, *args):
+        return self.compute(self.read(*args))
+
+
 @contextlib.contextmanager
 def dask_client(scheduler: str | None = None, workers: int | None = None):
     """A ``dask.distributed.Client`` for ``scheduler`` (an address) or a LocalCluster of ``workers``
@@ -184,7 +203,8 @@ def run_chunks(func: Callable, jobs: Sequence[tuple[Chunk, tuple]], store: PartS
 
     ``func`` returns a dict of arrays (the part); with a ``client`` it must be importable by the
     workers (a module-level function or a ``functools.partial`` of one). Returns the number of chunks
-    computed now. An exception in a chunk propagates after the parts finished so far are kept.
+    computed now. An exception in a chunk propagates after the parts finished so far are kept. A
+    :class:`Staged` ``func`` run here reads the next chunk while this one computes.
     """
     done = store.open()
     todo = [(chunk, args) for chunk, args in jobs if chunk.index not in done]
@@ -192,7 +212,9 @@ def run_chunks(func: Callable, jobs: Sequence[tuple[Chunk, tuple]], store: PartS
     bar = tqdm(total=total, initial=total - sum(len(c) for c, _ in todo), desc=desc, unit=unit_rows,
                disable=not progress)
     try:
-        if client is None:
+        if client is None and isinstance(func, Staged):
+            _run_read_ahead(func, todo, store, bar)
+        elif client is None:
             for chunk, args in todo:
                 store.write(chunk.index, func(*args))
                 bar.update(len(chunk))
@@ -201,6 +223,24 @@ def run_chunks(func: Callable, jobs: Sequence[tuple[Chunk, tuple]], store: PartS
     finally:
         bar.close()
     return len(todo)
+
+
+def _run_read_ahead(func: Staged, todo, store, bar) -> None:
+    """The chunks one after the other, chunk i + 1 read in a background thread while chunk i computes."""
+    if not todo:
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead") as reader:
+        ahead = reader.submit(func.read, *todo[0][1])
+        try:
+            for i, (chunk, _) in enumerate(todo):
+                data = ahead.result()
+                if i + 1 < len(todo):
+                    ahead = reader.submit(func.read, *todo[i + 1][1])
+                store.write(chunk.index, func.compute(data))
+                del data
+                bar.update(len(chunk))
+        finally:
+            ahead.cancel()
 
 
 def _run_on_dask(client, func, todo, store, bar) -> None:

@@ -4,13 +4,14 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
 import pytest
 from demo_workspace import tiny_workspace
 
-from latentexplorer.batch import PartStore, dask_client, plan_chunks, run_chunks
+from latentexplorer.batch import PartStore, Staged, dask_client, plan_chunks, run_chunks
 from latentexplorer.catalog import build_catalog
 from latentexplorer.io.kepler import write_kepler_llc
 from latentexplorer.io.psdfile import read_psd_file
@@ -63,6 +64,32 @@ def test_parts_of_a_run_with_other_inputs_are_discarded(tmp_path):
                       progress=False) == 0
     assert run_chunks(squares, jobs, PartStore(tmp_path / "out.h5", {"step": "squares", "input": "b"}),
                       progress=False) == 2
+
+
+def test_a_staged_function_reads_the_next_chunk_while_this_one_computes_and_no_further(tmp_path):
+    """In this process, chunk i + 1's read starts before chunk i's compute ends (compute waits for it),
+    and chunk i + 2's does not (one chunk ahead: bounded memory); the parts are those of the plain call."""
+    chunks = plan_chunks(10, 3)
+    jobs = [(c, (c.start, c.stop)) for c in chunks]
+    reads = [threading.Event() for _ in chunks]
+
+    def read(start, stop):
+        reads[start // 3].set()
+        return np.arange(start, stop)
+
+    def compute(x):
+        i = int(x[0]) // 3
+        next_read = i + 1 == len(chunks) or reads[i + 1].wait(timeout=30)
+        read_two_ahead = i + 2 < len(chunks) and reads[i + 2].is_set()
+        return {"x": x ** 2, "next_read": np.array(next_read), "two_ahead": np.array(read_two_ahead)}
+
+    store = PartStore(tmp_path / "out.h5", {"step": "squares"})
+    assert run_chunks(Staged(read, compute), jobs, store, progress=False) == 4
+    parts = [part for _, part in store.iter_parts(chunks)]
+    assert [bool(p["next_read"]) for p in parts] == [True] * 4
+    assert [bool(p["two_ahead"]) for p in parts] == [False] * 4
+    np.testing.assert_array_equal(np.concatenate([p["x"] for p in parts]), np.arange(10) ** 2)
+    assert Staged(read, compute)(3, 6)["x"].tolist() == [9, 16, 25]
 
 
 def test_scheduler_and_workers_are_exclusive():

@@ -389,7 +389,7 @@ def read_spectra_rows(path, rows) -> SpectraRows:
         kind = _kind(f)
         ids, data = f["APOGEE_ID"].asstr()[rows].astype(str), _data(f, kind)[rows]
         if kind == "normalized":
-            return SpectraRows(ids, data.astype(np.float32), None, None, True)
+            return SpectraRows(ids, data.astype(np.float32, copy=False), None, None, True)
         for name in ("flux_err", "bitmask"):
             if name not in f:
                 raise ValueError(f"{path} lacks the dataset {name!r} of a stacked spectra file")

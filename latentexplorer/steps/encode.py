@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..batch import Staged
 from ..io.latent import LatentSet, latent_file_writer
 from ..io.outputs import locks_output
 from ..io.provenance import records_provenance
@@ -24,9 +25,8 @@ def _cached_model(model_dir: str, stamp: int):
     """The encoder-decoder saved in ``model_dir``, loaded once per process (``stamp``: its metadata's
     mtime, so a retrained model is reloaded).
 
-    TensorFlow keeps its default thread count (the machine's cores) in Dask workers too: oneDNN splits
-    a convolution's work by thread count, which can change a latent's last bit, so a worker encodes
-    exactly as a single process on the same machine does."""
+    TensorFlow keeps its default thread count (the machine's cores) in Dask workers too; the latents do
+    not depend on it (:mod:`latentexplorer.ved.inference`: bit-identical on 1 and 2 threads)."""
     from ..ved import VariationalEncoderDecoder
 
     return VariationalEncoderDecoder.load(model_dir)
@@ -44,18 +44,29 @@ def _latent_part(ved, apogee_id, spectra, flag) -> dict:
     usable = np.isfinite(spectra).any(axis=1)
     mean = np.full((len(spectra), ved.latent_dim), np.nan, np.float32)
     std = mean.copy()
-    if usable.any():
+    if usable.all():
+        mean, std = ved.encode(spectra)
+    elif usable.any():
         mean[usable], std[usable] = ved.encode(spectra[usable])
     return {"APOGEE_ID": np.asarray(apogee_id).astype(str), "z_mean": mean, "z_std": std,
             "flag": np.asarray(flag, np.int32)}
 
 
-def _encode_chunk(model_dir: str, spectra_path: str, start: int, stop: int) -> dict:
-    """Latents of spectra ``start:stop``: the part of one encode chunk (runs where the chunk runs)."""
+def _read_chunk(model_dir: str, spectra_path: str, start: int, stop: int) -> tuple:
+    """(model_dir, apogee_id, spectra, flag) of spectra ``start:stop``: the read stage of an encode chunk."""
     from ..spectra import read_normalized_spectra
 
-    apogee_id, spectra, flag = read_normalized_spectra(spectra_path, start, stop)
+    return (model_dir, *read_normalized_spectra(spectra_path, start, stop))
+
+
+def _encode_read(read: tuple) -> dict:
+    """The part of one encode chunk from its :func:`_read_chunk` (runs where the chunk runs)."""
+    model_dir, apogee_id, spectra, flag = read
     return _latent_part(load_model_cached(model_dir), apogee_id, spectra, flag)
+
+
+#: Latents of spectra ``start:stop``: ``_encode_chunk(model_dir, spectra_path, start, stop)`` → part.
+_encode_chunk = Staged(_read_chunk, _encode_read)
 
 
 def _encode_mock_chunk(model_dir: str, survey, start: int, stop: int) -> dict:

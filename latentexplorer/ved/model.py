@@ -15,6 +15,7 @@ from .. import __version__
 from ..io.training_record import TrainingRecord
 from ..powerspectrum import PowerSpectrum
 from ..constants import APOGEE_N_PIXELS
+from .inference import encoder_function
 from .network import build_network
 from .persistence import data_fingerprint, read_model, write_model
 from .scaling import PixelScaler, check_spectra
@@ -197,10 +198,12 @@ class VariationalEncoderDecoder:
     def _fn(self, name):
         """Compiled inference functions, built on first use (one trace each: batch axis is None)."""
         if name not in self._compiled:
+            if name == "encode":
+                self._compiled[name] = encoder_function(self.network_.get_layer("encoder"), self.scaler_.mean,
+                                                        self.scaler_.std)
+                return self._compiled[name]
             encoder, decoder = self.network_.get_layer("encoder"), self.network_.get_layer("decoder")
             x_spec = [tf.TensorSpec([None, self.n_pixels], tf.float32)]
-            flatten = next(layer for layer in encoder.layers if isinstance(layer, keras.layers.Flatten))
-            features = keras.Model(encoder.inputs, flatten.output)
 
             def jacobian(x):
                 with tf.GradientTape() as tape:
@@ -209,7 +212,6 @@ class VariationalEncoderDecoder:
                 return tape.batch_jacobian(z_mean, x)
 
             fns = {
-                "features": (lambda x: features(x, training=False), x_spec),
                 "decode": (lambda z: decoder(z, training=False), [tf.TensorSpec([None, self.latent_dim], tf.float32)]),
                 "jacobian": (jacobian, x_spec),
             }
@@ -217,30 +219,11 @@ class VariationalEncoderDecoder:
             self._compiled[name] = tf.function(fn, input_signature=spec)
         return self._compiled[name]
 
-    def _head(self):
-        """float64 weights (W, b) of the encoder's Dense(16, tanh), z_mean and z_log_var layers."""
-        if "head" not in self._compiled:
-            encoder = self.network_.get_layer("encoder")
-            dense = [layer for layer in encoder.layers if isinstance(layer, keras.layers.Dense)]
-            self._compiled["head"] = [[np.asarray(w, np.float64) for w in layer.get_weights()] for layer in dense]
-        return self._compiled["head"]
-
-    def _encode_batch(self, x):
-        """[z_mean, z_log_var] of standardised spectra ``x`` (b, n_pixels): the convolutions in TensorFlow,
-        the dense layers in float64 numpy. The 60,096-term sums of the first dense layer are split over
-        threads differently for different thread counts; in float64 that changes nothing once rounded to
-        float32, so a spectrum's latent does not depend on the machine or Dask worker that encodes it."""
-        (w1, b1), (wm, bm), (wv, bv) = self._head()
-        features = np.asarray(self._fn("features")(x))
-        hidden = np.concatenate([np.tanh(features[i:i + 128].astype(np.float64) @ w1 + b1)
-                                 for i in range(0, len(features), 128)])
-        return (hidden @ wm + bm).astype(np.float32), (hidden @ wv + bv).astype(np.float32)
-
     def _batched(self, name, x, batch_size):
         if batch_size < 1:
             raise ValueError(f"batch_size must be ≥ 1, got {batch_size}")
-        fn = self._encode_batch if name == "encode" else self._fn(name)
-        parts = [fn(tf.constant(x[i:i + batch_size])) for i in range(0, len(x), batch_size)]
+        fn = self._fn(name)
+        parts = [fn(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]
         if isinstance(parts[0], (list, tuple)):
             return [np.concatenate([np.asarray(p[k]) for p in parts]) for k in range(len(parts[0]))]
         return np.concatenate([np.asarray(p) for p in parts])
@@ -249,7 +232,7 @@ class VariationalEncoderDecoder:
         self._require_fitted()
         return self.scaler_.transform(check_spectra(spectra, self.n_pixels))
 
-    def encode(self, spectra, sample: bool = False, batch_size: int = 512, seed=None):
+    def encode(self, spectra, sample: bool = False, batch_size: int = 128, seed=None):
         """Latent representation of spectra.
 
         Parameters
@@ -259,6 +242,9 @@ class VariationalEncoderDecoder:
         sample : bool
             Return a random draw z ~ N(z_mean, z_std²) instead of z_mean.
         batch_size : int
+            Spectra per call of the compiled encoder. The latents do not depend on it (nor on the thread
+            count: see :mod:`latentexplorer.ved.inference`); 128 is as fast as 256 or 512 on CPU and
+            holds ≈ 0.1 GB of intermediates instead of ≈ 0.45 GB.
         seed : int or numpy.random.Generator, optional
             For ``sample=True``.
 
@@ -267,7 +253,8 @@ class VariationalEncoderDecoder:
         z : (n, latent_dim) float32, the means (or a draw)
         z_std : (n, latent_dim) float32, the encoder's standard deviations exp(½ log σ²)
         """
-        z_mean, z_log_var = self._batched("encode", self._standardised(spectra), batch_size)
+        self._require_fitted()
+        z_mean, z_log_var = self._batched("encode", check_spectra(spectra, self.n_pixels), batch_size)
         z_std = np.exp(0.5 * z_log_var)
         if sample:
             z_mean = z_mean + z_std * np.random.default_rng(seed).standard_normal(z_mean.shape).astype(np.float32)

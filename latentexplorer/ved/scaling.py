@@ -22,7 +22,8 @@ def check_spectra(spectra, n_pixels: int = APOGEE_N_PIXELS) -> np.ndarray:
 
     Returns
     -------
-    (n, n_pixels) float32 array (a new array).
+    (n, n_pixels) float32 array: ``spectra`` itself when it is a float32 array without NaN (one pass
+    over the pixels), otherwise a new array.
 
     Raises
     ------
@@ -30,10 +31,13 @@ def check_spectra(spectra, n_pixels: int = APOGEE_N_PIXELS) -> np.ndarray:
         Wrong shape or pixel count, infinite values, or a spectrum without a single finite pixel
         (the message lists the first such rows).
     """
-    x = np.array(spectra, dtype=np.float32, ndmin=2)
+    x = np.asarray(spectra, dtype=np.float32)
+    x = x.reshape(1, -1) if x.ndim == 1 else x
     if x.ndim != 2 or x.shape[1] != n_pixels:
         raise ValueError(f"spectra must have shape (n, {n_pixels}) (gap-removed APOGEE grid), "
                          f"got {np.shape(spectra)}")
+    if np.isfinite(x).all():
+        return x
     if np.isinf(x).any():
         raise ValueError("spectra contain infinite values")
     nan = np.isnan(x)
@@ -41,8 +45,7 @@ def check_spectra(spectra, n_pixels: int = APOGEE_N_PIXELS) -> np.ndarray:
     if empty.size:
         raise ValueError(f"{empty.size} spectra are entirely NaN (rows {empty[:10].tolist()}"
                          f"{' …' if empty.size > 10 else ''}); drop them before encoding")
-    x[nan] = BAD_PIXEL_VALUE
-    return x
+    return np.where(nan, np.float32(BAD_PIXEL_VALUE), x)
 
 
 class PixelScaler:
