@@ -77,9 +77,9 @@ def encoder_function(encoder: keras.Model, mean: np.ndarray, std: np.ndarray):
     @tf.function(input_signature=[tf.TensorSpec([None, mean.shape[0]], tf.float32)])
     def encode(x):
         f = features((x - mean) / std, training=False)                           # (b, n_features)
-        blocks = tf.transpose(tf.reshape(f, [-1, HEAD_BLOCKS, block]), [1, 0, 2])  # (blocks, b, block)
-        partial = tf.cast(tf.matmul(blocks, w1_blocks), tf.float64)              # (blocks, b, hidden)
-        hidden = tf.tanh(_fixed_order_sum(tf.unstack(partial)) + b1)             # (b, hidden)
+        blocks = tf.reshape(f, [-1, HEAD_BLOCKS, block])                          # (b, blocks, block)
+        partial = tf.cast(tf.einsum("bkj,kjh->bkh", blocks, w1_blocks), tf.float64)  # (b, blocks, hidden)
+        hidden = tf.tanh(_fixed_order_sum(tf.unstack(partial, axis=1)) + b1)     # (b, hidden)
         return tf.cast(_dense64(hidden, wm, bm), tf.float32), tf.cast(_dense64(hidden, wv, bv), tf.float32)
 
     return encode
