@@ -50,7 +50,8 @@ def test_slider_move_redraws_the_decoded_psd(explorer, data):
     explorer.sliders[0].value = explorer.sliders[0].max
     after = np.array(explorer.psd_source.data["log_psd"])
     assert np.abs(after - before).max() > 1e-4
-    np.testing.assert_allclose(after, data.model.decode(explorer.z)[0], rtol=1e-6)
+    # the page decodes with the numpy engine, the reference here is Keras: equal to float32 round-off (ln PSD)
+    np.testing.assert_allclose(after, data.model.decode(explorer.z)[0], rtol=1e-6, atol=1e-6)
     expected = estimate_global_parameters(data.model.frequency, after).numax
     np.testing.assert_equal(explorer.numax, expected)
     assert explorer.numax_span.location == (expected if np.isfinite(expected) else None)
@@ -61,7 +62,8 @@ def test_snap_moves_sliders_onto_the_nearest_star(explorer, data):
     explorer.set_latent(data.z_mean[k] + 1e-4)
     assert explorer.snap_to_nearest() == data.apogee_id[k]
     np.testing.assert_allclose(explorer.z, data.z_mean[k], atol=1e-6)
-    np.testing.assert_allclose(explorer.psd_source.data["log_psd"], data.model.decode(data.z_mean[k])[0], rtol=1e-6)
+    np.testing.assert_allclose(explorer.psd_source.data["log_psd"], data.model.decode(data.z_mean[k])[0], rtol=1e-6,
+                               atol=1e-6)
 
 
 def test_prior_draw_is_seeded_and_clipped_to_the_sliders(data):
@@ -90,7 +92,7 @@ def test_star_picker_updates_the_inspector(inspector, data):
     row = data.index_of(target)
     assert inspector.current.apogee_id == target
     np.testing.assert_allclose(inspector.sources["inspector_reconstructed_psd"].data["log_psd"],
-                               data.model.decode(data.z_mean[row])[0], rtol=1e-6)
+                               data.model.decode(data.z_mean[row])[0], rtol=1e-6, atol=1e-6)
     np.testing.assert_array_equal(inspector.sources["inspector_observed_psd"].data["log_psd"], data.pairs.log_psd[5])
     flux = inspector.sources["inspector_spectrum"].data["flux"]
     np.testing.assert_array_equal(flux[np.isfinite(flux)], data.pair_spectra([5])[0])  # NaN only at the 2 chip gaps
