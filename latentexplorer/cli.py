@@ -21,8 +21,8 @@ from . import __version__
 from .native_logs import filter_native_stderr
 
 # Order is the order of the pipeline (and of ``latentexplorer --help``).
-COMMANDS = ("demo", "simulate", "psd", "pairs", "train", "encode", "ages", "catalog", "report", "orbits", "status", "serve",
-            "lab", "reference-model")
+COMMANDS = ("demo", "simulate", "psd", "pairs", "train", "encode", "ages", "catalog", "report", "orbits", "status",
+            "serve", "lab", "reference-model")
 
 
 def build_parser() -> argparse.ArgumentParser:

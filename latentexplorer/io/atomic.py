@@ -11,7 +11,19 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_output"]
+__all__ = ["check_output_directory", "atomic_output"]
+
+
+def check_output_directory(path) -> Path:
+    """The directory ``path`` will be written in, checked: FileNotFoundError when it does not exist,
+    PermissionError when it is not writable (permissions, a read-only file system)."""
+    path = Path(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise FileNotFoundError(f"output directory {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise PermissionError(f"output directory {parent} is not writable")
+    return parent
 
 
 @contextlib.contextmanager
@@ -24,11 +36,7 @@ def atomic_output(path, suffix: str | None = None):
     :class:`FileNotFoundError` is raised before anything is written.
     """
     path = Path(path)
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise FileNotFoundError(f"output directory {parent} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise PermissionError(f"output directory {parent} is not writable")
+    parent = check_output_directory(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or ".tmp", dir=parent)
     os.close(fd)
     tmp = Path(tmp)

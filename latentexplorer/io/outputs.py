@@ -15,6 +15,8 @@ import os
 import shutil
 from pathlib import Path
 
+from .atomic import check_output_directory
+
 __all__ = ["DISK_ERRORS", "product_name", "as_paths", "step_decorator", "check_output", "check_free_space",
            "disk_error", "output_lock", "locks_output"]
 
@@ -76,16 +78,6 @@ def check_free_space(output, size: int) -> None:
                                     f"{_megabytes(free)} free in {parent}")
 
 
-def _check_directory(output: Path, size: int | None) -> None:
-    parent = output.parent if str(output.parent) else Path(".")
-    if not parent.is_dir():
-        raise FileNotFoundError(f"output directory {parent} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise PermissionError(f"output directory {parent} is not writable")
-    if size:
-        check_free_space(output, size)
-
-
 def _megabytes(n: int) -> str:
     return f"{n / 1e6:.2g} MB"
 
@@ -120,7 +112,9 @@ def check_output(output, product: str, inputs=(), overwrite: bool = False, size:
             and product_name(output) != product:
         raise FileExistsError(f"{output} exists and is not a latentexplorer {product} file; add --overwrite to "
                               "replace it, or choose another output")
-    _check_directory(output, size)
+    check_output_directory(output)
+    if size:
+        check_free_space(output, size)
     return output
 
 
@@ -262,4 +256,3 @@ def locks_output(resolve):
             return call()
 
     return step_decorator(around)
-

@@ -297,6 +297,10 @@ class MockSurvey:
         """Truth rows of the Kepler subset (KIC > 0)."""
         return self.truth[np.asarray(self.truth["KIC"]) > 0]
 
+    def written_files(self, *names: str) -> list[Path]:
+        """The files of :attr:`written_paths` named ('truth', 'allstar', 'seismic', …) that :meth:`write` wrote."""
+        return [self.written_paths[name] for name in names if name in self.written_paths]
+
     def iter_spectra(self, start: int = 0, stop: int | None = None, *, normalized: bool = False,
                      n_jobs: int = 1):
         """Yield ``(rows, spectra)`` blocks: apStar-like ``(flux, flux_err, bitmask)`` (8575 pixels) or,

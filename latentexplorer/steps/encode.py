@@ -138,7 +138,8 @@ def encode_spectra_file(model_dir, spectra_path, output, chunk_size: int = 1024,
 
 
 @locks_output(lambda a: a["output"])
-@records_provenance("encode", lambda a: a["output"], lambda a: (a["model_dir"], *(a["survey"].written_paths.get(k) for k in ("allstar", "truth"))))
+@records_provenance("encode", lambda a: a["output"],
+                    lambda a: (a["model_dir"], *a["survey"].written_files("allstar", "truth")))
 def encode_mock_survey(model_dir, survey, output, chunk_size: int = 4096, progress: bool = True,
                        overwrite: bool = False) -> tuple[int, int]:
     """Encode every star of a :class:`~latentexplorer.mock.MockSurvey` (allStar row order) into ``output``,

@@ -137,7 +137,7 @@ def _row_map(n_jobs: int, chunksize: int = 1):
 
 
 @locks_output(lambda a: a["output"])
-@records_provenance("psd", lambda a: a["output"], lambda a: [a["inputs"]] if isinstance(a["inputs"], (str, Path)) else a["inputs"])
+@records_provenance("psd", lambda a: a["output"], lambda a: a["inputs"])
 def compute_psd_files(inputs, output, progress: bool = True, chunk_size: int = 64, client=None,
                       overwrite: bool = False, n_jobs: int | None = None) -> StepSummary:
     """Light-curve FITS files → ``output`` (a PSD HDF5 file, see :mod:`latentexplorer.io.psdfile`).
@@ -150,13 +150,12 @@ def compute_psd_files(inputs, output, progress: bool = True, chunk_size: int = 6
     chunks over its workers, which must see the files at the same paths. ``output`` may not be an input, nor
     replace a file that is not a PSD file without ``overwrite`` (:func:`latentexplorer.io.outputs.check_output`).
     """
-    from ..batch import PartStore, describe_input, plan_chunks, run_chunks
-    from ..io.outputs import check_output
+    from ..batch import PartStore, plan_chunks, run_chunks
+    from ..io.outputs import as_paths, check_output
 
-    check_output(output, "psd", [Path(i) for i in ([inputs] if isinstance(inputs, (str, Path)) else inputs)],
-                 overwrite)
+    check_output(output, "psd", as_paths(inputs), overwrite)
 
-    files = [str(Path(f).resolve()) for f in find_light_curve_files(inputs)]
+    files = [str(Path(f).resolve()) for f in find_light_curve_files(as_paths(inputs))]
     if not files:
         raise ValueError("no light-curve files found in the inputs")
     chunks = plan_chunks(len(files), chunk_size)
@@ -188,7 +187,7 @@ def _mock_psd_row(kic) -> tuple:
 
 
 @locks_output(lambda a: a["output"])
-@records_provenance("psd", lambda a: a["output"], lambda a: (a["survey"].written_paths.get(k) for k in ("seismic", "truth")))
+@records_provenance("psd", lambda a: a["output"], lambda a: a["survey"].written_files("seismic", "truth"))
 def compute_mock_psds(survey, output, progress: bool = True, n_jobs: int | None = None,
                       overwrite: bool = False) -> StepSummary:
     """PSDs of a :class:`~latentexplorer.mock.MockSurvey`'s Kepler stars, synthesised in memory.

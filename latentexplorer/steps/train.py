@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from ..io.pairs import read_pairs
 from ..io.outputs import locks_output
 from ..io.provenance import records_provenance
