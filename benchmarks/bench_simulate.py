@@ -38,7 +38,8 @@ def _stage_times(n_stars, n_kepler, jobs):
         kep = survey.kepler[: min(50, n_kepler)]
         t0 = time.perf_counter()
         for i, s in enumerate(kep):
-            synthesize_light_curve(float(s["NUMAX"]), float(s["DELTANU"]), str(s["EVOLSTATE"]), float(s["KEPMAG"]), i)
+            synthesize_light_curve(float(s["NUMAX"]), float(s["DELTANU"]), str(s["EVOLSTATE"]), float(s["KEPMAG"]), i,
+                                   teff=float(s["TEFF"]))
         synth_per_lc = (time.perf_counter() - t0) / max(len(kep), 1)
         t0 = time.perf_counter()
         survey._write_light_curves(root / "survey" / "kepler", progress=False, n_jobs=jobs)

@@ -142,6 +142,110 @@ def test_clump_and_rgb_psds_differ_in_dipole_concentration():
     assert np.mean(rgb) - np.mean(rc) > 0.1
 
 
+# --- amplitudes that follow the published fits to Kepler giants --------------------------------------
+
+
+def deltanu_of(numax, mass, teff):
+    """Δν (μHz) of a star of ν_max (μHz), mass (M☉) and Teff (K) on the scaling relations."""
+    t = np.asarray(teff) / C.TEFF_SUN_K
+    radius2 = mass * t**-0.5 / (numax / C.NUMAX_SUN_UHZ)
+    return C.DELTANU_SUN_UHZ * np.sqrt(mass / radius2**1.5)
+
+
+@pytest.fixture(scope="module")
+def population():
+    """20,000 giants drawn over ν_max 8–200 μHz, 0.8–2.6 M☉, 4,300–5,100 K, with their drawn parameters."""
+    rng = np.random.default_rng(42)
+    n = 20_000
+    numax = np.exp(rng.uniform(np.log(8.0), np.log(200.0), n))
+    mass = rng.uniform(0.8, 2.6, n)
+    teff = rng.uniform(4300.0, 5100.0, n)
+    state = np.where(rng.random(n) < 0.3, "RC", "RGB")
+    deltanu = deltanu_of(numax, mass, teff)
+    return [L.draw_seismic_parameters(*row, rng, teff=t) for *row, t in zip(numax, deltanu, state, teff)]
+
+
+def _fit(y, *columns):
+    """Least-squares coefficients of y on [1, columns...] and their standard errors."""
+    X = np.column_stack([np.ones_like(y), *columns])
+    coef, *_ = np.linalg.lstsq(X, y, rcond=None)
+    resid = y - X @ coef
+    cov = np.linalg.inv(X.T @ X) * resid.var(ddof=X.shape[1])
+    return coef[1:], np.sqrt(np.diag(cov))[1:]
+
+
+def test_drawn_stars_carry_their_scaling_mass_and_luminosity(population):
+    p = population[0]
+    t = p.teff / C.TEFF_SUN_K
+    radius = (p.numax / C.NUMAX_SUN_UHZ) * (p.deltanu / C.DELTANU_SUN_UHZ) ** -2 * t**0.5
+    assert p.mass == pytest.approx((p.numax / C.NUMAX_SUN_UHZ) ** 3 * (p.deltanu / C.DELTANU_SUN_UHZ) ** -4 * t**1.5)
+    assert p.luminosity == pytest.approx(radius**2 * t**4)
+
+
+def test_radial_mode_amplitudes_recover_huber_et_al_2011_exponents(population):
+    """A ∝ L^s / (M^t Teff c_K): Huber et al. (2011) fitted s = 0.838 ± 0.002, t = 1.32 ± 0.02."""
+    lum, mass, teff, amax = (np.array([getattr(p, k) for p in population])
+                             for k in ("luminosity", "mass", "teff", "amax_ppm"))
+    y = np.log(amax * teff * (teff / 5934.0) ** 0.8)
+    (s, minus_t), _ = _fit(y, np.log(lum), np.log(mass))
+    assert s == pytest.approx(0.838, abs=0.002)
+    assert -minus_t == pytest.approx(1.32, abs=0.02)
+
+
+def test_radial_mode_amplitude_falls_with_mass_at_fixed_numax():
+    # at fixed ν_max and Teff, L ∝ M: A ∝ M^(s − t) = M^-0.48
+    numax, teff = 60.0, 4800.0
+    lum = lambda m: m * (teff / C.TEFF_SUN_K) ** 3.5 / (numax / C.NUMAX_SUN_UHZ)  # noqa: E731
+    ratio = L.radial_mode_amplitude(lum(2.0), 2.0, teff) / L.radial_mode_amplitude(lum(1.0), 1.0, teff)
+    assert ratio == pytest.approx(2.0 ** (0.838 - 1.32), rel=1e-9)
+    assert L.radial_mode_amplitude(lum(1.2) * (60.0 / 100.0), 1.2, teff) == pytest.approx(40.0)
+
+
+def test_granulation_amplitudes_recover_kallinger_et_al_2014_exponents(population):
+    """a = 3710 ν_max^-0.613 M^-0.26 ppm (Kallinger et al. 2014)."""
+    numax, mass, gran = (np.array([getattr(p, k) for p in population]) for k in ("numax", "mass", "granulation_ppm"))
+    (b_numax, b_mass), _ = _fit(np.log(gran[:, 0]), np.log(numax), np.log(mass))
+    assert b_numax == pytest.approx(-0.613, abs=0.005)
+    assert b_mass == pytest.approx(-0.26, abs=0.01)
+
+
+def test_mode_table_carries_the_drawn_radial_amplitude():
+    """The smoothed mode power within Δν of ν_max, over the total visibility, gives back A_max² (the
+    Kjeldsen et al. 2008 way of measuring amplitudes), for light and heavy, RGB and clump stars."""
+    for i, (numax, mass, state) in enumerate([(30.0, 1.0, "RC"), (30.0, 2.2, "RC"), (90.0, 1.0, "RGB"),
+                                               (90.0, 2.2, "RGB")]):
+        params = L.draw_seismic_parameters(numax, deltanu_of(numax, mass, 4800.0), state, np.random.default_rng(i))
+        nu, _, power, _ = L.mode_table(params, resolution_uhz=1 / (1470 * 0.0864))
+        near = np.abs(nu - numax) < params.deltanu  # two orders: phase-independent
+        measured = np.sqrt(power[near].sum() / 2.0 / sum(L._VISIBILITY2))
+        assert measured == pytest.approx(params.amax_ppm, rel=0.06)
+
+
+def test_height_to_background_ratio_near_numax_stays_at_the_observed_three_to_four(population):
+    """Mosser et al. (2012): the smoothed oscillation height over the background at ν_max is ~3–4."""
+    ratio = np.array([sum(L._VISIBILITY2) * p.amax_ppm**2 / p.deltanu / L._harvey(np.array([p.numax]), p)[0]
+                      for p in population])
+    assert 3.0 < np.median(ratio) < 4.0
+
+
+def test_a_heavier_giant_has_a_lower_envelope_over_background_in_its_model_psd():
+    """At the same ν_max and Teff the smoothed mode power over the granulation background falls with mass:
+    A² ∝ M^-0.96 (Huber), spread over Δν ∝ M^-0.25, against a² ∝ M^-0.52 (Kallinger): H/B ∝ M^-0.19.
+    (Before, with amplitudes of ν_max alone, H/B grew as M^0.25.)"""
+    n_fft = 71_980
+
+    def height_over_background(mass):
+        params = L.draw_seismic_parameters(50.0, deltanu_of(50.0, mass, 4800.0), "RGB", np.random.default_rng(0))
+        freq, _, total = L._signal_psd(params, n_fft)
+        background = L._harvey(freq, params) * L._apodisation(freq) \
+            + L._harvey(2.0 * L._NYQUIST_UHZ - freq, params) * L._apodisation(2.0 * L._NYQUIST_UHZ - freq)
+        near = np.abs(freq - 50.0) < params.deltanu  # two whole orders: smoothed over the mode pattern
+        return np.mean(total[near] - background[near]) / np.mean(background[near])
+
+    # the same generator state draws the same scatter terms, so the ratio is the relations' alone
+    assert height_over_background(2.2) / height_over_background(1.0) == pytest.approx(2.2**-0.19, rel=0.03)
+
+
 @pytest.mark.parametrize("kwargs, word", [
     (dict(numax=300.0), "numax"), (dict(deltanu=50.0), "deltanu"), (dict(evolstate="AGB"), "evolstate"),
     (dict(kepmag=np.nan), "kepmag"),

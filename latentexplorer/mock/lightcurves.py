@@ -9,18 +9,26 @@ with bad flux) is cut out. One curve costs a few milliseconds (see ``benchmarks/
 
 The model PSD, in ppm²/μHz (single-sided, so it integrates to the variance):
 
-* **Granulation**: two Harvey-like components with exponent 4, amplitude a = 3382 ν_max^-0.609 ppm and
-  characteristic frequencies b₁ = 0.317 ν_max^0.970, b₂ = 0.948 ν_max^0.992 μHz (Kallinger et al. 2014,
-  A&A 570, A41), P(ν) = ξ a²/b / (1 + (ν/b)⁴) with ξ = 2√2/π.
+* **Granulation**: two Harvey-like components with exponent 4, amplitude a = 3710 ν_max^-0.613 M^-0.26 ppm
+  (:func:`granulation_amplitude`: Kallinger et al. 2014, A&A 570, A41, their fit to ~1,000 Kepler giants
+  with a separate mass term; the mass-free fit a = 3382 ν_max^-0.609 of the same paper gives the same a
+  at M ≈ 1.4 M☉) and characteristic frequencies b₁ = 0.317 ν_max^0.970, b₂ = 0.948 ν_max^0.992 μHz (same
+  paper: the timescales follow ν_max alone), P(ν) = ξ a²/b / (1 + (ν/b)⁴) with ξ = 2√2/π. At fixed ν_max a
+  heavier giant has weaker granulation.
 * **Solar-like oscillations** on the asymptotic relation of red giants (Mosser et al. 2011, A&A 525,
   L9; 2013, A&A 550, A126): radial modes ν_{n,0} = (n + ε + α/2 (n − n_max)²) Δν with
   ε = 0.601 + 0.632 log₁₀ Δν (Corsaro et al. 2012, ApJ 757, 190; 0.1 lower for the clump, Kallinger et
   al. 2012, A&A 541, A51), curvature α = 0.015 Δν^-0.32, small separations δν₀₁/Δν = −(0.056 + 0.002
   log₁₀ Δν) and δν₀₂/Δν = 0.121 + 0.035 log₁₀ Δν. Mode heights follow a Gaussian envelope at ν_max of
-  FWHM 0.66 ν_max^0.88 (Mosser et al. 2012, A&A 537, A30) with a radial-mode rms amplitude
-  A_max = 40 ppm (ν_max / 100 μHz)^-0.8, the ν_max^-0.8 scaling of Kepler red giants (Huber et al. 2011,
-  ApJ 743, 143; Mosser et al. 2012), which puts the smoothed height-to-background ratio near ν_max at the
-  observed ~3–4. Relative visibilities V²_l = 1, 1.54, 0.63 for l = 0, 1, 2 (Mosser et al. 2012).
+  FWHM 0.66 ν_max^0.88 (Mosser et al. 2012, A&A 537, A30) with a radial-mode rms amplitude from the
+  luminosity–mass relation of Huber et al. (2011, ApJ 743, 143, their fit to ~1,700 Kepler stars from
+  the main sequence to the clump), A_max ∝ L^s / (M^t Teff^(r−1) c_K(Teff)) with s = 0.838, t = 1.32,
+  r = 2 and the Kepler-band bolometric correction c_K = (Teff / 5934 K)^0.8 (Ballot et al. 2011, A&A 531,
+  A124) (:func:`radial_mode_amplitude`). L and M are the star's own (the scaling relations give both from
+  ν_max, Δν and Teff), so at fixed ν_max A_max ∝ ν_max^-0.84 M^-0.48 Teff^1.1: a heavier giant oscillates
+  with smaller modes, and a clump star (hotter, more luminous at its ν_max) differs from an RGB star of the
+  same ν_max. The scale, 40 ppm for a 1.2 M☉, 4,800 K giant at ν_max = 100 μHz, puts the smoothed
+  height-to-background ratio near ν_max at the observed ~3–4 (Mosser et al. 2012). Relative visibilities V²_l = 1, 1.54, 0.63 for l = 0, 1, 2 (Mosser et al. 2012).
   Finite lifetimes give Lorentzian profiles of width Γ = 0.10 μHz (Δν / 7 μHz)^0.5 on the RGB and
   0.15 μHz (Δν / 4 μHz)^0.5 in the clump: the 0.05–0.2 μHz of Vrard et al. (2018, A&A 616, A94), wider
   in the clump, narrowing towards the luminous giants (Dréau et al. 2021, A&A 650, A115).
@@ -41,8 +49,10 @@ The model PSD, in ppm²/μHz (single-sided, so it integrates to the variance):
   L160) scaled to one cadence; it is part of the model PSD, so one inverse FFT gives the whole series.
 
 The remaining stellar parameters (ε_g, ΔΠ₁, q, Γ, amplitude, granulation) are drawn around these
-relations with a small scatter from the caller's random generator; the drawn values are returned with the
-light curve (:class:`SeismicParameters`) so they can serve as truth.
+relations with a small scatter from the caller's random generator (10 % in amplitude and granulation, the
+scatter of the Kepler giants about the fits); the drawn values are returned with the light curve
+(:class:`SeismicParameters`) so they can serve as truth. The envelope width is one relation for every
+star: no published fit that separates the clump from the RGB at fixed ν_max is used here.
 """
 
 from __future__ import annotations
@@ -60,6 +70,8 @@ __all__ = [
     "SeismicParameters",
     "MockLightCurve",
     "draw_seismic_parameters",
+    "radial_mode_amplitude",
+    "granulation_amplitude",
     "mode_table",
     "photometric_noise_ppm",
     "synthesize_light_curve",
@@ -75,6 +87,14 @@ _CADENCE_S = C.KEPLER_LONG_CADENCE_DAYS * 86400.0
 _NYQUIST_UHZ = 0.5e6 / _CADENCE_S  # ≈ 283.2 μHz
 _EXPOSURE_S = 270 * 6.019802  # 270 co-added frames of 6.02 s integration per long cadence
 _FLUX_KP12_E_PER_S = 1.74e5  # e⁻/s collected for a Kp = 12 star
+
+# Huber et al. (2011) amplitude relation and its scale (see the module docstring).
+AMPLITUDE_EXPONENTS = {"s": 0.838, "t": 1.32, "r": 2.0}
+_AMPLITUDE_REFERENCE = {"amax_ppm": 40.0, "numax": 100.0, "mass": 1.2, "teff": 4800.0}
+_CK_TEFF_K = 5934.0  # Kepler-band bolometric correction c_K = (Teff / 5934 K)^0.8 (Ballot et al. 2011)
+# Kallinger et al. (2014) granulation amplitude a = 3710 ν_max^-0.613 M^-0.26 ppm.
+GRANULATION_FIT = {"a": 3710.0, "numax_exponent": -0.613, "mass_exponent": -0.26}
+DEFAULT_TEFF_K = 4800.0  # a typical Kepler red giant, used where the caller gives no Teff
 
 _VISIBILITY2 = (1.0, 1.54, 0.63)  # l = 0, 1, 2 (Mosser et al. 2012)
 _LORENTZ_HALF_WINDOW = 8.0  # each Lorentzian is summed over ±8 linewidths, its power renormalised
@@ -94,12 +114,17 @@ class SeismicParameters:
     ``alpha`` the curvature of the radial ridge; ``deltapi1_s`` the dipole g-mode period spacing ΔΠ₁ (s);
     ``coupling`` the mixed-mode coupling q; ``epsilon_g`` the g-mode phase; ``linewidth`` the radial-mode
     linewidth Γ; ``amax_ppm`` the rms amplitude of a radial mode at ν_max; ``granulation_ppm`` and
-    ``granulation_uhz`` the amplitudes a and characteristic frequencies b of the two Harvey components.
+    ``granulation_uhz`` the amplitudes a and characteristic frequencies b of the two Harvey components;
+    ``teff`` (K), ``mass`` (M☉) and ``luminosity`` (L☉) the star's, mass and luminosity from the scaling
+    relations (exact for a mock star, whose ν_max and Δν follow them).
     """
 
     numax: float
     deltanu: float
     evolstate: str
+    teff: float
+    mass: float
+    luminosity: float
     epsilon: float
     d01: float
     d02: float
@@ -145,7 +170,7 @@ class MockLightCurve:
         return self.quality == 0
 
 
-def _validate_star(numax, deltanu, evolstate, kepmag):
+def _validate_star(numax, deltanu, evolstate, kepmag, teff):
     if not (np.isfinite(numax) and 0.5 < numax < _NYQUIST_UHZ):
         raise ValueError(f"numax must be a finite frequency in (0.5, {_NYQUIST_UHZ:.1f}) μHz, got {numax!r}")
     if not (np.isfinite(deltanu) and 0.0 < deltanu < numax):
@@ -154,9 +179,43 @@ def _validate_star(numax, deltanu, evolstate, kepmag):
         raise ValueError(f"evolstate must be 'RGB' or 'RC', got {evolstate!r}")
     if not (np.isfinite(kepmag) and 4.0 <= kepmag <= 20.0):
         raise ValueError(f"kepmag must be a Kepler magnitude in [4, 20], got {kepmag!r}")
+    if not (np.isfinite(teff) and 3000.0 <= teff <= 7000.0):
+        raise ValueError(f"teff must be a giant's effective temperature in [3000, 7000] K, got {teff!r}")
 
 
-def draw_seismic_parameters(numax, deltanu, evolstate, rng) -> SeismicParameters:
+def radial_mode_amplitude(luminosity, mass, teff):
+    """rms amplitude (ppm) of a radial mode at ν_max, Huber et al. (2011):
+    A_max ∝ L^s / (M^t Teff^(r−1) c_K(Teff)), s = 0.838, t = 1.32, r = 2, c_K = (Teff / 5934 K)^0.8,
+    scaled to 40 ppm for a 1.2 M☉, 4,800 K giant at ν_max = 100 μHz.
+
+    Parameters
+    ----------
+    luminosity : array_like, L☉.  mass : array_like, M☉.  teff : array_like, K.
+
+    Returns
+    -------
+    ndarray (broadcast shape), ppm.
+    """
+    e, ref = AMPLITUDE_EXPONENTS, _AMPLITUDE_REFERENCE
+
+    def relation(lum, m, t):
+        return lum ** e["s"] / (m ** e["t"] * t ** (e["r"] - 1.0) * (t / _CK_TEFF_K) ** 0.8)
+
+    # the reference giant's luminosity: R² = M (Teff/Teff☉)^-½ / (ν_max/ν_max☉) from ν_max ∝ M R⁻² Teff^-½
+    t_ref = ref["teff"] / C.TEFF_SUN_K
+    lum_ref = ref["mass"] * t_ref**-0.5 / (ref["numax"] / C.NUMAX_SUN_UHZ) * t_ref**4
+    scale = ref["amax_ppm"] / relation(lum_ref, ref["mass"], ref["teff"])
+    return scale * relation(np.asarray(luminosity, float), np.asarray(mass, float), np.asarray(teff, float))
+
+
+def granulation_amplitude(numax, mass):
+    """Granulation amplitude a (ppm) of each Harvey component, Kallinger et al. (2014):
+    a = 3710 ν_max^-0.613 M^-0.26 (ν_max in μHz, M in M☉). Returns an ndarray (broadcast shape)."""
+    g = GRANULATION_FIT
+    return g["a"] * np.asarray(numax, float) ** g["numax_exponent"] * np.asarray(mass, float) ** g["mass_exponent"]
+
+
+def draw_seismic_parameters(numax, deltanu, evolstate, rng, teff=DEFAULT_TEFF_K) -> SeismicParameters:
     """Draw one star's oscillation and granulation parameters around the literature relations.
 
     Parameters
@@ -164,12 +223,18 @@ def draw_seismic_parameters(numax, deltanu, evolstate, rng) -> SeismicParameters
     numax, deltanu : float, μHz.
     evolstate : 'RGB' or 'RC'.
     rng : numpy.random.Generator.
+    teff : float, K (default 4,800 K); with ν_max and Δν it gives the star's mass and luminosity
+        (scaling relations), on which the mode and granulation amplitudes depend.
 
     Returns
     -------
     SeismicParameters
     """
-    numax, deltanu = float(numax), float(deltanu)
+    from ..seismo import scaling_mass, scaling_radius
+
+    numax, deltanu, teff = float(numax), float(deltanu), float(teff)
+    mass = float(scaling_mass(numax, deltanu, teff))
+    luminosity = float(scaling_radius(numax, deltanu, teff) ** 2 * (teff / C.TEFF_SUN_K) ** 4)
     log_dnu = np.log10(deltanu)
     clump = evolstate == "RC"
     epsilon = 0.601 + 0.632 * log_dnu - (0.1 if clump else 0.0) + rng.normal(0.0, 0.02)
@@ -181,11 +246,14 @@ def draw_seismic_parameters(numax, deltanu, evolstate, rng) -> SeismicParameters
         deltapi1 = np.clip(60.0 + 1.8 * (deltanu - 4.0), 50.0, 92.0) + rng.normal(0.0, 2.0)
         coupling = 0.15 * min(1.0, deltanu / 7.0) ** 0.6 * np.exp(rng.normal(0.0, 0.1))
         linewidth = 0.10 * (deltanu / 7.0) ** 0.5 * np.exp(rng.normal(0.0, 0.15))
-    granulation_ppm = 3382.0 * numax**-0.609 * np.exp(rng.normal(0.0, 0.1))
+    granulation_ppm = float(granulation_amplitude(numax, mass)) * np.exp(rng.normal(0.0, 0.1))
     return SeismicParameters(
         numax=numax,
         deltanu=deltanu,
         evolstate=evolstate,
+        teff=teff,
+        mass=mass,
+        luminosity=luminosity,
         epsilon=float(epsilon),
         d01=-0.056 - 0.002 * log_dnu,
         d02=0.121 + 0.035 * log_dnu,
@@ -194,7 +262,7 @@ def draw_seismic_parameters(numax, deltanu, evolstate, rng) -> SeismicParameters
         coupling=float(coupling),
         epsilon_g=float(rng.normal(0.28, 0.08)),
         linewidth=float(linewidth),
-        amax_ppm=float(40.0 * (numax / 100.0) ** -0.8 * np.exp(rng.normal(0.0, 0.1))),
+        amax_ppm=float(radial_mode_amplitude(luminosity, mass, teff) * np.exp(rng.normal(0.0, 0.1))),
         granulation_ppm=(float(granulation_ppm), float(granulation_ppm)),
         granulation_uhz=(0.317 * numax**0.970, 0.948 * numax**0.992),
     )
@@ -365,7 +433,7 @@ def _observing_window(n_cadences, rng):
     return keep, quality
 
 
-def synthesize_light_curve(numax, deltanu, evolstate, kepmag, rng, *, baseline_days=1470.0,
+def synthesize_light_curve(numax, deltanu, evolstate, kepmag, rng, *, teff=DEFAULT_TEFF_K, baseline_days=1470.0,
                            start_bkjd=KEPLER_START_BKJD) -> MockLightCurve:
     """Simulate one red giant's Kepler long-cadence light curve.
 
@@ -375,6 +443,8 @@ def synthesize_light_curve(numax, deltanu, evolstate, kepmag, rng, *, baseline_d
     evolstate : 'RGB' or 'RC'.
     kepmag : float, Kepler magnitude (sets the photon noise).
     rng : numpy.random.Generator or int seed; the same generator state gives the same light curve.
+    teff : float, effective temperature (K, default 4,800); sets, with ν_max and Δν, the mass and
+        luminosity that the mode and granulation amplitudes follow.
     baseline_days : float, span of the observations (days, default 1,470 as for Q0–Q17).
     start_bkjd : float, time of the first cadence, BJD − 2454833.
 
@@ -388,11 +458,11 @@ def synthesize_light_curve(numax, deltanu, evolstate, kepmag, rng, *, baseline_d
     ValueError
         If a parameter is out of range (the message names it).
     """
-    _validate_star(numax, deltanu, evolstate, kepmag)
+    _validate_star(numax, deltanu, evolstate, kepmag, teff)
     if not (np.isfinite(baseline_days) and baseline_days >= 10.0):
         raise ValueError(f"baseline_days must be at least 10 days, got {baseline_days!r}")
     rng = np.random.default_rng(rng)
-    params = draw_seismic_parameters(numax, deltanu, evolstate, rng)
+    params = draw_seismic_parameters(numax, deltanu, evolstate, rng, teff=teff)
 
     n_cadences = int(round(baseline_days / C.KEPLER_LONG_CADENCE_DAYS))
     n_fft = scipy.fft.next_fast_len(n_cadences, real=True)
@@ -415,13 +485,14 @@ def synthesize_light_curve(numax, deltanu, evolstate, kepmag, rng, *, baseline_d
                           float(kepmag), params)
 
 
-def iter_light_curves(numax, deltanu, evolstate, kepmag, rng, **kwargs):
+def iter_light_curves(numax, deltanu, evolstate, kepmag, rng, teff=None, **kwargs):
     """Yield one :class:`MockLightCurve` per star; each star gets its own child of ``rng``.
 
     Parameters
     ----------
     numax, deltanu, evolstate, kepmag : (N,) array-likes as in :func:`synthesize_light_curve`.
     rng : numpy.random.Generator or int seed.
+    teff : (N,) array-like, K, optional (default 4,800 K for every star).
     **kwargs : passed to :func:`synthesize_light_curve`.
 
     Yields
@@ -433,11 +504,14 @@ def iter_light_curves(numax, deltanu, evolstate, kepmag, rng, **kwargs):
     if not numax.shape == deltanu.shape == evolstate.shape == kepmag.shape or numax.ndim != 1:
         raise ValueError(f"numax, deltanu, evolstate and kepmag must be 1-D of one length, got "
                          f"{numax.shape}, {deltanu.shape}, {evolstate.shape}, {kepmag.shape}")
+    teff = np.full(numax.shape, DEFAULT_TEFF_K) if teff is None else np.asarray(teff, float)
+    if teff.shape != numax.shape:
+        raise ValueError(f"teff must have the shape of numax {numax.shape}, got {teff.shape}")
     children = np.random.default_rng(rng).spawn(numax.size)
     for i, child in enumerate(children):
         try:
             yield synthesize_light_curve(float(numax[i]), float(deltanu[i]), str(evolstate[i]),
-                                         float(kepmag[i]), child, **kwargs)
+                                         float(kepmag[i]), child, teff=float(teff[i]), **kwargs)
         except ValueError as err:
             log.warning("star %d: no light curve (%s)", i, err)
             yield None

@@ -236,8 +236,8 @@ def _light_curve_job(job) -> str:
     from ..io.kepler import kepler_llc_filename, write_kepler_llc
     from .lightcurves import synthesize_light_curve
 
-    directory, entropy, index, kic, numax, deltanu, evolstate, kepmag, ra, dec = job
-    lc = synthesize_light_curve(numax, deltanu, evolstate, kepmag, _stream(entropy, _LIGHT_CURVES, index))
+    directory, entropy, index, kic, numax, deltanu, evolstate, kepmag, teff, ra, dec = job
+    lc = synthesize_light_curve(numax, deltanu, evolstate, kepmag, _stream(entropy, _LIGHT_CURVES, index), teff=teff)
     name = kepler_llc_filename(kic)
     write_kepler_llc(Path(directory) / name, kic, lc.time_days, lc.flux_ppm, lc.flux_err_ppm, lc.quality,
                      kepmag=kepmag, ra=ra, dec=dec)
@@ -333,7 +333,7 @@ class MockSurvey:
         star = self.kepler[index[0]]
         rng = _stream(self.seed, _LIGHT_CURVES, int(index[0]))
         return synthesize_light_curve(float(star["NUMAX"]), float(star["DELTANU"]), str(star["EVOLSTATE"]),
-                                      float(star["KEPMAG"]), rng)
+                                      float(star["KEPMAG"]), rng, teff=float(star["TEFF"]))
 
     def write(self, directory, spectra_format: str = "stacked", progress: bool = True, n_jobs: int = 1,
               light_curves: int | None = None, spectra_rows=None) -> dict:
@@ -424,7 +424,7 @@ class MockSurvey:
         kep = self.kepler if limit is None else self.kepler[: max(int(limit), 0)]
         jobs = [
             (str(directory), self.seed, i, int(s["KIC"]), float(s["NUMAX"]), float(s["DELTANU"]),
-             str(s["EVOLSTATE"]), float(s["KEPMAG"]), float(s["RA"]), float(s["DEC"]))
+             str(s["EVOLSTATE"]), float(s["KEPMAG"]), float(s["TEFF"]), float(s["RA"]), float(s["DEC"]))
             for i, s in enumerate(kep)
         ]
         bar = tqdm(total=len(jobs), desc="light curves", unit="star", disable=not progress)
