@@ -91,27 +91,36 @@ class InformationLadder:
                 "n_trees": self.n_trees, "n_components": self.n_components,
                 "rows": [asdict(row) for row in self.rows]}
 
-    def to_markdown(self) -> str:
-        """The ladder as a Markdown table (R² of the labels, ν_max in dex, ages in per cent)."""
+    def table(self) -> tuple[list, list]:
+        """(header, rows) of strings: R² of mass, [C/N] and excess Δν; robust scatter of ν_max and Δν in dex;
+        age robust scatter overall / RC / RGB and median bias in per cent; RC/RGB misclassification."""
 
         def num(value, fmt):
             return "" if value is None or not math.isfinite(value) else format(value, fmt)
 
-        head = ("| features | log mass R² | [C/N] R² | excess Δν R² | ν_max (dex) | Δν (dex) | age robust | RC | RGB "
-                "| age bias | RC/RGB wrong |")
-        lines = [head, "|" + "---|" * (head.count("|") - 1)]
+        header = ["features", "log mass R²", "[C/N] R²", "excess Δν R²", "ν_max (dex)", "Δν (dex)", "age robust",
+                  "RC", "RGB", "age bias", "RC/RGB wrong"]
+        rows = []
         for row in self.rows:
             lab = row.labels
             cells = [row.name] + [num(lab.get(k, {}).get("r2"), ".2f") for k in ("log_mass", "c_n", "excess_deltanu")]
             cells += [num(lab.get(k, {}).get("robust"), ".3f") for k in ("log_numax", "log_deltanu")]
             cells += [num(row.age.get(k), ".0%") for k in ("robust", "robust_rc", "robust_rgb")]
             cells += [num(row.age.get("bias"), "+.0%"), num(row.misclassified, ".0%")]
-            lines.append("| " + " | ".join(cells) + " |")
-        lines.append("")
-        lines.append(f"{self.n_train} training stars (the age forest's), {self.n_test} held-out seismic giants "
-                     f"({self.n_test_rc} RC), the same for every row; {self.n_trees}-tree random forests, "
-                     f"{self.n_components} principal components.")
-        return "\n".join(lines)
+            rows.append(cells)
+        return header, rows
+
+    @property
+    def caption(self) -> str:
+        return (f"{self.n_train} training stars (the age forest's), {self.n_test} held-out seismic giants "
+                f"({self.n_test_rc} RC), the same for every row; {self.n_trees}-tree random forests, "
+                f"{self.n_components} principal components.")
+
+    def to_markdown(self) -> str:
+        """The ladder as a Markdown table and its caption."""
+        header, rows = self.table()
+        lines = ["| " + " | ".join(cells) + " |" for cells in [header, ["---"] * len(header), *rows]]
+        return "\n".join(lines + ["", self.caption])
 
     def __str__(self) -> str:
         return self.to_markdown()

@@ -49,3 +49,12 @@ def test_a_workspace_without_truth_is_refused_in_one_line(tmp_path):
     (ws / "truth.fits").unlink()
     with pytest.raises(ValueError, match="truth.fits"):
         information_ladder(ws, n_trees=10)
+
+
+def test_the_mock_workspace_report_carries_the_ladder():
+    import json
+
+    report = tiny_workspace() / "report"
+    assert "## Information ladder" in (report / "summary.md").read_text()
+    ladder = json.loads((report / "audits.json").read_text())["ladder"]
+    assert ladder["n_train"] == 60 and len(ladder["rows"]) == 9

@@ -14,7 +14,8 @@ under ``WORKSPACE/report/``:
   distribution after calibration;
 - ``fig16_ablation.png`` the feature ablations (Figs. 16–17);
 - ``leakage.png`` age residual against [α/M], latent model beside the spectrum baseline;
-- ``summary.md``, ``summary.html`` and ``audits.json`` (the numbers, machine-readable).
+- ``summary.md``, ``summary.html`` and ``audits.json`` (the numbers, machine-readable), with the information
+  ladder (:mod:`latentexplorer.ladder`) on a mock workspace.
 
 Figures are drawn on :class:`matplotlib.figure.Figure` objects (Agg canvas), never through pyplot, so the
 report neither needs nor changes an interactive backend. Every file is written atomically.
@@ -59,6 +60,19 @@ def _catalog_numbers(ws: Workspace) -> dict | None:
             "n_ages": int(np.isfinite(np.ma.filled(cat["LogAge"], np.nan)).sum()), "n_science": int(science.sum()),
             "n_fig12": int(fig12.sum()),
             "flags": {bit.name: int(((flags & int(bit)) != 0).sum()) for bit in AgeFlag}}
+
+
+def _ladder(ws: Workspace):
+    """The information ladder of a mock workspace with every product it needs, else None."""
+    from ..ladder import information_ladder
+
+    if not ws.is_mock or ws.paths.missing("pairs", "latent", "forest", "catalog"):
+        return None
+    try:
+        return information_ladder(ws)
+    except ValueError as err:  # too few stars for it (a tiny workspace): the report goes on without it
+        logger.warning("no information ladder in the report: %s", err)
+        return None
 
 
 @dataclass
@@ -133,7 +147,16 @@ def write_report(workspace, audits: WorkspaceAudits | None = None, n_trees=100, 
                          f"{envelope['n_no_envelope']} without a detectable envelope). The same estimator on "
                          f"the observed PSDs of these pairs: {100 * envelope['observed']['within_10pc']:.1f} % "
                          f"within 10 % (median {100 * envelope['observed']['median_abs']:.1f} %).")]
+    ladder = _ladder(ws)
+    if ladder is not None:
+        blocks += [("h2", "Information ladder"),
+                   ("p", "What each feature set predicts of the mock's truth on the same held-out seismic giants "
+                         "(latentexplorer.ladder): where a row falls below the one it is made from, that step loses "
+                         "information. Labels from forests trained on the true values; ages from forests trained on "
+                         "the seismic catalog's ages and scored against the true ages."),
+                   ("table", *ladder.table()), ("p", ladder.caption)]
     payload = {"audits": numbers, "age_model": model_meta, "catalog": catalog, "envelope": envelope,
+               "ladder": None if ladder is None else ladder.to_dict(),
                "acceptance": [{"target": t, "value": v, "met": ok} for t, v, ok in acceptance_checks(numbers)]}
     for name, text in (("summary.md", markdown(blocks)), ("summary.html", html_page(blocks)),
                        ("audits.json", json.dumps(payload, indent=1, allow_nan=True))):
