@@ -80,6 +80,16 @@ def test_held_out_ages_are_accurate_and_calibrated(trained):
     assert test["misclassification_rate"] < 0.05
 
 
+def test_summary_line_quotes_robust_scatter_and_median_bias_overall_and_by_state(trained):
+    _, _, summary = trained
+    line = str(summary)
+    overall = summary.test["true_ages"]["overall"]  # a mock workspace: scored against the true ages
+    assert "against the true ages" in line
+    assert f"robust scatter {overall['robust_scatter']:.1%}, median bias {overall['median_bias']:+.1%}" in line
+    assert "RC robust scatter" in line and "RGB robust scatter" in line
+    assert "standard deviation" not in line and " scatter " not in line.replace("robust scatter ", "")
+
+
 def test_saved_model_reloads_and_same_seed_gives_same_model(trained, tmp_path):
     ws, _, _ = trained
     model = AgeModel.load(ws.paths.forest)
