@@ -40,7 +40,8 @@ import numpy as np
 
 from .forest import robust_width
 
-__all__ = ["LABEL_TARGETS", "LadderRow", "InformationLadder", "information_ladder"]
+__all__ = ["LABEL_TARGETS", "LadderRow", "InformationLadder", "LadderStars", "ladder_stars", "information_ladder",
+           "age_scores"]
 
 #: Label targets of the ladder: name → description (units).
 LABEL_TARGETS = {
@@ -130,7 +131,9 @@ def _r2(truth, pred) -> float:
     return float(1.0 - np.sum((truth - pred) ** 2) / np.sum((truth - truth.mean()) ** 2))
 
 
-def _age_scores(true_age, pred_age, rc) -> dict:
+def age_scores(true_age, pred_age, rc) -> dict:
+    """Fractional age scores (predicted / true − 1) of ages in Gyr: robust scatter overall, of the RC
+    (``rc`` True) and the RGB, median bias, n."""
     frac = pred_age / true_age - 1.0
     return {"robust": robust_width(frac), "robust_rc": robust_width(frac[rc]) if rc.any() else float("nan"),
             "robust_rgb": robust_width(frac[~rc]) if (~rc).any() else float("nan"),
@@ -145,8 +148,13 @@ def _pca(values, train, n_components, seed):
 
 
 @dataclass
-class _Stars:
-    """The ladder's stars (training first, then held out) and every column it needs, (n,) or (n, k)."""
+class LadderStars:
+    """The ladder's stars and every column it uses, (n,) or (n, k): ``train`` marks the age forest's
+    training stars, the others are held out. Columns: latent (z_mean) and latent_err (z_std), teff, fe_h and
+    their errors, labels (Teff, log g, [Fe/H], [C/N]), seismic (log ν_max, log Δν), scaling_mass (log),
+    state_obs, log_age_obs and log_age_err_obs (the seismic catalog's), the true log_mass, c_n,
+    excess_deltanu, log_numax, log_deltanu, age (Gyr) and state, the catalog's cat_age, cat_logage and
+    cat_state, spectra_pca and psd_pca (not with ``n_components=0``)."""
 
     train: np.ndarray  # bool (n,)
     columns: dict
@@ -155,13 +163,16 @@ class _Stars:
         return self.columns[name]
 
 
-def _collect(ws, n_components, seed) -> _Stars:
-    """Gather, for the seismic giants with every input finite, the features and truths of every row."""
+def ladder_stars(workspace, n_components: int = 30, seed: int = 0) -> LadderStars:
+    """Gather, for a mock workspace's seismic giants (allStar 2.5 < log g < 3.6) with every input finite, the
+    features and truths of every ladder row (:class:`LadderStars`)."""
+    from .workspace import Workspace
     from .constants import AGE_LOGG_RANGE
     from .match import match_ids
     from .selection import column
     from .seismo import excess_deltanu, scaling_mass
 
+    ws = Workspace.of(workspace)
     inputs = ws.age_inputs
     seismic = ws.seismic
     rows = match_ids(seismic["APOGEE_ID"], inputs.apogee_id)
@@ -184,6 +195,9 @@ def _collect(ws, n_components, seed) -> _Stars:
         "seismic": np.column_stack([np.log10(numax_obs), np.log10(dnu_obs)]),
         "scaling_mass": np.log10(scaling_mass(numax_obs, dnu_obs, teff)),
         "state_obs": state_obs, "log_age_obs": np.log10(column(seismic, "AGE")),
+        "log_age_err_obs": column(seismic, "AGE_ERR") / (column(seismic, "AGE") * np.log(10.0)),
+        "latent_err": inputs.z_std[rows].astype(float), "teff_err": inputs.column("TEFF_ERR")[rows],
+        "fe_h_err": inputs.column("FE_H_ERR")[rows], "apogee_id": inputs.apogee_id[rows],
         "log_mass": np.log10(t["MASS"]), "c_n": t["C_FE"] - t["N_FE"],
         "excess_deltanu": excess_deltanu(t["DELTANU"], t["NUMAX"]),
         "log_numax": np.log10(t["NUMAX"]), "log_deltanu": np.log10(t["DELTANU"]),
@@ -202,13 +216,15 @@ def _collect(ws, n_components, seed) -> _Stars:
     keep = np.flatnonzero(ok)
     columns = {k: np.asarray(v)[keep] for k, v in columns.items()}
     train = is_train[keep]
+    if not n_components:
+        return LadderStars(train, columns)
     # spectra and PSDs of the kept stars, from pairs.h5 (spectra read once, in file order)
     spectra = ws.pair_spectra(columns["pair_row"])
     columns["spectra_pca"] = _pca(spectra.astype(np.float64), train, n_components, seed)
     del spectra
     columns["psd_pca"] = _pca(np.asarray(pairs.log_psd)[columns["pair_row"]].astype(np.float64), train,
                               n_components, seed)
-    return _Stars(train, columns)
+    return LadderStars(train, columns)
 
 
 def information_ladder(workspace, n_trees: int = 300, n_components: int = 30, seed: int = 0,
@@ -244,7 +260,7 @@ def information_ladder(workspace, n_trees: int = 300, n_components: int = 30, se
     ws = Workspace.of(workspace)
     if not ws.is_mock:
         raise ValueError(f"{ws.root}: the information ladder needs a mock survey's truth.fits; a real survey has none")
-    stars = _collect(ws, n_components, seed)
+    stars = ladder_stars(ws, n_components, seed)
     train, test = stars.train, ~stars.train
     if train.sum() < 20 or test.sum() < 20:
         raise ValueError(f"the ladder needs ≥ 20 training and held-out stars with every input; got {train.sum()} "
@@ -269,11 +285,11 @@ def information_ladder(workspace, n_trees: int = 300, n_components: int = 30, se
             y = stars[target]
             pred = regress(X, y)
             labels[target] = {"r2": _r2(y[test], pred), "robust": robust_width(pred - y[test])}
-        age = _age_scores(true_age, 10.0 ** regress(X, stars["log_age_obs"]), rc)
+        age = age_scores(true_age, 10.0 ** regress(X, stars["log_age_obs"]), rc)
         return LadderRow(name, labels, age, classify(X))
 
     def age_row(name, X):
-        return LadderRow(name, {}, _age_scores(true_age, 10.0 ** regress(X, stars["log_age_obs"]), rc))
+        return LadderRow(name, {}, age_scores(true_age, 10.0 ** regress(X, stars["log_age_obs"]), rc))
 
     tf = np.column_stack([stars["teff"], stars["fe_h"]])
     state_obs = (stars["state_obs"] == "RC").astype(float)
@@ -287,10 +303,10 @@ def information_ladder(workspace, n_trees: int = 300, n_components: int = 30, se
                     skip=("log_numax", "log_deltanu")),
         age_row("scaling mass + [Fe/H] + state", np.column_stack([stars["scaling_mass"], stars["fe_h"], state_obs])),
         age_row("true mass + [Fe/H] + state", np.column_stack([stars["log_mass"], stars["fe_h"], true_rc])),
-        LadderRow("catalog Age (project's age forest)", {}, _age_scores(true_age, stars["cat_age"][test], rc),
+        LadderRow("catalog Age (project's age forest)", {}, age_scores(true_age, stars["cat_age"][test], rc),
                   float(np.mean(stars["cat_state"][test] != stars["state"][test]))),
         LadderRow("catalog 10**LogAge (project's age forest)", {},
-                  _age_scores(true_age, 10.0 ** stars["cat_logage"][test], rc),
+                  age_scores(true_age, 10.0 ** stars["cat_logage"][test], rc),
                   float(np.mean(stars["cat_state"][test] != stars["state"][test]))),
     ]
     return InformationLadder(rows, int(train.sum()), int(test.sum()), int(rc.sum()), n_trees, n_components)
