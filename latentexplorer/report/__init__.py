@@ -62,14 +62,14 @@ def _catalog_numbers(ws: Workspace) -> dict | None:
             "flags": {bit.name: int(((flags & int(bit)) != 0).sum()) for bit in AgeFlag}}
 
 
-def _ladder(ws: Workspace):
-    """The information ladder of a mock workspace with every product it needs, else None."""
+def _ladder(ws: Workspace, n_trees: int):
+    """The information ladder (forests of ``n_trees``) of a mock workspace with every product it needs, else None."""
     from ..ladder import information_ladder
 
     if not ws.is_mock or ws.paths.missing("pairs", "latent", "forest", "catalog"):
         return None
     try:
-        return information_ladder(ws)
+        return information_ladder(ws, n_trees=n_trees)
     except ValueError as err:  # too few stars for it (a tiny workspace): the report goes on without it
         logger.warning("no information ladder in the report: %s", err)
         return None
@@ -147,7 +147,7 @@ def write_report(workspace, audits: WorkspaceAudits | None = None, n_trees=100, 
                          f"{envelope['n_no_envelope']} without a detectable envelope). The same estimator on "
                          f"the observed PSDs of these pairs: {100 * envelope['observed']['within_10pc']:.1f} % "
                          f"within 10 % (median {100 * envelope['observed']['median_abs']:.1f} %).")]
-    ladder = _ladder(ws)
+    ladder = _ladder(ws, n_trees)
     if ladder is not None:
         blocks += [("h2", "Information ladder"),
                    ("p", "What each feature set predicts of the mock's truth on the same held-out seismic giants "
