@@ -2,8 +2,9 @@
 inputs to its age (paper sections 3.2 and 7.1).
 
 :meth:`AgeModel.posterior` and :meth:`AgeModel.predict` are used by the catalog and the star inspector
-alike. They check the inputs' feature names against the model's; each tree sees the star's inputs
-perturbed by their errors with noise drawn from the model's seed and the star's APOGEE_ID
+alike. They check the inputs' feature names against the model's. Where the model was trained with input
+noise (``metadata["input_noise"]``; the paper's recipe, off by default since 0.3), each tree sees the star's
+inputs perturbed by their errors with noise drawn from the model's seed and the star's APOGEE_ID
 (:func:`latentexplorer.forest.star_keys`), so a star's age depends on the star, the model and the seed —
 never on which stars are predicted with it, the chunk size or the scheduler. ``Age`` and ``Age_Error`` are
 the mean and standard deviation over trees of 10**(tree log-age) — the published catalog's recipe
@@ -31,7 +32,8 @@ class AgePrediction:
 
     log_age, log_age_err : (n,) log10(age / Gyr) mean over trees and calibrated spread (dex);
     age, age_err : (n,) Gyr, mean and standard deviation over trees of 10**(tree log-age);
-    p_rc : (n,) fraction of the classifier's trees voting RC (NaN without a latent representation);
+    p_rc : (n,) fraction of the classifier's trees voting RC (NaN without its inputs: a latent representation,
+    and Teff and [Fe/H] for a classifier on the age features);
     ood_flags : (n,) int32 :data:`~latentexplorer.selection.OOD_FLAGS` bits of the stars with age inputs
     (0 where the model has no training support recorded).
     """
@@ -120,6 +122,18 @@ class AgeModel:
     def _keys(self, inputs: AgeInputs) -> np.ndarray:
         return star_keys(inputs.apogee_id, self.seed)
 
+    @property
+    def input_noise(self) -> bool:
+        """Whether every tree sees the inputs perturbed by their errors (models before 0.3 always did)."""
+        return bool(self.metadata.get("input_noise", True))
+
+    def _classifier_inputs(self, inputs: AgeInputs) -> tuple:
+        """(X, X_err or None) of the RC/RGB classifier: the latent alone (models before 0.3) or the age
+        features, with errors where the model perturbs its inputs."""
+        if self.metadata.get("classifier_features", "latent") == "latent":
+            return inputs.z_mean, inputs.z_std
+        return inputs.features, (inputs.feature_errors if self.input_noise else None)
+
     def posterior(self, inputs: AgeInputs) -> np.ndarray:
         """Per-tree log10(age / Gyr), shape (n, n_trees), stretched about their mean by the calibration;
         NaN rows for stars without age inputs (:attr:`AgeInputs.flags` ≠ 0). Bit for bit the regressor's
@@ -129,7 +143,9 @@ class AgeModel:
         aged = inputs.has_age_inputs
         if aged.any():
             sub = inputs.take(aged)
-            out[aged] = self.trees.posterior(sub.features, X_err=sub.feature_errors, noise_keys=self._keys(sub))
+            noisy = self.input_noise
+            out[aged] = self.trees.posterior(sub.features, X_err=sub.feature_errors if noisy else None,
+                                             noise_keys=self._keys(sub) if noisy else None)
         return out
 
     def predict(self, inputs: AgeInputs) -> AgePrediction:
@@ -139,10 +155,15 @@ class AgeModel:
         values = (log_posterior.mean(axis=1), log_posterior.std(axis=1), trees.mean(axis=1), trees.std(axis=1))
         p_rc = np.full(len(inputs), np.nan)
         latent = inputs.has_latent
+        if self.metadata.get("classifier_features", "latent") != "latent":  # it takes Teff and [Fe/H] too
+            latent = latent & np.isfinite(inputs.features).all(axis=1)
+            if self.input_noise:
+                latent &= np.isfinite(inputs.feature_errors).all(axis=1)
         if latent.any():
             sub = inputs.take(latent)
             classes = list(self.classifier.classes_)
-            proba = self.classifier.predict_proba(sub.z_mean, X_err=sub.z_std, noise_keys=self._keys(sub))
+            X, X_err = self._classifier_inputs(sub)
+            proba = self.classifier.predict_proba(X, X_err=X_err, noise_keys=None if X_err is None else self._keys(sub))
             p_rc[latent] = proba[:, classes.index("RC")] if "RC" in classes else 0.0
         return AgePrediction(*values, p_rc, self.ood_flags(inputs))
 

@@ -118,7 +118,8 @@ def encoder_holdout(ws: Workspace, sample: SeismicSample, eligible, n_train,
 
 @records_provenance("ages", lambda a: Workspace.of(a["workspace"]).paths.forest,
                     lambda a: Workspace.of(a["workspace"]).paths.sources("latent", "allstar", "seismic", "model"))
-def train_age_model(workspace, n_train=diag.AGE_TRAIN_SIZE, n_trees=100, seed=0, progress=True) -> AgeTrainingSummary:
+def train_age_model(workspace, n_train=diag.AGE_TRAIN_SIZE, n_trees=100, seed=0, progress=True, *,
+                    input_noise: bool = False, min_samples_leaf: int = 1) -> AgeTrainingSummary:
     """Train the age forest and the RC/RGB classifier of a workspace and save them in ``forest/``.
 
     Parameters
@@ -136,6 +137,16 @@ def train_age_model(workspace, n_train=diag.AGE_TRAIN_SIZE, n_trees=100, seed=0,
         inputs and seed give the same model and ages.
     progress : bool
         Show a progress bar over the steps.
+    input_noise : bool
+        Perturb every tree's inputs by their errors (z_std, Teff and [Fe/H] errors), in training and in every
+        later prediction, as the paper's forest does. Off by default: measured on the demo, the noise drawn
+        from the encoder's z_std blurs the latent dimensions the ages need (``benchmarks/bench_age_choices``;
+        README "Ages, catalog and report").
+    min_samples_leaf : int
+        Fewest training stars in a leaf of every tree.
+
+    The RC/RGB classifier takes the same inputs as the age forest (latent, Teff, [Fe/H]) with the same noise
+    setting: the clump is told from the branch by Teff at fixed ν_max as much as by the latent.
 
     Returns
     -------
@@ -158,24 +169,28 @@ def train_age_model(workspace, n_train=diag.AGE_TRAIN_SIZE, n_trees=100, seed=0,
     _, holdout, holdout_text = encoder_holdout(ws, sample, eligible, n_train)
     n_cal = diag.calibration_size(eligible, n_train, holdout)
     train, cal, test = diag.split_indices(eligible, n_train, seed, n_cal, holdout)
-    X, X_err = inputs.features[sample.rows], inputs.feature_errors[sample.rows]
+    X = inputs.features[sample.rows]
+    X_err = inputs.feature_errors[sample.rows] if input_noise else np.zeros_like(X)
     y, y_err, state = sample.log_age, sample.log_age_err, sample.evolstate
+    noise = (lambda rows: X_err[rows]) if input_noise else (lambda rows: None)
 
     steps = tqdm(total=4, desc="age model", unit="step", disable=not progress)
-    regressor = ProbabilisticRandomForestRegressor(n_estimators=n_trees, random_state=seed, missing="propagate")
-    regressor.fit(X[train], y[train], X_err=X_err[train], y_err=y_err[train])
+    regressor = ProbabilisticRandomForestRegressor(n_estimators=n_trees, min_samples_leaf=min_samples_leaf,
+                                                   random_state=seed, missing="propagate")
+    regressor.fit(X[train], y[train], X_err=noise(train), y_err=y_err[train])
     steps.update()
-    regressor.calibrate(X[cal], y[cal], y_err=y_err[cal], X_err=X_err[cal])
+    regressor.calibrate(X[cal], y[cal], y_err=y_err[cal], X_err=noise(cal))
     steps.update()
     k = inputs.latent_dim
     labelled = train[state[train] != ""]
-    classifier = ProbabilisticRandomForestClassifier(n_estimators=n_trees, random_state=seed)
-    classifier.fit(X[labelled, :k], state[labelled], X_err=X_err[labelled, :k])
+    classifier = ProbabilisticRandomForestClassifier(n_estimators=n_trees, min_samples_leaf=min_samples_leaf,
+                                                     random_state=seed)
+    classifier.fit(X[labelled], state[labelled], X_err=noise(labelled))
     steps.update()
-    pred, pred_std = regressor.predict(X[test], X_err=X_err[test], return_std=True)
+    pred, pred_std = regressor.predict(X[test], X_err=noise(test), return_std=True)
     pull = (pred - y[test]) / np.sqrt(y_err[test] ** 2 + pred_std**2)
     known = test[state[test] != ""]
-    predicted_state = classifier.predict(X[known, :k], X_err=X_err[known, :k])
+    predicted_state = classifier.predict(X[known], X_err=noise(known))
     steps.update()
     steps.close()
     scores = {
@@ -197,12 +212,14 @@ def train_age_model(workspace, n_train=diag.AGE_TRAIN_SIZE, n_trees=100, seed=0,
         "package_version": __version__,
         "features": inputs.feature_names, "latent_dim": k, "label": "log10(age / Gyr)",
         "label_weighting": "1 / sigma_log10(age) (paper section 3.2)", "n_trees": int(n_trees), "seed": int(seed),
+        "input_noise": bool(input_noise), "min_samples_leaf": int(min_samples_leaf),
+        "classifier_features": inputs.feature_names,
         "n_train": int(train.size), "n_calibration": int(cal.size), "n_test": int(test.size),
         "n_eligible": int(eligible.size), "holdout": holdout_text, "calibration_scale": regressor.calibration_scale_,
         "calibration": "1.4826 MAD of (y_pred - y) / sqrt(sigma_y^2 + (s sigma_trees)^2) = 1 on the calibration split",
         "age_recipe": "Age, Age_Error: mean and std over trees of 10**(tree log10 age) (as astroNN_ages); "
-                      "LogAge, LogAge_Error: mean and calibrated std of the tree log10 ages; input noise per "
-                      "tree seeded by (seed, APOGEE_ID)",
+                      "LogAge, LogAge_Error: mean and calibrated std of the tree log10 ages"
+                      + ("; input noise per tree seeded by (seed, APOGEE_ID)" if input_noise else ""),
         "classes": [str(c) for c in classifier.classes_],
         "cuts": {"latent_logg": list(LATENT_LOGG_RANGE), "latent_min_snrev": LATENT_MIN_SNREV,
                  "age_logg": list(AGE_LOGG_RANGE)},

@@ -90,6 +90,33 @@ def test_summary_line_quotes_robust_scatter_and_median_bias_overall_and_by_state
     assert "standard deviation" not in line and " scatter " not in line.replace("robust scatter ", "")
 
 
+def test_by_default_ages_do_not_depend_on_the_latent_errors(trained):
+    """Trained without input noise (the default), a star's age is a function of its latent means, Teff and
+    [Fe/H]: a wider z_std changes neither its age nor its RC/RGB vote."""
+    ws, _, _ = trained
+    w = Workspace(ws.root)
+    model, inputs = w.age_model, w.age_inputs.take(np.arange(50))
+    assert model.metadata["input_noise"] is False and model.metadata["classifier_features"][-2:] == ["TEFF", "FE_H"]
+    wider = inputs.take(np.arange(50))
+    wider.z_std[:] = 3.0 * inputs.z_std
+    a, b = model.predict(inputs), model.predict(wider)
+    np.testing.assert_array_equal(a.log_age, b.log_age)
+    np.testing.assert_array_equal(a.p_rc, b.p_rc)
+
+
+def test_with_input_noise_the_trees_see_each_stars_errors(trained, tmp_path):
+    ws, _, _ = trained
+    noisy = tmp_path / "noisy"
+    shutil.copytree(ws.root, noisy)
+    train_age_model(noisy, n_train=400, n_trees=N_TREES, seed=0, progress=False, input_noise=True)
+    w = Workspace(noisy)
+    model, inputs = w.age_model, w.age_inputs.take(np.arange(50))
+    assert model.metadata["input_noise"] is True
+    wider = inputs.take(np.arange(50))
+    wider.z_std[:] = 3.0 * inputs.z_std
+    assert not np.array_equal(model.predict(inputs).log_age, model.predict(wider).log_age)
+
+
 def test_saved_model_reloads_and_same_seed_gives_same_model(trained, tmp_path):
     ws, _, _ = trained
     model = AgeModel.load(ws.paths.forest)
