@@ -3,7 +3,7 @@ inputs to its age (paper sections 3.2 and 7.1).
 
 :meth:`AgeModel.posterior` and :meth:`AgeModel.predict` are used by the catalog and the star inspector
 alike. They check the inputs' feature names against the model's. Where the model was trained with input
-noise (``metadata["input_noise"]``; the paper's recipe, off by default since 0.3), each tree sees the star's
+noise (``metadata["input_noise"]``; the paper's recipe, off by default), each tree sees the star's
 inputs perturbed by their errors with noise drawn from the model's seed and the star's APOGEE_ID
 (:func:`latentexplorer.forest.star_keys`), so a star's age depends on the star, the model and the seed —
 never on which stars are predicted with it, the chunk size or the scheduler. ``Age`` and ``Age_Error`` are
@@ -124,12 +124,13 @@ class AgeModel:
 
     @property
     def input_noise(self) -> bool:
-        """Whether every tree sees the inputs perturbed by their errors (models before 0.3 always did)."""
+        """Whether every tree sees the inputs perturbed by their errors (older forests, which do not record
+        it, always did)."""
         return bool(self.metadata.get("input_noise", True))
 
     def _classifier_inputs(self, inputs: AgeInputs) -> tuple:
-        """(X, X_err or None) of the RC/RGB classifier: the latent alone (models before 0.3) or the age
-        features, with errors where the model perturbs its inputs."""
+        """(X, X_err or None) of the RC/RGB classifier: the latent alone (older forests, which do not record
+        ``classifier_features``) or the age features, with errors where the model perturbs its inputs."""
         if self.metadata.get("classifier_features", "latent") == "latent":
             return inputs.z_mean, inputs.z_std
         return inputs.features, (inputs.feature_errors if self.input_noise else None)

@@ -445,5 +445,5 @@ LABELS = {
     "evolstate": ("evolutionary state (0 RGB, 1 RC)", _evolstate),
     "fe_h": ("[Fe/H] (dex)", lambda ws: _column(ws.aligned("allstar"), "FE_H")),
     "alpha_m": ("[α/M] (dex)", lambda ws: _column(ws.aligned("allstar"), "ALPHA_M")),
-    "age": ("age (Gyr)", lambda ws: _column(ws.aligned("catalog"), "Age")),
+    "age": ("age (Gyr, 10**LogAge)", lambda ws: 10.0 ** _column(ws.aligned("catalog"), "LogAge")),
 }

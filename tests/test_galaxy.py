@@ -298,3 +298,12 @@ def test_quality_mask_leaves_out_flagged_ages_when_given_age_flag():
     age, err = np.full(3, 5.0), np.full(3, 1.0)
     zero, snr = np.zeros(3, int), np.full(3, 100.0)
     assert quality_mask(age, err, zero, zero, snr, age_flag=[0, 64, 128]).tolist() == [True, False, False]
+
+
+def test_map_ages_are_ten_to_the_log_age_with_the_log_error_carried():
+    from latentexplorer.galaxy import map_ages
+
+    age, err = map_ages(np.ma.masked_array([0.5, 1.0, 0.0], mask=[False, False, True]), [0.1, 0.05, 0.1])
+    np.testing.assert_allclose(age[:2], [10**0.5, 10.0])
+    np.testing.assert_allclose(err[:2], [10**0.5 * np.log(10) * 0.1, 10.0 * np.log(10) * 0.05])
+    assert np.isnan(age[2]) and np.isnan(err[2])

@@ -163,7 +163,8 @@ def test_element_windows_cover_the_aspcap_mask():
 
 def test_disk_filters_are_the_quality_cuts(disk, data):
     catalog, allstar = data.aligned("catalog"), data.aligned("allstar")
-    age, err = np.asarray(catalog["Age"], float), np.asarray(catalog["Age_Error"], float)
+    # the map shows 10**LogAge (the catalog estimate with the smaller bias), its error from LogAge_Error
+    age, err = galaxy.map_ages(catalog["LogAge"], catalog["LogAge_Error"])
     # the map opens at the paper's Fig. 12 cuts, out-of-distribution ages left out
     expected = galaxy.quality_mask(age, err, allstar["STARFLAG"], allstar["ASPCAPFLAG"], allstar["SNREV"],
                                    np.asarray(allstar["LOGG"], float), max_rel_age_err=0.5, min_snr=30.0,

@@ -45,14 +45,14 @@ logger = logging.getLogger(__name__)
 
 
 def _catalog_numbers(ws: Workspace) -> dict | None:
-    from ..galaxy.maps import quality_mask
+    from ..galaxy.maps import map_ages, quality_mask
 
     if not ws.has("catalog"):
         return None
     cat = ws.catalog
     snr = np.asarray(ws.allstar["SNREV"], float)
     flags = np.asarray(cat["AGE_FLAG"])
-    age, age_err = np.ma.filled(cat["Age"], np.nan), np.ma.filled(cat["Age_Error"], np.nan)
+    age, age_err = map_ages(cat["LogAge"], cat["LogAge_Error"])
     science = quality_mask(age, age_err, cat["STARFLAG"], cat["ASPCAPFLAG"], snr, age_flag=flags)
     fig12 = quality_mask(age, age_err, cat["STARFLAG"], cat["ASPCAPFLAG"], snr, np.asarray(ws.allstar["LOGG"], float),
                          max_rel_age_err=0.5, logg_range=(2.5, 3.3), age_flag=flags)

@@ -62,7 +62,7 @@ class DiskMap:
     Parameters
     ----------
     data : Workspace
-        Needs ``catalog.fits`` (Age, Age_Error), ``orbits.fits`` (R, z) and the allStar file (flags, S/N,
+        Needs ``catalog.fits`` (LogAge, LogAge_Error: the maps show 10**LogAge, :func:`galaxy.map_ages`), ``orbits.fits`` (R, z) and the allStar file (flags, S/N,
         log g, [Fe/H], [α/M] and the observables of the orbit integration).
     min_count : int
         Stars a bin needs to be coloured.
@@ -78,7 +78,7 @@ class DiskMap:
     def __init__(self, data: Workspace, min_count: int = 3):
         self.data, self.min_count = data, int(min_count)
         star, cat, orb = data.aligned("allstar"), data.aligned("catalog"), data.aligned("orbits")
-        self.age, self.age_err = _column(cat, "Age"), _column(cat, "Age_Error")
+        self.age, self.age_err = galaxy.map_ages(_column(cat, "LogAge"), _column(cat, "LogAge_Error"))
         self.age_flag = np.nan_to_num(_column(cat, "AGE_FLAG"), nan=1).astype(np.int64)
         self.R, self.z = _column(orb, "R"), _column(orb, "z")
         self.feh, self.alpha_m = _column(star, "FE_H"), _column(star, "ALPHA_M")
