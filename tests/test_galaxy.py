@@ -307,3 +307,20 @@ def test_map_ages_are_ten_to_the_log_age_with_the_log_error_carried():
     np.testing.assert_allclose(age[:2], [10**0.5, 10.0])
     np.testing.assert_allclose(err[:2], [10**0.5 * np.log(10) * 0.1, 10.0 * np.log(10) * 0.05])
     assert np.isnan(age[2]) and np.isnan(err[2])
+
+
+def test_truth_comparison_differences_the_bin_medians_and_lists_the_big_cells():
+    from latentexplorer.galaxy import rz_truth_comparison
+
+    rng = np.random.default_rng(3)
+    R, z = rng.uniform(4.0, 12.0, 5000), rng.normal(0.0, 0.3, 5000)
+    truth = np.where(R > 8.0, 3.0, 9.0) + rng.normal(0.0, 0.5, R.size)
+    age = truth + np.where(R > 8.0, 2.0, 0.0)  # the outer disk 2 Gyr too old
+    comparison = rz_truth_comparison(R, z, age, truth, min_count=20)
+    cells = comparison.cells(min_count=100)
+    assert cells and all(c["n"] >= 100 for c in cells)
+    for cell in cells:
+        outer = cell["R"][0] >= 8.0
+        assert cell["difference"] == pytest.approx(2.0 if outer else 0.0, abs=1e-9)
+        assert cell["within"] is (not outer)
+    assert comparison.residual.value_label.startswith("median age − median true age")

@@ -161,6 +161,27 @@ def test_element_windows_cover_the_aspcap_mask():
     np.testing.assert_array_equal(inside, aspcap_mask("Fe", dr=17))
 
 
+def test_disk_map_of_a_mock_shows_the_same_stars_true_ages_and_the_residual(disk, data):
+    sel = disk.selected
+    true_age = np.asarray(data.aligned("truth")["AGE"], float)
+    expected = galaxy.rz_truth_comparison(disk.R[sel], disk.z[sel], disk.age[sel], true_age[sel], min_count=1)
+    np.testing.assert_array_equal(disk.true_rz_source.data["image"][0], expected.truth.statistic)
+    np.testing.assert_array_equal(disk.residual_source.data["image"][0], expected.residual.statistic)
+    assert {"inner_true", "outer_true"} <= set(disk.dist_source.data)
+    assert f"TRUE median age of the same stars {np.nanmedian(true_age[sel]):.1f} Gyr" in disk.status.value
+
+
+def test_disk_map_of_a_real_survey_has_no_truth_view(tmp_path):
+    import shutil
+
+    real = tmp_path / "real"
+    shutil.copytree(tiny_workspace(), real)
+    (real / "truth.fits").unlink()
+    disk = lw.DiskMap(Workspace(real), min_count=1)
+    assert disk.true_age is None and not hasattr(disk, "residual_source")
+    assert "TRUE" not in disk.status.value and "inner_true" not in disk.dist_source.data
+
+
 def test_disk_filters_are_the_quality_cuts(disk, data):
     catalog, allstar = data.aligned("catalog"), data.aligned("allstar")
     # the map shows 10**LogAge (the catalog estimate with the smaller bias), its error from LogAge_Error

@@ -25,6 +25,8 @@ from .maps import (
     quality_mask,
     rz_abundance_age_maps,
     rz_age_map,
+    rz_truth_comparison,
+    TruthComparison,
 )
 
 _ORBIT_NAMES = ("OrbitFlag", "OrbitTrack", "integrate_orbit", "orbit_parameters", "staeckel_delta")
@@ -63,5 +65,7 @@ __all__ = [
     "quality_mask",
     "rz_abundance_age_maps",
     "rz_age_map",
+    "rz_truth_comparison",
     "staeckel_delta",
+    "TruthComparison",
 ]

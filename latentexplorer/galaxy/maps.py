@@ -33,6 +33,8 @@ __all__ = [
     "quality_mask",
     "rz_abundance_age_maps",
     "rz_age_map",
+    "TruthComparison",
+    "rz_truth_comparison",
 ]
 
 # Default binning of the paper's figures.
@@ -320,3 +322,42 @@ def median_age_table(R, absz, age, R_edges, z_edges, min_count: int = 1) -> Tabl
          "N": age_map.counts.ravel(), "median_age": age_map.statistic.ravel()},
         units={"R_min": "kpc", "R_max": "kpc", "absz_min": "kpc", "absz_max": "kpc", "median_age": "Gyr"},
     )
+
+
+@dataclass(frozen=True)
+class TruthComparison:
+    """A mock survey's R–z age map beside the true ages of the same stars.
+
+    ``catalog`` and ``truth`` are the median catalog and true ages (Gyr) in R–z bins; ``residual`` the
+    difference of the two medians (catalog − truth, Gyr) in each bin; all NaN below ``min_count`` stars.
+    """
+
+    catalog: BinnedMap
+    truth: BinnedMap
+    residual: BinnedMap
+
+    def cells(self, min_count: int = 100, tolerance_gyr: float = 1.5) -> list[dict]:
+        """The bins of at least ``min_count`` stars: R and z ranges (kpc), stars, catalog and true median
+        (Gyr), their difference and whether it is within ``tolerance_gyr``."""
+        out = []
+        x, y = self.catalog.x_edges, self.catalog.y_edges
+        for j, i in zip(*np.nonzero(self.catalog.counts >= min_count)):
+            diff = float(self.residual.statistic[j, i])
+            out.append({"R": (float(x[i]), float(x[i + 1])), "z": (float(y[j]), float(y[j + 1])),
+                        "n": int(self.catalog.counts[j, i]), "catalog": float(self.catalog.statistic[j, i]),
+                        "truth": float(self.truth.statistic[j, i]), "difference": diff,
+                        "within": bool(abs(diff) <= tolerance_gyr)})
+        return out
+
+
+def rz_truth_comparison(R, z, age, true_age, R_edges=R_EDGES, z_edges=Z_EDGES, min_count: int = 5) -> TruthComparison:
+    """The median catalog age and the median true age of the same stars in R–z bins, and their difference
+    (see :class:`TruthComparison`); stars lacking either age are left out of both."""
+    cols = _columns(R=R, z=z, age=age, true_age=true_age)
+    both = _finite(cols["age"], cols["true_age"])
+    R, z, age, true_age = (cols[k][both] for k in ("R", "z", "age", "true_age"))
+    catalog = rz_age_map(R, z, age, R_edges, z_edges, min_count)
+    truth = replace(rz_age_map(R, z, true_age, R_edges, z_edges, min_count), value_label="median true age (Gyr)")
+    residual = replace(truth, statistic=catalog.statistic - truth.statistic,
+                       value_label="median age − median true age (Gyr)")
+    return TruthComparison(catalog, truth, residual)

@@ -8,7 +8,12 @@ they open at the paper's Fig. 12 cuts: S/N > 30, σ_age/age < 50 %, 2.5 < log g 
 [α/M] sequence are filters; ages outside the age model's training support (AGE_FLAG 64, 128) are left out
 unless asked for, and counted. Clicking the R–z map picks the selected star nearest to the click,
 integrates its orbit in MWPotential2014 (:func:`~latentexplorer.galaxy.integrate_orbit`) and draws it in
-R–z and x–y.
+R–z and x–y. The maps show 10**LogAge (:func:`~latentexplorer.galaxy.map_ages`).
+
+On a mock survey a truth view follows: the true ages of the same stars in R–z and [Fe/H]–[α/M], the
+residual R–z map (median age − median true age, :func:`~latentexplorer.galaxy.rz_truth_comparison`) and the
+true age distributions (dashed) — what the method recovers and where it distorts. A real survey has no
+truth file and shows none of it.
 """
 
 from __future__ import annotations
@@ -87,6 +92,8 @@ class DiskMap:
         self.aspcapflag = np.asarray(star["ASPCAPFLAG"]).astype(np.int64)
         self.high_alpha = galaxy.is_high_alpha(self.feh, self.alpha_m)
         self.orbit_star = ""
+        # a mock survey's true ages of the same stars: the truth view (a real survey has none)
+        self.true_age = _column(data.aligned("truth"), "AGE") if data.is_mock else None
 
         self.max_rel_err = w.FloatSlider(value=0.5, min=0.05, max=3.0, step=0.05, description="σ_age/age <",
                                          continuous_update=False, style={"description_width": "initial"})
@@ -129,7 +136,8 @@ class DiskMap:
         xy_fig.line("x", "y", source=self.orbit_source, color="black", line_width=1)
         xy_fig.scatter("x", "y", source=self.star_source, marker="star", size=16, fill_color="red")
         xy_fig.scatter([0.0], [0.0], marker="circle_cross", size=12, fill_color=None, line_color="grey")
-        self._update_distributions(maps["distributions"])
+        truth_row = self._truth_figures(maps, dist_fig) if self.true_age is not None else []
+        self._update_distributions(maps)
 
         for control in (self.max_rel_err, self.min_snr, self.use_logg, self.logg_range, self.population,
                         self.include_ood):
@@ -138,7 +146,7 @@ class DiskMap:
             w.HBox([w.VBox([self.max_rel_err, self.min_snr]), w.VBox([self.use_logg, self.logg_range]),
                     self.include_ood]),
             self.population, self.status,
-            bokeh_widget(column(row(self.rz_fig, self.abund_fig), row(dist_fig, xy_fig))),
+            bokeh_widget(column(row(self.rz_fig, self.abund_fig), row(dist_fig, xy_fig), *truth_row)),
         ])
         self._update_status()
 
@@ -160,21 +168,57 @@ class DiskMap:
 
     def _maps(self) -> dict:
         s = self.selected
-        return {
+        maps = {
             "rz": galaxy.rz_age_map(self.R[s], self.z[s], self.age[s], min_count=self.min_count),
             "abundance": galaxy.abundance_age_map(self.feh[s], self.alpha_m[s], self.age[s], min_count=self.min_count),
             "distributions": galaxy.age_distributions(self.R[s], self.age[s], self.feh[s], self.alpha_m[s]),
         }
+        if self.true_age is not None:  # the same stars' true ages
+            true = self.true_age[s]
+            maps["truth"] = galaxy.rz_truth_comparison(self.R[s], self.z[s], self.age[s], true, min_count=self.min_count)
+            maps["true_abundance"] = galaxy.abundance_age_map(self.feh[s], self.alpha_m[s], true,
+                                                              min_count=self.min_count)
+            maps["true_distributions"] = galaxy.age_distributions(self.R[s], true, self.feh[s], self.alpha_m[s])
+        return maps
 
-    def _update_distributions(self, dist) -> None:
+    def _truth_figures(self, maps, dist_fig) -> list:
+        """The truth view of a mock survey: the same stars' true ages in R–z and [Fe/H]–[α/M], the residual
+        R–z map (median age − median true age) and the true age distributions (dashed) in ``dist_fig``."""
+        from bokeh.palettes import RdBu11
+
+        self.true_rz_fig, self.true_rz_source = _image_figure(maps["truth"].truth, self.mapper,
+                                                              "TRUE median age of the same stars, R–z", "true_rz_map")
+        self.true_abund_fig, self.true_abund_source = _image_figure(
+            maps["true_abundance"], self.mapper, "TRUE mean age, [Fe/H]–[α/M]", "true_abundance_map")
+        residual_mapper = LinearColorMapper(palette=tuple(reversed(RdBu11)), low=-4.0, high=4.0,
+                                            nan_color=(0, 0, 0, 0))
+        self.residual_fig, self.residual_source = _image_figure(
+            maps["truth"].residual, residual_mapper, "median age − TRUE median age, R–z (Gyr)", "residual_rz_map")
+        for region, colour in (("inner", "firebrick"), ("outer", "steelblue")):
+            dist_fig.step("age", f"{region}_true", source=self.dist_source, mode="center", color=colour,
+                          line_width=2, line_dash="dashed", legend_label=f"{region} disk, true ages")
+        return [row(self.true_rz_fig, self.true_abund_fig), row(self.residual_fig)]
+
+    def _update_distributions(self, maps) -> None:
+        dist = maps["distributions"]
         centers = 0.5 * (dist.age_edges[1:] + dist.age_edges[:-1])
-        self.dist_source.data = {"age": centers, **{r: np.nan_to_num(dist.density(r, "all")) for r in dist.regions}}
+        data = {"age": centers, **{r: np.nan_to_num(dist.density(r, "all")) for r in dist.regions}}
+        if "true_distributions" in maps:
+            true = maps["true_distributions"]
+            data.update({f"{r}_true": np.nan_to_num(true.density(r, "all")) for r in true.regions})
+        self.dist_source.data = data
 
     def _update_status(self) -> None:
         orbit = f"; orbit of <b>{html.escape(self.orbit_star)}</b>" if self.orbit_star else ""
         ood = (f'; <span style="color:#777">{self.n_ood_left_out} out-of-distribution ages left out (outside the '
                "age model's training support)</span>") if self.n_ood_left_out else ""
-        self.status.value = f"{int(self.selected.sum())} of {self.selected.size} stars pass the filters{ood}{orbit}"
+        truth = ""
+        if self.true_age is not None and self.selected.any():
+            sel = self.selected
+            truth = (f"; median age {np.nanmedian(self.age[sel]):.1f} Gyr, TRUE median age of the same stars "
+                     f"{np.nanmedian(self.true_age[sel]):.1f} Gyr (mock survey: truth view below)")
+        self.status.value = (f"{int(self.selected.sum())} of {self.selected.size} stars pass the filters"
+                             f"{ood}{truth}{orbit}")
 
     def refilter(self) -> None:
         """Apply the filters and redraw the maps and distributions."""
@@ -182,7 +226,11 @@ class DiskMap:
         maps = self._maps()
         self.rz_source.data = _image_source(maps["rz"])
         self.abund_source.data = _image_source(maps["abundance"])
-        self._update_distributions(maps["distributions"])
+        if "truth" in maps:
+            self.true_rz_source.data = _image_source(maps["truth"].truth)
+            self.true_abund_source.data = _image_source(maps["true_abundance"])
+            self.residual_source.data = _image_source(maps["truth"].residual)
+        self._update_distributions(maps)
         self._update_status()
 
     def nearest_star(self, R_kpc: float, z_kpc: float) -> int:
