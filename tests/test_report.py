@@ -87,3 +87,16 @@ def test_cli_report_without_latent_fails_cleanly(tmp_path, capsys):
     assert main(["report", str(ws.root), "--no-progress"]) == 2
     assert "latentexplorer encode" in capsys.readouterr().err
     assert not (ws.paths.report / "summary.md").exists()
+
+
+def test_a_mock_workspace_report_sets_the_disk_map_beside_the_truth():
+    import json
+
+    from demo_workspace import tiny_workspace
+
+    report = tiny_workspace() / "report"
+    assert (report / "disk_truth.png").stat().st_size > 10_000
+    assert "## The disk map against truth (mock survey)" in (report / "summary.md").read_text()
+    numbers = json.loads((report / "audits.json").read_text())["disk_truth"]
+    assert numbers["n_map"] > 0 and numbers["n_map"] <= numbers["n_without_precision_cut"]
+    assert 0.0 < numbers["median_true_age"] < 14.0

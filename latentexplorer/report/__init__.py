@@ -14,6 +14,8 @@ under ``WORKSPACE/report/``:
   distribution after calibration;
 - ``fig16_ablation.png`` the feature ablations (Figs. 16–17);
 - ``leakage.png`` age residual against [α/M], latent model beside the spectrum baseline;
+- ``disk_truth.png`` (mock surveys) the disk map at the Fig. 12 cuts beside the same stars' true ages and
+  the residual, with the numbers and the R–z cells that miss their true median by more than 1.5 Gyr;
 - ``summary.md``, ``summary.html`` and ``audits.json`` (the numbers, machine-readable), with the information
   ladder (:mod:`latentexplorer.ladder`) on a mock workspace.
 
@@ -35,13 +37,55 @@ from ..io.atomic import atomic_output
 from ..io.provenance import records_provenance
 from ..selection import LATENT_FLAGS, AgeFlag
 from ..workspace import Workspace
-from .figures import (LABEL_NAMES, figure_ablation, figure_ages, figure_confusion, figure_latent_space,
-                      figure_leakage, figure_psd_reconstruction, regression_figure, save_figure)
+from .figures import (LABEL_NAMES, figure_ablation, figure_ages, figure_confusion, figure_disk_truth,
+                      figure_latent_space, figure_leakage, figure_psd_reconstruction, regression_figure, save_figure)
 from .summary import ACCEPTANCE, acceptance_checks, html_page, markdown, reference_numbers, summary_blocks
 
 __all__ = ["ACCEPTANCE", "ReportSummary", "acceptance_checks", "reference_numbers", "write_report"]
 
 logger = logging.getLogger(__name__)
+
+
+def _fig12_mask(ws: Workspace, max_rel_age_err: float = 0.5) -> np.ndarray:
+    """The catalog rows at the paper's Fig. 12 cuts (S/N > 30, 2.5 < log g < 3.3, no flags, AGE_FLAG 0 and
+    σ_age/age < ``max_rel_age_err`` of the map's ages, :func:`~latentexplorer.galaxy.map_ages`)."""
+    from ..galaxy.maps import map_ages, quality_mask
+
+    cat = ws.catalog
+    age, age_err = map_ages(cat["LogAge"], cat["LogAge_Error"])
+    return quality_mask(age, age_err, cat["STARFLAG"], cat["ASPCAPFLAG"], np.asarray(ws.allstar["SNREV"], float),
+                        np.asarray(ws.allstar["LOGG"], float), max_rel_age_err=max_rel_age_err,
+                        logg_range=(2.5, 3.3), age_flag=np.asarray(cat["AGE_FLAG"]))
+
+
+def _disk_truth(ws: Workspace):
+    """The disk map against truth on a mock workspace with a catalog and orbits: (TruthComparison of the
+    Fig. 12 stars, numbers), or None."""
+    from ..galaxy.maps import map_ages, rz_truth_comparison
+    from ..match import match_ids
+
+    if not ws.is_mock or ws.paths.missing("catalog", "orbits"):
+        return None
+    cat, orbits = ws.catalog, ws.orbits
+    where = match_ids(cat["APOGEE_ID"], orbits["APOGEE_ID"])
+    R = np.where(where >= 0, np.asarray(orbits["R"], float)[where], np.nan)
+    z = np.where(where >= 0, np.asarray(orbits["z"], float)[where], np.nan)
+    true_age = np.asarray(ws.truth["AGE"], float)
+    age, _ = map_ages(cat["LogAge"], cat["LogAge_Error"])
+    on_map = _fig12_mask(ws) & np.isfinite(R) & np.isfinite(z)
+    no_precision_cut = _fig12_mask(ws, np.inf) & np.isfinite(R) & np.isfinite(z)
+    comparison = rz_truth_comparison(R[on_map], z[on_map], age[on_map], true_age[on_map], min_count=20)
+    cells = comparison.cells(min_count=100, tolerance_gyr=1.5)
+    numbers = {
+        "n_map": int(on_map.sum()), "n_without_precision_cut": int(no_precision_cut.sum()),
+        "median_age": float(np.median(age[on_map])) if on_map.any() else float("nan"),
+        "median_true_age": float(np.median(true_age[on_map])) if on_map.any() else float("nan"),
+        "median_true_age_without_precision_cut": float(np.median(true_age[no_precision_cut])),
+        "young_fraction": float(np.mean(age[on_map] < 4.0)) if on_map.any() else float("nan"),
+        "young_fraction_true": float(np.mean(true_age[on_map] < 4.0)) if on_map.any() else float("nan"),
+        "cells": cells, "cells_within": int(sum(c["within"] for c in cells)),
+    }
+    return comparison, numbers
 
 
 def _catalog_numbers(ws: Workspace) -> dict | None:
@@ -54,8 +98,7 @@ def _catalog_numbers(ws: Workspace) -> dict | None:
     flags = np.asarray(cat["AGE_FLAG"])
     age, age_err = map_ages(cat["LogAge"], cat["LogAge_Error"])
     science = quality_mask(age, age_err, cat["STARFLAG"], cat["ASPCAPFLAG"], snr, age_flag=flags)
-    fig12 = quality_mask(age, age_err, cat["STARFLAG"], cat["ASPCAPFLAG"], snr, np.asarray(ws.allstar["LOGG"], float),
-                         max_rel_age_err=0.5, logg_range=(2.5, 3.3), age_flag=flags)
+    fig12 = _fig12_mask(ws)
     return {"n_rows": len(cat), "n_latent": int(((flags & int(LATENT_FLAGS)) == 0).sum()),
             "n_ages": int(np.isfinite(np.ma.filled(cat["LogAge"], np.nan)).sum()), "n_science": int(science.sum()),
             "n_fig12": int(fig12.sum()),
@@ -92,7 +135,8 @@ class ReportSummary:
 
 
 @records_provenance("report", lambda a: Workspace.of(a["workspace"]).paths.report, lambda a: Workspace.of(
-    a["workspace"]).paths.sources("allstar", "seismic", "truth", "psd", "pairs", "model", "latent", "forest", "catalog"))
+    a["workspace"]).paths.sources("allstar", "seismic", "truth", "psd", "pairs", "model", "latent", "forest", "catalog",
+                                  "orbits"))
 def write_report(workspace, audits: WorkspaceAudits | None = None, n_trees=100, seed=0, baseline=True,
                  progress=True) -> ReportSummary:
     """Run the audits (unless given) and write figures, summary.md, summary.html and audits.json.
@@ -128,6 +172,11 @@ def write_report(workspace, audits: WorkspaceAudits | None = None, n_trees=100, 
         "leakage.png": ("Age residual vs [α/M]: latent model beside the spectrum baseline",
                         lambda: figure_leakage(audits)),
     }
+    disk_truth = _disk_truth(ws)
+    if disk_truth is not None:
+        drawers["disk_truth.png"] = ("The disk at the Fig. 12 cuts against the mock's truth: median age, the same "
+                                     "stars' true median age, their difference (R–z)",
+                                     lambda: figure_disk_truth(disk_truth[0]))
     figures, skipped = {}, {}
     for name, (caption, draw) in drawers.items():
         if name.startswith("fig03") and ws.paths.missing("model", "pairs"):
@@ -147,6 +196,21 @@ def write_report(workspace, audits: WorkspaceAudits | None = None, n_trees=100, 
                          f"{envelope['n_no_envelope']} without a detectable envelope). The same estimator on "
                          f"the observed PSDs of these pairs: {100 * envelope['observed']['within_10pc']:.1f} % "
                          f"within 10 % (median {100 * envelope['observed']['median_abs']:.1f} %).")]
+    if disk_truth is not None:
+        t = disk_truth[1]
+        missed = [c for c in t["cells"] if not c["within"]]
+        blocks += [("h2", "The disk map against truth (mock survey)"),
+                   ("p", f"{t['n_map']} stars at the paper's Fig. 12 cuts ({t['n_without_precision_cut']} without "
+                         f"the σ_age/age < 50 % cut). Their median age {t['median_age']:.1f} Gyr; their TRUE median "
+                         f"age {t['median_true_age']:.1f} Gyr, against {t['median_true_age_without_precision_cut']:.1f} "
+                         f"Gyr without the precision cut. Ages under 4 Gyr: {t['young_fraction']:.1%} of the map, "
+                         f"{t['young_fraction_true']:.1%} truly. R–z cells of ≥ 100 stars within 1.5 Gyr of their "
+                         f"true median: {t['cells_within']} of {len(t['cells'])}."),
+                   ("table", ["R (kpc)", "z (kpc)", "stars", "median age", "true median", "difference"],
+                    [[f"{c['R'][0]:.1f}–{c['R'][1]:.1f}", f"{c['z'][0]:.1f}–{c['z'][1]:.1f}", str(c["n"]),
+                      f"{c['catalog']:.1f}", f"{c['truth']:.1f}", f"{c['difference']:+.1f}"] for c in missed]
+                    or [["—", "—", "", "", "", "every cell within 1.5 Gyr" if t["cells"]
+                         else "no cell of ≥ 100 stars"]])]
     ladder = _ladder(ws, n_trees)
     if ladder is not None:
         blocks += [("h2", "Information ladder"),
@@ -157,6 +221,7 @@ def write_report(workspace, audits: WorkspaceAudits | None = None, n_trees=100, 
                    ("table", *ladder.table()), ("p", ladder.caption)]
     payload = {"audits": numbers, "age_model": model_meta, "catalog": catalog, "envelope": envelope,
                "ladder": None if ladder is None else ladder.to_dict(),
+               "disk_truth": None if disk_truth is None else disk_truth[1],
                "acceptance": [{"target": t, "value": v, "met": ok} for t, v, ok in acceptance_checks(numbers)]}
     for name, text in (("summary.md", markdown(blocks)), ("summary.html", html_page(blocks)),
                        ("audits.json", json.dumps(payload, indent=1, allow_nan=True))):

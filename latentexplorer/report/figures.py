@@ -15,7 +15,7 @@ from ..seismo import excess_deltanu
 from ..workspace import Workspace
 
 __all__ = ["LABEL_NAMES", "figure_latent_space", "figure_confusion", "figure_ages", "figure_ablation",
-           "figure_leakage", "figure_psd_reconstruction", "regression_figure", "save_figure"]
+           "figure_leakage", "figure_psd_reconstruction", "figure_disk_truth", "regression_figure", "save_figure"]
 
 
 def _density(ax, truth, prediction, label, unit="", log=False):
@@ -181,6 +181,27 @@ def figure_psd_reconstruction(ws: Workspace, n_stars: int = 4) -> Figure:
         ax.set_title(f"{star}: ν_max = {nm:.1f} μHz", fontsize=9)
     ax.set_xlabel("frequency [μHz]")
     ax.legend(fontsize=8)
+    return fig
+
+
+def figure_disk_truth(comparison) -> Figure:
+    """The disk map against truth (a mock survey): median age, median true age of the same stars and their
+    difference in R–z bins (a :class:`~latentexplorer.galaxy.TruthComparison`)."""
+    fig = Figure(figsize=(15, 4.2), layout="constrained")
+    axes = fig.subplots(1, 3, sharex=True, sharey=True)
+    finite = np.concatenate([m.statistic[np.isfinite(m.statistic)] for m in (comparison.catalog, comparison.truth)])
+    vmax = float(np.percentile(finite, 99)) if finite.size else 14.0
+    panels = ((comparison.catalog, "median age (10**LogAge)", "viridis", (0.0, vmax)),
+              (comparison.truth, "TRUE median age, same stars", "viridis", (0.0, vmax)),
+              (comparison.residual, "median age − TRUE median age", "RdBu_r", (-4.0, 4.0)))
+    for ax, (binned, title, cmap, (lo, hi)) in zip(axes, panels):
+        mesh = ax.pcolormesh(binned.x_edges, binned.y_edges, binned.statistic, cmap=cmap, vmin=lo, vmax=hi)
+        fig.colorbar(mesh, ax=ax, label="Gyr")
+        ax.set_title(title)
+        ax.set_xlabel(binned.x_label)
+        ax.set_xlim(0.0, 20.0)
+        ax.set_ylim(-3.0, 3.0)
+    axes[0].set_ylabel(comparison.catalog.y_label)
     return fig
 
 
