@@ -3,7 +3,8 @@ held-out seismic giants (:func:`latentexplorer.ladder.information_ladder`; rows 
 
 Run: ``.venv/bin/python -m benchmarks.bench_information WORKSPACE [--trees 300] [--json ladder.json]``
 (the default demo workspace is ``~/.cache/latentexplorer/demo``). Prints the ladder as a Markdown table and
-the time it took.
+the time it took. ``--model DIR`` scores a candidate encoder-decoder's latents of the same stars in the latent
+row (the reference-model search uses it).
 """
 
 from __future__ import annotations
@@ -23,9 +24,12 @@ def main(argv=None) -> int:
     parser.add_argument("--components", type=int, default=30, help="principal components of spectra and PSDs")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, default=None, help="also write the ladder as JSON here")
+    parser.add_argument("--model", type=Path, default=None,
+                        help="score this model directory's latents in the latent row (a candidate encoder)")
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    ladder = information_ladder(args.workspace, n_trees=args.trees, n_components=args.components, seed=args.seed)
+    ladder = information_ladder(args.workspace, n_trees=args.trees, n_components=args.components, seed=args.seed,
+                                 model=args.model)
     print(ladder.to_markdown())
     print(f"\n{args.workspace}: ladder in {time.perf_counter() - start:.1f} s")
     if args.json:

@@ -163,9 +163,11 @@ class LadderStars:
         return self.columns[name]
 
 
-def ladder_stars(workspace, n_components: int = 30, seed: int = 0) -> LadderStars:
+def ladder_stars(workspace, n_components: int = 30, seed: int = 0, model=None) -> LadderStars:
     """Gather, for a mock workspace's seismic giants (allStar 2.5 < log g < 3.6) with every input finite, the
-    features and truths of every ladder row (:class:`LadderStars`)."""
+    features and truths of every ladder row (:class:`LadderStars`). With ``model`` (a model directory, e.g. a
+    candidate encoder-decoder) the latent column is that model's encoding of the stars' spectra instead of
+    the workspace's latent.h5."""
     from .workspace import Workspace
     from .constants import AGE_LOGG_RANGE
     from .match import match_ids
@@ -216,10 +218,16 @@ def ladder_stars(workspace, n_components: int = 30, seed: int = 0) -> LadderStar
     keep = np.flatnonzero(ok)
     columns = {k: np.asarray(v)[keep] for k, v in columns.items()}
     train = is_train[keep]
-    if not n_components:
+    if not n_components and model is None:
         return LadderStars(train, columns)
     # spectra and PSDs of the kept stars, from pairs.h5 (spectra read once, in file order)
     spectra = ws.pair_spectra(columns["pair_row"])
+    if model is not None:
+        from .ved import VariationalEncoderDecoder
+
+        columns["latent"] = VariationalEncoderDecoder.load(model).encode(spectra)[0].astype(float)
+    if not n_components:
+        return LadderStars(train, columns)
     columns["spectra_pca"] = _pca(spectra.astype(np.float64), train, n_components, seed)
     del spectra
     columns["psd_pca"] = _pca(np.asarray(pairs.log_psd)[columns["pair_row"]].astype(np.float64), train,
@@ -228,7 +236,7 @@ def ladder_stars(workspace, n_components: int = 30, seed: int = 0) -> LadderStar
 
 
 def information_ladder(workspace, n_trees: int = 300, n_components: int = 30, seed: int = 0,
-                       n_jobs: int | None = None) -> InformationLadder:
+                       n_jobs: int | None = None, model=None) -> InformationLadder:
     """Score every feature set of the ladder on a mock workspace's held-out seismic giants.
 
     Parameters
@@ -243,6 +251,9 @@ def information_ladder(workspace, n_trees: int = 300, n_components: int = 30, se
         Seeds the forests and the PCA.
     n_jobs : int, optional
         Processes for the forests (scikit-learn's ``n_jobs``; default all CPUs).
+    model : path, optional
+        A model directory to score in place of the workspace's latents (the latent row only: the catalog
+        rows stay the workspace's own forest's).
 
     Returns
     -------
@@ -260,7 +271,7 @@ def information_ladder(workspace, n_trees: int = 300, n_components: int = 30, se
     ws = Workspace.of(workspace)
     if not ws.is_mock:
         raise ValueError(f"{ws.root}: the information ladder needs a mock survey's truth.fits; a real survey has none")
-    stars = ladder_stars(ws, n_components, seed)
+    stars = ladder_stars(ws, n_components, seed, model)
     train, test = stars.train, ~stars.train
     if train.sum() < 20 or test.sum() < 20:
         raise ValueError(f"the ladder needs ≥ 20 training and held-out stars with every input; got {train.sum()} "

@@ -58,3 +58,13 @@ def test_the_mock_workspace_report_carries_the_ladder():
     assert "## Information ladder" in (report / "summary.md").read_text()
     ladder = json.loads((report / "audits.json").read_text())["ladder"]
     assert ladder["n_train"] == 60 and len(ladder["rows"]) == 9
+
+
+def test_a_model_directory_scores_its_own_encoding_of_the_same_stars():
+    # the tiny workspace's latents are its own model's: encoding the stars again gives the same latent row
+    ws = tiny_workspace()
+    own = information_ladder(ws, n_trees=20, n_components=5)
+    again = information_ladder(ws, n_trees=20, n_components=5, model=ws / "model")
+    assert again.row("latent").labels["log_mass"]["r2"] == pytest.approx(own.row("latent").labels["log_mass"]["r2"],
+                                                                         abs=1e-6)
+    assert again.row("latent").age == pytest.approx(own.row("latent").age, abs=1e-6)
