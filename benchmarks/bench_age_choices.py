@@ -3,11 +3,11 @@
 The stars are the information ladder's (:func:`latentexplorer.ladder.ladder_stars`): the age forest's own
 training stars train every variant (latent + Teff + [Fe/H] → the seismic catalog's log10 age), its
 calibration stars calibrate the tree spread, and the other held-out seismic giants are scored against the
-mock's true ages. Each variant changes one choice of the shipped forest (100 trees, input noise from
+mock's true ages. Each variant changes choices of the paper's forest (100 trees, input noise from
 z_std / Teff / [Fe/H] errors, label noise and 1/σ label weighting, leaves of one star): its
 ``10**LogAge`` (mean of tree log ages) and ``Age`` (mean of 10**tree log age, the published recipe)
 scores, and the pull width (pred − seismic age) / √(σ_label² + σ_pred²) after calibration. The RC/RGB
-classifier is compared likewise: the shipped one (latent only, with input noise) beside plain forests.
+classifier is compared likewise: the paper's (latent only, with input noise) beside plain forests.
 
 Run: ``.venv/bin/python -m benchmarks.bench_age_choices WORKSPACE [--json choices.json]``
 """
@@ -26,15 +26,19 @@ from latentexplorer.forest import ProbabilisticRandomForestClassifier, Probabili
 from latentexplorer.ladder import age_scores, ladder_stars
 from latentexplorer.workspace import Workspace
 
-SHIPPED = dict(n_estimators=100, min_samples_leaf=1, label_weighting="inverse_error")
+PAPER = dict(n_estimators=100, min_samples_leaf=1, label_weighting="inverse_error")
 VARIANTS = {  # name → (forest parameters, input noise, label noise)
-    "shipped (100 trees, input + label noise, 1/σ weights)": (SHIPPED, True, True),
-    "no input noise": (SHIPPED, False, True),
-    "no label weighting": ({**SHIPPED, "label_weighting": None}, True, True),
-    "no label noise, no weighting": (SHIPPED, True, False),
-    "300 trees": ({**SHIPPED, "n_estimators": 300}, True, True),
-    "leaves of 5 stars": ({**SHIPPED, "min_samples_leaf": 5}, True, True),
-    "no input noise, 300 trees, leaves of 5": ({**SHIPPED, "n_estimators": 300, "min_samples_leaf": 5}, False, True),
+    "paper recipe (100 trees, input + label noise, 1/σ weights)": (PAPER, True, True),
+    "no label weighting": ({**PAPER, "label_weighting": None}, True, True),
+    "no label noise, no weighting": (PAPER, True, False),
+    "300 trees": ({**PAPER, "n_estimators": 300}, True, True),
+    "leaves of 5 stars": ({**PAPER, "min_samples_leaf": 5}, True, True),
+    "no input noise": (PAPER, False, True),
+    "no input noise, 300 trees": ({**PAPER, "n_estimators": 300}, False, True),
+    "no input noise, leaves of 5": ({**PAPER, "min_samples_leaf": 5}, False, True),
+    "no input noise, leaves of 5, no weighting": ({**PAPER, "min_samples_leaf": 5, "label_weighting": None}, False,
+                                                  True),
+    "no input noise, 300 trees, leaves of 5": ({**PAPER, "n_estimators": 300, "min_samples_leaf": 5}, False, True),
 }
 
 
@@ -47,7 +51,7 @@ def _row(stars, test, rc, log_trees, cal, y, y_err):
            "Age": age_scores(true_age, (10.0 ** log_trees).mean(axis=0)[test], rc)}
     resid = mean - y
     if spread[cal].max() > 0:
-        # the calibration the shipped model does: s so that the calibration stars' pulls have unit MAD width
+        # the calibration the age model does: s so that the calibration stars' pulls have unit MAD width
         scales = np.geomspace(1e-2, 1e2, 801)
         widths = [robust_width(resid[cal] / np.sqrt(y_err[cal] ** 2 + (s * spread[cal]) ** 2)) for s in scales]
         s = scales[np.argmin(np.abs(np.asarray(widths) - 1.0))]
@@ -85,7 +89,7 @@ def main(argv=None) -> int:
         results[name] = _row(stars, test, rc, log_trees, cal, y, y_err)
 
     k = stars["latent"].shape[1]
-    state = {"shipped classifier (latent, input noise, 100 trees)": ProbabilisticRandomForestClassifier(
+    state = {"paper's classifier (latent, input noise, 100 trees)": ProbabilisticRandomForestClassifier(
         100, random_state=args.seed, n_jobs=-1).fit(X[train, :k], stars["state_obs"][train], X_err=X_err[train, :k])
         .predict(X[test, :k], X_err=X_err[test, :k])}
     for name, cols in (("plain classifier, latent", slice(0, k)), ("plain classifier, latent + Teff + [Fe/H]",

@@ -29,7 +29,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--n-train", type=int, default=1200, help="training stars (default 1200)")
     parser.add_argument("--n-trees", type=int, default=100, help="trees per forest (default 100)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the split and the forests (default 0)")
-    parser.add_argument("--min-leaf", type=int, default=1, help="fewest training stars in a leaf (default 1)")
+    parser.add_argument("--min-leaf", type=int, default=5, help="fewest training stars in a leaf (default 5)")
     parser.add_argument("--input-noise", action="store_true",
                         help="resample the inputs' errors in every tree (the paper's recipe; off by default)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
