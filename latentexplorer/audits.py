@@ -94,7 +94,9 @@ def audit_workspace(workspace, n_train=None, n_trees=100, seed=0, baseline=True,
         The RC/RGB audit uses the same number; the label and seismic audits use 2,000 (paper section 5),
         at most half of the usable stars.
     n_trees, seed
-        Trees per forest; the split and forest seed (the saved model's seed gives its very split).
+        Trees per forest; the split and forest seed (the saved model's seed gives its very split). The forests
+        follow the saved age model's recipe — input noise or not, leaf size (``forest/metadata.json``); without
+        a saved model, the defaults of :func:`~latentexplorer.age_training.train_age_model`.
     baseline : bool
         Also run :func:`~latentexplorer.diagnostics.spectrum_baseline_audit` on the survey spectra.
     max_label_stars : int
@@ -117,7 +119,16 @@ def audit_workspace(workspace, n_train=None, n_trees=100, seed=0, baseline=True,
     sample = workspace_seismic_sample(ws)
     if n_train is None:
         n_train = ws.age_model.metadata["n_train"] if ws.has("forest") else diag.AGE_TRAIN_SIZE
-    params = {"n_estimators": n_trees}
+    # the forests of the saved age model's recipe (input noise, leaf size); a workspace without one: the defaults
+    recipe = ws.age_model.metadata if ws.has("forest") else {"input_noise": False, "min_samples_leaf": 5}
+    noise = bool(recipe.get("input_noise", True))
+    params = {"n_estimators": n_trees, "min_samples_leaf": int(recipe.get("min_samples_leaf", 1))}
+
+    def errors(values):
+        """Input errors as the recipe uses them: as given with input noise, else zeros (no perturbation)."""
+        values = np.asarray(values, dtype=float)
+        return values if noise else np.zeros_like(values)
+
     bar = tqdm(total=6 + bool(baseline), desc="audits", unit="audit", disable=not progress)
 
     fe_h, alpha_m = inputs.column("FE_H"), inputs.column("ALPHA_M")
@@ -140,12 +151,12 @@ def audit_workspace(workspace, n_train=None, n_trees=100, seed=0, baseline=True,
 
     labels = {}
     for name, values in label_truth.items():
-        labels.update(diag.label_audit(inputs.z_mean[rows], {name: values}, latent_err=inputs.z_std[rows],
+        labels.update(diag.label_audit(inputs.z_mean[rows], {name: values}, latent_err=errors(inputs.z_std[rows]),
                                        n_train=train_size(np.isfinite(values), diag.LABEL_TRAIN_SIZE, label_holdout),
                                        seed=seed, holdout=label_holdout, forest_params=params))
     bar.update()
 
-    z, z_err = inputs.z_mean[sample.rows], inputs.z_std[sample.rows]
+    z, z_err = inputs.z_mean[sample.rows], errors(inputs.z_std[sample.rows])
     has_z = np.isfinite(z).all(axis=1)
     seismic = diag.seismic_audit(z, sample.numax, sample.deltanu, latent_err=z_err, seed=seed, holdout=holdout,
                                  n_train=train_size(has_z & finite(sample.numax, sample.deltanu),
@@ -159,13 +170,14 @@ def audit_workspace(workspace, n_train=None, n_trees=100, seed=0, baseline=True,
     common = dict(n_train=n_train, seed=seed, forest_params=params, leakage_covariates=s_fe_h,
                   reference_log_age=sample.reference_log_age, rows=eligible, holdout=holdout)
     extras = {"teff": inputs.column("TEFF")[sample.rows], "fe_h": s_fe_h, "alpha_m": s_alpha}
-    extras_err = {"teff": inputs.column("TEFF_ERR")[sample.rows], "fe_h": inputs.column("FE_H_ERR")[sample.rows],
-                  "alpha_m": inputs.column("ALPHA_M_ERR")[sample.rows]}
+    extras_err = {"teff": errors(inputs.column("TEFF_ERR")[sample.rows]),
+                  "fe_h": errors(inputs.column("FE_H_ERR")[sample.rows]),
+                  "alpha_m": errors(inputs.column("ALPHA_M_ERR")[sample.rows])}
     ages = diag.age_ablation(z, extras, sample.log_age, sample.log_age_err, sample.evolstate, latent_err=z_err,
                              extras_err=extras_err, alpha_m=s_alpha, **common)
     bar.update(2)
 
-    references = _reference_audits(inputs, sample, extras, extras_err, n_train, seed, params, common)
+    references = _reference_audits(inputs, sample, extras, extras_err, n_train, seed, params, common, noise)
     bar.update()
     base = None
     if baseline:
@@ -180,15 +192,17 @@ def audit_workspace(workspace, n_train=None, n_trees=100, seed=0, baseline=True,
     info = {"workspace": str(ws.root), "mock": ws.is_mock, "n_allstar": len(inputs), "latent_dim": int(z.shape[1]),
             "n_latent": int(with_latent.size), "n_age_inputs": int(inputs.has_age_inputs.sum()),
             "n_seismic": len(sample), "n_age_eligible": int(eligible.size), "n_trees": int(n_trees),
+            "input_noise": noise, "min_samples_leaf": params["min_samples_leaf"],
             "seed": int(seed), "leakage_reference": "true ages (mock)" if ws.is_mock else "seismic ages",
             "leakage_covariates": "[Fe/H]", "holdout": holdout_text}
     return WorkspaceAudits(labels, seismic, evolstate, ages, base, info, references, sample, z, s_fe_h, s_alpha,
                            label_truth)
 
 
-def _reference_audits(inputs, sample, extras, extras_err, n_train, seed, params, age_kwargs) -> dict:
+def _reference_audits(inputs, sample, extras, extras_err, n_train, seed, params, age_kwargs, noise=True) -> dict:
     """:func:`~latentexplorer.diagnostics.reference_audit` of :data:`REFERENCE_SETS` on the seismic stars,
-    ages on the latent audits' stars and split (``age_kwargs``); a set whose columns are all missing is left out."""
+    ages on the latent audits' stars and split (``age_kwargs``); a set whose columns are all missing is left out.
+    Without ``noise`` the features' errors are zero (the recipe of an age model trained without input noise)."""
     with np.errstate(invalid="ignore", divide="ignore"):
         log_numax, log_dnu = np.log10(sample.numax), np.log10(sample.deltanu)
         seismic_err = np.column_stack([sample.numax_err / sample.numax, sample.deltanu_err / sample.deltanu])
@@ -197,6 +211,8 @@ def _reference_audits(inputs, sample, extras, extras_err, n_train, seed, params,
                                                       "LOGG_ERR", "FE_H_ERR", "C_FE_ERR", "N_FE_ERR")}
     aspcap_err = np.nan_to_num(np.column_stack([col["TEFF_ERR"], col["LOGG_ERR"], col["FE_H_ERR"],
                                                 np.hypot(col["C_FE_ERR"], col["N_FE_ERR"])]), nan=0.0)
+    if not noise:
+        seismic_err, aspcap_err = np.zeros_like(seismic_err), np.zeros_like(aspcap_err)
     sets = {
         "seismic": (np.column_stack([log_numax, log_dnu]), seismic_err, ("log_numax", "log_deltanu"),
                     {k: extras[k] for k in ("teff", "fe_h")}),

@@ -76,7 +76,9 @@ def summary_blocks(numbers: dict, model_meta: dict | None, catalog: dict | None,
                     f"{info['n_allstar']} allStar rows, {info['n_latent']} with a latent representation, "
                     f"{info['n_age_inputs']} with age inputs; {info['n_seismic']} seismic stars, "
                     f"{info['n_age_eligible']} eligible for the age audits. Forests of {info['n_trees']} trees, "
-                    f"seed {info['seed']}. All scores are on held-out test stars. {info['holdout']}")]
+                    f"leaves of ≥ {info.get('min_samples_leaf', 1)} stars, "
+                    f"{'inputs perturbed by their errors' if info.get('input_noise', True) else 'no input noise'} "
+                    f"(the saved age model's recipe), seed {info['seed']}. All scores are on held-out test stars. {info['holdout']}")]
     references = numbers.get("references") or {}
     reached = {name: acceptance_checks(reference_numbers(r)) for name, r in references.items()}
     blocks += [("h2", "Acceptance (issue 5)"),
