@@ -167,3 +167,11 @@ def test_server_refuses_a_busy_port(server):
 def test_server_needs_a_workspace(tmp_path):
     with pytest.raises(FileNotFoundError, match="no latent.h5"):
         DashboardServer(tmp_path)
+
+
+def test_disk_map_of_the_mock_shows_its_truth_view(dashboards):
+    dashboard = dashboards("disk_map")
+    for name in ("true_rz_map_image", "true_abundance_map_image", "residual_rz_map_image"):
+        assert len(dashboard.data(name, "image")) == 1
+    assert len(dashboard.data("age_distributions", "inner_true")) > 0
+    assert "TRUE median age of the same stars" in dashboard.page.content()

@@ -190,7 +190,7 @@ class DiskMap:
                                                               "TRUE median age of the same stars, R–z", "true_rz_map")
         self.true_abund_fig, self.true_abund_source = _image_figure(
             maps["true_abundance"], self.mapper, "TRUE mean age, [Fe/H]–[α/M]", "true_abundance_map")
-        residual_mapper = LinearColorMapper(palette=tuple(reversed(RdBu11)), low=-4.0, high=4.0,
+        residual_mapper = LinearColorMapper(palette=RdBu11, low=-4.0, high=4.0,
                                             nan_color=(0, 0, 0, 0))
         self.residual_fig, self.residual_source = _image_figure(
             maps["truth"].residual, residual_mapper, "median age − TRUE median age, R–z (Gyr)", "residual_rz_map")
