@@ -92,6 +92,9 @@ def main(argv=None) -> int:
     state = {"paper's classifier (latent, input noise, 100 trees)": ProbabilisticRandomForestClassifier(
         100, random_state=args.seed, n_jobs=-1).fit(X[train, :k], stars["state_obs"][train], X_err=X_err[train, :k])
         .predict(X[test, :k], X_err=X_err[test, :k])}
+    state["the default classifier (latent + Teff + [Fe/H], no input noise, leaves of 5, 100 trees)"] = (
+        ProbabilisticRandomForestClassifier(100, min_samples_leaf=5, random_state=args.seed, n_jobs=-1)
+        .fit(X[train], stars["state_obs"][train]).predict(X[test]))
     for name, cols in (("plain classifier, latent", slice(0, k)), ("plain classifier, latent + Teff + [Fe/H]",
                                                                   slice(None))):
         model = RandomForestClassifier(300, random_state=args.seed, n_jobs=-1).fit(X[train, cols],
