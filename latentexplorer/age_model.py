@@ -129,11 +129,17 @@ class AgeModel:
         return bool(self.metadata.get("input_noise", True))
 
     def _classifier_inputs(self, inputs: AgeInputs) -> tuple:
-        """(X, X_err or None) of the RC/RGB classifier: the latent alone (older forests, which do not record
-        ``classifier_features``) or the age features, with errors where the model perturbs its inputs."""
+        """(rows, X, X_err or None) of the RC/RGB classifier: the rows holding its inputs, and those inputs —
+        the latent alone (older forests, which do not record ``classifier_features``) or the age features,
+        with errors where the model perturbs its inputs."""
         if self.metadata.get("classifier_features", "latent") == "latent":
-            return inputs.z_mean, inputs.z_std
-        return inputs.features, (inputs.feature_errors if self.input_noise else None)
+            rows = inputs.has_latent
+            return rows, inputs.z_mean[rows], inputs.z_std[rows]
+        X_err = inputs.feature_errors if self.input_noise else None
+        rows = inputs.has_latent & np.isfinite(inputs.features).all(axis=1)
+        if X_err is not None:
+            rows &= np.isfinite(X_err).all(axis=1)
+        return rows, inputs.features[rows], None if X_err is None else X_err[rows]
 
     def posterior(self, inputs: AgeInputs) -> np.ndarray:
         """Per-tree log10(age / Gyr), shape (n, n_trees), stretched about their mean by the calibration;
@@ -155,17 +161,12 @@ class AgeModel:
         trees = 10.0 ** log_posterior  # NaN rows (no age) stay NaN
         values = (log_posterior.mean(axis=1), log_posterior.std(axis=1), trees.mean(axis=1), trees.std(axis=1))
         p_rc = np.full(len(inputs), np.nan)
-        latent = inputs.has_latent
-        if self.metadata.get("classifier_features", "latent") != "latent":  # it takes Teff and [Fe/H] too
-            latent = latent & np.isfinite(inputs.features).all(axis=1)
-            if self.input_noise:
-                latent &= np.isfinite(inputs.feature_errors).all(axis=1)
-        if latent.any():
-            sub = inputs.take(latent)
+        rows, X, X_err = self._classifier_inputs(inputs)
+        if rows.any():
             classes = list(self.classifier.classes_)
-            X, X_err = self._classifier_inputs(sub)
-            proba = self.classifier.predict_proba(X, X_err=X_err, noise_keys=None if X_err is None else self._keys(sub))
-            p_rc[latent] = proba[:, classes.index("RC")] if "RC" in classes else 0.0
+            keys = None if X_err is None else self._keys(inputs.take(rows))
+            proba = self.classifier.predict_proba(X, X_err=X_err, noise_keys=keys)
+            p_rc[rows] = proba[:, classes.index("RC")] if "RC" in classes else 0.0
         return AgePrediction(*values, p_rc, self.ood_flags(inputs))
 
     def ood_flags(self, inputs: AgeInputs) -> np.ndarray:

@@ -170,10 +170,13 @@ def train_age_model(workspace, n_train=diag.AGE_TRAIN_SIZE, n_trees=100, seed=0,
     _, holdout, holdout_text = encoder_holdout(ws, sample, eligible, n_train)
     n_cal = diag.calibration_size(eligible, n_train, holdout)
     train, cal, test = diag.split_indices(eligible, n_train, seed, n_cal, holdout)
-    X = inputs.features[sample.rows]
-    X_err = inputs.feature_errors[sample.rows] if input_noise else np.zeros_like(X)
+    X, X_err = inputs.features[sample.rows], inputs.feature_errors[sample.rows]
     y, y_err, state = sample.log_age, sample.log_age_err, sample.evolstate
-    noise = (lambda rows: X_err[rows]) if input_noise else (lambda rows: None)
+
+    def noise(rows):
+        """The input errors the trees resample for these rows: None without input noise."""
+        return X_err[rows] if input_noise else None
+
 
     steps = tqdm(total=4, desc="age model", unit="step", disable=not progress)
     regressor = ProbabilisticRandomForestRegressor(n_estimators=n_trees, min_samples_leaf=min_samples_leaf,

@@ -127,10 +127,6 @@ class InformationLadder:
         return self.to_markdown()
 
 
-def _r2(truth, pred) -> float:
-    return float(1.0 - np.sum((truth - pred) ** 2) / np.sum((truth - truth.mean()) ** 2))
-
-
 def age_scores(true_age, pred_age, rc) -> dict:
     """Fractional age scores (predicted / true − 1) of ages in Gyr: robust scatter overall, of the RC
     (``rc`` True) and the RGB, median bias, n."""
@@ -265,6 +261,7 @@ def information_ladder(workspace, n_trees: int = 300, n_components: int = 30, se
         The workspace has no truth (a real survey: the ladder needs the true values), or too few stars.
     """
     from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+    from sklearn.metrics import r2_score
 
     from .workspace import Workspace
 
@@ -295,7 +292,7 @@ def information_ladder(workspace, n_trees: int = 300, n_components: int = 30, se
                 continue
             y = stars[target]
             pred = regress(X, y)
-            labels[target] = {"r2": _r2(y[test], pred), "robust": robust_width(pred - y[test])}
+            labels[target] = {"r2": float(r2_score(y[test], pred)), "robust": robust_width(pred - y[test])}
         age = age_scores(true_age, 10.0 ** regress(X, stars["log_age_obs"]), rc)
         return LadderRow(name, labels, age, classify(X))
 

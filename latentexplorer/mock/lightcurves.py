@@ -65,6 +65,7 @@ import numpy as np
 import scipy.fft
 
 from .. import constants as C
+from ..seismo import scaling_mass, scaling_radius
 
 __all__ = [
     "SeismicParameters",
@@ -196,16 +197,26 @@ def radial_mode_amplitude(luminosity, mass, teff):
     -------
     ndarray (broadcast shape), ppm.
     """
-    e, ref = AMPLITUDE_EXPONENTS, _AMPLITUDE_REFERENCE
+    return _AMPLITUDE_SCALE * _huber_relation(np.asarray(luminosity, float), np.asarray(mass, float),
+                                              np.asarray(teff, float))
 
-    def relation(lum, m, t):
-        return lum ** e["s"] / (m ** e["t"] * t ** (e["r"] - 1.0) * (t / _CK_TEFF_K) ** 0.8)
 
-    # the reference giant's luminosity: R² = M (Teff/Teff☉)^-½ / (ν_max/ν_max☉) from ν_max ∝ M R⁻² Teff^-½
+def _huber_relation(luminosity, mass, teff):
+    """L^s / (M^t Teff^(r−1) c_K(Teff)) of Huber et al. (2011), unscaled."""
+    e = AMPLITUDE_EXPONENTS
+    return luminosity ** e["s"] / (mass ** e["t"] * teff ** (e["r"] - 1.0) * (teff / _CK_TEFF_K) ** 0.8)
+
+
+def _amplitude_scale() -> float:
+    """ppm per unit of :func:`_huber_relation`: 40 ppm for the reference giant, whose luminosity follows from
+    R² = M (Teff/Teff☉)^-½ / (ν_max/ν_max☉) (ν_max ∝ M R⁻² Teff^-½)."""
+    ref = _AMPLITUDE_REFERENCE
     t_ref = ref["teff"] / C.TEFF_SUN_K
     lum_ref = ref["mass"] * t_ref**-0.5 / (ref["numax"] / C.NUMAX_SUN_UHZ) * t_ref**4
-    scale = ref["amax_ppm"] / relation(lum_ref, ref["mass"], ref["teff"])
-    return scale * relation(np.asarray(luminosity, float), np.asarray(mass, float), np.asarray(teff, float))
+    return ref["amax_ppm"] / _huber_relation(lum_ref, ref["mass"], ref["teff"])
+
+
+_AMPLITUDE_SCALE = _amplitude_scale()
 
 
 def granulation_amplitude(numax, mass):
@@ -230,8 +241,6 @@ def draw_seismic_parameters(numax, deltanu, evolstate, rng, teff=DEFAULT_TEFF_K)
     -------
     SeismicParameters
     """
-    from ..seismo import scaling_mass, scaling_radius
-
     numax, deltanu, teff = float(numax), float(deltanu), float(teff)
     mass = float(scaling_mass(numax, deltanu, teff))
     luminosity = float(scaling_radius(numax, deltanu, teff) ** 2 * (teff / C.TEFF_SUN_K) ** 4)

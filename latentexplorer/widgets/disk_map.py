@@ -169,13 +169,15 @@ class DiskMap:
     def _maps(self) -> dict:
         s = self.selected
         maps = {
-            "rz": galaxy.rz_age_map(self.R[s], self.z[s], self.age[s], min_count=self.min_count),
             "abundance": galaxy.abundance_age_map(self.feh[s], self.alpha_m[s], self.age[s], min_count=self.min_count),
             "distributions": galaxy.age_distributions(self.R[s], self.age[s], self.feh[s], self.alpha_m[s]),
         }
-        if self.true_age is not None:  # the same stars' true ages
+        if self.true_age is None:
+            maps["rz"] = galaxy.rz_age_map(self.R[s], self.z[s], self.age[s], min_count=self.min_count)
+        else:  # the same stars' true ages; the comparison's catalog map is the R–z map
             true = self.true_age[s]
             maps["truth"] = galaxy.rz_truth_comparison(self.R[s], self.z[s], self.age[s], true, min_count=self.min_count)
+            maps["rz"] = maps["truth"].catalog
             maps["true_abundance"] = galaxy.abundance_age_map(self.feh[s], self.alpha_m[s], true,
                                                               min_count=self.min_count)
             maps["true_distributions"] = galaxy.age_distributions(self.R[s], true, self.feh[s], self.alpha_m[s])
