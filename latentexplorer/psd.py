@@ -448,13 +448,14 @@ def compute_power_spectrum(time_or_lc, flux_ppm=None, *, label: str | None = Non
     return PowerSpectrum(frequency_grid(), log_psd, label=label, meta={"flags": flags})
 
 
-def envelope_weights(numax, freq=None):
-    """Pixel weights of the training loss (paper section 5): 1 + a Gaussian of height 1 at ν_max with
-    standard deviation 2 Δν(ν_max) (Eq. 6).
+def envelope_weights(numax, freq=None, height: float = 1.0):
+    """Pixel weights of the training loss (paper section 5): 1 + a Gaussian of ``height`` (the paper's: 1)
+    at ν_max with standard deviation 2 Δν(ν_max) (Eq. 6).
 
     Parameters
     ----------
     numax : scalar or (n,) array, μHz.  freq : (k,) array, μHz, default :func:`frequency_grid`.
+    height : the Gaussian's height (≥ 0).
 
     Returns
     -------
@@ -463,7 +464,7 @@ def envelope_weights(numax, freq=None):
     freq = frequency_grid() if freq is None else np.asarray(freq, float)
     numax = np.asarray(numax, float)
     width = 2.0 * deltanu_from_numax(numax)
-    w = 1.0 + np.exp(-0.5 * ((freq - numax[..., None]) / width[..., None]) ** 2)
+    w = 1.0 + height * np.exp(-0.5 * ((freq - numax[..., None]) / width[..., None]) ** 2)
     return w.astype(np.float32)
 
 

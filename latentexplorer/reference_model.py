@@ -5,9 +5,12 @@ demo star is new to the encoder. ``make reference-model`` (``latentexplorer refe
 
 1. draw the reference mock survey (:data:`REFERENCE_SURVEY`: seed, size) and write its spectra;
 2. synthesise its Kepler light curves in memory and compute their PSDs; cross-match into ≥ 10,000 pairs;
-3. train with :data:`REFERENCE_TRAINING` (the schedule chosen by the search recorded in ``README.md``) to
-   early stopping;
-4. copy ``model.keras``, ``pixel_scaler.npz``, ``metadata.json`` and ``training_record.json`` into
+3. search the encoder-decoder's latent dimension, KL weight and envelope weighting
+   (:mod:`latentexplorer.ved.search`: every candidate on the same 4,000 pairs for 10 epochs, chosen on the
+   held-out value of the paper's objective);
+4. train the chosen candidate on all pairs with :data:`REFERENCE_TRAINING` (the schedule chosen by the search
+   recorded in ``README.md``) to early stopping;
+5. copy ``model.keras``, ``pixel_scaler.npz``, ``metadata.json`` and ``training_record.json`` into
    ``latentexplorer/data/reference_model/`` with ``reference.json``: the survey's seed and size, the training
    configuration, the fingerprint of the pairs and the training history.
 """
@@ -96,25 +99,45 @@ def prepare_reference_pairs(workdir, survey: ReferenceSurvey = REFERENCE_SURVEY,
     return ws.pairs
 
 
-def build_reference_model(workdir, output=None, *, survey: ReferenceSurvey = REFERENCE_SURVEY,
-                          schedule_search=None, progress: bool = True, **training) -> Path:
-    """Regenerate the reference model: pairs in ``workdir``, training there (resumable), then the model files
-    and ``reference.json`` copied to ``output`` (default: the package's ``data/reference_model``).
+def _check_trained_as(model_dir: Path, chosen) -> None:
+    """Refuse a finished model in the workdir that was trained as another candidate than the chosen one."""
+    metadata = json.loads((model_dir / "metadata.json").read_text())
+    config = metadata["training"]["config"]
+    trained = (metadata["latent_dim"], config.get("kl_beta", 1.0), config.get("envelope_height", 1.0))
+    wanted = (chosen.latent_dim, chosen.kl_beta, chosen.envelope_height)
+    if trained != wanted:
+        raise ValueError(f"{model_dir} holds a model trained as (latent_dim, kl_beta, envelope_height) = {trained}, "
+                         f"but the search chose {chosen.name} {wanted}: move it away and rerun")
 
-    ``training`` overrides :data:`REFERENCE_TRAINING` entries; ``schedule_search`` (a JSON file written by
+
+def build_reference_model(workdir, output=None, *, survey: ReferenceSurvey = REFERENCE_SURVEY,
+                          schedule_search=None, search: bool = True, progress: bool = True, **training) -> Path:
+    """Regenerate the reference model: pairs in ``workdir``, the candidate search and the training there
+    (both resumable), then the model files and ``reference.json`` copied to ``output`` (default: the
+    package's ``data/reference_model``).
+
+    ``search=False`` skips the search and trains the paper's five-dimensional latent. ``training`` overrides
+    :data:`REFERENCE_TRAINING` entries; ``schedule_search`` (a JSON file written by
     ``benchmarks/reference_schedule.py``) is recorded in ``reference.json``. Returns the output directory.
     """
     from .io.pairs import read_pairs
     from .ved import VariationalEncoderDecoder
     from .ved.persistence import read_model_files
+    from .ved.search import Candidate, best_candidate, run_search
 
-    config = {**REFERENCE_TRAINING, **training}
     pairs_path = prepare_reference_pairs(workdir, survey, progress)
+    record = run_search(workdir, progress=progress) if search else None
+    chosen = best_candidate(record) if search else Candidate("5-D latent (paper)")
+    config = {**REFERENCE_TRAINING, "learning_rate": chosen.learning_rate, "batch_size": chosen.batch_size,
+              "kl_beta": chosen.kl_beta, "envelope_height": chosen.envelope_height, **training}
     model_dir = Path(workdir) / "model"
-    if not (model_dir / "metadata.json").exists():
+    if (model_dir / "metadata.json").exists():
+        _check_trained_as(model_dir, chosen)
+    else:
         pairs = read_pairs(pairs_path)
         fit_options = {k: v for k, v in config.items() if k not in ("epochs", "batch_size", "learning_rate")}
-        ved = VariationalEncoderDecoder(5, frequency=pairs.frequency, learning_rate=config["learning_rate"]).fit(
+        ved = VariationalEncoderDecoder(chosen.latent_dim, frequency=pairs.frequency,
+                                        learning_rate=config["learning_rate"]).fit(
             pairs.spectra, pairs.log_psd, pairs.numax, ids=pairs.apogee_id, epochs=config["epochs"],
             batch_size=config["batch_size"], checkpoint_dir=model_dir / "checkpoint", resume=True,
             progress=progress, **fit_options)
@@ -125,6 +148,7 @@ def build_reference_model(workdir, output=None, *, survey: ReferenceSurvey = REF
     reference = {
         "survey": asdict(survey),
         "training": config,
+        "latent_dim": chosen.latent_dim,
         "n_pairs": int(trained["n_train"]) + int(trained["n_val"]),
         "pairs_sha256": _sha256(pairs_path),
         "pairs_fingerprint": trained["fingerprint"],
@@ -132,6 +156,7 @@ def build_reference_model(workdir, output=None, *, survey: ReferenceSurvey = REF
         "train_time_s": trained["train_time_s"], "device": trained["device"],
         "history": metadata["history"],
         "schedule_search": json.loads(Path(schedule_search).read_text()) if schedule_search else None,
+        "search": None if record is None else {**record, "chosen": chosen.name},
         "regenerate": "make reference-model",
     }
     output.mkdir(parents=True, exist_ok=True)

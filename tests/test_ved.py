@@ -102,6 +102,37 @@ def test_kl_warmup_weights_the_training_loss_but_not_the_validation_loss(pairs):
     assert ved.training_["config"]["kl_warmup_epochs"] == 3
 
 
+def test_kl_beta_weighs_the_kl_term_of_training_and_validation(pairs):
+    ved = VariationalEncoderDecoder().fit(*pairs, kl_beta=0.3, **{**FIT, "epochs": 1})
+    h = ved.history_
+    assert 0 < h["loss"][0] - h["mse"][0] - 0.3 * h["kl"][0] < 0.05
+    assert 0 < h["val_loss"][0] - h["val_mse"][0] - 0.3 * h["val_kl"][0] < 0.05
+    assert TrainingConfig(epochs=5, kl_beta=0.3, kl_warmup_epochs=1).kl_weight(0) == pytest.approx(0.15)
+    with pytest.raises(ValueError, match="kl_beta"):
+        TrainingConfig(epochs=5, kl_beta=0.0)
+
+
+def test_envelope_height_scales_the_gaussian_of_the_pixel_weights():
+    freq = frequency_grid()
+    peak = np.argmin(np.abs(freq - 100.0))
+    assert envelope_weights(freq[peak], freq, height=4.0)[peak] == pytest.approx(5.0)
+    assert envelope_weights(freq[peak], freq)[peak] == pytest.approx(2.0)  # the paper's Eq. 1 weights
+    np.testing.assert_array_equal(envelope_weights(100.0, freq, height=0.0), 1.0)
+
+
+def test_paper_objective_is_the_validation_loss_of_the_best_epoch(pairs, trained):
+    """Eq. 1 + Eq. 2 on the validation pairs, decoding latent means, is what training monitored (less L2)."""
+    from latentexplorer.ved.search import paper_objective
+
+    ved, _ = trained
+    _, val = ved.validation_split(len(pairs[0]), FIT["validation_fraction"], FIT["seed"])
+    objective = paper_objective(ved, pairs[0][val], pairs[1][val], pairs[2][val])
+    best = int(np.argmin(ved.history_["val_loss"]))
+    assert objective["mse"] == pytest.approx(ved.history_["val_mse"][best], rel=1e-4)
+    assert objective["kl"] == pytest.approx(ved.history_["val_kl"][best], rel=1e-3)
+    assert 0 < ved.history_["val_loss"][best] - objective["loss"] < 0.05
+
+
 def test_same_seed_builds_the_same_network():
     a, b = (build_network(N_PIX, 2092, 5, seed=7).get_weights() for _ in range(2))
     c = build_network(N_PIX, 2092, 5, seed=8).get_weights()

@@ -154,7 +154,7 @@ class VariationalEncoderDecoder:
         fingerprint = data_fingerprint(x, y, numax)
         train, val = self.validation_split(x.shape[0], config.validation_fraction, config.seed)
         scaler = PixelScaler.fit(x[train])
-        w = envelope_weights(numax, self.frequency)
+        w = envelope_weights(numax, self.frequency, height=config.envelope_height)
 
         keras.utils.set_random_seed(config.seed)
         if self.deterministic:

@@ -44,10 +44,13 @@ class TrainingConfig:
     after ``early_stopping_patience`` epochs without a new best validation loss and the best weights are
     restored. ``jit_compile`` uses XLA for the step (default: only when a GPU is visible).
 
-    ``kl_warmup_epochs`` (default 0: the paper's loss throughout) ramps the weight of the KL term of the
-    *training* loss linearly, β = min(1, (epoch + 1) / (kl_warmup_epochs + 1)) for epochs 0, 1, …, a
+    ``kl_beta`` (default 1: the paper's Eq. 1 + Eq. 2) weighs the KL term of the objective, training and
+    validation alike; ``kl_warmup_epochs`` (default 0) ramps the weight of the KL term of the *training*
+    loss linearly, β = kl_beta · min(1, (epoch + 1) / (kl_warmup_epochs + 1)) for epochs 0, 1, …, a
     standard remedy for latent dimensions collapsing onto the prior early in training; validation losses
-    (schedule, early stopping, best weights) always use the full KL term.
+    (schedule, early stopping, best weights) always use the full ``kl_beta``. ``envelope_height`` is the
+    height of the Gaussian of the pixel weights (default 1, the paper's Eq. 1 weights,
+    :func:`latentexplorer.psd.envelope_weights`).
     """
 
     epochs: int
@@ -61,6 +64,8 @@ class TrainingConfig:
     min_lr: float = 1e-10
     early_stopping_patience: int = 12
     kl_warmup_epochs: int = 0
+    kl_beta: float = 1.0
+    envelope_height: float = 1.0
     jit_compile: bool = field(default_factory=lambda: bool(tf.config.list_physical_devices("GPU")))
 
     def __post_init__(self):
@@ -72,10 +77,14 @@ class TrainingConfig:
             raise ValueError(f"validation_fraction must lie in (0, 1), got {self.validation_fraction}")
         if self.kl_warmup_epochs < 0:
             raise ValueError(f"kl_warmup_epochs must be ≥ 0, got {self.kl_warmup_epochs}")
+        if not self.kl_beta > 0:
+            raise ValueError(f"kl_beta must be > 0, got {self.kl_beta}")
+        if not self.envelope_height >= 0:
+            raise ValueError(f"envelope_height must be ≥ 0, got {self.envelope_height}")
 
     def kl_weight(self, epoch: int) -> float:
         """β, the weight of the KL term in the training loss of (0-based) ``epoch``."""
-        return min(1.0, (epoch + 1) / (self.kl_warmup_epochs + 1))
+        return self.kl_beta * min(1.0, (epoch + 1) / (self.kl_warmup_epochs + 1))
 
     def resumable_with(self, other: "TrainingConfig") -> bool:
         """True when only the epoch target (or XLA use) differs: a checkpoint of ``other`` can continue."""
@@ -135,7 +144,7 @@ class Trainer:
         self._eval_step = tf.function(self._eval_step_fn, input_signature=spec, jit_compile=config.jit_compile)
 
     # --- compiled steps ---------------------------------------------------------------------------
-    def _losses(self, y, w, z_mean, z_log_var, z, kl_weight=1.0):
+    def _losses(self, y, w, z_mean, z_log_var, z, kl_weight):
         pred = self.decoder(z, training=True)
         mse = tf.reduce_mean(weighted_mse(y, pred, w))
         kl = tf.reduce_mean(kl_divergence(z_mean, z_log_var))
@@ -155,7 +164,7 @@ class Trainer:
         # Validation decodes the latent means: early stopping should not chase sampling noise.
         x, y, w = (tf.gather(a, idx) for a in self._val)
         z_mean, z_log_var = self.encoder(x, training=False)
-        return self._losses(y, w, z_mean, z_log_var, z_mean)
+        return self._losses(y, w, z_mean, z_log_var, z_mean, self.config.kl_beta)
 
     # --- epochs -----------------------------------------------------------------------------------
     def _batches(self, n, rng=None):
