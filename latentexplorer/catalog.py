@@ -168,6 +168,7 @@ def build_catalog(workspace, output=None, progress=True, chunk_size=50_000, clie
     output, csv_output = catalog_outputs(ws, output)
     size = len(inputs) * len(catalog_columns(inputs.latent_dim)) * 4  # at least 4 bytes a value in catalog.fits
     check_output(output, "catalog", (ws.paths.allstar, ws.paths.latent, ws.paths.forest), overwrite, size)
+    check_output(csv_output, "catalog", (ws.paths.allstar, ws.paths.latent, ws.paths.forest), overwrite)
     store = PartStore(output, {
         "step": "catalog", "version": 2, "allstar": describe_input(ws.paths.allstar),
         "latent": describe_input(ws.paths.latent), "forest": describe_input(ws.paths.forest / "metadata.json"),

@@ -90,19 +90,66 @@ def _install_reference_model(model_dir) -> str:
 
 
 def _demo_products(ws) -> list:
-    """Every path a demo build writes in its workspace (and nothing else there)."""
-    root = ws.root
-    made = [ws.survey, ws.truth, ws.psd, ws.pairs, ws.model, ws.latent, ws.forest, ws.catalog, ws.catalog_csv,
-            ws.orbits, ws.report, root / "demo.json"]
-    return made + [p for p in root.glob("*.parts") if p.is_dir()]
+    """Every path a demo build writes in its workspace (files, or directories it writes files in)."""
+    return [ws.survey, ws.truth, ws.psd, ws.pairs, ws.model, ws.latent, ws.forest, ws.catalog, ws.catalog_csv,
+            ws.orbits, ws.report]
 
 
-def _remove_demo_products(ws) -> None:
+def _product_files(ws) -> list[str]:
+    """The files (and links) now at or under :func:`_demo_products`, relative to the workspace, sorted."""
+    files = []
     for path in _demo_products(ws):
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path)
-        elif path.exists() or path.is_symlink():
+        found = [path] if (path.is_file() or path.is_symlink()) else \
+            [p for p in path.rglob("*") if p.is_file() or p.is_symlink()] if path.is_dir() else []
+        files += [str(p.relative_to(ws.root)) for p in found]
+    return sorted(files)
+
+
+def _written_since(ws, before: set, started: float) -> set:
+    """The product files a stage wrote: new since ``before`` (a set of :func:`_product_files`), or modified
+    since ``started`` (seconds since the epoch); a file of yours the stage did not touch is not among them."""
+    written = set()
+    for rel in _product_files(ws):
+        path = ws.root / rel
+        if rel not in before or path.lstat().st_mtime >= started - 1.0:
+            written.add(rel)
+    return written
+
+
+def _read_stamp(path) -> dict | None:
+    """``demo.json`` as a dict, or None where it is absent or not a demo stamp (not JSON, not an object)."""
+    try:
+        stamp = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return stamp if isinstance(stamp, dict) else None
+
+
+def _write_stamp(path, stamp: dict, files: list[str]) -> None:
+    """Write ``demo.json``: the build's ``stamp`` and the ``files`` it made; an unchanged one is left alone (a
+    complete workspace may be read-only)."""
+    text = json.dumps({**stamp, "files": files}, indent=2)
+    if path.is_file() and path.read_text() == text:
+        return
+    with atomic_output(path) as tmp:
+        tmp.write_text(text)
+
+
+def _remove_demo_products(ws, files: list[str]) -> list[str]:
+    """Remove the files an earlier build recorded (``demo.json``'s ``files``) and the product directories they
+    leave empty; every other file stays. Returns the files kept under the products (relative paths)."""
+    for rel in files:
+        path = ws.root / rel
+        if path.is_file() or path.is_symlink():
             path.unlink()
+    for product in _demo_products(ws):
+        if product.is_dir() and not product.is_symlink():
+            for directory in sorted((p for p in product.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+                if not any(directory.iterdir()):
+                    directory.rmdir()
+            if not any(product.iterdir()):
+                product.rmdir()
+    return _product_files(ws)
 
 
 def build_demo_workspace(path, size: str = "demo", seed: int = 0, progress: bool = True,
@@ -138,20 +185,28 @@ def build_demo_workspace(path, size: str = "demo", seed: int = 0, progress: bool
              "model": "trained" if train else "reference", **spec.__dict__}
     stamp_path = ws.root / "demo.json"
     if ws.root.exists() and any(ws.root.iterdir()):
-        previous = json.loads(stamp_path.read_text()) if stamp_path.exists() else None
+        previous = _read_stamp(stamp_path)
+        if previous is None:
+            raise FileExistsError(f"{ws.root} exists and is not a demo workspace; choose another --workspace")
+        made = previous.pop("files", None)
         if previous != stamp:
-            if previous is None:
-                raise FileExistsError(f"{ws.root} exists and is not a demo workspace; choose another --workspace")
             changed = ", ".join(f"{k} {previous.get(k)!r} → {v!r}" for k, v in stamp.items() if previous.get(k) != v)
             if not overwrite:
                 raise FileExistsError(f"the demo workspace {ws.root} was built otherwise ({changed}); add --overwrite "
                                       "to rebuild it (its products are replaced, other files kept) or choose another "
                                       "--workspace")
-            log.info("rebuilding demo workspace %s (%s)", ws.root, changed)
-            _remove_demo_products(ws)
+            if made is None:
+                raise FileExistsError(f"the demo workspace {ws.root} was built by a version that kept no list of its "
+                                      "files, so --overwrite cannot tell them from yours; move your files out and "
+                                      "remove it, or choose another --workspace")
+            kept = _remove_demo_products(ws, made)
+            log.info("rebuilding demo workspace %s (%s); %d other file(s) kept%s", ws.root, changed, len(kept),
+                     f": {', '.join(kept[:5])}{' …' if len(kept) > 5 else ''}" if kept else "")
+        made = [] if previous != stamp else (made or [])  # a resumed build keeps the list of what it made
+    else:
+        made = []
     ws.root.mkdir(parents=True, exist_ok=True)
-    with atomic_output(stamp_path) as tmp:
-        tmp.write_text(json.dumps(stamp, indent=2))
+    _write_stamp(stamp_path, stamp, made)
 
     survey = None
 
@@ -206,10 +261,13 @@ def build_demo_workspace(path, size: str = "demo", seed: int = 0, progress: bool
     for name in DEMO_STAGES:
         if outputs[name].exists():
             continue
-        start = time.perf_counter()
+        start, started = time.perf_counter(), time.time()
+        before = set(_product_files(ws))
         log.info("demo: %s", name)
         summary = run_stage(name)
         done[name] = (time.perf_counter() - start, summary)
+        made = sorted(set(made) | _written_since(ws, before, started))
+        _write_stamp(stamp_path, stamp, made)
         if progress:
             print(f"  {name:<9} {done[name][0]:7.1f} s  {summary}", flush=True)
     return done

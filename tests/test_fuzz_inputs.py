@@ -125,6 +125,23 @@ def json_edit(rel, edit):
     return spoil
 
 
+def light_curves_with_target(ws):
+    """The tiny demo's light curves (the copy leaves them out), one of them as ``target_llc.fits``."""
+    source = tiny_workspace() / "survey" / "kepler"
+    shutil.copytree(source, ws / "survey" / "kepler")
+    shutil.copy(sorted(source.glob("*.fits"))[0], ws / "survey" / "kepler" / "target_llc.fits")
+
+
+def users_gzip(rel):
+    """A gzip file of the user's own (its header names the file it was made from, as gzip(1) does)."""
+    def spoil(ws):
+        import gzip
+
+        with open(ws / rel, "wb") as raw, gzip.GzipFile("my_ages.csv", "wb", fileobj=raw) as f:
+            f.write(b"APOGEE_ID,my_age\n2M0000,4.2\n")
+    return spoil
+
+
 def keras_with_unknown_class(ws):
     import zipfile
 
@@ -369,6 +386,47 @@ CASES = {
     # outputs
     "output: directory missing": Case(("catalog", "{ws}", "-o", "{ws}/nowhere/c.fits", "--no-progress"),
                                       error=r"output directory .*nowhere does not exist"),
+    # --overwrite never destroys an input, however it is named (issue 25, item 1)
+    "overwrite: psd onto a light curve of its input directory": Case(
+        ("psd", "{ws}/survey/kepler", "-o", "{ws}/survey/kepler/target_llc.fits", "--overwrite", "--no-progress"),
+        light_curves_with_target, error=r"target_llc\.fits lies inside .*kepler, an input of this step"),
+    "overwrite: encode onto its model's weights": Case(
+        ("encode", "{ws}/model", "{ws}/survey/spectra.h5", "-o", "{ws}/model/model.keras", "--overwrite"),
+        error=r"model\.keras lies inside .*model, an input of this step"),
+    "overwrite: catalog onto its age forest": Case(
+        ("catalog", "{ws}", "-o", "{ws}/forest/age_forest.skops", "--overwrite", "--no-progress"),
+        error=r"age_forest\.skops lies inside .*forest, an input of this step"),
+    "overwrite: train into the directory holding its pairs": Case(
+        ("train", "{ws}/pairs.h5", "-o", "{ws}", "--overwrite", "--epochs", "1"),
+        error=r"holds .*pairs\.h5, an input of this step"),
+    "catalog: an unrelated CSV where its CSV goes": Case(
+        ("catalog", "{ws}", "-o", "{ws}/ages.fits", "--no-progress"), users_gzip("ages.csv.gz"),
+        error=r"ages\.csv\.gz exists and is not a latentexplorer catalog file; add --overwrite"),
+    "catalog: a foreign gzip as the CSV, with --overwrite": Case(
+        ("catalog", "{ws}", "-o", "{ws}/ages.fits", "--no-progress", "--overwrite"), users_gzip("ages.csv.gz"),
+        code=0, outputs=("ages.fits", "ages.csv.gz")),
+    "temporaries: your files named like them are kept": Case(
+        ENCODE, lambda ws: [(ws / n).write_text("mine") for n in (".latent2.h5.backup-2024", ".latent2.h5.20241201",
+                                                                   ".latent2.h5.letmp-mine")],
+        code=0, outputs=("latent2.h5",)),
+    "lock: a symbolic link to another file": Case(
+        ENCODE, lambda ws: os.symlink(ws / SEISMIC, ws / ".latent2.h5.lock"),
+        error=r"lock .*\.latent2\.h5\.lock of .*latent2\.h5 is a symbolic link, which is never followed"),
+    "lock: a dangling symbolic link": Case(
+        ENCODE, lambda ws: os.symlink(ws / "nowhere", ws / ".latent2.h5.lock"),
+        error=r"\.latent2\.h5\.lock of .* is a symbolic link"),
+    "lock: a hard link to another file": Case(
+        ENCODE, lambda ws: os.link(ws / SEISMIC, ws / ".latent2.h5.lock"),
+        error=r"\.latent2\.h5\.lock of .* is linked to another file"),
+    "lock: a directory": Case(ENCODE, lambda ws: (ws / ".latent2.h5.lock").mkdir(),
+                              error=r"\.latent2\.h5\.lock of .* is a directory"),
+    "output: a 243-character name": Case(
+        ("encode", "{ws}/model", "{ws}/survey/spectra.h5", "-o", "{ws}/" + "l" * 240 + ".h5", "--no-progress"),
+        code=0, outputs=("l" * 240 + ".h5",)),
+    "demo.json: not JSON": Case(("demo", "--build-only", "--size", "tiny", "--train", "--workspace", "{ws}"),
+                                truncated("demo.json", 0.3), error=r"exists and is not a demo workspace"),
+    "demo.json: a list": Case(("demo", "--build-only", "--size", "tiny", "--train", "--workspace", "{ws}"),
+                              text("demo.json", "[1, 2]"), error=r"exists and is not a demo workspace"),
     "orbits: default output of a workspace's allStar": Case(
         ("orbits", "{ws}/survey/allStar.fits", "--no-progress", "--overwrite"), code=0, outputs=("orbits.fits",),
         check=lambda ws: (not (ws / "survey" / "orbits.fits").exists()) or pytest.fail("wrote survey/orbits.fits")),

@@ -1,5 +1,6 @@
 """A step never writes over one of its inputs, nor over a file it did not make unless told to."""
 
+import json
 import shutil
 
 import pytest
@@ -82,11 +83,46 @@ def test_a_second_run_on_an_output_being_written_says_who_holds_it(ws, capsys):
 
 
 def test_temporary_files_of_a_killed_run_are_removed_by_the_next(ws):
-    stale = [ws / ".catalog.fits.k3j9x2ab.fits", ws / ".catalog.csv.gz.l3iyvdv6.csv.gz"]
+    stale = [ws / ".catalog.fits.letmp-k3j9x2ab.fits", ws / ".catalog.csv.gz.letmp-l3iyvdv6.csv.gz"]
     for path in stale:
         path.write_bytes(b"half a file")
-    keep = ws / ".catalog.fits.notes"  # not a temporary of ours (too short a tail)
-    keep.write_text("x")
+    # files of yours that merely look like temporaries: only names atomic_output gives are removed
+    keep = [ws / name for name in (".catalog.fits.notes", ".catalog.fits.backup-2024", ".catalog.fits.20241201",
+                                   ".catalog.fits.letmp-notes")]
+    for path in keep:
+        path.write_text("mine")
     assert main(["catalog", str(ws), "--no-progress"]) == 0
-    assert not any(path.exists() for path in stale) and keep.exists()
+    assert not any(path.exists() for path in stale) and all(path.read_text() == "mine" for path in keep)
     assert not (ws / ".catalog.fits.lock").exists()
+
+
+def test_a_demo_rebuilt_with_overwrite_keeps_every_file_it_did_not_make(tmp_path):
+    """demo --overwrite removes the files demo.json says the build made, and nothing else."""
+    from latentexplorer.demo import _product_files, _remove_demo_products
+    from latentexplorer.workspace import WorkspacePaths
+
+    root = tmp_path / "ws"
+    shutil.copytree(tiny_workspace(), root)
+    made = json.loads((root / "demo.json").read_text())["files"]
+    assert "survey/allStar.fits" in made and "model/model.keras" in made and "catalog.csv.gz" in made
+    mine = {"report/my_annotations.md": "notes", "survey/my_real_allStar.fits": "data",
+            "model/my_model_notes.txt": "notes", "forest/.my_hidden_notes": "notes"}
+    for rel, content in mine.items():
+        (root / rel).write_text(content)
+    kept = _remove_demo_products(WorkspacePaths(root), made)
+    assert sorted(kept) == sorted(mine)
+    assert all((root / rel).read_text() == content for rel, content in mine.items())
+    assert not (root / "psd.h5").exists() and not (root / "survey" / "kepler").exists()
+    assert _product_files(WorkspacePaths(root)) == sorted(mine)
+
+
+def test_a_rerun_of_a_finished_demo_does_not_count_your_files_as_its_own(tmp_path):
+    from latentexplorer.demo import build_demo_workspace
+
+    root = tmp_path / "ws"
+    shutil.copytree(tiny_workspace(), root)
+    before = json.loads((root / "demo.json").read_text())
+    (root / "survey" / "my_real_allStar.fits").write_text("data")
+    assert build_demo_workspace(root, size="tiny", train=True, progress=False) == {}  # nothing left to do
+    assert json.loads((root / "demo.json").read_text()) == before
+    assert "survey/my_real_allStar.fits" not in before["files"]

@@ -8,10 +8,30 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from pathlib import Path
 
-__all__ = ["check_output_directory", "atomic_output"]
+__all__ = ["check_output_directory", "atomic_output", "temporary_prefix", "is_temporary_of"]
+
+#: The marker in every temporary's name: ``.NAME.letmp-XXXXXXXX[SUFFIX]`` (XXXXXXXX: :func:`tempfile.mkstemp`'s).
+TEMPORARY_MARKER = "letmp-"
+#: How much of an output's name its temporaries carry: a legal 255-byte name leaves room for the marker.
+_NAME_KEPT = 200
+
+
+def temporary_prefix(path) -> str:
+    """The name prefix of :func:`atomic_output`'s temporaries for ``path``: ``.NAME.letmp-`` (NAME cut to its
+    first 200 characters, so that any legal output name gives a legal temporary name)."""
+    return f".{Path(path).name[:_NAME_KEPT]}.{TEMPORARY_MARKER}"
+
+
+def is_temporary_of(candidate, path) -> bool:
+    """True when ``candidate`` is a name :func:`atomic_output` gives a temporary of ``path``: the prefix, eight
+    characters of :func:`tempfile.mkstemp`'s alphabet, then an optional suffix — a file merely named like a
+    temporary (``.latent.h5.backup-2024``) is not one."""
+    pattern = re.escape(temporary_prefix(path)) + r"[a-z0-9_]{8}(\.[A-Za-z0-9.]{1,16})?"
+    return re.fullmatch(pattern, Path(candidate).name) is not None
 
 
 def check_output_directory(path) -> Path:
@@ -37,7 +57,7 @@ def atomic_output(path, suffix: str | None = None):
     """
     path = Path(path)
     parent = check_output_directory(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or ".tmp", dir=parent)
+    fd, tmp = tempfile.mkstemp(prefix=temporary_prefix(path), suffix=suffix or ".tmp", dir=parent)
     os.close(fd)
     tmp = Path(tmp)
     umask = os.umask(0)

@@ -41,6 +41,8 @@ __all__ = [
 
 CATALOG_FORMAT = "latentexplorer.catalog"
 CATALOG_VERSION = 1
+#: The file name in the gzip header of the catalog's CSV: what marks it a latentexplorer catalog.
+CSV_HEADER_NAME = f"{CATALOG_FORMAT}.csv"
 
 _AGE_FLAG_BITS = ("1 not encoded, 2 SNREV<=30, 4 log g outside (1.5, 3.6), 8 log g outside (2.5, 3.6), "
                   "16 no Teff, 32 no [Fe/H], 64 latent outside the age model's training support, "
@@ -134,8 +136,9 @@ def write_catalog(table, fits_path, csv_path=None) -> None:
                                       extname="CATALOG", columns=_column_spec(k))
         if csv_path is not None:
             with atomic_output(csv_path, suffix=".csv.gz") as tmp:
-                # no name, mtime=0 in the gzip header: the same table gives the same bytes
-                with (open(tmp, "wb") as file, gzip.GzipFile("", "wb", fileobj=file, mtime=0) as raw,
+                # the product's name and mtime=0 in the gzip header: the same table gives the same bytes, and
+                # the name proves the file a catalog CSV (io.outputs.product_name), so a rerun may replace it
+                with (open(tmp, "wb") as file, gzip.GzipFile(CSV_HEADER_NAME, "wb", fileobj=file, mtime=0) as raw,
                       io.TextIOWrapper(raw, "utf-8", newline="") as fh):
                     written.write(fh, format="ascii.csv")
                 Path(fits_path).unlink(missing_ok=True)  # no old FITS beside the new CSV, even for a moment

@@ -12,19 +12,34 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import shutil
+import stat
+from glob import escape as glob_escape
 from pathlib import Path
 
-from .atomic import check_output_directory
+from .atomic import check_output_directory, is_temporary_of
 
 __all__ = ["DISK_ERRORS", "product_name", "as_paths", "step_decorator", "check_output", "check_free_space",
            "disk_error", "output_lock", "locks_output"]
 
 
+def _gzip_product(head: bytes) -> str | None:
+    """The product named ``latentexplorer.NAME.csv`` in a gzip header's file name (``head``: the file's first
+    bytes), or None."""
+    flags, rest = head[3], head[10:]
+    if flags & 0x04:  # FEXTRA comes first: two bytes of length, then the field
+        rest = rest[2 + int.from_bytes(rest[:2], "little"):]
+    if not flags & 0x08 or b"\0" not in rest:
+        return None
+    match = re.fullmatch(rb"latentexplorer\.(\w+)\.csv", rest[:rest.index(b"\0")])
+    return None if match is None else match.group(1).decode()
+
+
 def product_name(path) -> str | None:
     """The latentexplorer product ``path`` holds ('psd', 'catalog', …), read from its HDF5 ``format``
-    attribute, FITS ``LEFORMAT`` keyword or, for a directory, its ``metadata.json``; None for anything else
-    (a foreign file, unreadable, or absent)."""
+    attribute, FITS ``LEFORMAT`` keyword, the file name in its gzip header (the catalog's CSV) or, for a
+    directory, its ``metadata.json``; None for anything else (a foreign file, unreadable, or absent)."""
     import json
 
     from .hdf5 import parse_format
@@ -41,7 +56,9 @@ def product_name(path) -> str | None:
                 return "model"  # an encoder-decoder directory (its metadata carries no format name)
             return None if parsed is None else parsed[0]
         with open(path, "rb") as f:
-            head = f.read(8)
+            head = f.read(512)
+        if head.startswith(b"\x1f\x8b") and len(head) > 10:
+            return _gzip_product(head)
         if head.startswith(b"\x89HDF"):
             import h5py
 
@@ -65,6 +82,23 @@ def _same_file(a: Path, b: Path) -> bool:
         return a.exists() and b.exists() and os.path.samefile(a, b)
     except OSError:
         return False
+
+
+def _within(inner: Path, outer: Path) -> bool:
+    """True when ``inner`` is ``outer`` or lies anywhere under it (both resolved: links and ``..`` followed)."""
+    inner, outer = inner.resolve(), outer.resolve()
+    return inner == outer or outer in inner.parents
+
+
+def _clashes_with_input(output: Path, source: Path) -> str | None:
+    """How writing ``output`` would destroy the input ``source`` (a file or directory), or None."""
+    if _same_file(output, source) or output.resolve() == source.resolve():
+        return "is also an input of this step"
+    if source.is_dir() and _within(output, source):
+        return f"lies inside {source}, an input of this step"
+    if output.is_dir() and _within(source, output):
+        return f"holds {source}, an input of this step"
+    return None
 
 
 def check_free_space(output, size: int) -> None:
@@ -96,7 +130,8 @@ def check_output(output, product: str, inputs=(), overwrite: bool = False, size:
     OSError (ENOSPC)
         Less free space than ``size``.
     ValueError
-        ``output`` is one of ``inputs`` (the same file, however named): "… is also an input of this step".
+        ``output`` is one of ``inputs`` (the same file, however named), lies inside an input directory or is a
+        directory holding an input: overwriting it would destroy the input, so ``overwrite`` never allows it.
     FileExistsError
         ``output`` exists and is not a ``product`` of latentexplorer's, and ``overwrite`` is false.
 
@@ -104,9 +139,9 @@ def check_output(output, product: str, inputs=(), overwrite: bool = False, size:
     """
     output = Path(output)
     for source in inputs:
-        source = Path(source)
-        if _same_file(output, source) or output.resolve() == source.resolve():
-            raise ValueError(f"the output {output} is also an input of this step; choose another output")
+        clash = _clashes_with_input(output, Path(source))
+        if clash:
+            raise ValueError(f"the output {output} {clash}; choose another output")
     empty_directory = output.is_dir() and not any(output.iterdir())
     if (output.exists() or output.is_symlink()) and not (overwrite or empty_directory) \
             and product_name(output) != product:
@@ -127,12 +162,16 @@ def _holder(lock_path: Path) -> str:
 
 
 def _remove_stale_temporaries(path: Path) -> int:
-    """Remove what an interrupted :func:`~latentexplorer.io.atomic.atomic_output` left beside ``path``
-    (``.NAME.XXXXXXXX…`` files); only called while holding the output's lock. Returns how many."""
+    """Remove the temporaries an interrupted :func:`~latentexplorer.io.atomic.atomic_output` left beside ``path``:
+    regular files of this user whose names only that function gives (:func:`~latentexplorer.io.atomic.
+    is_temporary_of`); only called while holding the output's lock. Returns how many."""
     removed = 0
-    for tmp in [*path.parent.glob(f".{path.name}.*"), *path.parent.glob(f"..{path.name}.*")]:
-        rest = tmp.name.lstrip(".")[len(path.name) + 1:]
-        if tmp.is_file() and not tmp.is_symlink() and rest != "lock" and len(rest) >= 8:
+    for tmp in path.parent.glob(f".{glob_escape(path.name[:200])}.*"):
+        try:
+            info = tmp.lstat()
+        except FileNotFoundError:
+            continue
+        if is_temporary_of(tmp, path) and stat.S_ISREG(info.st_mode) and info.st_uid == os.getuid():
             tmp.unlink(missing_ok=True)
             removed += 1
     return removed
@@ -192,9 +231,17 @@ def output_lock(output, *companions):
     output = Path(output)
     lock_path = output.parent / f".{output.name}.lock"
     try:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o666)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666)
     except FileNotFoundError:
         raise FileNotFoundError(f"output directory {output.parent} does not exist") from None
+    except OSError as err:
+        if err.errno not in (errno.ELOOP, errno.EISDIR):
+            raise
+        what = "a symbolic link, which is never followed" if err.errno == errno.ELOOP else "a directory"
+        raise FileExistsError(f"the lock {lock_path} of {output} is {what}; remove it and rerun") from None
+    if os.fstat(fd).st_nlink > 1 or not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise FileExistsError(f"the lock {lock_path} of {output} is linked to another file; remove it and rerun")
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
