@@ -109,7 +109,7 @@ class PartStore:
         """Create the directory (or check its manifest) and return the indices of the finished chunks."""
         path = self.directory / MANIFEST
         if self.directory.is_dir():
-            previous = json.loads(path.read_text()) if path.is_file() else None
+            previous = _read_manifest(path)
             if previous != self.manifest:
                 log.info("%s holds parts of another run: starting afresh", self.directory)
                 shutil.rmtree(self.directory)
@@ -117,7 +117,14 @@ class PartStore:
             self.directory.mkdir(parents=True)
             with atomic_output(path) as tmp:
                 tmp.write_text(json.dumps(self.manifest, indent=2, sort_keys=True))
-        done = {int(p.stem.removeprefix("part-")) for p in self.directory.glob("part-*.npz")}
+        done = set()
+        for part in sorted(self.directory.glob("part-*.npz")):
+            if _intact(part):
+                done.add(int(part.stem.removeprefix("part-")))
+            else:
+                log.warning("%s is damaged (a truncated or altered chunk): discarded, its chunk is computed again",
+                            part)
+                part.unlink()
         if done:
             log.info("resuming: %d finished chunk(s) in %s", len(done), self.directory)
         return done
@@ -149,6 +156,26 @@ class PartStore:
     def remove(self) -> None:
         """Delete the parts directory (after the output is written)."""
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _read_manifest(path: Path):
+    """The parts directory's manifest, or None where it is absent or unreadable (then the parts are not
+    resumed)."""
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _intact(part: Path) -> bool:
+    """True when the chunk file ``part`` is a complete .npz: a zip archive whose every member passes its CRC."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(part) as archive:
+            return archive.testzip() is None
+    except (OSError, zipfile.BadZipFile, EOFError):
+        return False
 
 
 @dataclass(frozen=True)

@@ -243,12 +243,16 @@ def split_indices(n_rows, n_train, seed=0, n_calibration=0, holdout=None):
     else:
         reserved = np.isin(perm, np.asarray(holdout, dtype=int))
         pool, held = perm[~reserved], perm[reserved]
-    if n_train < 1 or n_calibration < 0 or n_train > pool.size or n_calibration >= held.size:
-        where = "" if holdout is None else f" ({held.size} of them held out)"
-        raise ValueError(
-            f"cannot split {rows.size} stars{where} into {n_train} training and {n_calibration} calibration "
-            "stars with at least one test star left"
-        )
+    if n_train < 1 or n_calibration < 0:
+        raise ValueError(f"the split needs at least 1 training star and no negative count, got {n_train} training "
+                         f"and {n_calibration} calibration stars")
+    if n_train > pool.size:
+        where = "" if holdout is None else f" outside the {held.size} held out"
+        raise ValueError(f"{n_train} training stars asked, but only {pool.size} of the {rows.size} eligible stars"
+                         f"{where} can train; ask for fewer (--n-train)")
+    if n_calibration >= held.size:
+        raise ValueError(f"{held.size} stars are left after {n_train} training stars, too few for "
+                         f"{n_calibration} calibration stars and at least one test star; ask for fewer (--n-train)")
     train, cal, test = pool[:n_train], held[:n_calibration], held[n_calibration:]
     return tuple(np.sort(part) for part in (train, cal, test))
 
@@ -258,7 +262,7 @@ def calibration_size(usable, n_train, holdout=None) -> int:
     stars that may be calibrated or tested — of ``usable`` (row indices) beyond the ``n_train`` training
     stars, or of those in ``holdout``."""
     n_open = usable.size - n_train if holdout is None else int(np.isin(usable, holdout).sum())
-    return int(CALIBRATION_FRACTION * n_open)
+    return max(0, int(CALIBRATION_FRACTION * n_open))
 
 
 def _columns(values, n, name) -> np.ndarray:

@@ -66,6 +66,30 @@ def test_parts_of_a_run_with_other_inputs_are_discarded(tmp_path):
                       progress=False) == 2
 
 
+def test_a_damaged_chunk_is_discarded_and_computed_again(tmp_path, caplog):
+    """A chunk truncated on disk (a full disk, a copy cut short) never fails every rerun with BadZipFile."""
+    chunks = plan_chunks(6, 2)
+    jobs = [(c, (c.start, c.stop)) for c in chunks]
+    store = PartStore(tmp_path / "out.h5", {"step": "squares"})
+    run_chunks(squares, jobs, store, progress=False)
+    part = store.directory / "part-000001.npz"
+    part.write_bytes(part.read_bytes()[:40])
+    with caplog.at_level("WARNING"):
+        assert run_chunks(squares, jobs, PartStore(tmp_path / "out.h5", {"step": "squares"}), progress=False) == 1
+    assert any("part-000001.npz is damaged" in r.getMessage() for r in caplog.records)
+    values = np.concatenate([p["x"] for _, p in store.iter_parts(chunks)])
+    np.testing.assert_array_equal(values, np.arange(6) ** 2)
+
+
+def test_parts_with_an_unreadable_manifest_start_afresh(tmp_path):
+    chunks = plan_chunks(4, 2)
+    jobs = [(c, (c.start, c.stop)) for c in chunks]
+    store = PartStore(tmp_path / "out.h5", {"step": "squares"})
+    run_chunks(squares, jobs, store, progress=False)
+    (store.directory / "manifest.json").write_text("{not json")
+    assert run_chunks(squares, jobs, PartStore(tmp_path / "out.h5", {"step": "squares"}), progress=False) == 2
+
+
 def test_a_staged_function_reads_the_next_chunk_while_this_one_computes_and_no_further(tmp_path):
     """In this process, chunk i + 1's read starts before chunk i's compute ends (compute waits for it),
     and chunk i + 2's does not (one chunk ahead: bounded memory); the parts are those of the plain call."""

@@ -17,6 +17,7 @@ from latentexplorer.diagnostics import (
     spectrum_baseline_audit,
     split_indices,
 )
+from latentexplorer.diagnostics import calibration_size
 from latentexplorer.seismo import deltanu_from_numax
 
 FAST = {"n_estimators": 40}
@@ -60,8 +61,10 @@ def test_split_is_seeded_disjoint_and_complete():
     assert np.array_equal(np.sort(np.concatenate([train, cal, test])), np.arange(100))
     assert all(np.array_equal(a, b) for a, b in zip((train, cal, test), split_indices(100, 60, 3, 10)))
     assert not np.array_equal(train, split_indices(100, 60, 4, 10)[0])
-    with pytest.raises(ValueError, match="cannot split 100 stars"):
+    with pytest.raises(ValueError, match="0 stars are left after 100 training stars, too few"):
         split_indices(100, 100)
+    with pytest.raises(ValueError, match="1200 training stars asked, but only 110 of the 110 eligible stars"):
+        split_indices(110, 1200, n_calibration=calibration_size(np.arange(110), 1200))
 
 
 def test_split_with_a_holdout_tests_only_reserved_stars():
@@ -69,7 +72,7 @@ def test_split_with_a_holdout_tests_only_reserved_stars():
     train, cal, test = split_indices(100, 60, seed=1, n_calibration=5, holdout=reserved)
     assert train.size == 60 and not np.isin(train, reserved).any()
     assert np.array_equal(np.sort(np.concatenate([cal, test])), reserved) and cal.size == 5
-    with pytest.raises(ValueError, match="25 of them held out"):
+    with pytest.raises(ValueError, match="only 75 of the 100 eligible stars outside the 25 held out can train"):
         split_indices(100, 80, holdout=reserved)  # only 75 stars may train
 
 

@@ -427,6 +427,8 @@ CASES = {
                                 truncated("demo.json", 0.3), error=r"exists and is not a demo workspace"),
     "demo.json: a list": Case(("demo", "--build-only", "--size", "tiny", "--train", "--workspace", "{ws}"),
                               text("demo.json", "[1, 2]"), error=r"exists and is not a demo workspace"),
+    "report: no age forest": Case(("report", "{ws}", "--no-progress"), lambda ws: shutil.rmtree(ws / "forest"),
+                                  error=r"1200 training stars asked, but only \d+ of the \d+ eligible stars"),
     "orbits: default output of a workspace's allStar": Case(
         ("orbits", "{ws}/survey/allStar.fits", "--no-progress", "--overwrite"), code=0, outputs=("orbits.fits",),
         check=lambda ws: (not (ws / "survey" / "orbits.fits").exists()) or pytest.fail("wrote survey/orbits.fits")),
