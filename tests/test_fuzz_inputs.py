@@ -356,6 +356,13 @@ CASES = {
         "TEFF", lambda t: np.array(["hot"] * len(t)))), error=r"allStar\.fits: TEFF must be numbers"),
     "allStar: no DIST anywhere (orbits)": Case(ORBITS, fits_edit(ALLSTAR, set_column("DIST", np.nan)),
                                                error=r"allStar\.fits: not one of its 300 rows has a position"),
+    "allStar: one row with DEC 95 (orbits)": Case(ORBITS, fits_edit(ALLSTAR, set_column(
+        "DEC", lambda t: np.where(np.arange(len(t)) == 0, 95.0, t["DEC"]))), code=0, outputs=("orbits2.fits",),
+        check=lambda ws: _orbit_flags(ws, first=1, others=0)),
+    "allStar: RA NaN and DEC -91 in two rows (orbits)": Case(ORBITS, fits_edit(ALLSTAR, lambda t: (
+        t.__setitem__("RA", np.where(np.arange(len(t)) == 0, np.nan, t["RA"])),
+        t.__setitem__("DEC", np.where(np.arange(len(t)) == 1, -91.0, t["DEC"])), t)[2]), code=0,
+        outputs=("orbits2.fits",), check=lambda ws: _orbit_flags(ws, first=1, others=0, n_first=2)),
     "allStar: a text file (orbits)": Case(ORBITS, text(ALLSTAR), error=r"allStar\.fits is not a readable FITS"),
     "allStar: missing (orbits)": Case(ORBITS, removed(ALLSTAR), error=r"allStar\.fits does not exist"),
     # pairs.h5 (train)
@@ -427,12 +434,26 @@ CASES = {
                                 truncated("demo.json", 0.3), error=r"exists and is not a demo workspace"),
     "demo.json: a list": Case(("demo", "--build-only", "--size", "tiny", "--train", "--workspace", "{ws}"),
                               text("demo.json", "[1, 2]"), error=r"exists and is not a demo workspace"),
+    "simulate: a trillion stars": Case(("simulate", "--n-stars", "1000000000000", "--n-kepler", "0", "-o", "{ws}/big"),
+                                       error=r"a survey of 1,000,000,000,000 stars needs about 4 PB of memory"),
+    "simulate: more light curves than the disk holds": Case(
+        ("simulate", "--n-stars", "200000", "--n-kepler", "200000", "-o", "{ws}/big"),
+        error=r"a survey of 200,000 stars \(stacked spectra\) needs about 1\.\d+ TB in .*big, .* free"),
     "report: no age forest": Case(("report", "{ws}", "--no-progress"), lambda ws: shutil.rmtree(ws / "forest"),
                                   error=r"1200 training stars asked, but only \d+ of the \d+ eligible stars"),
     "orbits: default output of a workspace's allStar": Case(
         ("orbits", "{ws}/survey/allStar.fits", "--no-progress", "--overwrite"), code=0, outputs=("orbits.fits",),
         check=lambda ws: (not (ws / "survey" / "orbits.fits").exists()) or pytest.fail("wrote survey/orbits.fits")),
 }
+
+
+def _orbit_flags(ws, first, others, n_first=1):
+    """The first ``n_first`` rows of orbits2.fits carry FLAG ``first`` (MISSING_POSITION) with NaN R; the
+    stars with a position otherwise keep theirs."""
+    table = Table.read(ws / "orbits2.fits")
+    flags = np.asarray(table["FLAG"])
+    assert np.all(flags[:n_first] == first) and np.isnan(np.asarray(table["R"][:n_first], float)).all()
+    assert np.isfinite(np.asarray(table["R"][n_first:], float)).mean() > 0.9 and (flags[n_first:] == others).mean() > 0.5
 
 
 def _nan_latents(path, n):

@@ -50,7 +50,7 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from ..mock import simulate_survey
     from ..io.provenance import stale_products
-    from ..mock.survey import existing_survey_files, prepare_directory
+    from ..mock.survey import check_survey_fits, existing_survey_files, prepare_directory
 
     if args.n_stars < 1:
         raise ValueError(f"--n-stars must be at least 1, got {args.n_stars}")
@@ -62,6 +62,7 @@ def run(args) -> int:
         raise ValueError(f"--light-curves must be non-negative, got {args.light_curves}")
     if args.jobs < 1:
         raise ValueError(f"--jobs must be at least 1, got {args.jobs}")
+    check_survey_fits(args.output, args.n_stars, args.n_kepler, args.spectra_format, args.light_curves)
     prepare_directory(args.output)  # fail before simulating, not after
     held = existing_survey_files(args.output)
     if held and not args.overwrite:

@@ -94,12 +94,13 @@ def galactocentric(ra_deg, dec_deg, dist_kpc, pmra_masyr, pmdec_masyr, vlos_kms)
     -------
     astropy.table.Table
         N rows, columns ``R`` (kpc), ``phi`` (rad, Sun at 0, increasing with Galactic rotation),
-        ``z`` (kpc), ``vR``, ``vT``, ``vz`` (km/s). A non-finite input gives NaN in the outputs that
-        depend on it (positions need RA, Dec and distance; velocities need all six).
+        ``z`` (kpc), ``vR``, ``vT``, ``vz`` (km/s). A non-finite input, or a declination beyond ±90°, gives NaN in the
+        outputs that depend on it (positions need RA, Dec and distance; velocities need all six).
     """
     ra, dec, dist, pmra, pmdec, vlos = broadcast_inputs(ra_deg, dec_deg, dist_kpc, pmra_masyr, pmdec_masyr,
                                                         vlos_kms)
-    pos_ok = np.isfinite(ra) & np.isfinite(dec) & np.isfinite(dist)
+    with np.errstate(invalid="ignore"):
+        pos_ok = np.isfinite(ra) & (np.abs(dec) <= 90.0) & np.isfinite(dist)
     vel_ok = pos_ok & np.isfinite(pmra) & np.isfinite(pmdec) & np.isfinite(vlos)
     # astropy propagates NaN through whole rows of its rotation matrices; transform clean numbers and mask after.
     sky = coord.SkyCoord(

@@ -46,7 +46,7 @@ _GALPY_FAILED_ACTION = 9999.99
 class OrbitFlag(enum.IntFlag):
     """Bits of the ``FLAG`` column of :func:`orbit_parameters`; 0 means every column is valid."""
 
-    MISSING_POSITION = 1  # RA, Dec or distance missing / non-finite, or distance ≤ 0: every column NaN
+    MISSING_POSITION = 1  # RA, Dec or distance missing / non-finite, |Dec| > 90°, or distance ≤ 0: all NaN
     MISSING_VELOCITY = 2  # a proper motion or the line-of-sight velocity missing: velocities and orbit NaN
     UNBOUND = 4  # energy ≥ 0 in the potential: actions, ecc, zmax NaN (Lz and rguide kept)
     ORBIT_FAILED = 8  # galpy's Staeckel approximation gave no finite answer: actions, ecc, zmax NaN
