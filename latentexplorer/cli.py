@@ -14,6 +14,7 @@ import argparse
 import contextlib
 import importlib
 import logging
+import re
 import sys
 import warnings
 
@@ -72,12 +73,24 @@ def main(argv=None) -> int:
         print(f"latentexplorer {args.command}: interrupted (a batch step resumes from its finished chunks when run "
               "again)", file=sys.stderr)
         return 130
+    except RuntimeError as err:
+        loop = re.fullmatch(r"Symlink loop from '(.*)'", str(err))  # pathlib's word for ELOOP (Python < 3.13)
+        if loop is None:
+            return _internal_error(args, err)
+        print(f"latentexplorer {args.command}: error: {loop.group(1)} is a symbolic link loop (it leads back to "
+              "itself)", file=sys.stderr)
+        return 2
     except Exception as err:  # noqa: BLE001 - not a user's mistake: a bug, said in one line unless -vv
-        if args.verbose >= 2:
-            raise
-        print(f"latentexplorer {args.command}: internal error: {type(err).__name__}: {err} (a bug in "
-              "latentexplorer: please report it; -vv shows the traceback)", file=sys.stderr)
-        return 1
+        return _internal_error(args, err)
+
+
+def _internal_error(args, err) -> int:
+    """Say a bug in one line (re-raise with -vv); returns the exit code 1."""
+    if args.verbose >= 2:
+        raise err
+    print(f"latentexplorer {args.command}: internal error: {type(err).__name__}: {err} (a bug in "
+          "latentexplorer: please report it; -vv shows the traceback)", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -38,6 +38,7 @@ PAIRS = ("pairs", "{ws}/psd.h5", "{ws}/survey/spectra.h5", "{ws}/survey/seismic.
          "--no-progress")
 CATALOG = ("catalog", "{ws}", "--no-progress")
 AGES = ("ages", "{ws}", "--n-train", "60", "--n-trees", "8", "--no-progress")
+PSD = ("psd", "{ws}/survey/kepler", "-o", "{ws}/psd2.h5", "--no-progress")
 ORBITS = ("orbits", "{ws}/survey/allStar.fits", "-o", "{ws}/orbits2.fits", "--no-progress")
 CATALOG_OUT = ("catalog.fits", "catalog.csv.gz")
 SPECTRA, SEISMIC, ALLSTAR = "survey/spectra.h5", "survey/seismic.fits", "survey/allStar.fits"
@@ -130,6 +131,14 @@ def light_curves_with_target(ws):
     source = tiny_workspace() / "survey" / "kepler"
     shutil.copytree(source, ws / "survey" / "kepler")
     shutil.copy(sorted(source.glob("*.fits"))[0], ws / "survey" / "kepler" / "target_llc.fits")
+
+
+def light_curves_with(spoil_directory):
+    """The tiny demo's light curves (the copy leaves them out), then ``spoil_directory(kepler_dir)``."""
+    def spoil(ws):
+        shutil.copytree(tiny_workspace() / "survey" / "kepler", ws / "survey" / "kepler")
+        spoil_directory(ws / "survey" / "kepler")
+    return spoil
 
 
 def users_gzip(rel):
@@ -439,6 +448,22 @@ CASES = {
     "simulate: more light curves than the disk holds": Case(
         ("simulate", "--n-stars", "200000", "--n-kepler", "200000", "-o", "{ws}/big"),
         error=r"a survey of 200,000 stars \(stacked spectra\) needs about 1\.\d+ TB in .*big, .* free"),
+    # links and foreign files among light curves (psd): a flagged row each, the batch goes on
+    "light curves: a symbolic link loop among them": Case(
+        PSD, light_curves_with(lambda k: os.symlink(k / "loop_llc.fits", k / "loop_llc.fits")), code=0,
+        outputs=("psd2.h5",), check=lambda ws: _unreadable_rows(ws, "loop_llc.fits")),
+    "light curves: a link to a missing file among them": Case(
+        PSD, light_curves_with(lambda k: os.symlink(k / "gone.fits", k / "dangling_llc.fits")), code=0,
+        outputs=("psd2.h5",), check=lambda ws: _unreadable_rows(ws, "dangling_llc.fits")),
+    "light curves: a text file named like one": Case(
+        PSD, light_curves_with(lambda k: (k / "notes_llc.fits").write_text("my notes")), code=0,
+        outputs=("psd2.h5",), check=lambda ws: _unreadable_rows(ws, "notes_llc.fits")),
+    "workspace: a symbolic link loop (serve)": Case(
+        ("serve", "{ws}/loop", "--no-browser"), lambda ws: os.symlink(ws / "loop", ws / "loop"),
+        error=r"loop is a symbolic link loop \(it leads back to itself\)"),
+    "workspace: a symbolic link loop (status)": Case(
+        ("status", "{ws}/loop"), lambda ws: os.symlink(ws / "loop", ws / "loop"),
+        error=r"loop (is a symbolic link loop|does not exist)"),
     "report: no age forest": Case(("report", "{ws}", "--no-progress"), lambda ws: shutil.rmtree(ws / "forest"),
                                   error=r"1200 training stars asked, but only \d+ of the \d+ eligible stars"),
     "orbits: default output of a workspace's allStar": Case(
@@ -454,6 +479,17 @@ def _orbit_flags(ws, first, others, n_first=1):
     flags = np.asarray(table["FLAG"])
     assert np.all(flags[:n_first] == first) and np.isnan(np.asarray(table["R"][:n_first], float)).all()
     assert np.isfinite(np.asarray(table["R"][n_first:], float)).mean() > 0.9 and (flags[n_first:] == others).mean() > 0.5
+
+
+def _unreadable_rows(ws, name):
+    """psd2.h5 holds the tiny demo's light curves, each with a PSD, and ``name`` as one UNREADABLE row."""
+    from latentexplorer.io.psdfile import read_psd_file
+    from latentexplorer.psd import PSDFlag
+
+    psd = read_psd_file(ws / "psd2.h5")
+    bad = np.array([Path(source).name == name for source in psd.source])
+    assert bad.sum() == 1 and psd.flags[bad][0] & PSDFlag.UNREADABLE and np.isnan(psd.log_psd[bad]).all()
+    assert np.isfinite(psd.log_psd[~bad]).all() and (~bad).sum() == len(list((ws / "survey/kepler").glob("kplr*")))
 
 
 def _nan_latents(path, n):
@@ -579,3 +615,17 @@ def test_a_full_or_read_only_output_disk_gives_one_line_and_no_debris(tmp_path, 
     assert len(lines) == 1 and re.search(message, lines[0]) and "Traceback" not in run.stderr, run.stderr
     assert run.stdout.strip() == ""  # nothing left on the mounted disk: no .parts, no temporaries, no lock
     assert _snapshot(ws) == before
+
+
+@pytest.mark.parametrize("make, reason", [
+    (lambda d: os.symlink(d / "loop_llc.fits", d / "loop_llc.fits"), r"a symbolic link loop: it leads back to itself"),
+    (lambda d: os.symlink(d / "gone.fits", d / "loop_llc.fits"), r"a symbolic link to \S+gone\.fits, which does not"),
+    (lambda d: (d / "loop_llc.fits").write_text("notes"), r"Not recognized as a supported data product: \S+\)$"),
+])
+def test_an_unreadable_light_curve_says_why_and_never_to_delete_it(tmp_path, make, reason):
+    from latentexplorer.io.lightcurves import read_light_curve
+
+    make(tmp_path)
+    with pytest.raises(ValueError, match=r"loop_llc\.fits: not a readable Kepler/TESS light curve \(") as raised:
+        read_light_curve(tmp_path / "loop_llc.fits")
+    assert re.search(reason, str(raised.value)) and "remove it" not in str(raised.value)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import functools
 import logging
 import re
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -114,6 +116,24 @@ def _one_line(text) -> str:
     return re.sub(r"\s+", " ", str(text)).strip()
 
 
+#: lightkurve's advice for a file it cannot recognise: it would have a user delete their own data.
+_LIGHTKURVE_ADVICE = re.compile(r"\s*This file may be corrupt due to an interrupted download\..*$", re.S)
+
+
+def _reason(path, err) -> str:
+    """Why ``path`` could not be read, in one line: a link loop or a missing target named as such, else the
+    reader's message without lightkurve's advice to remove the file."""
+    path = Path(path)
+    if path.is_symlink() and not path.exists():
+        try:
+            path.resolve(strict=True)
+        except FileNotFoundError:
+            return f"a symbolic link to {os.readlink(path)}, which does not exist"
+        except (OSError, RuntimeError):
+            return "a symbolic link loop: it leads back to itself"
+    return _one_line(_LIGHTKURVE_ADVICE.sub("", str(err))) or type(err).__name__
+
+
 def read_light_curve(path) -> LightCurveRecord:
     """Read a Kepler ``*_llc.fits`` / TESS ``*_lc.fits`` file with :func:`lightkurve.read`.
 
@@ -132,6 +152,6 @@ def read_light_curve(path) -> LightCurveRecord:
             lc = lightkurve.read(str(path), flux_column="pdcsap_flux", quality_bitmask="default")
             time, flux = lightcurve_to_ppm(lc)
         except Exception as err:  # lightkurve raises many types for foreign files
-            raise ValueError(f"{path}: not a readable Kepler/TESS light curve ({_one_line(err)})") from err
+            raise ValueError(f"{path}: not a readable Kepler/TESS light curve ({_reason(path, err)})") from err
     target, kic = target_ids(lc.meta)
     return LightCurveRecord(time, flux, target, kic)

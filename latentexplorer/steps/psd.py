@@ -50,6 +50,15 @@ def find_light_curve_files(inputs) -> list[Path]:
     return files
 
 
+def _absolute(path: Path) -> Path:
+    """``path`` resolved; a broken link or a link loop stays as named (absolute), to be flagged unreadable, under
+    its own name, when read."""
+    try:
+        return path.resolve(strict=True)
+    except (OSError, RuntimeError):  # RuntimeError: pathlib's link loop before Python 3.13
+        return path.absolute()
+
+
 def _psd_row(source: str, record=None, error: Exception | None = None) -> tuple:
     """(target_id, kic, n_points, baseline_days, log_psd or None, flags) of one light curve — or of an
     unreadable file (``record`` None, ``error`` why)."""
@@ -89,12 +98,12 @@ def _psd_set(part: dict) -> PSDSet:
 
 def _describe_file(path) -> dict:
     """:func:`~latentexplorer.batch.describe_input` of a light-curve file, or its path alone where it cannot be
-    read (a broken link: the file becomes an UNREADABLE row, the batch goes on)."""
+    read (a broken link or a link loop: the file becomes an UNREADABLE row, the batch goes on)."""
     from ..batch import describe_input
 
     try:
         return describe_input(path)
-    except OSError:
+    except (OSError, RuntimeError):  # RuntimeError: pathlib's link loop before Python 3.13
         return {"path": str(path), "unreadable": True}
 
 
@@ -155,7 +164,7 @@ def compute_psd_files(inputs, output, progress: bool = True, chunk_size: int = 6
 
     check_output(output, "psd", as_paths(inputs), overwrite)
 
-    files = [str(Path(f).resolve()) for f in find_light_curve_files(as_paths(inputs))]
+    files = [str(_absolute(f)) for f in find_light_curve_files(as_paths(inputs))]
     if not files:
         raise ValueError("no light-curve files found in the inputs")
     chunks = plan_chunks(len(files), chunk_size)
