@@ -590,6 +590,10 @@ DISK_CASES = {  # (step, tmpfs options): the one line expected
     ("catalog", "size=1m,ro"): r"is not writable|Read-only file system",
     ("orbits", "size=1m,ro"): r"is not writable|Read-only file system",
     ("encode", "size=1m,ro"): r"is not writable|Read-only file system",
+    ("train", "size=64k"): r"No space left on device: .*model needs about 38 MB, 0\.0\d+ MB free",
+    ("train", "size=1m,ro"): r"is not writable|Read-only file system",
+    ("simulate", "size=1m"): r"a survey of 300 stars \(stacked spectra\) needs about 14\.\d MB in .*sim, 1\.\d+ MB free",
+    ("simulate", "size=100m,ro"): r"cannot create output directory .*sim|is not writable|Read-only file system",
 }
 
 
@@ -604,8 +608,11 @@ def test_a_full_or_read_only_output_disk_gives_one_line_and_no_debris(tmp_path, 
     argv = {"catalog": f"catalog {ws} -o {out}/catalog.fits",
             "orbits": f"orbits {ws}/survey/allStar.fits -o {out}/orbits.fits",
             "encode": f"encode {ws}/model {ws}/survey/spectra.h5 -o {out}/latent.h5",
-            "pairs": f"pairs {ws}/psd.h5 {ws}/survey/spectra.h5 {ws}/survey/seismic.fits -o {out}/pairs.h5"}[step]
-    script = (f"mount -t tmpfs -o {mount} none {out} && {sys.executable} -m latentexplorer {argv} --no-progress; "
+            "pairs": f"pairs {ws}/psd.h5 {ws}/survey/spectra.h5 {ws}/survey/seismic.fits -o {out}/pairs.h5",
+            "train": f"train {ws}/pairs.h5 -o {out}/model --epochs 1",
+            "simulate": f"simulate --n-stars 300 --n-kepler 0 -o {out}/sim --no-progress"}[step]
+    quiet = "" if step in ("train", "simulate") else " --no-progress"
+    script = (f"mount -t tmpfs -o {mount} none {out} && {sys.executable} -m latentexplorer {argv}{quiet}; "
               f"rc=$?; ls -A {out}; exit $rc")
     env = {**os.environ,
            "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[1]), os.environ.get("PYTHONPATH", "")])}

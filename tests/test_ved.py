@@ -368,3 +368,17 @@ def test_the_saved_model_records_its_training_and_validation_pairs(tmp_path):
     assert not set(record.train_ids) & set(record.validation_ids)
     assert set(record.train_ids) | set(record.validation_ids) == {f"2M{i:08d}" for i in range(20)}
     assert record.fingerprint == VariationalEncoderDecoder.load(tmp_path / "model").training_["fingerprint"]
+
+
+def test_cli_train_rerun_continues_from_the_checkpoint_unless_told_to_restart(tmp_path, capsys):
+    """After an interruption `train` says a rerun resumes: by default it does, --restart starts over."""
+    pairs_file = write_pairs_file(tmp_path / "pairs.h5", n=20)
+    args = ["train", str(pairs_file), "-o", str(tmp_path / "model"), "--batch-size", "8", "--validation-fraction",
+            "0.2"]
+    assert cli.main(args + ["--epochs", "1"]) == 0
+    first = VariationalEncoderDecoder.load(tmp_path / "model").history_["loss"]
+    assert cli.main(args + ["--epochs", "2"]) == 0  # continues: epoch 1 is the first run's, one epoch more
+    resumed = VariationalEncoderDecoder.load(tmp_path / "model")
+    assert resumed.training_["epochs_run"] == 2 and resumed.history_["loss"][0] == first[0]
+    assert cli.main(args + ["--epochs", "1", "--restart"]) == 0  # starts over: one epoch again
+    assert VariationalEncoderDecoder.load(tmp_path / "model").training_["epochs_run"] == 1

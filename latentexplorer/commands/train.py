@@ -6,12 +6,13 @@ PAIRS is the HDF5 file written by `latentexplorer pairs`: 'spectra' (N, 7514) co
 (halved after 6 epochs without improvement) and early stopping (after 12, best weights restored).
 
 MODELDIR receives model.keras, pixel_scaler.npz and metadata.json. After every epoch the full
-training state is written to MODELDIR/checkpoint/checkpoint.h5; --resume continues an interrupted
-run from there (same PAIRS and settings; --epochs is the total). Same --seed, same weights on CPU.
+training state is written to MODELDIR/checkpoint/checkpoint.h5, and a rerun continues an interrupted run
+from there (same PAIRS and settings; --epochs is the total); --restart starts from the first epoch instead.
+Same --seed, same weights on CPU.
 
 Examples:
   latentexplorer train WORKSPACE/pairs.h5 -o WORKSPACE/model --epochs 100
-  latentexplorer train WORKSPACE/pairs.h5 -o WORKSPACE/model --epochs 100 --resume
+  latentexplorer train WORKSPACE/pairs.h5 -o WORKSPACE/model --epochs 100 --restart
 """
 
 from __future__ import annotations
@@ -37,7 +38,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--kl-warmup", type=int, default=0, metavar="EPOCHS",
                         help="ramp the KL term's weight up linearly over this many epochs (default 0: the paper's "
                              "loss throughout; helps against latent dimensions collapsing onto the prior)")
-    parser.add_argument("--resume", action="store_true", help="continue from MODELDIR/checkpoint if present")
+    parser.add_argument("--restart", action="store_true",
+                        help="ignore a checkpoint in MODELDIR/checkpoint and train from the first epoch (by default "
+                             "a rerun continues from it)")
 
 
 def run(args) -> int:
@@ -46,7 +49,7 @@ def run(args) -> int:
     t0 = time.perf_counter()
     summary = train_model(args.pairs, args.output, epochs=args.epochs, batch_size=args.batch_size,
                           latent_dim=args.latent_dim, validation_fraction=args.validation_fraction, seed=args.seed,
-                          kl_warmup_epochs=args.kl_warmup, resume=args.resume, progress=True,
+                          kl_warmup_epochs=args.kl_warmup, resume=not args.restart, progress=True,
                           overwrite=args.overwrite)
     print(f"train: {summary}; {time.perf_counter() - t0:.1f} s → {args.output}")
     return 0

@@ -19,7 +19,7 @@ CHECKPOINT_VERSION = 1
 def write_checkpoint(path, record: dict, arrays: dict[str, list], sampler_state) -> None:
     """Write a checkpoint atomically: ``record`` (JSON-able), ``arrays`` (group name → list of arrays)
     and the sampler's state array."""
-    with hdf5_product_writer(path, "checkpoint", CHECKPOINT_VERSION) as f:
+    with hdf5_product_writer(path, "checkpoint", CHECKPOINT_VERSION, in_memory=True) as f:
         f.attrs["record"] = json.dumps(record)
         for name, values in arrays.items():
             group = f.create_group(name)

@@ -11,6 +11,7 @@ atomically (:mod:`latentexplorer.io.atomic`).
 from __future__ import annotations
 
 import contextlib
+import io
 from pathlib import Path
 
 import h5py
@@ -43,12 +44,25 @@ def parse_format(value) -> tuple[str, int] | None:
 
 
 @contextlib.contextmanager
-def hdf5_product_writer(path, name: str, version: int):
+def hdf5_product_writer(path, name: str, version: int, in_memory: bool = False):
     """Yield an open, empty ``h5py.File`` stamped as product ``name`` at ``version``; the file appears at
-    ``path`` (atomically) only when the block exits without error."""
-    with atomic_output(path, suffix=".h5") as tmp, h5py.File(tmp, "w") as f:
+    ``path`` (atomically) only when the block exits without error.
+
+    ``in_memory`` builds the file in memory and writes its bytes at the end: for a small file written again and
+    again (the training checkpoint), a full disk then fails as a plain OSError (ENOSPC) — HDF5 failing to
+    flush a file it is closing can crash the interpreter.
+    """
+    if not in_memory:
+        with atomic_output(path, suffix=".h5") as tmp, h5py.File(tmp, "w") as f:
+            f.attrs["format"] = format_string(name, version)
+            yield f
+        return
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as f:
         f.attrs["format"] = format_string(name, version)
         yield f
+    with atomic_output(path, suffix=".h5") as tmp:
+        tmp.write_bytes(buffer.getbuffer())
 
 
 @contextlib.contextmanager

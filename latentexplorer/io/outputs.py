@@ -21,7 +21,7 @@ from pathlib import Path
 from .atomic import check_output_directory, is_temporary_of
 
 __all__ = ["DISK_ERRORS", "product_name", "as_paths", "step_decorator", "check_output", "check_free_space",
-           "disk_error", "output_lock", "locks_output"]
+           "disk_error", "output_lock", "locks_output", "removes_new_empty_directories"]
 
 
 def _gzip_product(head: bytes) -> str | None:
@@ -217,6 +217,14 @@ def _discard_parts(outputs, err: BaseException) -> None:
             shutil.rmtree(parts, ignore_errors=True)
 
 
+def _says_not_where(err: BaseException, code: int) -> bool:
+    """True when ``err``, a full or read-only disk (errno ``code``), does not say where in its own words: a
+    library's wrapping of it, or the system's bare message without a file name."""
+    if not (isinstance(err, OSError) and err.errno == code):
+        return True
+    return err.strerror == os.strerror(code) and not err.filename
+
+
 @contextlib.contextmanager
 def output_lock(output, *companions):
     """Hold the lock of ``output`` (``.NAME.lock`` beside it, an ``flock`` the system releases when the process
@@ -257,14 +265,28 @@ def output_lock(output, *companions):
         except BaseException as err:
             _discard_parts((output, *map(Path, companions)), err)
             code = disk_error(err)
-            if code is not None and not (isinstance(err, OSError) and err.errno == code):
-                # a library's wrapping of a full disk: say so, and where
+            if code is not None and _says_not_where(err, code):
+                # a library's wrapping of a full disk, or the system's words without a file: say so, and where
                 raise OSError(code, f"{os.strerror(code)} while writing {output}") from None
             raise
         finally:
             lock_path.unlink(missing_ok=True)
     finally:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def removes_new_empty_directories(*directories):
+    """Run the block; when it fails, remove those of ``directories`` (innermost first) that did not exist before
+    it and are empty, so a failed step leaves no empty directory behind."""
+    new = [Path(d) for d in directories if not Path(d).exists()]
+    try:
+        yield
+    except BaseException:
+        for directory in new:
+            with contextlib.suppress(OSError):  # not empty, or gone: leave it
+                directory.rmdir()
+        raise
 
 
 def as_paths(value) -> list[Path]:

@@ -24,7 +24,7 @@ import math
 import keras
 from keras import layers
 
-__all__ = ["build_encoder", "build_decoder", "build_network"]
+__all__ = ["build_encoder", "build_decoder", "build_network", "model_bytes"]
 
 ENCODER_FILTERS = (32, 64)
 ENCODER_KERNEL = 8
@@ -84,3 +84,9 @@ def build_network(n_pixels: int, n_frequencies: int, latent_dim: int, *, l2: flo
     x_in = keras.Input((n_pixels,), name="spectrum")
     z_mean, z_log_var = encoder(x_in)
     return keras.Model(x_in, [z_mean, z_log_var, decoder(z_mean)], name="variational_encoder_decoder")
+
+
+def model_bytes(n_pixels: int, n_frequencies: int, latent_dim: int) -> int:
+    """Bytes of the float32 weights of :func:`build_network` for these sizes (what one copy of the model takes
+    on disk, without the file's overhead)."""
+    return 4 * build_network(n_pixels, n_frequencies, latent_dim).count_params()

@@ -265,10 +265,10 @@ class Trainer:
         saved = TrainingConfig(**record["config"])
         if record["fingerprint"] != self.fingerprint:
             raise ValueError(f"checkpoint {path} was written for other training data; "
-                             "remove it or train without --resume")
+                             "remove it or train with --restart")
         if not saved.resumable_with(self.config):
             raise ValueError(f"checkpoint {path} was written with other settings ({saved}); "
-                             "remove it or train without --resume")
+                             "remove it or train with --restart")
         if len(arrays["optimizer"]) != len(self.optimizer.variables):
             raise ValueError(f"checkpoint {path} does not match this network's optimizer state")
         self.network.set_weights(arrays["weights"])
