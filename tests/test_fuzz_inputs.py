@@ -464,6 +464,8 @@ CASES = {
     "workspace: a symbolic link loop (status)": Case(
         ("status", "{ws}/loop"), lambda ws: os.symlink(ws / "loop", ws / "loop"),
         error=r"loop (is a symbolic link loop|does not exist)"),
+    "provenance.json: not JSON (status)": Case(("status", "{ws}"), text(LEDGER_NAME, "{garbage"), code=1),
+    "provenance.json: a foreign JSON object (status)": Case(("status", "{ws}"), text(LEDGER_NAME, '{"a": 1}'), code=1),
     "report: no age forest": Case(("report", "{ws}", "--no-progress"), lambda ws: shutil.rmtree(ws / "forest"),
                                   error=r"1200 training stars asked, but only \d+ of the \d+ eligible stars"),
     "orbits: default output of a workspace's allStar": Case(

@@ -193,6 +193,26 @@ def test_cli_writes_and_summarises(tmp_path, capsys):
     assert len(read_truth(tmp_path / "ws" / "truth.fits")) == 6
 
 
+def test_cli_overwrite_replaces_the_earlier_mock_light_curves_and_keeps_other_files(tmp_path, capsys):
+    from astropy.io import fits
+
+    kepler = tmp_path / "ws" / "survey" / "kepler"
+    run = ["simulate", "--n-stars", "8", "--n-kepler", "3", "-o", str(tmp_path / "ws"), "--no-progress"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert main(run + ["--seed", "2"]) == 0
+        earlier = {p.name for p in kepler.glob("*_llc.fits")}
+        real = kepler / "kplr000000042-2013131120019_llc.fits"  # a light curve from elsewhere (not the mock's)
+        fits.PrimaryHDU(header=fits.Header([("ORIGIN", "NASA/Ames")])).writeto(real)
+        (kepler / "my_notes.txt").write_text("mine")
+        capsys.readouterr()
+        assert main(run + ["--seed", "3", "--light-curves", "1", "--overwrite"]) == 0
+    assert "3 Kepler giants, 1 light-curve files" in capsys.readouterr().out
+    mock = {p.name for p in kepler.glob("*_llc.fits") if p != real}
+    assert len(earlier) == 3 and len(mock) == 1  # the earlier survey's three are gone, the new one is there
+    assert real.exists() and (kepler / "my_notes.txt").read_text() == "mine"
+
+
 @pytest.mark.parametrize(
     "args, message",
     [

@@ -98,6 +98,19 @@ def test_a_damaged_ledger_loses_provenance_not_products(chain):
     assert read_ledger(root) == {}
 
 
+def test_status_says_a_damaged_ledger_and_exits_1(chain, capsys):
+    from latentexplorer.cli import main
+    from latentexplorer.io.provenance import ledger_problem
+
+    root, *_ = chain
+    assert ledger_problem(root) is None
+    (root / LEDGER_NAME).write_text("{not json")
+    assert ledger_problem(root) == f"{root / LEDGER_NAME} is not valid JSON"
+    assert main(["status", str(root)]) == 1
+    assert f"{root / LEDGER_NAME} is not valid JSON: what each product was made from is unknown" in \
+        capsys.readouterr().out
+
+
 def test_a_step_warns_when_its_new_output_makes_products_stale_and_when_its_inputs_are(chain, caplog):
     root, source, a, b = chain
 

@@ -77,7 +77,8 @@ def run(args) -> int:
     n_high = int((truth["POPULATION"] == "thick").sum())
     print(
         f"simulate: {len(truth)} stars ({n_rc} red clump, {n_high} high-[α/M]), {len(survey.seismic)} Kepler "
-        f"light curves, seed {args.seed}, {time.perf_counter() - start:.1f} s\n"
+        f"giants, {survey.n_light_curves_written} light-curve files, seed {args.seed}, "
+        f"{time.perf_counter() - start:.1f} s\n"
         f"  truth    {paths['truth']}\n  allStar  {paths['allstar']}\n  seismic  {paths['seismic']}\n"
         f"  spectra  {paths['spectra']}\n  kepler   {paths['kepler']}/"
     )

@@ -4,7 +4,8 @@ A product is stale when one of its inputs changed after it was made (a re-simula
 model, a rerun step whose output differs), is gone, or is itself stale; the steps record their inputs in
 WORKSPACE/provenance.json as they write. A product copied in by hand has no recorded provenance.
 
-Exit status: 0 when nothing is stale, 1 when something is (so a script can test it), 2 on a wrong call.
+Exit status: 0 when nothing is stale, 1 when something is or provenance.json is damaged (so a script can
+test it), 2 on a wrong call.
 
 Example:
   latentexplorer status WORKSPACE
@@ -29,7 +30,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from ..io.provenance import read_ledger, stale_products
+    from ..io.provenance import ledger_problem, read_ledger, stale_products
     from ..workspace import WorkspacePaths
 
     paths = WorkspacePaths(args.workspace)
@@ -50,7 +51,9 @@ def run(args) -> int:
             made = "survey input" if name in SOURCES else "no recorded provenance (not made by a step here)"
         state = f"STALE: {'; '.join(stale[path.name].reasons)}" if path.name in stale else "ok"
         print(f"  {shown:<22} {state:<4}  {made}" if state == "ok" else f"  {shown:<22} {state}  ({made})")
+    problem = ledger_problem(paths.root)
+    if problem:
+        print(f"{problem}: what each product was made from is unknown; the next run of each step records it again")
     if stale:
         print(f"{len(stale)} stale product(s): rerun the steps that make them, in pipeline order")
-        return 1
-    return 0
+    return 1 if stale or problem else 0

@@ -25,7 +25,7 @@ from astropy.time import Time
 from .. import constants as C
 from .atomic import atomic_output
 
-__all__ = ["write_kepler_llc", "kepler_llc_filename", "flux_level_e_per_s", "BKJD_OFFSET"]
+__all__ = ["write_kepler_llc", "kepler_llc_filename", "is_mock_light_curve", "flux_level_e_per_s", "BKJD_OFFSET"]
 
 BKJD_OFFSET = 2454833  # BJD of BKJD = 0
 _FLUX_KP12_E_PER_S = 1.74e5  # e⁻/s for a Kp = 12 star (Kepler Instrument Handbook)
@@ -49,6 +49,23 @@ def kepler_llc_filename(kic, time_stop_bkjd=_KEPLER_Q17_END_BKJD) -> str:
     return f"kplr{kic:09d}-{stamp}_llc.fits"
 
 
+def is_mock_light_curve(path) -> bool:
+    """True when ``path`` is a regular file (not a link) whose primary header says :func:`write_kepler_llc` wrote
+    it (``ORIGIN`` and ``CREATOR``), so a new mock survey may replace it; False for anything else."""
+    path = Path(path)
+    if path.is_symlink() or not path.is_file():
+        return False
+    try:
+        header = fits.getheader(path, 0)
+    except (OSError, ValueError):
+        return False
+    return header.get("ORIGIN") == _ORIGIN and header.get("CREATOR") == _CREATOR
+
+
+#: The primary-header cards that mark a light curve written by :func:`write_kepler_llc`.
+_ORIGIN, _CREATOR = "latentexplorer", "latentexplorer.io.kepler LightCurve writer"
+
+
 def _check_kic(kic) -> int:
     if isinstance(kic, bool) or not isinstance(kic, (int, np.integer)) or not 0 < kic < 10**9:
         raise ValueError(f"kic must be a positive integer below 10**9, got {kic!r}")
@@ -58,8 +75,8 @@ def _check_kic(kic) -> int:
 def _primary_header(kic, kepmag, ra, dec, quarter) -> fits.Header:
     header = fits.Header()
     cards = [
-        ("ORIGIN", "latentexplorer", "institution responsible for creating this file"),
-        ("CREATOR", "latentexplorer.io.kepler LightCurve writer", "program"),
+        ("ORIGIN", _ORIGIN, "institution responsible for creating this file"),
+        ("CREATOR", _CREATOR, "program"),
         ("TELESCOP", "Kepler", "telescope"),
         ("INSTRUME", "Kepler Photometer", "detector type"),
         ("MISSION", "Kepler", "mission name"),

@@ -33,7 +33,7 @@ from .atomic import atomic_output
 from .hdf5 import format_string, parse_format
 from .outputs import as_paths, step_decorator
 
-__all__ = ["LEDGER_NAME", "HASH_LIMIT", "fingerprint", "record_product", "read_ledger", "StaleProduct",
+__all__ = ["LEDGER_NAME", "HASH_LIMIT", "fingerprint", "record_product", "read_ledger", "ledger_problem", "StaleProduct",
            "stale_products", "records_provenance"]
 
 log = logging.getLogger(__name__)
@@ -101,16 +101,29 @@ def _unchanged(path: Path, recorded: dict) -> bool:
 
 def read_ledger(directory) -> dict:
     """The products recorded in ``DIRECTORY/provenance.json`` (name → entry); {} when there is none or it is
-    unreadable (a damaged ledger loses provenance, never a product)."""
-    path = Path(directory) / LEDGER_NAME
+    unreadable (a damaged ledger loses provenance, never a product: :func:`ledger_problem` says why)."""
+    products, _ = _ledger(Path(directory) / LEDGER_NAME)
+    return products
+
+
+def ledger_problem(directory) -> str | None:
+    """Why ``DIRECTORY/provenance.json`` exists but cannot be used (one line naming it), or None."""
+    return _ledger(Path(directory) / LEDGER_NAME)[1]
+
+
+def _ledger(path: Path) -> tuple[dict, str | None]:
+    if not path.exists() and not path.is_symlink():
+        return {}, None
     try:
         data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(data, dict) or parse_format(data.get("format")) != (FORMAT, VERSION):
-        return {}
-    products = data.get("products")
-    return products if isinstance(products, dict) else {}
+    except (OSError, ValueError) as err:
+        why = "is not valid JSON" if isinstance(err, ValueError) else f"cannot be read ({err.strerror or err})"
+        return {}, f"{path} {why}"
+    products = data.get("products") if isinstance(data, dict) else None
+    if parse_format(data.get("format") if isinstance(data, dict) else None) != (FORMAT, VERSION) \
+            or not isinstance(products, dict):
+        return {}, f"{path} is not a latentexplorer provenance ledger of version {VERSION}"
+    return products, None
 
 
 @contextlib.contextmanager

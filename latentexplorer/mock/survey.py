@@ -290,6 +290,20 @@ def _light_curve_job(job) -> str:
     return name
 
 
+def _remove_earlier_light_curves(directory: Path, written: set[str]) -> int:
+    """Remove the mock light curves in ``directory`` that an earlier survey wrote (their header says this package
+    made them, :func:`latentexplorer.io.kepler.is_mock_light_curve`) and this one did not (``written``: file
+    names); a real light curve, or any file of yours, stays. Returns how many were removed."""
+    from ..io.kepler import is_mock_light_curve
+
+    earlier = [p for p in directory.glob("kplr*_llc.fits") if p.name not in written and is_mock_light_curve(p)]
+    for path in earlier:
+        path.unlink()
+    if earlier:
+        log.info("%s: removed %d light curves of an earlier mock survey", directory, len(earlier))
+    return len(earlier)
+
+
 _README = """Mock APOGEE-Kepler survey written by latentexplorer {version} (seed {seed}).
 {n_stars} APOGEE giants, {n_kepler} of them Kepler targets with seismic parameters.
 The true parameters of every star are in ../{truth}.
@@ -431,7 +445,9 @@ class MockSurvey:
             if spectra_rows.shape != (len(self.truth),):
                 raise ValueError(f"spectra_rows must be a boolean mask of the {len(self.truth)} stars")
         paths["spectra"] = self._write_spectra(survey, spectra_format, progress, int(n_jobs), spectra_rows)
-        self._write_light_curves(prepare_directory(paths["kepler"]), progress, int(n_jobs), light_curves)
+        written = self._write_light_curves(prepare_directory(paths["kepler"]), progress, int(n_jobs), light_curves)
+        self.n_light_curves_written = len(written)
+        _remove_earlier_light_curves(paths["kepler"], written)
         self._write_readme(paths, spectra_format, None if spectra_rows is None else int(spectra_rows.sum()))
         log.info("mock survey written to %s", root)
         self.written_paths = dict(paths)
@@ -466,7 +482,8 @@ class MockSurvey:
         bar.close()
         return path
 
-    def _write_light_curves(self, directory: Path, progress: bool, n_jobs: int, limit: int | None) -> None:
+    def _write_light_curves(self, directory: Path, progress: bool, n_jobs: int, limit: int | None) -> set[str]:
+        """Write the llc files of the first ``limit`` Kepler stars (None: all); returns their file names."""
         kep = self.kepler if limit is None else self.kepler[: max(int(limit), 0)]
         jobs = [
             (str(directory), self.seed, i, int(s["KIC"]), float(s["NUMAX"]), float(s["DELTANU"]),
@@ -474,15 +491,18 @@ class MockSurvey:
             for i, s in enumerate(kep)
         ]
         bar = tqdm(total=len(jobs), desc="light curves", unit="star", disable=not progress)
+        written = set()
         if n_jobs == 1 or len(jobs) < 2:
             for job in jobs:
-                _light_curve_job(job)
+                written.add(_light_curve_job(job))
                 bar.update()
         else:
             with worker_pool(n_jobs) as pool:
-                for _ in pool.map(_light_curve_job, jobs, chunksize=8):
+                for name in pool.map(_light_curve_job, jobs, chunksize=8):
+                    written.add(name)
                     bar.update()
         bar.close()
+        return written
 
     def _write_readme(self, paths: dict, spectra_format: str, n_spectra: int | None = None) -> None:
         from .. import __version__
