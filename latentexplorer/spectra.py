@@ -57,6 +57,7 @@ __all__ = [
     "DEFAULT_BAD_PIXEL_BITS",
     "SpectrumFlag",
     "wavelength",
+    "import_astronn",
     "chip_pixel_index",
     "chip_slices",
     "chip_gaps",
@@ -187,11 +188,22 @@ def gap_delete(spectra) -> np.ndarray:
     return spectra
 
 
+def import_astronn(name: str):
+    """Import and return the astroNN module ``name`` (e.g. ``"astroNN.apogee"``) without astroNN's import-time
+    notice about ``pkg_resources`` (it concerns astroNN, not the user's run, and every worker process would
+    print it)."""
+    import importlib
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+        return importlib.import_module(name)
+
+
 @functools.cache
 def _astronn_continuum_mask() -> np.ndarray:
-    import astroNN.data
-
-    mask = np.load(os.path.join(astroNN.data.datapath(), "dr17_contmask.npy"))
+    data = import_astronn("astroNN.data")
+    mask = np.load(os.path.join(data.datapath(), "dr17_contmask.npy"))
     mask.setflags(write=False)
     return mask
 

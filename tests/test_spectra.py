@@ -254,3 +254,16 @@ def test_a_foreign_hdf5_file_is_not_taken_for_spectra(tmp_path):
     Table({"spectra": np.ones((2, 7514)), "APOGEE_ID": ["a", "b"]}).write(tmp_path / "foreign.h5", path="data")
     with pytest.raises(ValueError, match="foreign.h5 is not a latentexplorer"):
         next(sp.iter_normalized_spectra(tmp_path / "foreign.h5"))
+
+
+def test_astronn_is_imported_without_its_pkg_resources_notice():
+    """Every worker process that reads spectra imports astroNN: its import-time notice must not reach the user."""
+    import subprocess
+    import sys
+
+    code = ("from latentexplorer.spectra import default_continuum_mask\n"
+            "from latentexplorer.widgets.jacobian_view import element_windows\n"
+            "assert default_continuum_mask().sum() == 532 and len(element_windows('Fe')[0]) > 0")
+    run = subprocess.run([sys.executable, "-W", "default", "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "pkg_resources" not in run.stderr

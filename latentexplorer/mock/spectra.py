@@ -128,7 +128,9 @@ class _Templates:
 def _species_masks() -> tuple[list[str], np.ndarray]:
     """Species names and their DR17 ASPCAP windows, (n_species, 7514) float32 0/1; the label
     dependence of each species is in :func:`_log_strengths`."""
-    from astroNN.apogee.chips import aspcap_mask
+    from ..spectra import import_astronn
+
+    aspcap_mask = import_astronn("astroNN.apogee.chips").aspcap_mask
 
     def window(*elements):
         return np.any([aspcap_mask(e, dr=17) for e in elements], axis=0)

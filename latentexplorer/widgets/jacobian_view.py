@@ -31,8 +31,9 @@ STATES = ("all", "RGB", "RC")
 @functools.cache
 def element_windows(element: str) -> tuple[np.ndarray, np.ndarray]:
     """ASPCAP DR17 window of ``element`` as wavelength intervals (Å): (starts, ends), each (n_windows,)."""
-    from astroNN.apogee import aspcap_mask
+    from ..spectra import import_astronn
 
+    aspcap_mask = import_astronn("astroNN.apogee").aspcap_mask
     mask = np.asarray(aspcap_mask(element if element != "Ti" else "TI", dr=17), bool)
     edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
     starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1
