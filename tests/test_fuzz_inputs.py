@@ -638,3 +638,17 @@ def test_an_unreadable_light_curve_says_why_and_never_to_delete_it(tmp_path, mak
     with pytest.raises(ValueError, match=r"loop_llc\.fits: not a readable Kepler/TESS light curve \(") as raised:
         read_light_curve(tmp_path / "loop_llc.fits")
     assert re.search(reason, str(raised.value)) and "remove it" not in str(raised.value)
+
+
+@pytest.mark.skipif(not _unshare_available(), reason="needs unshare (a private mount namespace) to mount read-only")
+def test_demo_build_only_opens_a_complete_read_only_workspace(tmp_path):
+    """A finished demo on a read-only disk (a workshop's shared copy) builds nothing and writes nothing."""
+    root = tmp_path / "ws"
+    shutil.copytree(tiny_workspace(), root)
+    script = (f"mount --bind {root} {root} && mount -o remount,bind,ro {root} && {sys.executable} -m latentexplorer "
+              f"demo --build-only --size tiny --train --workspace {root}")
+    env = {**os.environ,
+           "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[1]), os.environ.get("PYTHONPATH", "")])}
+    run = subprocess.run(["unshare", "-Urm", "sh", "-c", script], capture_output=True, text=True, env=env)
+    assert run.returncode == 0, run.stderr
+    assert "all stages already built" in run.stdout
