@@ -231,3 +231,23 @@ def test_cli_rejects_unwritable_output(tmp_path, capsys):
     blocker.write_text("x")
     assert main(["simulate", "--n-stars", "5", "--n-kepler", "1", "-o", str(blocker)]) == 2
     assert "not a directory" in capsys.readouterr().err
+
+
+def test_cli_a_write_that_fails_leaves_nothing_that_refuses_the_rerun(tmp_path, capsys, monkeypatch):
+    """A disk that fills while the light curves are written: one line, no truth.fits left, the rerun runs."""
+    import errno
+
+    def full_disk(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    run = ["simulate", "--n-stars", "6", "--n-kepler", "1", "-o", str(tmp_path / "ws"), "--no-progress"]
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "ws" / "my_notes.txt").write_text("mine")
+    with monkeypatch.context() as patched:
+        patched.setattr(MockSurvey, "_write_light_curves", full_disk)
+        assert main(run) == 2
+    assert "No space left on device" in capsys.readouterr().err
+    assert sorted(p.name for p in (tmp_path / "ws").iterdir()) == ["my_notes.txt"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert main(run) == 0
