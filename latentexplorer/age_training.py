@@ -24,6 +24,8 @@ from . import __version__
 from . import diagnostics as diag
 from .age_model import AgeModel
 from .constants import AGE_LOGG_RANGE, LATENT_LOGG_RANGE, LATENT_MIN_SNREV
+from .io.forest import FOREST_FILES
+from .io.outputs import locks_output
 from .io.provenance import records_provenance
 from .forest import ProbabilisticRandomForestClassifier, ProbabilisticRandomForestRegressor, robust_width
 from .selection import AgeInputs, SeismicSample, finite, seismic_sample
@@ -116,6 +118,13 @@ def encoder_holdout(ws: Workspace, sample: SeismicSample, eligible, n_train,
                           f"{seen.size} training pairs are held out of every test set); forests train on the others.")
 
 
+def _forest_files(arguments) -> tuple[Path, ...]:
+    """``forest/`` of the workspace a call of :func:`train_age_model` names, then every file in it."""
+    forest = Workspace.of(arguments["workspace"]).paths.forest
+    return (forest, *(forest / name for name in FOREST_FILES))
+
+
+@locks_output(_forest_files)  # one run at a time; the temporaries a killed run left in forest/ are removed
 @records_provenance("ages", lambda a: Workspace.of(a["workspace"]).paths.forest,
                     lambda a: Workspace.of(a["workspace"]).paths.sources("latent", "allstar", "seismic", "model"))
 def train_age_model(workspace, n_train=diag.AGE_TRAIN_SIZE, n_trees=100, seed=0, progress=True, *,

@@ -14,6 +14,12 @@ The chain, each step a public function:
 
 Quality control: :func:`check_light_curve` returns :class:`PSDFlag` bits; :func:`compute_psd` raises
 :class:`InvalidLightCurveError` for the fatal ones and warns (:class:`PSDQualityWarning`) for the others.
+Besides the values themselves it checks what the time axis can carry: a time axis in days (one spanning
+more than :data:`MAX_BASELINE_DAYS` is in another unit — seconds, minutes, hours — and gives no PSD), sorted
+and without repeats, a baseline that resolves the native grid (``SHORT_BASELINE``), and a median cadence
+whose Nyquist frequency reaches the grid's top (``UNDERSAMPLED``: power above it is aliased, and as every
+ν_max the grid holds lies below its top, this also covers the star's oscillations). An offset of the time
+axis (BJD rather than BKJD) changes nothing.
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ __all__ = [
     "PSDQualityWarning",
     "frequency_grid",
     "native_frequency",
+    "nyquist_frequency",
     "check_light_curve",
     "power_spectrum",
     "flatten",
@@ -70,6 +77,9 @@ MEDIAN_TO_MEAN = 1.0 / np.log(2.0)
 UHZ_PER_INVERSE_DAY = 1e6 / 86400.0  # 1 d⁻¹ = 11.574 μHz
 # The native grid resolves 0.009 μHz only if the baseline T satisfies 1/T ≤ 0.009 μHz (T ≥ 1286 d).
 MIN_BASELINE_DAYS = 1.0 / (C.PSD_NATIVE_STEP_UHZ * 1e-6) / 86400.0
+#: A time axis spanning more than 30 years is not in days: no photometric mission lasts so long, while 4 years
+#: of Kepler in hours span 35,000 "days" (in minutes 2.1 million, in seconds 126 million).
+MAX_BASELINE_DAYS = 30 * 365.25
 
 
 class PSDFlag(enum.IntFlag):
@@ -83,6 +93,8 @@ class PSDFlag(enum.IntFlag):
     DUPLICATE_TIME = 16  #: repeated time stamps
     CONSTANT_FLUX = 32  #: no variance in the flux
     UNREADABLE = 64  #: the input file is not a readable light curve
+    UNDERSAMPLED = 128  #: computed, but the median cadence's Nyquist frequency is below the grid's top (≈ 269 μHz)
+    TIME_NOT_DAYS = 256  #: the time axis spans more than 30 years: it is not in days (seconds, hours, …)
 
     def describe(self) -> str:
         """Comma-separated names of the set bits, or ``"OK"``."""
@@ -98,6 +110,7 @@ FATAL_FLAGS = (
     | PSDFlag.DUPLICATE_TIME
     | PSDFlag.CONSTANT_FLUX
     | PSDFlag.UNREADABLE
+    | PSDFlag.TIME_NOT_DAYS
 )
 
 
@@ -157,6 +170,13 @@ def native_frequency() -> np.ndarray:
     return _native()
 
 
+def nyquist_frequency(time_days) -> float:
+    """The Nyquist frequency, μHz, of a time axis (n,) in days: 1 / (2 × its median cadence), the median of
+    the absolute steps (gaps and a reversed order do not change it)."""
+    with np.errstate(divide="ignore"):  # every step zero: infinite
+        return float(UHZ_PER_INVERSE_DAY / (2.0 * np.median(np.abs(np.diff(np.asarray(time_days, float))))))
+
+
 def check_light_curve(time_days, flux) -> PSDFlag:
     """Quality bits of a light curve, without raising. ``time_days`` and ``flux`` are (n,) arrays."""
     t = np.asarray(time_days, dtype=float)
@@ -170,6 +190,8 @@ def check_light_curve(time_days, flux) -> PSDFlag:
     t, y = t[finite], y[finite]
     if t.size < MIN_POINTS:
         return flags | PSDFlag.TOO_FEW_POINTS
+    if np.ptp(t) > MAX_BASELINE_DAYS:  # cadence and baseline mean nothing in an unknown unit
+        return flags | PSDFlag.TIME_NOT_DAYS
     dt = np.diff(t)
     if np.any(dt < 0):
         flags |= PSDFlag.UNSORTED_TIME
@@ -179,6 +201,8 @@ def check_light_curve(time_days, flux) -> PSDFlag:
         flags |= PSDFlag.CONSTANT_FLUX
     if np.ptp(t) < MIN_BASELINE_DAYS:
         flags |= PSDFlag.SHORT_BASELINE
+    if nyquist_frequency(t) < frequency_grid()[-1]:
+        flags |= PSDFlag.UNDERSAMPLED
     return flags
 
 
@@ -188,6 +212,8 @@ _FLAG_ADVICE = {
     PSDFlag.UNSORTED_TIME: "time stamps are not sorted; sort the light curve by time",
     PSDFlag.DUPLICATE_TIME: "time stamps are repeated; remove duplicate cadences",
     PSDFlag.CONSTANT_FLUX: "the flux is constant: there is no signal to transform",
+    PSDFlag.TIME_NOT_DAYS: f"the time axis spans more than {MAX_BASELINE_DAYS / 365.25:.0f} years: it is not in days "
+                           "(seconds? hours?); convert it to days",
 }
 
 
@@ -203,6 +229,15 @@ def _validate(time_days, flux) -> tuple[np.ndarray, np.ndarray, PSDFlag]:
         warnings.warn(
             f"light curve spans {span:.0f} d, shorter than the {MIN_BASELINE_DAYS:.0f} d needed to resolve "
             f"{C.PSD_NATIVE_STEP_UHZ} μHz; the PSD is computed but flagged SHORT_BASELINE",
+            PSDQualityWarning,
+            stacklevel=3,
+        )
+    if PSDFlag.UNDERSAMPLED in flags:
+        nyquist = nyquist_frequency(t)
+        warnings.warn(
+            f"median cadence {24 * UHZ_PER_INVERSE_DAY / (2 * nyquist):.3g} h: Nyquist frequency {nyquist:.3g} μHz, "
+            f"below the grid's {frequency_grid()[-1]:.0f} μHz (the power above it is aliased); the PSD is "
+            "computed but flagged UNDERSAMPLED",
             PSDQualityWarning,
             stacklevel=3,
         )
@@ -394,7 +429,8 @@ def compute_psd(time_or_lc, flux_ppm=None, *, return_flags: bool = False):
     time_or_lc : (n,) array of times in days, or a ``lightkurve.LightCurve`` (its flux is converted to
         ppm about its median; NaN cadences dropped).
     flux_ppm : (n,) array in ppm, when the first argument is a time array.
-    return_flags : also return the :class:`PSDFlag` bits (``SHORT_BASELINE`` is the only non-fatal one).
+    return_flags : also return the :class:`PSDFlag` bits (``SHORT_BASELINE`` and ``UNDERSAMPLED`` are the
+        non-fatal ones).
 
     Returns
     -------
@@ -404,7 +440,8 @@ def compute_psd(time_or_lc, flux_ppm=None, *, return_flags: bool = False):
     Raises
     ------
     InvalidLightCurveError
-        For NaN/inf values, unsorted or duplicate times, < 1,000 points or constant flux.
+        For NaN/inf values, unsorted or duplicate times, < 1,000 points, constant flux or a time axis that
+        is not in days.
     """
     t, y, flags = _validate(*_as_arrays(time_or_lc, flux_ppm))
     freq = native_frequency()

@@ -20,14 +20,16 @@ The procedure is the one of Leung & Bovy (2019a) that the paper uses (section 2)
    default: BADPIX, CRPIX, SATPIX, UNFIXABLE, BADDARK, BADFLAT, BADERR, NOSKY and SIG_SKYLINE), with a
    non-finite flux or error, or with a non-positive error, are set to 1 after normalisation; negative
    normalised fluxes become 0 and values above 2 become 1.
+4. **Unusable spectra** — a spectrum without a physical signal comes back as a row of NaN (never
+   encoded; :func:`iter_normalized_spectra` flags it ``NO_DATA``, :class:`SpectrumFlag`): empty (every pixel
+   bad), a median flux that is not positive (all zero, negative), the same value on every good pixel
+   (constant), too few usable continuum pixels on the blue chip to fit the polynomial, or fewer than
+   :data:`MIN_USABLE_FRACTION` of its pixels good and, once normalised, within [0, 2].
 
 Spectra that are already continuum-normalised (e.g. aspcapStar files, or arrays from another
-pipeline) are recognised by their median near one and only get step 3 (override with
+pipeline) are recognised by their median near one and only get steps 3 and 4 (override with
 ``normalized=True/False``). Pixel-level standardisation (subtracting the training-set mean and
 dividing by its standard deviation) belongs to the model (:mod:`latentexplorer.ved`), not here.
-
-A spectrum with too few usable continuum pixels on a chip to fit the polynomial comes back as a row
-of NaN; :func:`iter_normalized_spectra` also reports it in its flags (:class:`SpectrumFlag`).
 """
 
 from __future__ import annotations
@@ -98,6 +100,9 @@ DEFAULT_BAD_PIXEL_BITS = (0, 1, 2, 3, 4, 5, 6, 7, 12)
 
 #: Fraction of replaced pixels above which a spectrum is flagged ``MANY_BAD_PIXELS``.
 MANY_BAD_PIXELS_FRACTION = 0.2
+#: Least fraction of a spectrum's pixels that must be good and, once normalised, within [0, 2] for it to be
+#: used; a spectrum with fewer is unusable (``NO_DATA``, a NaN row).
+MIN_USABLE_FRACTION = 0.5
 
 _CONTINUUM_DEGREE = 2
 
@@ -107,7 +112,7 @@ class SpectrumFlag(enum.IntFlag):
 
     OK = 0
     UNREADABLE = 1  #: the file or row could not be read; the spectrum is NaN
-    NO_DATA = 2  #: too few usable pixels to normalise (e.g. all NaN); the spectrum is NaN
+    NO_DATA = 2  #: unusable (all NaN, zero, negative, constant, mostly outside [0, 2]): the spectrum is NaN
     MANY_BAD_PIXELS = 4  #: more than MANY_BAD_PIXELS_FRACTION of the pixels were set to 1
 
 
@@ -299,17 +304,25 @@ def fit_continuum(flux, weight=None, continuum_mask=None, deg: int = _CONTINUUM_
     return out
 
 
-def _looks_normalized(flux, good) -> np.ndarray:
-    """Per row: True when the median of the good continuum pixels lies within 0.5–1.5."""
+def _continuum_median(flux, good) -> np.ndarray:
+    """(N,) median of each spectrum's good (``good`` (N, 7514) bool) continuum pixels; NaN where none is good."""
     cont = _astronn_continuum_mask()
     with warnings.catch_warnings():  # all-bad rows: NaN median, handled as no data
         warnings.simplefilter("ignore", RuntimeWarning)
-        med = np.nanmedian(np.where(good[:, cont], flux[:, cont], np.nan), axis=1)
-    return (med > 0.5) & (med < 1.5)
+        return np.nanmedian(np.where(good[:, cont], flux[:, cont], np.nan), axis=1)
+
+
+def _without_signal(flux, good, median) -> np.ndarray:
+    """(N,) bool: spectra ``flux`` (N, 7514) with no physical signal on their ``good`` pixels, whose continuum
+    ``median`` (:func:`_continuum_median`) is given: no good continuum pixel, a median that is not positive
+    (all zero, negative), or one value on every good pixel (constant)."""
+    constant = np.max(flux, axis=1, where=good, initial=-np.inf) == np.min(flux, axis=1, where=good, initial=np.inf)
+    return ~(median > 0) | constant
 
 
 def _normalize(flux, flux_err, bitmask, continuum_mask, normalized, bad_pixel_bits):
-    """Normalise and clean; returns (spectra float32 (N, 7514), fraction of replaced pixels (N,))."""
+    """Normalise and clean; returns (spectra float32 (N, 7514) with NaN rows where unusable (module docstring,
+    step 4), fraction of replaced pixels (N,))."""
     flux = gap_delete(flux).astype(np.float32)
     bad = ~np.isfinite(flux)
     if bitmask is not None:
@@ -322,9 +335,10 @@ def _normalize(flux, flux_err, bitmask, continuum_mask, normalized, bad_pixel_bi
         if flux_err.shape != flux.shape:
             raise ValueError(f"flux_err shape {flux_err.shape} differs from flux shape {flux.shape}")
         bad |= ~(flux_err > 0) | ~np.isfinite(flux_err)
-    no_data = np.all(bad, axis=1)
-    if normalized is None:
-        raw = ~_looks_normalized(flux, ~bad)
+    median = _continuum_median(flux, ~bad)
+    no_data = _without_signal(flux, ~bad, median)
+    if normalized is None:  # a continuum median within 0.5–1.5: already normalised
+        raw = ~((median > 0.5) & (median < 1.5))
     else:
         raw = np.full(flux.shape[0], not normalized)
     if raw.any():
@@ -338,8 +352,10 @@ def _normalize(flux, flux_err, bitmask, continuum_mask, normalized, bad_pixel_bi
         with np.errstate(divide="ignore", invalid="ignore"):
             flux[rows] /= cont
         no_data[rows] |= np.isnan(cont[:, 0])
-    np.maximum(flux, 0.0, out=flux)
+    negative = flux < 0.0
     replace = bad | ~np.isfinite(flux) | (flux > 2.0)
+    no_data |= (replace | negative).mean(axis=1) > 1.0 - MIN_USABLE_FRACTION
+    flux[negative] = 0.0
     flux[replace] = 1.0
     flux[no_data] = np.nan
     return flux, replace.mean(axis=1)
@@ -375,8 +391,8 @@ def normalize_spectra(
     Returns
     -------
     ndarray (N, 7514) float32
-        Normalised spectra with bad pixels set to 1; NaN rows where a spectrum had too few usable
-        pixels to normalise.
+        Normalised spectra with bad pixels set to 1; NaN rows where a spectrum is unusable (empty, zero,
+        negative or constant flux, too few good pixels; see the module docstring).
     """
     return _normalize(flux, flux_err, bitmask, continuum_mask, normalized, bad_pixel_bits)[0]
 

@@ -59,7 +59,7 @@ def test_a_batch_records_bad_files_and_continues(tmp_path, capsys):
     assert flags["image.fits"] == psd.PSDFlag.UNREADABLE
     assert np.isnan(result.log_psd[by_file["image.fits"]]).all()
     assert np.isfinite(result.log_psd[by_file["short_llc.fits"]]).all()
-    assert "2 PSDs computed (1 of them flagged, e.g. a baseline shorter than the grid's resolution), 2 files failed" \
+    assert "2 PSDs computed (1 of them flagged: a baseline or cadence that cannot carry the grid), 2 files failed" \
         in capsys.readouterr().out
 
 

@@ -250,6 +250,15 @@ def test_a_directory_lacking_files_gives_one_error_naming_them(saved, tmp_path):
             InferenceEngine.load(model)
 
 
+def test_a_pixel_scaler_of_another_model_is_refused_by_both_runtimes(saved, tmp_path):
+    model = copy_model(saved, tmp_path)
+    with np.load(model / SCALER_FILE) as scaler:
+        np.savez(model / SCALER_FILE, mean=scaler["mean"], std=scaler["std"] * np.float32(1.01))
+    for load in (InferenceEngine.load, VariationalEncoderDecoder.load):
+        with pytest.raises(ValueError, match=f"{model / SCALER_FILE} is not the pixel scaler .* was saved with"):
+            load(model)
+
+
 def test_files_that_disagree_are_refused(saved, tmp_path):
     model = copy_model(saved, tmp_path)
     engine = InferenceEngine.load(model, frequency=saved[0].frequency)

@@ -26,19 +26,30 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+from astropy.io import fits
 from astropy.table import Table
 from demo_workspace import tiny_workspace
 
 from latentexplorer.cli import main
+from latentexplorer.io.latent import read_latent
 from latentexplorer.io.provenance import LEDGER_NAME
+from latentexplorer.io.psdfile import read_psd_file
+from latentexplorer.match import match_ids
+from latentexplorer.psd import PSDFlag
+from latentexplorer.reference_model import MODEL_FILES, reference_model_dir
+from latentexplorer.spectra import SpectrumFlag
+from latentexplorer.ved.persistence import SCALER_FINGERPRINT
 
 # --- commands (``{ws}`` is the case's workspace) -------------------------------------------------------------
 ENCODE = ("encode", "{ws}/model", "{ws}/survey/spectra.h5", "-o", "{ws}/latent2.h5", "--no-progress")
+ENCODE_PAIRS = ("encode", "{ws}/model", "{ws}/pairs.h5", "-o", "{ws}/latent2.h5", "--no-progress")
+ENCODE_WORKSPACE = ("encode", "{ws}/model", "{ws}/survey/spectra.h5", "-o", "{ws}/latent.h5", "--no-progress")
 PAIRS = ("pairs", "{ws}/psd.h5", "{ws}/survey/spectra.h5", "{ws}/survey/seismic.fits", "-o", "{ws}/pairs2.h5",
          "--no-progress")
+PSD = ("psd", "{ws}/lc", "-o", "{ws}/psd2.h5", "--no-progress")
 CATALOG = ("catalog", "{ws}", "--no-progress")
 AGES = ("ages", "{ws}", "--n-train", "60", "--n-trees", "8", "--no-progress")
-PSD = ("psd", "{ws}/survey/kepler", "-o", "{ws}/psd2.h5", "--no-progress")
+PSD_KEPLER = ("psd", "{ws}/survey/kepler", "-o", "{ws}/psd2.h5", "--no-progress")
 ORBITS = ("orbits", "{ws}/survey/allStar.fits", "-o", "{ws}/orbits2.fits", "--no-progress")
 CATALOG_OUT = ("catalog.fits", "catalog.csv.gz")
 SPECTRA, SEISMIC, ALLSTAR = "survey/spectra.h5", "survey/seismic.fits", "survey/allStar.fits"
@@ -184,6 +195,43 @@ def broken_symlink(rel):
     return spoil
 
 
+def h5_scale_rows(name, rows, factor):
+    def edit(f):
+        data = f[name][()]
+        data[rows] *= factor
+        f[name][...] = data
+    return edit
+
+
+def light_curves(edit):
+    """lc/ holds two of the demo's Kepler light curves: ``spoilt_llc.fits``, its table's rows through ``edit``
+    (a function of the FITS record array), and ``normal_llc.fits`` as it is."""
+    def spoil(ws):
+        first, second = sorted((tiny_workspace() / "survey" / "kepler").glob("*.fits"))[:2]
+        (ws / "lc").mkdir()
+        shutil.copy(second, ws / "lc" / "normal_llc.fits")
+        with fits.open(first) as hdul:
+            hdul[1].data = edit(hdul[1].data).copy()  # a contiguous table, as FITS writes
+            hdul.writeto(ws / "lc" / "spoilt_llc.fits")
+    return spoil
+
+
+def shifted_time(scale=1.0, offset=0.0):
+    """An edit of :func:`light_curves`: TIME × ``scale`` + ``offset`` (e.g. days to seconds, BKJD to BJD)."""
+    def edit(rows):
+        rows["TIME"] = rows["TIME"] * scale + offset
+        return rows
+    return edit
+
+
+def scaler_of_another_model(ws):
+    """model/ holds the shipped reference model with the pixel scaler of the workspace's own (another) model."""
+    scaler = (ws / "model" / "pixel_scaler.npz").read_bytes()
+    for name in MODEL_FILES:
+        shutil.copy(reference_model_dir() / name, ws / "model" / name)
+    (ws / "model" / "pixel_scaler.npz").write_bytes(scaler)
+
+
 def duplicated_seismic_rows(ws):
     table = Table.read(ws / "survey/seismic.fits", hdu=1)
     from astropy.table import vstack
@@ -260,6 +308,23 @@ CASES = {
         apstar_directory_with_a_bad_file, code=0, outputs=("latent2.h5",),
         warning=r"could not read spectrum .*2M99999999",
         check=lambda ws: _nan_latents(ws / "latent2.h5", 1)),
+    # unusable spectra (encode): NaN latents and the NO_DATA flag, every other spectrum encoded as before
+    "spectra: 20 all zero": Case(ENCODE, h5_edit(SPECTRA, h5_nan_rows("flux", slice(0, 20), 0.0)), code=0,
+                                 outputs=("latent2.h5",), check=lambda ws: _unusable_spectra(ws, range(20))),
+    "spectra: 20 all zero (catalog)": Case(ENCODE_WORKSPACE, h5_edit(SPECTRA, h5_nan_rows("flux", slice(0, 20), 0.0)),
+                                           code=0, outputs=("latent.h5",), check=lambda ws: _not_encoded(ws, 20)),
+    "spectra: constant flux": Case(ENCODE, h5_edit(SPECTRA, h5_nan_rows("flux", slice(5, 12), 250.0)), code=0,
+                                   outputs=("latent2.h5",), check=lambda ws: _unusable_spectra(ws, range(5, 12))),
+    "spectra: negative flux": Case(ENCODE, h5_edit(SPECTRA, h5_scale_rows("flux", slice(0, 6), -1.0)), code=0,
+                                   outputs=("latent2.h5",), check=lambda ws: _unusable_spectra(ws, range(6))),
+    "spectra: 3 pixels in 5 NaN": Case(
+        ENCODE, h5_edit(SPECTRA, h5_nan_rows("flux", (slice(0, 8), np.arange(8575) % 5 < 3))), code=0,
+        outputs=("latent2.h5",), check=lambda ws: _unusable_spectra(ws, range(8))),
+    "spectra: normalised flux far outside [0, 2]": Case(
+        ENCODE_PAIRS, h5_edit("pairs.h5", h5_scale_rows("spectra", slice(0, 9), 40.0)), code=0,
+        outputs=("latent2.h5",), check=lambda ws: _unusable_spectra(ws, range(9))),
+    "spectra: untouched, every one usable": Case(ENCODE, code=0, outputs=("latent2.h5",),
+                                                 check=lambda ws: _unusable_spectra(ws, ())),
     # the model directory (encode)
     "model.keras: garbage": Case(ENCODE, text("model/model.keras", "not a zip"),
                                  error=r"model\.keras is not a Keras 3 \.keras file"),
@@ -273,6 +338,12 @@ CASES = {
                                       error=r"pixel_scaler\.npz is not a pixel scaler file(?!.*allow_pickle)"),
     "pixel_scaler.npz: a pickle": Case(ENCODE, lambda ws: (ws / "model/pixel_scaler.npz").write_bytes(
         pickle.dumps({"mean": [1.0]})), error=r"pixel_scaler\.npz is not a pixel scaler file(?!.*allow_pickle)"),
+    "pixel_scaler.npz: of another model": Case(
+        ENCODE, scaler_of_another_model,
+        error=r"model/pixel_scaler\.npz is not the pixel scaler .*model/model\.keras was saved with"),
+    "metadata.json: no scaler fingerprint (an older model)": Case(
+        ENCODE, json_edit("model/metadata.json", lambda d: {k: v for k, v in d.items() if k != SCALER_FINGERPRINT}),
+        code=0, outputs=("latent2.h5",), check=lambda ws: _unusable_spectra(ws, ())),
     "metadata.json: a list": Case(ENCODE, text("model/metadata.json", "[1, 2, 3]"),
                                   error=r"metadata\.json is not a model metadata file"),
     "metadata.json: not JSON": Case(ENCODE, truncated("model/metadata.json", 0.3),
@@ -284,6 +355,29 @@ CASES = {
                                           error=r"metadata\.json: frequency must be a list of numbers"),
     "model: a file": Case(ENCODE, lambda ws: (shutil.rmtree(ws / "model"), (ws / "model").write_text("x")),
                           error=r"model directory .*model does not exist|is not a model directory"),
+    # light curves (psd): what the time axis can carry; the other light curve of the batch goes on
+    "light curve: every 48th cadence kept": Case(
+        PSD, light_curves(lambda rows: rows[::48]), code=0, outputs=("psd2.h5",),
+        warning=r"spoilt_llc\.fits: median cadence 2\d(\.\d)? h: Nyquist frequency [56]\.\d+ μHz, below the grid",
+        check=lambda ws: (_light_curve_flags(ws, PSDFlag.UNDERSAMPLED), _not_paired(ws))),
+    "light curve: time in seconds": Case(PSD, light_curves(shifted_time(scale=86400.0)), code=0,
+                                         outputs=("psd2.h5",), warning=r"spoilt_llc\.fits: .*not in days",
+                                         check=lambda ws: _light_curve_flags(ws, PSDFlag.TIME_NOT_DAYS)),
+    "light curve: time in hours": Case(PSD, light_curves(shifted_time(scale=24.0)), code=0, outputs=("psd2.h5",),
+                                       check=lambda ws: _light_curve_flags(ws, PSDFlag.TIME_NOT_DAYS)),
+    "light curve: BJD instead of BKJD": Case(PSD, light_curves(shifted_time(offset=2454833.0)), code=0,
+                                             outputs=("psd2.h5",), check=lambda ws: _light_curve_flags(ws, PSDFlag.OK)),
+    "light curve: time reversed": Case(PSD, light_curves(lambda rows: rows[::-1]), code=0, outputs=("psd2.h5",),
+                                       warning=r"spoilt_llc\.fits: .*not sorted",
+                                       check=lambda ws: _light_curve_flags(ws, PSDFlag.UNSORTED_TIME)),
+    "light curve: every cadence twice": Case(
+        PSD, light_curves(lambda rows: rows[np.repeat(np.arange(len(rows)), 2)]), code=0, outputs=("psd2.h5",),
+        warning=r"spoilt_llc\.fits: .*repeated", check=lambda ws: _light_curve_flags(ws, PSDFlag.DUPLICATE_TIME)),
+    "light curve: 147 days": Case(PSD, light_curves(lambda rows: rows[: len(rows) // 10]), code=0,
+                                  outputs=("psd2.h5",), warning=r"spoilt_llc\.fits: light curve spans 14\d d",
+                                  check=lambda ws: _light_curve_flags(ws, PSDFlag.SHORT_BASELINE)),
+    "light curve: untouched": Case(PSD, light_curves(lambda rows: rows), code=0, outputs=("psd2.h5",),
+                                   check=lambda ws: _light_curve_flags(ws, PSDFlag.OK)),
     # the PSD file (pairs)
     "psd.h5: a text file": Case(PAIRS, text("psd.h5"), error=r"psd\.h5 is not an HDF5 file"),
     "psd.h5: zero bytes": Case(PAIRS, zero_bytes("psd.h5"), error=r"psd\.h5 is not an HDF5 file"),
@@ -450,13 +544,13 @@ CASES = {
         error=r"a survey of 200,000 stars \(stacked spectra\) needs about 1\.\d+ TB in .*big, .* free"),
     # links and foreign files among light curves (psd): a flagged row each, the batch goes on
     "light curves: a symbolic link loop among them": Case(
-        PSD, light_curves_with(lambda k: os.symlink(k / "loop_llc.fits", k / "loop_llc.fits")), code=0,
+        PSD_KEPLER, light_curves_with(lambda k: os.symlink(k / "loop_llc.fits", k / "loop_llc.fits")), code=0,
         outputs=("psd2.h5",), check=lambda ws: _unreadable_rows(ws, "loop_llc.fits")),
     "light curves: a link to a missing file among them": Case(
-        PSD, light_curves_with(lambda k: os.symlink(k / "gone.fits", k / "dangling_llc.fits")), code=0,
+        PSD_KEPLER, light_curves_with(lambda k: os.symlink(k / "gone.fits", k / "dangling_llc.fits")), code=0,
         outputs=("psd2.h5",), check=lambda ws: _unreadable_rows(ws, "dangling_llc.fits")),
     "light curves: a text file named like one": Case(
-        PSD, light_curves_with(lambda k: (k / "notes_llc.fits").write_text("my notes")), code=0,
+        PSD_KEPLER, light_curves_with(lambda k: (k / "notes_llc.fits").write_text("my notes")), code=0,
         outputs=("psd2.h5",), check=lambda ws: _unreadable_rows(ws, "notes_llc.fits")),
     "workspace: a symbolic link loop (serve)": Case(
         ("serve", "{ws}/loop", "--no-browser"), lambda ws: os.symlink(ws / "loop", ws / "loop"),
@@ -485,13 +579,49 @@ def _orbit_flags(ws, first, others, n_first=1):
 
 def _unreadable_rows(ws, name):
     """psd2.h5 holds the tiny demo's light curves, each with a PSD, and ``name`` as one UNREADABLE row."""
-    from latentexplorer.io.psdfile import read_psd_file
-    from latentexplorer.psd import PSDFlag
-
     psd = read_psd_file(ws / "psd2.h5")
     bad = np.array([Path(source).name == name for source in psd.source])
     assert bad.sum() == 1 and psd.flags[bad][0] & PSDFlag.UNREADABLE and np.isnan(psd.log_psd[bad]).all()
     assert np.isfinite(psd.log_psd[~bad]).all() and (~bad).sum() == len(list((ws / "survey/kepler").glob("kplr*")))
+
+
+def _unusable_spectra(ws, rows):
+    """latent2.h5 has NaN latents and the NO_DATA flag on ``rows`` (indices into its spectra) alone; every other
+    star has the latents of the workspace's own latent.h5."""
+    new, old = read_latent(ws / "latent2.h5"), read_latent(ws / "latent.h5")
+    unusable = np.isnan(new.z_mean).any(axis=1)
+    assert np.flatnonzero(unusable).tolist() == list(rows)
+    assert np.all(new.flag[list(rows)] & SpectrumFlag.NO_DATA)
+    np.testing.assert_allclose(new.z_mean[~unusable], old.z_mean[match_ids(new.apogee_id[~unusable], old.apogee_id)],
+                               atol=1e-5)
+
+
+def _not_encoded(ws, n):
+    """The catalog made from latent.h5 flags exactly the first ``n`` stars of the spectra not encoded (AGE_FLAG 1)."""
+    assert main(["catalog", str(ws), "--no-progress"]) == 0
+    catalog = Table.read(ws / "catalog.fits")
+    with h5py.File(ws / SPECTRA) as f:
+        spoilt = f["APOGEE_ID"].asstr()[:n]
+    not_encoded = (np.asarray(catalog["AGE_FLAG"]) & 1) != 0
+    assert sorted(np.char.strip(np.asarray(catalog["APOGEE_ID"][not_encoded]).astype(str))) == sorted(spoilt)
+    assert np.isnan(np.asarray(catalog["z0"], float)[not_encoded]).all()
+
+
+def _light_curve_flags(ws, spoilt):
+    """psd2.h5 flags ``spoilt_llc.fits`` with exactly ``spoilt`` and ``normal_llc.fits`` with none (a finite PSD)."""
+    psds = read_psd_file(ws / "psd2.h5")
+    flags = {Path(source).name: PSDFlag(int(flag)) for source, flag in zip(psds.source, psds.flags)}
+    assert flags == {"spoilt_llc.fits": spoilt, "normal_llc.fits": PSDFlag.OK}
+    assert np.isfinite(psds.log_psd[[Path(source).name == "normal_llc.fits" for source in psds.source]]).all()
+
+
+def _not_paired(ws):
+    """pairs made from psd2.h5 hold the normal light curve's star, not the spoilt one's."""
+    psds = read_psd_file(ws / "psd2.h5")
+    assert main([a.format(ws=ws) for a in PAIRS[:1] + ("{ws}/psd2.h5",) + PAIRS[2:]]) == 0
+    with h5py.File(ws / "pairs2.h5") as f:
+        paired = f["KIC"][()].tolist()
+    assert paired == [int(kic) for kic, source in zip(psds.kic, psds.source) if source.endswith("normal_llc.fits")]
 
 
 def _nan_latents(path, n):
@@ -527,8 +657,9 @@ def _copy_workspace(tmp_path) -> Path:
 
 
 @pytest.mark.parametrize("name", list(CASES))
-def test_a_spoilt_input_gives_one_line_or_a_flag(name, tmp_path, capsys, caplog):
+def test_a_spoilt_input_gives_one_line_or_a_flag(name, tmp_path, capsys, caplog, monkeypatch):
     case = CASES[name]
+    monkeypatch.setattr("latentexplorer.steps.psd.default_jobs", lambda: 1)  # PSD rows here: their warnings in caplog
     ws = _copy_workspace(tmp_path)
     if case.spoil is not None:
         case.spoil(ws)

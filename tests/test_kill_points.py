@@ -1,24 +1,31 @@
 """kill -9 at five points of every chunked step, the final write included: the rerun's output is byte-identical
 to an uninterrupted run's, nothing is left beside it (no parts, temporary or lock files) and no worker process
-of the killed run lives on.
+of the killed run lives on. kill -9 of ``ages`` while it writes the age model (a directory of seven files):
+the steps that read it use the old model whole or refuse it in one line, never a mix of old and new files.
 
 Each run is the real command in a child process, stopped at an exact point: the child pauses there (a patched
-``PartStore`` method or ``os.replace``) and writes a marker file, then the test kills it with SIGKILL.
+``PartStore`` method, ``os.replace`` or ``os.unlink``) and writes a marker file, then the test kills it with
+SIGKILL.
 """
 
 import hashlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import psutil
 import pytest
+from astropy.table import Table
 from demo_workspace import tiny_workspace
 
 from latentexplorer.catalog import build_catalog
+from latentexplorer.cli import main
+from latentexplorer.io.forest import FOREST_FILES
 from latentexplorer.io.provenance import LEDGER_NAME
 from latentexplorer.steps import compute_orbits, compute_psd_files, encode_spectra_file
 from latentexplorer.workspace import Workspace
@@ -51,6 +58,13 @@ elif kind == "rename":  # the final write: ARG's temporary file is complete, not
             hold()
         return replace(src, dst, *args, **kwargs)
     os.replace = held_replace
+elif kind == "unlink":  # ARG is about to be removed
+    unlink = os.unlink
+    def held_unlink(path, *args, **kwargs):
+        if Path(path).name == arg:
+            hold()
+        return unlink(path, *args, **kwargs)
+    os.unlink = held_unlink
 from latentexplorer.cli import main
 sys.exit(main(argv))
 """
@@ -152,3 +166,70 @@ def test_a_killed_catalog_run_never_leaves_an_old_fits_beside_its_new_csv(uninte
     kill_at("rename:catalog.fits", STEPS["catalog"][0](out), tmp_path / "marker")
     assert not (out / "catalog.fits").exists()
     assert digests(out, ["catalog.csv.gz"]) == {"catalog.csv.gz": uninterrupted["catalog"]["catalog.csv.gz"]}
+
+
+# --- the age model: a directory that lands as one ----------------------------------------------------------
+def ages_argv(workspace, seed):
+    return ["ages", workspace, "--n-train", "60", "--n-trees", "8", "--seed", str(seed)]
+
+
+def forest_workspace(directory) -> Path:
+    """A copy of the tiny workspace's inputs of ``ages`` and ``catalog`` (no forest yet)."""
+    root = directory / "ws"
+    shutil.copytree(tiny_workspace(), root, ignore=shutil.ignore_patterns("report", "kepler", "search", "forest",
+                                                                          "catalog.*", "orbits.fits"))
+    return root
+
+
+def catalog_ages(workspace, output) -> np.ndarray:
+    """The catalog's Age column (Gyr, allStar order; NaN without age) made by the CLI from ``workspace``."""
+    assert main(["catalog", str(workspace), "-o", str(output), "--overwrite", "--no-progress"]) == 0
+    return np.asarray(Table.read(output)["Age"], float)
+
+
+@pytest.fixture(scope="module")
+def forest_ages(tmp_path_factory):
+    """Catalog ages of uninterrupted ``ages`` runs with seed 1 (the old model of the tests) and seed 0."""
+    root = forest_workspace(tmp_path_factory.mktemp("uninterrupted-ages"))
+    found = {}
+    for seed in (1, 0):
+        assert main([*ages_argv(str(root), seed), "--no-progress"]) == 0
+        found[seed] = catalog_ages(root, root.parent / f"catalog-{seed}.fits")
+    return found
+
+
+FOREST_CASES = {
+    "unlink:metadata.json": "old",  # every new file written beside its place, the old model untouched
+    "rename:age_forest.skops": "refused",  # the old metadata removed, the new files landing
+    "rename:metadata.json": "refused",  # every new file landed but the metadata
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("point", list(FOREST_CASES))
+def test_ages_killed_while_writing_leaves_the_old_model_whole_or_refused_in_one_line(point, forest_ages, tmp_path,
+                                                                                       capsys):
+    old, new = forest_ages[1], forest_ages[0]
+    assert np.nanmedian(np.abs(old - new)) > 0.05  # the two models give other ages: a mix would show
+    ws = forest_workspace(tmp_path)
+    assert main([*ages_argv(str(ws), 1), "--no-progress"]) == 0
+    kill_at(point, ages_argv(ws, 0), tmp_path / "marker")
+    capsys.readouterr()
+    code = main(["catalog", str(ws), "-o", str(tmp_path / "catalog.fits"), "--no-progress"])
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    main(["status", str(ws)])
+    forest_line = next(line for line in capsys.readouterr().out.splitlines() if line.split()[0] == "forest")
+    if FOREST_CASES[point] == "old":
+        assert code == 0
+        np.testing.assert_array_equal(np.asarray(Table.read(tmp_path / "catalog.fits")["Age"], float), old)
+        assert forest_line.split()[1] == "ok"
+    else:
+        assert code == 2 and len(err) == 1 and "Traceback" not in err[0]
+        assert "forest is incomplete: it lacks metadata.json" in err[0] and "rerun `latentexplorer ages`" in err[0]
+        assert not (tmp_path / "catalog.fits").exists()
+        assert "UNUSABLE: age model directory" in forest_line and "is incomplete" in forest_line
+
+    assert main([*ages_argv(str(ws), 0), "--no-progress"]) == 0  # the rerun: the new model, no debris
+    np.testing.assert_array_equal(catalog_ages(ws, tmp_path / "catalog.fits"), new)
+    assert sorted(p.name for p in (ws / "forest").iterdir()) == sorted(FOREST_FILES)
+    assert not [p.name for p in ws.iterdir() if p.name.startswith(".")]

@@ -6,7 +6,8 @@ file, a directory of apStar/aspcapStar-like FITS files, or an HDF5 file with a n
 
 The output HDF5 file (written atomically) holds APOGEE_ID (N,) str, z_mean and z_std (N, latent_dim)
 float32 and flag (N,) int32, the ingest's SpectrumFlag bits. Unusable spectra (flag UNREADABLE or
-NO_DATA: no finite pixel) get NaN latents and the run goes on; the summary says how many.
+NO_DATA: no finite pixel; all zero, negative or constant flux; fewer than half the pixels good and within
+[0, 2] once normalised) get NaN latents and the run goes on; the summary says how many.
 
 Each finished chunk is kept in OUTPUT.parts/ until the output is written: an interrupted run (Ctrl-C,
 kill -9) resumes where it stopped when run again with the same arguments. --workers N spreads the

@@ -3,7 +3,10 @@
 Each light curve is read with lightkurve (PDCSAP flux, quality-flagged cadences removed, NaNs
 dropped, normalised to ppm), turned into a Lomb–Scargle PSD from 2 to 270 μHz at 0.009 μHz,
 flattened by a moving median of width 0.01 in log10 ν, smoothed (σ = 0.1 μHz), rebinned onto the
-2092-pixel grid and logged. Unreadable or unusable files are flagged and skipped, never fatal.
+2092-pixel grid and logged. Unreadable or unusable files are flagged and skipped, never fatal; so is a
+time axis that is not in days, unsorted or repeated. A baseline too short to resolve the grid, or a median
+cadence whose Nyquist frequency lies below the grid's top (269 μHz), gives a PSD that is computed but
+flagged. Each flagged file is one warning line; `pairs` uses unflagged PSDs only.
 
 Files are processed in chunks kept in OUTPUT.parts/ until the output is written: an interrupted run
 resumes where it stopped. By default the files are read and transformed by one process per CPU of this
@@ -44,8 +47,8 @@ def run(args) -> int:
         summary = compute_psd_files(args.inputs, args.output, progress=not args.no_progress,
                                     chunk_size=args.chunk_size, client=client, overwrite=args.overwrite)
     computed = summary.done + summary.flagged
-    print(f"psd: {computed} PSDs computed ({summary.flagged} of them flagged, e.g. a baseline shorter than the "
-          f"grid's resolution), {summary.failed} files failed → {summary.output}")
+    print(f"psd: {computed} PSDs computed ({summary.flagged} of them flagged: a baseline or cadence that cannot "
+          f"carry the grid), {summary.failed} files failed → {summary.output}")
     if computed == 0:
         print("latentexplorer psd: error: no light curve gave a PSD (see the warnings above)", file=sys.stderr)
         return 1

@@ -1,7 +1,9 @@
 """Atomic file output: write to a temporary file beside the target, rename on success.
 
 An interrupted or failing writer never leaves a half-written file at the target path, and an
-existing target is only replaced once the new file is complete.
+existing target is only replaced once the new file is complete. A product of several files (the catalog
+and its CSV, the age model's directory) lands as one with :func:`atomic_outputs`: its *mark*, the file
+whose presence says the product is complete, is removed before any other file is replaced and lands last.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import re
 import tempfile
 from pathlib import Path
 
-__all__ = ["check_output_directory", "atomic_output", "temporary_prefix", "is_temporary_of"]
+__all__ = ["check_output_directory", "atomic_output", "atomic_outputs", "temporary_prefix",
+           "is_temporary_of"]
 
 #: The marker in every temporary's name: ``.NAME.letmp-XXXXXXXX[SUFFIX]`` (XXXXXXXX: :func:`tempfile.mkstemp`'s).
 TEMPORARY_MARKER = "letmp-"
@@ -70,3 +73,21 @@ def atomic_output(path, suffix: str | None = None):
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         raise
+
+
+@contextlib.contextmanager
+def atomic_outputs(mark, *others):
+    """Context manager yielding temporary Paths ``(mark_tmp, *others_tmp)`` to write instead of the files
+    ``mark`` and ``others`` of one product (each temporary ends like its file: ``.npz``, ``.fits``, …).
+
+    On normal exit the old ``mark`` is removed, the ``others`` land (:func:`atomic_output`) and ``mark`` lands
+    last: wherever ``mark`` exists, every other file is of the same write, and a process killed while they
+    land leaves no ``mark`` (readers refuse an incomplete product) instead of a mix of old and new files.
+    A process killed before leaves the old product whole. On an exception every temporary is removed and
+    nothing is replaced.
+    """
+    with contextlib.ExitStack() as stack:  # exits in reverse: the mark, entered first, lands last
+        temporaries = [stack.enter_context(atomic_output(path, suffix=Path(path).suffix or None))
+                       for path in (mark, *others)]
+        yield temporaries
+        Path(mark).unlink(missing_ok=True)

@@ -23,11 +23,10 @@ from __future__ import annotations
 
 import gzip
 import io
-from pathlib import Path
 
 from astropy.table import Table
 
-from .atomic import atomic_output
+from .atomic import atomic_outputs
 from .tables import read_product_table, write_product_table
 
 __all__ = [
@@ -110,9 +109,10 @@ def _latent_dim(colnames) -> int:
 
 def write_catalog(table, fits_path, csv_path=None) -> None:
     """Write the catalog ``table`` to ``fits_path`` and, if ``csv_path``, as gzip-compressed CSV; each
-    file atomically, and the pair as one: both are written to temporary files first, then an old FITS is
-    removed, the CSV lands, the FITS lands last. Wherever a ``catalog.fits`` exists, the CSV beside it is
-    of the same run; a run killed in between leaves no FITS (and its parts, to resume from).
+    file atomically, and the pair as one (:func:`~latentexplorer.io.atomic.atomic_outputs`, the FITS its
+    mark): both are written to temporary files first, then an old FITS is removed, the CSV lands, the FITS
+    lands last. Wherever a ``catalog.fits`` exists, the CSV beside it is of the same run; a run killed in
+    between leaves no FITS (and its parts, to resume from).
 
     Parameters
     ----------
@@ -131,17 +131,15 @@ def write_catalog(table, fits_path, csv_path=None) -> None:
     k = _latent_dim(colnames)
     if k == 0:
         raise ValueError("catalog table lacks the latent columns z0, z0_err, …")
-    with atomic_output(fits_path, suffix=".fits") as fits_tmp:  # the FITS lands last: where it is new, so is the CSV
+    with atomic_outputs(fits_path, *([] if csv_path is None else [csv_path])) as (fits_tmp, *csv_tmp):
         written = write_product_table(fits_tmp, table, format_name=CATALOG_FORMAT, version=CATALOG_VERSION,
                                       extname="CATALOG", columns=_column_spec(k))
-        if csv_path is not None:
-            with atomic_output(csv_path, suffix=".csv.gz") as tmp:
-                # the product's name and mtime=0 in the gzip header: the same table gives the same bytes, and
-                # the name proves the file a catalog CSV (io.outputs.product_name), so a rerun may replace it
-                with (open(tmp, "wb") as file, gzip.GzipFile(CSV_HEADER_NAME, "wb", fileobj=file, mtime=0) as raw,
-                      io.TextIOWrapper(raw, "utf-8", newline="") as fh):
-                    written.write(fh, format="ascii.csv")
-                Path(fits_path).unlink(missing_ok=True)  # no old FITS beside the new CSV, even for a moment
+        for tmp in csv_tmp:
+            # the product's name and mtime=0 in the gzip header: the same table gives the same bytes, and the
+            # name proves the file a catalog CSV (io.outputs.product_name), so a rerun may replace it
+            with (open(tmp, "wb") as file, gzip.GzipFile(CSV_HEADER_NAME, "wb", fileobj=file, mtime=0) as raw,
+                  io.TextIOWrapper(raw, "utf-8", newline="") as fh):
+                written.write(fh, format="ascii.csv")
 
 
 def read_catalog(path) -> Table:

@@ -10,6 +10,11 @@ types — never pickle. ``tree_arrays.npz`` holds the age forest's trees as plai
 without importing scikit-learn (the star inspector); ``support.npz`` the training stars' latent means and
 label ranges (:class:`~latentexplorer.training_support.TrainingSupport`, the out-of-distribution flags).
 
+The directory lands as one (:func:`write_forest`): ``metadata.json`` is its mark, removed before any other
+file is replaced and written last, so a directory with it holds the files of one run only. Every reader
+refuses a directory without it (a run of ``latentexplorer ages`` killed while its files landed) rather than
+read old and new files together.
+
 This module imports no scikit-learn at import time: :func:`read_forest` imports the forest classes itself.
 """
 
@@ -20,13 +25,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import atomic_output
+from .atomic import atomic_outputs
 from .hdf5 import format_string
 from .json_product import read_json_product
 
 __all__ = ["FOREST_VERSION", "AGE_FILE", "STATE_FILE", "METADATA_FILE", "TRAINING_IDS", "CALIBRATION_IDS",
-           "TREE_ARRAYS_FILE", "SUPPORT_FILE", "write_forest", "read_forest", "read_forest_ids", "read_forest_metadata",
-           "read_tree_arrays", "read_support"]
+           "TREE_ARRAYS_FILE", "SUPPORT_FILE", "FOREST_FILES", "write_forest", "read_forest", "read_forest_ids",
+           "read_forest_metadata", "read_tree_arrays", "read_support"]
 
 FOREST_VERSION = 3
 AGE_FILE = "age_forest.skops"
@@ -36,30 +41,42 @@ TRAINING_IDS = "training_ids.txt"
 CALIBRATION_IDS = "calibration_ids.txt"
 TREE_ARRAYS_FILE = "tree_arrays.npz"
 SUPPORT_FILE = "support.npz"
+#: The files of a forest directory, its mark (the metadata, written last) first.
+FOREST_FILES = (METADATA_FILE, AGE_FILE, STATE_FILE, TREE_ARRAYS_FILE, SUPPORT_FILE, TRAINING_IDS, CALIBRATION_IDS)
 
 
 def write_forest(directory, regressor, classifier, metadata: dict, training_ids=(), calibration_ids=(),
                  support=None) -> Path:
     """Write the forests, ``metadata`` (stamped with the format), the star lists and the training ``support``
-    (:class:`~latentexplorer.training_support.TrainingSupport`; required) into ``directory`` (created), each
-    file atomically, the metadata last; returns the directory."""
+    (:class:`~latentexplorer.training_support.TrainingSupport`; required) into ``directory`` (created) as one
+    (:func:`~latentexplorer.io.atomic.atomic_outputs`): every file is written to a temporary beside its place,
+    then the old metadata is removed, the other files land and the metadata lands last. Returns the directory."""
+    from ..tree_arrays import forest_arrays
+
     if support is None:
         raise ValueError("an age model is saved with its training support")
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    regressor.save(directory / AGE_FILE)
-    classifier.save(directory / STATE_FILE)
-    from ..tree_arrays import forest_arrays
-
-    with atomic_output(directory / TREE_ARRAYS_FILE, suffix=".npz") as tmp:
-        np.savez(tmp, **forest_arrays(regressor))
-    with atomic_output(directory / SUPPORT_FILE, suffix=".npz") as tmp:
-        np.savez(tmp, **support.to_arrays())
-    for name, ids in ((TRAINING_IDS, training_ids), (CALIBRATION_IDS, calibration_ids)):
-        with atomic_output(directory / name, suffix=".txt") as tmp:
+    paths = (directory / name for name in FOREST_FILES)
+    with atomic_outputs(*paths) as (meta_tmp, age_tmp, state_tmp, trees_tmp, support_tmp, train_tmp, calibration_tmp):
+        regressor.save(age_tmp)
+        classifier.save(state_tmp)
+        np.savez(trees_tmp, **forest_arrays(regressor))
+        np.savez(support_tmp, **support.to_arrays())
+        for tmp, ids in ((train_tmp, training_ids), (calibration_tmp, calibration_ids)):
             tmp.write_text("".join(f"{star}\n" for star in ids))
-    with atomic_output(directory / METADATA_FILE, suffix=".json") as tmp:
-        tmp.write_text(json.dumps({"format": format_string("forest", FOREST_VERSION), **metadata}, indent=1))
+        meta_tmp.write_text(json.dumps({"format": format_string("forest", FOREST_VERSION), **metadata}, indent=1))
+    return directory
+
+
+def _complete(directory) -> Path:
+    """``directory`` as a Path, checked to be a complete forest directory (one holding its mark, the metadata)."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise FileNotFoundError(f"no age model at {directory} (run `latentexplorer ages`)")
+    if not (directory / METADATA_FILE).is_file():
+        raise FileNotFoundError(f"age model directory {directory} is incomplete: it lacks {METADATA_FILE} (a run of "
+                                "`latentexplorer ages` stopped while writing it?); rerun `latentexplorer ages`")
     return directory
 
 
@@ -73,17 +90,16 @@ def read_forest(directory) -> tuple:
     Raises
     ------
     FileNotFoundError
-        The directory or one of its files is missing (the message says which, and how to make it).
+        The directory or one of its files is missing, or it is incomplete (no metadata); the message says
+        which, and how to make it.
     ValueError
         Metadata that is not a latentexplorer forest's or of a newer version; a forest file that is not
         a skops forest (a pickle, garbage) or holds untrusted types.
     """
     from ..forest import ProbabilisticRandomForestClassifier, ProbabilisticRandomForestRegressor
 
-    directory = Path(directory)
-    if not directory.is_dir():
-        raise FileNotFoundError(f"no age model at {directory} (run `latentexplorer ages`)")
-    missing = [n for n in (AGE_FILE, STATE_FILE, METADATA_FILE) if not (directory / n).is_file()]
+    directory = _complete(directory)
+    missing = [n for n in (AGE_FILE, STATE_FILE) if not (directory / n).is_file()]
     if missing:
         raise FileNotFoundError(f"age model directory {directory} lacks {', '.join(missing)} "
                                 "(run `latentexplorer ages`)")
@@ -101,8 +117,9 @@ def read_forest(directory) -> tuple:
 
 
 def read_forest_ids(directory) -> tuple[np.ndarray, np.ndarray]:
-    """(training_ids, calibration_ids), each (n,) str, of a ``forest/`` directory (empty where not listed)."""
-    directory = Path(directory)
+    """(training_ids, calibration_ids), each (n,) str, of a complete ``forest/`` directory (empty where not
+    listed); FileNotFoundError for an incomplete one, as :func:`read_forest`."""
+    directory = _complete(directory)
     return tuple(np.array((directory / n).read_text().split() if (directory / n).is_file() else [], dtype=str)
                  for n in (TRAINING_IDS, CALIBRATION_IDS))
 
@@ -110,10 +127,8 @@ def read_forest_ids(directory) -> tuple[np.ndarray, np.ndarray]:
 def read_forest_metadata(directory) -> dict:
     """The ``metadata.json`` of a ``forest/`` directory (features, seed, …), without loading the forests;
     FileNotFoundError or ValueError as :func:`read_forest`."""
-    path = Path(directory) / METADATA_FILE
-    if not path.is_file():
-        raise FileNotFoundError(f"age model directory {directory} lacks {METADATA_FILE} (run `latentexplorer ages`)")
-    return read_json_product(path, "forest", FOREST_VERSION, "rerun `latentexplorer ages`")
+    return read_json_product(_complete(directory) / METADATA_FILE, "forest", FOREST_VERSION,
+                             "rerun `latentexplorer ages`")
 
 
 def read_tree_arrays(directory):
@@ -123,14 +138,14 @@ def read_tree_arrays(directory):
     Raises
     ------
     FileNotFoundError
-        The directory lacks ``tree_arrays.npz`` (written before it existed, or never).
+        The directory lacks ``tree_arrays.npz`` (written before it existed, or never), or is incomplete.
     ValueError
         The file is not a readable tree-array archive (damaged, truncated, pickled objects, missing or
         inconsistent arrays); the message names it.
     """
     from ..tree_arrays import TreeArrays
 
-    path = Path(directory) / TREE_ARRAYS_FILE
+    path = _complete(directory) / TREE_ARRAYS_FILE
     if not path.is_file():
         raise FileNotFoundError(f"age model directory {directory} lacks {TREE_ARRAYS_FILE} "
                                 "(rerun `latentexplorer ages`)")
@@ -147,7 +162,7 @@ def read_support(directory):
     directory; FileNotFoundError or ValueError naming the file as :func:`read_tree_arrays`."""
     from ..training_support import TrainingSupport
 
-    path = Path(directory) / SUPPORT_FILE
+    path = _complete(directory) / SUPPORT_FILE
     if not path.is_file():
         raise FileNotFoundError(f"age model directory {directory} lacks {SUPPORT_FILE} (rerun `latentexplorer ages`)")
     try:

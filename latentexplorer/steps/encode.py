@@ -40,7 +40,8 @@ def load_model_cached(model_dir):
 
 
 def _latent_part(ved, apogee_id, spectra, flag) -> dict:
-    """One part of latent.h5: the latents of ``spectra`` (n, 7514); NaN rows where a spectrum is all NaN."""
+    """One part of latent.h5: the latents of ``spectra`` (n, 7514); NaN rows where a spectrum is all NaN (the
+    ingest's unusable spectra, :mod:`latentexplorer.spectra`)."""
     usable = np.isfinite(spectra).any(axis=1)
     mean = np.full((len(spectra), ved.latent_dim), np.nan, np.float32)
     std = mean.copy()
@@ -97,8 +98,8 @@ def _encode_into(model_dir: Path, output: Path, n: int, source: dict, func, job_
     n_bad = sum(int(np.isnan(part["z_mean"][:, 0]).sum()) for _, part in parts)
     if n_bad == n:
         store.remove()
-        raise ValueError(f"{what}: none of the {n} spectra is usable (no finite pixel, or unreadable); "
-                         "nothing to encode")
+        raise ValueError(f"{what}: none of the {n} spectra is usable (no finite pixel; zero, negative or constant "
+                         "flux; or unreadable); nothing to encode")
     with latent_file_writer(output, n, ved.latent_dim, fingerprint) as write:
         for chunk, part in parts:
             write(chunk.start, LatentSet(part["APOGEE_ID"].astype(str), part["z_mean"], part["z_std"], part["flag"]))

@@ -61,18 +61,21 @@ def _absolute(path: Path) -> Path:
 
 def _psd_row(source: str, record=None, error: Exception | None = None) -> tuple:
     """(target_id, kic, n_points, baseline_days, log_psd or None, flags) of one light curve — or of an
-    unreadable file (``record`` None, ``error`` why)."""
+    unreadable file (``record`` None, ``error`` why). Every flagged light curve is logged as one warning line
+    naming ``source`` and the reason."""
     if record is None:
         log.warning("%s", error)
         return source, -1, 0, np.nan, None, psd_mod.PSDFlag.UNREADABLE
     baseline = np.ptp(record.time_days) if record.time_days.size else np.nan
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", psd_mod.PSDQualityWarning)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", psd_mod.PSDQualityWarning)
+        try:
             log_psd, flags = psd_mod.compute_psd(record.time_days, record.flux_ppm, return_flags=True)
-    except psd_mod.InvalidLightCurveError as err:
-        log.warning("%s: %s", source, err)
-        log_psd, flags = None, err.flags
+        except psd_mod.InvalidLightCurveError as err:
+            log.warning("%s: %s", source, err)
+            log_psd, flags = None, err.flags
+    for warning in caught:  # a computed but flagged PSD (SHORT_BASELINE, UNDERSAMPLED)
+        log.warning("%s: %s", source, warning.message)
     return record.target_id, record.kic, record.time_days.size, baseline, log_psd, flags
 
 
@@ -153,11 +156,13 @@ def compute_psd_files(inputs, output, progress: bool = True, chunk_size: int = 6
 
     Each file is read with lightkurve (PDCSAP flux, default quality mask, NaNs dropped, ppm) and goes
     through :func:`latentexplorer.psd.compute_psd`. A file that cannot be read or gives no PSD becomes a
-    NaN row with its :class:`~latentexplorer.psd.PSDFlag` bits; a too-short light curve is computed and
-    flagged ``SHORT_BASELINE``. Files are processed in chunks of ``chunk_size``, each kept as a part until
-    the output is written, so an interrupted run resumes; ``client`` (dask.distributed) spreads the
-    chunks over its workers, which must see the files at the same paths. ``output`` may not be an input, nor
-    replace a file that is not a PSD file without ``overwrite`` (:func:`latentexplorer.io.outputs.check_output`).
+    NaN row with its :class:`~latentexplorer.psd.PSDFlag` bits; a too-short light curve, or one whose
+    cadence cannot carry the grid's frequencies, is computed and flagged (``SHORT_BASELINE``,
+    ``UNDERSAMPLED``); each flagged file is one warning line, and ``pairs`` uses only unflagged PSDs. Files
+    are processed in chunks of ``chunk_size``, each kept as a part until the output is written, so an
+    interrupted run resumes; ``client`` (dask.distributed) spreads the chunks over its workers, which must see
+    the files at the same paths. ``output`` may not be an input, nor replace a file that is not a PSD file
+    without ``overwrite`` (:func:`latentexplorer.io.outputs.check_output`).
     """
     from ..batch import PartStore, plan_chunks, run_chunks
     from ..io.outputs import as_paths, check_output

@@ -6,8 +6,10 @@
     ``mean`` and ``std`` (n_pixels,) float32 of the pixel standardisation (read with ``allow_pickle=False``).
 ``metadata.json``
     ``format_version``, package/Keras/TensorFlow versions, ``latent_dim``, ``n_pixels``, the ``frequency``
-    grid (μHz), hyper-parameters, training configuration and summary, ``history`` and the SHA-256
-    ``fingerprint`` of the training data.
+    grid (μHz), hyper-parameters, training configuration and summary, ``history``, the SHA-256
+    ``fingerprint`` of the training data and ``pixel_scaler_sha256``, the SHA-256 of the scaler's arrays
+    (:func:`scaler_fingerprint`): a ``pixel_scaler.npz`` copied from another model is refused on loading.
+    Models saved before it existed carry none; their scaler is loaded unchecked.
 ``training_record.json``
     The APOGEE_IDs of the training and validation pairs (:mod:`latentexplorer.io.training_record`),
     when the model was fitted with them.
@@ -28,13 +30,15 @@ from ..constants import APOGEE_N_PIXELS
 from ..io.atomic import atomic_output
 from ..io.training_record import RECORD_FILE, TrainingRecord, read_training_record, write_training_record
 
-__all__ = ["FORMAT_VERSION", "MODEL_FILE", "SCALER_FILE", "METADATA_FILE", "ModelFiles", "data_fingerprint",
-           "write_model", "read_model_files", "read_model"]
+__all__ = ["FORMAT_VERSION", "MODEL_FILE", "SCALER_FILE", "METADATA_FILE", "SCALER_FINGERPRINT", "ModelFiles",
+           "data_fingerprint", "scaler_fingerprint", "write_model", "read_model_files", "read_model"]
 
 FORMAT_VERSION = 1  # bump when a saved directory can no longer be read by older code
 MODEL_FILE = "model.keras"
 SCALER_FILE = "pixel_scaler.npz"
 METADATA_FILE = "metadata.json"
+#: The metadata key of :func:`scaler_fingerprint`.
+SCALER_FINGERPRINT = "pixel_scaler_sha256"
 
 
 def data_fingerprint(*arrays) -> str:
@@ -47,8 +51,14 @@ def data_fingerprint(*arrays) -> str:
     return h.hexdigest()
 
 
+def scaler_fingerprint(mean, std) -> str:
+    """SHA-256 hex digest of a pixel scaler: :func:`data_fingerprint` of its ``mean`` and ``std`` as float32."""
+    return data_fingerprint(np.asarray(mean, np.float32), np.asarray(std, np.float32))
+
+
 def write_model(directory, network, mean, std, metadata: dict, record=None) -> Path:
-    """Write the files into ``directory`` (created if needed); returns the directory. ``record``: the
+    """Write the files into ``directory`` (created if needed), the metadata stamped with the format version
+    and the scaler's :func:`scaler_fingerprint`; returns the directory. ``record``: the
     :class:`~latentexplorer.io.training_record.TrainingRecord`, or None (then any old record is removed)."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -62,7 +72,8 @@ def write_model(directory, network, mean, std, metadata: dict, record=None) -> P
         with open(tmp, "wb") as fh:
             np.savez(fh, mean=np.asarray(mean, np.float32), std=np.asarray(std, np.float32))
     with atomic_output(directory / METADATA_FILE) as tmp:
-        tmp.write_text(json.dumps({"format_version": FORMAT_VERSION, **metadata}, indent=1))
+        tmp.write_text(json.dumps({"format_version": FORMAT_VERSION, **metadata,
+                                   SCALER_FINGERPRINT: scaler_fingerprint(mean, std)}, indent=1))
     return directory
 
 
@@ -93,8 +104,9 @@ def read_model_files(directory, frequency=None) -> ModelFiles:
         Unreadable or inconsistent content (the message names the file): metadata that is not a JSON object,
         of a newer format, with a ``latent_dim`` or ``n_pixels`` that is no positive integer or a
         ``frequency`` that is no list of numbers, spectra of another pixel count than APOGEE's gap-removed
-        grid, a pixel scaler of another length, a grid other than ``frequency`` (relative tolerance 1e-6),
-        or a training record of another run.
+        grid, a pixel scaler of another length or whose arrays are not those the metadata's
+        ``pixel_scaler_sha256`` records (copied from another model), a grid other than ``frequency``
+        (relative tolerance 1e-6), or a training record of another run.
     """
     directory = Path(directory)
     if not directory.is_dir():
@@ -148,6 +160,10 @@ def read_model_files(directory, frequency=None) -> ModelFiles:
                          f"{std.shape[0] if std.ndim else 0}) but the metadata says {n_pixels} pixels")
     if not (np.all(np.isfinite(mean)) and np.all(std > 0)):
         raise ValueError(f"{scaler_path}: pixel mean must be finite and pixel std positive")
+    recorded = metadata.get(SCALER_FINGERPRINT)  # None in a model saved before the fingerprint existed
+    if recorded is not None and recorded != scaler_fingerprint(mean, std):
+        raise ValueError(f"{scaler_path} is not the pixel scaler {directory / MODEL_FILE} was saved with (its "
+                         f"SHA-256 differs from {METADATA_FILE}'s {SCALER_FINGERPRINT}: copied from another model?)")
     record = read_training_record(directory) if (directory / RECORD_FILE).exists() else None
     if record is not None and record.fingerprint != metadata.get("training", {}).get("fingerprint", record.fingerprint):
         raise ValueError(f"{directory / RECORD_FILE} belongs to another training run than {directory / MODEL_FILE}")
