@@ -4,8 +4,15 @@ The child runs in its own process group (its own session), so it does not see th
 hang-up itself: :func:`run_in_process_group` catches SIGINT, SIGTERM and SIGHUP in the parent and
 :func:`stop_process_group` stops the child's whole family — SIGTERM to its group first (a Jupyter
 server then shuts its kernels down cleanly), SIGKILL after a timeout, then the same for any descendant
-that left the group (Jupyter kernels start their own sessions). On Linux the child also gets SIGTERM
-if the parent dies without cleaning up (``PR_SET_PDEATHSIG``).
+that left the group (Jupyter kernels start their own sessions).
+
+**Dying with the parent, however it dies** (kill -9 included), is one mechanism: ``PR_SET_PDEATHSIG``
+(Linux), armed by the child itself. A server child starts through this module's launcher
+(``python -m latentexplorer.processes PARENT_PID -- COMMAND…``), which arms SIGTERM-on-parent-death, exits if
+the parent is already gone, and execs COMMAND (the setting survives the exec); worker pools arm it in their
+initializer. A Jupyter server's kernels watch their own parent (ipykernel's parent poller, through the
+``JPY_PARENT_PID`` that jupyter_client sets): they exit within a second or two of their server. The signal
+follows the *thread* that started the child, so start servers from the main thread.
 
 >>> run_in_process_group([sys.executable, "-m", "jupyterlab", "--no-browser"])   # doctest: +SKIP
 0
@@ -30,12 +37,37 @@ __all__ = ["Stopped", "run_in_process_group", "start_process_group", "stop_on_si
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the forked child
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child
     """Linux: ask the kernel to send this (child) process SIGTERM when its parent dies."""
-    with contextlib.suppress(Exception):  # best effort: never fail the exec for it
+    with contextlib.suppress(Exception):  # best effort: never fail the start for it
         import ctypes
 
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG = 1
+
+
+def _launcher(command) -> list[str]:
+    """``command`` as started through this module's launcher (:func:`_launch`) on Linux; as it is elsewhere."""
+    command = list(map(str, command))
+    if not sys.platform.startswith("linux"):
+        return command
+    return [sys.executable, "-m", __name__, str(os.getpid()), "--", *command]
+
+
+def _launch(argv: list[str]) -> None:  # pragma: no cover - runs in the child, then becomes the command
+    """``PARENT_PID -- COMMAND…``: arm SIGTERM-on-parent-death, exit at once (status 1) if PARENT_PID is no
+    longer this process's parent (it died before the signal was armed), else exec COMMAND (status 127 and one
+    line on stderr if it cannot be run)."""
+    parent, separator, *command = argv
+    if separator != "--" or not command:
+        raise SystemExit("usage: python -m latentexplorer.processes PARENT_PID -- COMMAND [ARG…]")
+    _die_with_parent()
+    if os.getppid() != int(parent):
+        raise SystemExit(1)
+    try:
+        os.execvp(command[0], command)
+    except OSError as err:
+        print(f"cannot run {command[0]}: {err.strerror}", file=sys.stderr)
+        raise SystemExit(127) from None
 
 
 def worker_pool(n_jobs: int, start_method: str | None = None):
@@ -51,17 +83,16 @@ def worker_pool(n_jobs: int, start_method: str | None = None):
 
 
 def start_process_group(command, *, env=None, cwd=None, **popen_kwargs) -> subprocess.Popen:
-    """``subprocess.Popen(command)`` as the leader of a new process group (and session), stdin closed.
+    """``subprocess.Popen(command)`` as the leader of a new process group (and session), stdin closed, that
+    gets SIGTERM when this process dies (Linux; through the launcher, see the module's notes).
 
     Stop it with :func:`stop_process_group`. Extra keyword arguments go to :class:`subprocess.Popen`
     (e.g. ``stdout=``).
     """
     popen_kwargs.setdefault("stdin", subprocess.DEVNULL)
-    if sys.platform.startswith("linux") and threading.active_count() == 1:
-        popen_kwargs.setdefault("preexec_fn", _die_with_parent)  # preexec_fn is unsafe with threads
     if os.name == "posix":
         popen_kwargs["start_new_session"] = True
-    process = subprocess.Popen(list(map(str, command)), env=env, cwd=cwd, **popen_kwargs)
+    process = subprocess.Popen(_launcher(command), env=env, cwd=cwd, **popen_kwargs)
     log.debug("started %s (pid %d, own process group)", os.path.basename(str(command[0])), process.pid)
     return process
 
@@ -182,3 +213,7 @@ def run_in_process_group(command, *, env=None, cwd=None, timeout: float = 10.0, 
         finally:
             if process is not None:
                 stop_process_group(process, timeout)
+
+
+if __name__ == "__main__":  # pragma: no cover - the launcher of start_process_group
+    _launch(sys.argv[1:])

@@ -2,7 +2,11 @@
 
 Voila runs as a child process with ``$LATENTEXPLORER_WORKSPACE`` pointing at the workspace. It binds to
 localhost, strips the notebooks' source from the pages, shows no tracebacks to the browser and (Voila's
-default) refuses execute requests from the page: a visitor can move widgets, not run code.
+default) refuses execute requests from the page: a visitor can move widgets, not run code. It runs under
+the request policy of :mod:`latentexplorer.voila_app`: loopback host names only (and those of
+``allowed_hosts``), no cross-site requests, and at most :attr:`ServerSizing.max_kernels` page kernels
+(:attr:`ServerSizing.max_kernels_per_client` per client address); each refusal is one line of the server's
+log, which :func:`serve` repeats on stderr.
 
 Pages open fast and kernels do not pile up (:class:`ServerSizing`):
 
@@ -16,7 +20,9 @@ Pages open fast and kernels do not pile up (:class:`ServerSizing`):
 
 :class:`DashboardServer` stops Voila and every kernel when it is stopped, when it is garbage-collected
 with the interpreter, and (Linux) when its own process dies (``PR_SET_PDEATHSIG``); :func:`serve` also
-stops on SIGTERM, SIGINT and SIGHUP and when its parent process goes away.
+stops on SIGTERM, SIGINT and SIGHUP and when its parent process goes away. A Voila left without its
+:class:`DashboardServer` (kill -9) shuts its kernels down and exits; kernels left without their Voila exit
+(:mod:`latentexplorer.processes`).
 
 >>> with DashboardServer("workspace/", port=0) as server:      # doctest: +SKIP
 ...     print(server.wait_until_ready())                       # http://127.0.0.1:PORT/
@@ -28,6 +34,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -45,7 +52,7 @@ from .workspace import WorkspacePaths
 
 log = logging.getLogger(__name__)
 
-__all__ = ["DASHBOARDS", "DASHBOARD_DIR", "HOST", "ServerSizing", "DashboardServer", "serve"]
+__all__ = ["DASHBOARDS", "DASHBOARD_DIR", "HOST", "ServerSizing", "DashboardServer", "allowed_host_names", "serve"]
 
 HOST = "127.0.0.1"
 #: The dashboards, in the order they are listed.
@@ -55,6 +62,13 @@ DASHBOARD_DIR = Path(__file__).resolve().parent / "dashboards"
 #: Memory of one dashboard kernel on the demo workspace (RSS, measured by benchmarks/bench_dashboards.py),
 #: for the workshop sizing printed by ``serve --workshop``.
 KERNEL_MB = 220
+#: Page kernels one visitor may hold: every dashboard open, each once more while a reloaded page's old kernel
+#: is being freed. The kernel caps are this many per visitor.
+KERNELS_PER_VISITOR = 2 * len(DASHBOARDS)
+#: A name ``allowed_hosts`` takes: a DNS name, an IPv4 address or a bracketed IPv6 address, with an optional port.
+HOST_NAME = re.compile(r"(\[[0-9a-f:.]+\]|[a-z0-9_]([a-z0-9_.-]*[a-z0-9_])?)(:\d{1,5})?", re.IGNORECASE)
+#: A line the server's request policy logs for a refused request (:mod:`latentexplorer.voila_app`), from "refused" on.
+REFUSED = re.compile(r"\brefused (?:request for|render of) .*")
 
 
 @dataclass(frozen=True)
@@ -66,22 +80,30 @@ class ServerSizing:
     cull_interval_s : how often (seconds) the culler looks.
     fill_delay_s : seconds after a pooled kernel is handed out before its replacement starts (a burst of
         visitors is served before the refills compete with their pages for the CPU).
+    max_kernels : most page kernels (kernels serving a page; the pool does not count) running at once; a
+        render past it is refused (HTTP 503). Default :data:`KERNELS_PER_VISITOR` (one visitor).
+    max_kernels_per_client : most page kernels serving one client address (past it: HTTP 429); None: the
+        same as ``max_kernels`` — every visitor of a server on 127.0.0.1 arrives from a loopback address (a
+        browser on the machine, an SSH tunnel, a proxy), so a lower cap here is for a server reached otherwise.
     """
 
     pool_size: int = 1
     cull_idle_s: int = 120
     cull_interval_s: int = 30
     fill_delay_s: float = 1.0
+    max_kernels: int = KERNELS_PER_VISITOR
+    max_kernels_per_client: int | None = None
 
     @classmethod
     def for_workshop(cls, visitors: int) -> ServerSizing:
         """Sizing for ``visitors`` people at once, each with every dashboard open: a pool per dashboard of a
         quarter of them (at least 2) — the first page of each visitor comes from the pool, and the pool
-        refills a minute after a kernel leaves it, once a burst of arrivals is served — and idle pages freed after
-        10 minutes."""
+        refills a minute after a kernel leaves it, once a burst of arrivals is served —; idle pages freed after
+        10 minutes; page kernels capped at :data:`KERNELS_PER_VISITOR` per visitor."""
         if visitors < 1:
             raise ValueError(f"a workshop needs at least 1 visitor, got {visitors}")
-        return cls(pool_size=max(2, math.ceil(visitors / 4)), cull_idle_s=600, cull_interval_s=60, fill_delay_s=60.0)
+        return cls(pool_size=max(2, math.ceil(visitors / 4)), cull_idle_s=600, cull_interval_s=60, fill_delay_s=60.0,
+                   max_kernels=visitors * KERNELS_PER_VISITOR)
 
     def kernels(self, visitors: int = 0) -> int:
         """Kernels alive with ``visitors`` people each holding all four dashboards: the pools plus theirs."""
@@ -89,7 +111,10 @@ class ServerSizing:
 
     def voila_options(self) -> list[str]:
         """The Voila command-line options of this sizing."""
+        per_client = self.max_kernels if self.max_kernels_per_client is None else self.max_kernels_per_client
         options = ["--VoilaConfiguration.multi_kernel_manager_class=latentexplorer.voila_kernels.PageKernelManager",
+                   f"--DashboardVoila.max_kernels={int(self.max_kernels)}",
+                   f"--DashboardVoila.max_kernels_per_client={int(per_client)}",
                    f"--MappingKernelManager.cull_idle_timeout={int(self.cull_idle_s)}",
                    f"--MappingKernelManager.cull_interval={int(self.cull_interval_s)}",
                    "--MappingKernelManager.cull_connected=False"]
@@ -97,6 +122,22 @@ class ServerSizing:
             options += ["--preheat_kernel=True", f"--pool_size={int(self.pool_size)}",
                         f"--VoilaKernelManager.fill_delay={float(self.fill_delay_s)}"]
         return options
+
+
+def allowed_host_names(names) -> tuple[str, ...]:
+    """The host names of ``names`` (as given to ``--allow-host``), lower case and without a port.
+
+    Raises
+    ------
+    ValueError
+        For one that is not a host name (a URL, a pattern, an empty name).
+    """
+    from tornado.httputil import split_host_and_port
+
+    wrong = [name for name in names if not HOST_NAME.fullmatch(name)]
+    if wrong:
+        raise ValueError(f"--allow-host takes a host name such as dashboards.example.org, not {wrong[0]!r}")
+    return tuple(split_host_and_port(name.lower())[0] for name in names)
 
 
 def free_port() -> int:
@@ -128,7 +169,9 @@ class DashboardServer:
     dashboard_dir : Path, optional
         Directory of the dashboard notebooks; default :data:`DASHBOARD_DIR`.
     sizing : ServerSizing, optional
-        Preheated pool and culling; default ``ServerSizing()`` (one ready kernel per dashboard).
+        Preheated pool, culling and kernel caps; default ``ServerSizing()`` (one ready kernel per dashboard).
+    allowed_hosts : sequence of str, optional
+        Host names answered besides localhost, 127.0.0.1 and [::1] (e.g. a proxy's name for this server).
 
     Raises
     ------
@@ -138,10 +181,12 @@ class DashboardServer:
         If the port is not in 0–65535 or already in use.
     """
 
-    def __init__(self, workspace, port: int = 8866, dashboard_dir=None, sizing: ServerSizing | None = None):
+    def __init__(self, workspace, port: int = 8866, dashboard_dir=None, sizing: ServerSizing | None = None,
+                 allowed_hosts=()):
         self.workspace = WorkspacePaths(Path(workspace).expanduser().resolve())
         self.dashboard_dir = Path(dashboard_dir or DASHBOARD_DIR)
         self.sizing = sizing or ServerSizing()
+        self.allowed_hosts = allowed_host_names(allowed_hosts)
         if not self.workspace.root.is_dir():
             raise FileNotFoundError(f"workspace {self.workspace.root} does not exist")
         if not self.workspace.latent.exists():
@@ -157,6 +202,7 @@ class DashboardServer:
         self.port = int(port) or free_port()
         self.process: subprocess.Popen | None = None
         self._log = None
+        self._log_read = 0  # how far refusals() has read the log
 
     @property
     def base_url(self) -> str:
@@ -173,9 +219,12 @@ class DashboardServer:
         if self.process is not None:
             raise ValueError("this server is already started")
         env = dict(os.environ, **{WORKSPACE_ENV: str(self.workspace.root)})
-        command = [sys.executable, "-m", "voila", str(self.dashboard_dir), "--no-browser", f"--port={self.port}",
-                   f"--Voila.ip={HOST}", "--strip_sources=True", "--show_tracebacks=False",
+        command = [sys.executable, "-m", "latentexplorer.voila_app", str(self.dashboard_dir), "--no-browser",
+                   f"--port={self.port}", f"--Voila.ip={HOST}", "--strip_sources=True", "--show_tracebacks=False",
                    "--Voila.tornado_settings", "disable_check_xsrf=True",
+                   # a visitor's ?template= or ?theme= picks no file (a path there was a server error)
+                   "--VoilaConfiguration.allow_template_override=NO", "--VoilaConfiguration.allow_theme_override=NO",
+                   *(f"--DashboardVoila.allowed_hosts={name}" for name in self.allowed_hosts),
                    *self.sizing.voila_options()]
         self._log = tempfile.TemporaryFile(prefix="latentexplorer-voila-")
         self.process = start_process_group(command, env=env, cwd=self.dashboard_dir, stdout=self._log,
@@ -185,10 +234,26 @@ class DashboardServer:
 
     def output(self) -> str:
         """What Voila has printed so far (its log)."""
+        return self._log_bytes(0).decode(errors="replace")
+
+    def refusals(self) -> list[str]:
+        """The lines Voila has logged for refused requests (:mod:`latentexplorer.voila_app`) since the last call,
+        each from its word "refused" on."""
+        text = self._log_bytes(self._log_read)
+        complete = text[: text.rfind(b"\n") + 1]
+        self._log_read += len(complete)
+        return [match.group(0) for match in map(REFUSED.search, complete.decode(errors="replace").splitlines())
+                if match]
+
+    def _log_bytes(self, start: int) -> bytes:
+        """Voila's log from byte ``start`` on (read without moving the file offset Voila writes at)."""
         if self._log is None:
-            return ""
-        self._log.seek(0)
-        return self._log.read().decode(errors="replace")
+            return b""
+        chunks = []
+        while chunk := os.pread(self._log.fileno(), 1 << 20, start):
+            chunks.append(chunk)
+            start += len(chunk)
+        return b"".join(chunks)
 
     def kernel_pids(self) -> list[int]:
         """Process ids of the kernels Voila runs now (its child processes)."""
@@ -240,17 +305,16 @@ class DashboardServer:
 
 
 def serve(workspace, port: int = 8866, open_browser: bool = True, ready_timeout: float = 120.0,
-          sizing: ServerSizing | None = None) -> int:
+          sizing: ServerSizing | None = None, allowed_hosts=()) -> int:
     """Serve the dashboards for ``workspace`` until stopped; returns 0 when stopped, else Voila's exit status.
 
-    Prints the URLs once Voila answers and, with ``open_browser``, opens the first dashboard. SIGTERM,
-    SIGINT (Ctrl-C), SIGHUP and the death of the parent process stop Voila and every kernel.
+    Prints the URLs once Voila answers and, with ``open_browser``, opens the first dashboard; then repeats
+    on stderr each line Voila logs for a refused request. SIGTERM, SIGINT (Ctrl-C), SIGHUP and the death of
+    the parent process stop Voila and every kernel.
     """
-    server = DashboardServer(workspace, port, sizing=sizing)
+    server = DashboardServer(workspace, port, sizing=sizing, allowed_hosts=allowed_hosts)
     try:
-        # Voila starts before the handlers (and the parent watch thread, which would keep
-        # start_process_group from arming PR_SET_PDEATHSIG): a signal during the start kills this
-        # process, and Voila with it.
+        # Voila starts before the handlers: a signal during the start kills this process, and Voila with it.
         with server, stop_on_signals(watch_parent=True):
             start = time.perf_counter()
             server.wait_until_ready(ready_timeout)
@@ -261,7 +325,11 @@ def serve(workspace, port: int = 8866, open_browser: bool = True, ready_timeout:
                 print(f"  {name:<16} {server.url(name)}", flush=True)
             if open_browser:
                 webbrowser.open(server.url(DASHBOARDS[0]))
-            return server.process.wait()
+            while (status := server.process.poll()) is None:
+                for line in server.refusals():
+                    print(line, file=sys.stderr, flush=True)
+                time.sleep(0.5)
+            return status
     except Stopped as reason:
         print(f"stopping the dashboards ({reason})", flush=True)
         return 0

@@ -34,6 +34,8 @@ TIMEOUT_MS = 120_000
 #: A notebook of "the user" already in the notebook folder: the command must leave it as it is.
 USER_NOTEBOOK = "01_light_curve_to_psd.ipynb"
 USER_EDIT = {"cells": [], "metadata": {"edited": "by the user"}, "nbformat": 4, "nbformat_minor": 5}
+#: The name the command is told to answer besides the loopback ones (``--allow-host``).
+ALLOWED = "lab.example"
 
 
 @dataclass
@@ -84,7 +86,8 @@ def lab(tmp_path_factory):
     log = root / "lab.log"
     with log.open("wb") as out:
         process = start_process_group([sys.executable, "-m", "latentexplorer", "lab", tiny_workspace(),
-                                       "--port", str(port), "--no-browser", "--notebook-dir", notebook_dir],
+                                       "--port", str(port), "--no-browser", "--notebook-dir", notebook_dir,
+                                       "--allow-host", ALLOWED],
                                       env=env, stdout=out, stderr=out)
     server = Lab(process, f"http://127.0.0.1:{port}/", notebook_dir, log)
     try:
@@ -226,6 +229,18 @@ def test_latent_explorer_runs_and_redraws_in_jupyterlab(lab, browser):
         assert own == []
     finally:
         page.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("host, status", [("attacker.example", 403), (f"{ALLOWED}:8888", 200), ("localhost", 200)])
+def test_jupyterlab_answers_loopback_names_and_allow_host_only(lab, host, status):
+    request = urllib.request.Request(f"{lab.base_url}api/status", headers={"Host": host,
+                                                                           "Authorization": f"token {TOKEN}"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == status
+    except urllib.error.HTTPError as err:
+        assert err.code == status
 
 
 @pytest.mark.slow

@@ -1,9 +1,15 @@
-"""`latentexplorer serve`: preheated pages, kernels freed when pages go, and nothing left behind on any signal."""
+"""`latentexplorer serve`: preheated pages, kernels freed when pages go, kernel caps and refusals said on
+stderr, and nothing left behind on any signal — kill -9 included."""
 
+import contextlib
 import os
+import queue
+import re
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 
 import psutil
@@ -11,7 +17,8 @@ import pytest
 from demo_workspace import tiny_workspace
 
 from latentexplorer.cli import main
-from latentexplorer.serve import DASHBOARDS, DashboardServer, ServerSizing
+from latentexplorer.serve import DASHBOARDS, DashboardServer, ServerSizing, allowed_host_names
+from latentexplorer.voila_kernels import PageKernelManager
 
 pytestmark = pytest.mark.slow
 
@@ -21,6 +28,37 @@ def _serve(extra_args=(), preexec_fn=None) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "latentexplorer", "serve", str(tiny_workspace()), "--port", "0",
                              "--no-browser", *extra_args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, preexec_fn=preexec_fn)
+
+
+def _lines(proc: subprocess.Popen) -> queue.Queue:
+    """The lines ``proc`` prints (stdout and stderr), as they come (a reader thread; None at the end)."""
+    lines = queue.Queue()
+
+    def read():
+        for line in proc.stdout:
+            lines.put(line.rstrip("\n"))
+        lines.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
+    return lines
+
+
+def _next_line(lines: queue.Queue, pattern: str, timeout: float = 120.0) -> re.Match:
+    """The match of ``pattern`` in the next line of ``lines`` that has one (AssertionError after ``timeout`` s)."""
+    deadline = time.monotonic() + timeout
+    while (line := lines.get(timeout=max(0.0, deadline - time.monotonic()))) is not None:
+        if match := re.search(pattern, line):
+            return match
+    raise AssertionError(f"the process ended before printing a line matching {pattern!r}")
+
+
+def _answers(port: int) -> bool:
+    """Whether something accepts connections on 127.0.0.1:``port``."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+        return True
+    except OSError:
+        return False
 
 
 def _wait_for_kernels(pid: int, n: int, timeout: float = 120.0) -> list[psutil.Process]:
@@ -53,6 +91,86 @@ def test_workshop_sizing_pools_a_quarter_of_the_visitors(capsys):
     with pytest.raises(ValueError, match="at least 1 visitor"):
         ServerSizing.for_workshop(0)
     assert main(["serve", str(tiny_workspace()), "--workshop", "0"]) == 2
+
+
+def test_kernel_caps_default_to_every_dashboard_twice_per_visitor():
+    assert ServerSizing().max_kernels == 2 * len(DASHBOARDS)
+    assert ServerSizing.for_workshop(30).max_kernels == 30 * 2 * len(DASHBOARDS)
+    options = ServerSizing(max_kernels=20).voila_options()
+    assert "--DashboardVoila.max_kernels=20" in options
+    assert "--DashboardVoila.max_kernels_per_client=20" in options  # per client: the server's cap unless set
+
+
+def test_cap_and_host_options_are_checked(capsys):
+    assert allowed_host_names(["Dashboards.Example:443", "[::1]", "10.0.0.7"]) == ("dashboards.example", "[::1]",
+                                                                                  "10.0.0.7")
+    for wrong in (["--allow-host", "http://dashboards.example/"], ["--allow-host", "*.example"],
+                  ["--max-kernels", "0"], ["--max-kernels-per-client", "-1"]):
+        assert main(["serve", str(tiny_workspace()), "--no-browser", *wrong]) == 2
+        assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_renders_arriving_together_count_against_the_caps_before_their_kernels_start():
+    kernels = PageKernelManager()
+    with kernels.page_render("127.0.0.1") as claim, kernels.page_render("127.0.0.1"), kernels.page_render("::1"):
+        assert (kernels.page_kernels(), kernels.page_kernels("127.0.0.1"), kernels.page_kernels("::1")) == (3, 2, 1)
+        claim("a-kernel-that-is-not-running")  # the place passes to the kernel, which counts while it runs
+        assert kernels.page_kernels("127.0.0.1") == 1
+    assert kernels.page_kernels() == 0
+
+
+def test_serve_says_each_refused_request_in_one_line_on_stderr():
+    proc = _serve(["--pool-size", "0"])
+    try:
+        lines = _lines(proc)
+        port = int(_next_line(lines, r"ready in .* at http://127\.0\.0\.1:(\d+)/").group(1))
+        with socket.create_connection(("127.0.0.1", port)) as s:
+            s.sendall(b"GET /voila/render/star_inspector.ipynb HTTP/1.1\r\nHost: attacker.example\r\n\r\n")
+            assert s.makefile("rb").readline().split()[1] == b"403"
+        said = _next_line(lines, r"refused .*", timeout=10).group(0)
+        assert said == ("refused request for '/voila/render/star_inspector.ipynb' from 127.0.0.1: "
+                        "Host 'attacker.example' is not an allowed name (127.0.0.1, [::1], localhost; "
+                        "more with --allow-host)")
+    finally:
+        proc.terminate()
+        proc.wait(60)
+
+
+def test_a_server_child_dies_with_its_parent_even_when_the_parent_runs_threads():
+    parent = subprocess.Popen([sys.executable, "-c", (
+        "import subprocess, sys, threading, time\n"
+        "from latentexplorer.processes import start_process_group\n"
+        "threading.Thread(target=time.sleep, args=(600,), daemon=True).start()\n"
+        "child = start_process_group([sys.executable, '-c', 'import time; time.sleep(600)'])\n"
+        "print(child.pid, flush=True)\n"
+        "time.sleep(600)\n")], stdout=subprocess.PIPE, text=True)
+    child = psutil.Process(int(parent.stdout.readline()))
+    try:
+        parent.kill()
+        parent.wait()
+        psutil.wait_procs([child], timeout=5)
+        assert _alive([child]) == []
+    finally:
+        with contextlib.suppress(psutil.Error):
+            child.kill()
+
+
+def test_kill_9_of_serve_stops_voila_and_every_kernel():
+    proc = _serve()
+    family = []
+    try:
+        port = int(_next_line(_lines(proc), r"ready in .* at http://127\.0\.0\.1:(\d+)/").group(1))
+        family = _wait_for_kernels(proc.pid, len(DASHBOARDS))  # Voila and its kernels
+        proc.kill()
+        proc.wait()
+        psutil.wait_procs(family, timeout=15)
+        assert _alive(family) == []
+        assert not _answers(port)
+    finally:
+        proc.kill()
+        for p in family:  # what a failure left behind
+            with contextlib.suppress(psutil.Error):
+                p.kill()
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])

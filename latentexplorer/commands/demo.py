@@ -61,7 +61,6 @@ def run(args) -> int:
           if done else "all stages already built (cached)")
     if args.build_only:
         return 0
-    from ..serve import serve
-    from .serve import sizing_from
+    from .serve import serve_from
 
-    return serve(workspace, port=args.port, open_browser=not args.no_browser, sizing=sizing_from(args))
+    return serve_from(args, workspace)

@@ -7,7 +7,9 @@ LATENTEXPLORER_WORKSPACE set to WORKSPACE, so every notebook reads that workspac
 in the folder is never overwritten: your edits stay; delete a notebook to get the original back.
 Without WORKSPACE, the demo's workspace is used (build it first with `latentexplorer demo --build-only`).
 JupyterLab prints its URL (with the login token) and opens a browser unless --no-browser. Ctrl-C,
-SIGTERM or closing the terminal stops JupyterLab and its kernels.
+SIGTERM, closing the terminal or the command's death (kill -9 included) stops JupyterLab and its kernels.
+Like `serve`, JupyterLab answers only requests for localhost and loopback addresses, and the names given
+with --allow-host (HTTP 403 otherwise: Jupyter's own check).
 
 Examples:
   latentexplorer lab                                # the demo workspace, notebooks in WORKSPACE/notebooks/
@@ -37,6 +39,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--no-browser", action="store_true", help="do not open a web browser")
     parser.add_argument("--notebook-dir", type=Path, default=None, metavar="DIR",
                         help="where to copy the notebooks and start JupyterLab (default WORKSPACE/notebooks)")
+    parser.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                        help="also answer requests for this host name (repeatable; localhost and loopback "
+                             "addresses always)")
 
 
 def copy_notebooks(destination: Path) -> tuple[list[str], list[str]]:
@@ -87,10 +92,11 @@ def _workspace(path: Path | None) -> Path:
 
 def run(args) -> int:
     from ..processes import run_in_process_group
-    from ..serve import HOST, free_port, port_in_use
+    from ..serve import HOST, allowed_host_names, free_port, port_in_use
     from ..widgets.display import WORKSPACE_ENV
 
     workspace = _workspace(args.workspace)
+    allowed_hosts = allowed_host_names(args.allow_host)
     if not 0 <= args.port <= 65535:
         raise ValueError(f"--port must be in 0–65535, got {args.port}")
     if args.port and port_in_use(args.port):
@@ -105,7 +111,8 @@ def run(args) -> int:
         print(f"note: {workspace} has no latent.h5 yet; notebooks 03–05 need the pipeline's products", file=sys.stderr)
     command = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={notebook_dir}",
                f"--ServerApp.ip={HOST}", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-               f"--ServerApp.open_browser={not args.no_browser}"]
+               f"--ServerApp.open_browser={not args.no_browser}",
+               *(f"--ServerApp.local_hostnames={name}" for name in ("localhost", *allowed_hosts))]
     if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers run as root; Jupyter refuses that unless told
         command.append("--ServerApp.allow_root=True")
     print(f"starting JupyterLab on http://{HOST}:{port}/lab (Ctrl-C to stop)", flush=True)
