@@ -497,9 +497,12 @@ CASES = {
     "output: directory missing": Case(("catalog", "{ws}", "-o", "{ws}/nowhere/c.fits", "--no-progress"),
                                       error=r"output directory .*nowhere does not exist"),
     # --overwrite never destroys an input, however it is named (issue 25, item 1)
+    "overwrite: psd onto the directory of its light curves": Case(
+        ("psd", "{ws}/survey/kepler", "-o", "{ws}/survey", "--overwrite", "--no-progress"),
+        light_curves_with(lambda k: None), error=r"survey holds .*_llc\.fits, an input of this step"),
     "overwrite: psd onto a light curve of its input directory": Case(
         ("psd", "{ws}/survey/kepler", "-o", "{ws}/survey/kepler/target_llc.fits", "--overwrite", "--no-progress"),
-        light_curves_with_target, error=r"target_llc\.fits lies inside .*kepler, an input of this step"),
+        light_curves_with_target, error=r"target_llc\.fits is also an input of this step"),
     "overwrite: encode onto its model's weights": Case(
         ("encode", "{ws}/model", "{ws}/survey/spectra.h5", "-o", "{ws}/model/model.keras", "--overwrite"),
         error=r"model\.keras lies inside .*model, an input of this step"),

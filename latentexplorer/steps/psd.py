@@ -167,11 +167,10 @@ def compute_psd_files(inputs, output, progress: bool = True, chunk_size: int = 6
     from ..batch import PartStore, plan_chunks, run_chunks
     from ..io.outputs import as_paths, check_output
 
-    check_output(output, "psd", as_paths(inputs), overwrite)
-
     files = [str(_absolute(f)) for f in find_light_curve_files(as_paths(inputs))]
     if not files:
         raise ValueError("no light-curve files found in the inputs")
+    check_output(output, "psd", files, overwrite)  # the light curves are the inputs, not their directories
     chunks = plan_chunks(len(files), chunk_size)
     digest = hashlib.sha256("\n".join(json.dumps(_describe_file(f)) for f in files).encode()).hexdigest()
     store = PartStore(output, {"step": "psd", "version": 1, "files_sha256": digest, "n_rows": len(files),
