@@ -45,7 +45,7 @@ def test_a_workspace_built_otherwise_is_rebuilt_only_on_request_and_keeps_the_us
 
     root = tmp_path / "ws"
     root.mkdir()
-    (root / "demo.json").write_text(json.dumps({"size": "tiny", "seed": 1}))
+    (root / "demo.json").write_text(json.dumps({"size": "tiny", "seed": 1, "files": ["psd.h5"]}))
     (root / "psd.h5").write_text("an old product")
     (root / "my_notebook.ipynb").write_text("precious")
     assert main(["demo", "--workspace", str(root), "--size", "tiny", "--build-only"]) == 2

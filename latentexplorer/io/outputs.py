@@ -84,15 +84,23 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
+def _resolved(path: Path) -> Path:
+    """``path`` with links and ``..`` followed; a link loop stays as named (absolute)."""
+    try:
+        return path.resolve()
+    except RuntimeError:  # pathlib's link loop before Python 3.13
+        return path.absolute()
+
+
 def _within(inner: Path, outer: Path) -> bool:
     """True when ``inner`` is ``outer`` or lies anywhere under it (both resolved: links and ``..`` followed)."""
-    inner, outer = inner.resolve(), outer.resolve()
+    inner, outer = _resolved(inner), _resolved(outer)
     return inner == outer or outer in inner.parents
 
 
 def _clashes_with_input(output: Path, source: Path) -> str | None:
     """How writing ``output`` would destroy the input ``source`` (a file or directory), or None."""
-    if _same_file(output, source) or output.resolve() == source.resolve():
+    if _same_file(output, source) or _resolved(output) == _resolved(source):
         return "is also an input of this step"
     if source.is_dir() and _within(output, source):
         return f"lies inside {source}, an input of this step"
