@@ -65,6 +65,12 @@ def make_pairs(psd_path, spectra_path, seismic_path, output, *, numax_range=C.TR
     state = np.asarray(seismic["EVOLSTATE"]).astype(str)
     in_sample = (numax > numax_range[0]) & (numax < numax_range[1]) & np.isin(state, ("RGB", "RC"))
     kic = np.asarray(seismic["KIC"], dtype=np.int64)
+    no_kic = (psds.flags == 0) & (psds.kic <= 0)
+    if no_kic.any():  # TESS and other non-Kepler light curves: the seismic catalog joins by KIC alone
+        example = psds.target_id[np.flatnonzero(no_kic)[0]]
+        logger.warning("%s: %d of its %d PSDs have no Kepler KIC (e.g. %s: a TESS or other light curve); pairs join "
+                       "the seismic catalog by KIC only, so they make no pairs", psd_path, int(no_kic.sum()),
+                       len(psds.kic), example)
     usable_psd = np.flatnonzero((psds.flags == 0) & (psds.kic > 0) & np.isfinite(psds.log_psd).all(axis=1))
     psd_of = match_ids(kic, psds.kic[usable_psd], warn_duplicates=str(psd_path))  # its row among the usable PSDs
     candidates = np.flatnonzero(in_sample & (psd_of >= 0))
