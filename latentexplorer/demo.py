@@ -184,27 +184,27 @@ def build_demo_workspace(path, size: str = "demo", seed: int = 0, progress: bool
     stamp = {"size": size, "seed": int(seed), "version": __version__, "spectra_format": spectra_format,
              "model": "trained" if train else "reference", **spec.__dict__}
     stamp_path = ws.root / "demo.json"
+    made = []  # the product files the build made (demo.json's list); a resumed build keeps its list
     if ws.root.exists() and any(ws.root.iterdir()):
         previous = _read_stamp(stamp_path)
         if previous is None:
             raise FileExistsError(f"{ws.root} exists and is not a demo workspace; choose another --workspace")
-        made = previous.pop("files", None)
-        if previous != stamp:
+        recorded = previous.pop("files", None)
+        if previous == stamp:
+            made = recorded or []
+        else:
             changed = ", ".join(f"{k} {previous.get(k)!r} → {v!r}" for k, v in stamp.items() if previous.get(k) != v)
             if not overwrite:
                 raise FileExistsError(f"the demo workspace {ws.root} was built otherwise ({changed}); add --overwrite "
                                       "to rebuild it (its products are replaced, other files kept) or choose another "
                                       "--workspace")
-            if made is None:
+            if recorded is None:
                 raise FileExistsError(f"the demo workspace {ws.root} was built by a version that kept no list of its "
                                       "files, so --overwrite cannot tell them from yours; move your files out and "
                                       "remove it, or choose another --workspace")
-            kept = _remove_demo_products(ws, made)
+            kept = _remove_demo_products(ws, recorded)
             log.info("rebuilding demo workspace %s (%s); %d other file(s) kept%s", ws.root, changed, len(kept),
                      f": {', '.join(kept[:5])}{' …' if len(kept) > 5 else ''}" if kept else "")
-        made = [] if previous != stamp else (made or [])  # a resumed build keeps the list of what it made
-    else:
-        made = []
     ws.root.mkdir(parents=True, exist_ok=True)
     _write_stamp(stamp_path, stamp, made)
 

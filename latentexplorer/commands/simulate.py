@@ -50,8 +50,8 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from ..mock import simulate_survey
     from ..io.provenance import stale_products
-    from ..mock.survey import (check_survey_fits, existing_survey_files, prepare_directory, remove_new_survey_files,
-                               survey_tree)
+    from ..io.outputs import removes_what_it_made
+    from ..mock.survey import check_survey_fits, existing_survey_files, prepare_directory
 
     if args.n_stars < 1:
         raise ValueError(f"--n-stars must be at least 1, got {args.n_stars}")
@@ -71,13 +71,9 @@ def run(args) -> int:
                               "it (what was made from it becomes stale), or choose another directory")
     start = time.perf_counter()
     survey = simulate_survey(args.n_stars, args.n_kepler, args.seed)
-    before = survey_tree(args.output)
-    try:
+    with removes_what_it_made(args.output):  # a failed run leaves nothing that refuses the rerun
         paths = survey.write(args.output, spectra_format=args.spectra_format, progress=not args.no_progress,
                              n_jobs=args.jobs, light_curves=args.light_curves)
-    except BaseException:
-        remove_new_survey_files(args.output, before)  # a failed run leaves nothing that refuses the rerun
-        raise
     truth = survey.truth
     n_rc = int((truth["EVOLSTATE"] == "RC").sum())
     n_high = int((truth["POPULATION"] == "thick").sum())

@@ -49,6 +49,10 @@ def kepler_llc_filename(kic, time_stop_bkjd=_KEPLER_Q17_END_BKJD) -> str:
     return f"kplr{kic:09d}-{stamp}_llc.fits"
 
 
+#: The primary-header cards that mark a light curve written by :func:`write_kepler_llc`.
+_ORIGIN, _CREATOR = "latentexplorer", "latentexplorer.io.kepler LightCurve writer"
+
+
 def is_mock_light_curve(path) -> bool:
     """True when ``path`` is a regular file (not a link) whose primary header says :func:`write_kepler_llc` wrote
     it (``ORIGIN`` and ``CREATOR``), so a new mock survey may replace it; False for anything else."""
@@ -60,10 +64,6 @@ def is_mock_light_curve(path) -> bool:
     except (OSError, ValueError):
         return False
     return header.get("ORIGIN") == _ORIGIN and header.get("CREATOR") == _CREATOR
-
-
-#: The primary-header cards that mark a light curve written by :func:`write_kepler_llc`.
-_ORIGIN, _CREATOR = "latentexplorer", "latentexplorer.io.kepler LightCurve writer"
 
 
 def _check_kic(kic) -> int:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import functools
 import logging
+import os
 import re
 import warnings
 from dataclasses import dataclass

@@ -18,21 +18,24 @@ import stat
 from glob import escape as glob_escape
 from pathlib import Path
 
-from .atomic import check_output_directory, is_temporary_of
+from .atomic import check_output_directory, is_temporary_of, temporary_prefix
 
 __all__ = ["DISK_ERRORS", "product_name", "as_paths", "step_decorator", "check_output", "check_free_space",
-           "disk_error", "output_lock", "locks_output", "removes_new_empty_directories"]
+           "disk_error", "output_lock", "locks_output", "resolved_path", "removes_new_empty_directories",
+           "removes_what_it_made"]
 
 
 def _gzip_product(head: bytes) -> str | None:
     """The product named ``latentexplorer.NAME.csv`` in a gzip header's file name (``head``: the file's first
     bytes), or None."""
+    from .hdf5 import FORMAT_PREFIX  # not at import: it imports h5py
+
     flags, rest = head[3], head[10:]
     if flags & 0x04:  # FEXTRA comes first: two bytes of length, then the field
         rest = rest[2 + int.from_bytes(rest[:2], "little"):]
     if not flags & 0x08 or b"\0" not in rest:
         return None
-    match = re.fullmatch(rb"latentexplorer\.(\w+)\.csv", rest[:rest.index(b"\0")])
+    match = re.fullmatch(re.escape(FORMAT_PREFIX.encode()) + rb"(\w+)\.csv", rest[:rest.index(b"\0")])
     return None if match is None else match.group(1).decode()
 
 
@@ -84,23 +87,25 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def _resolved(path: Path) -> Path:
-    """``path`` with links and ``..`` followed; a link loop stays as named (absolute)."""
+def resolved_path(path, strict: bool = False) -> Path:
+    """``path`` with links and ``..`` followed; a link loop — or with ``strict`` a broken link or a missing
+    file — stays as named (absolute)."""
+    path = Path(path)
     try:
-        return path.resolve()
-    except RuntimeError:  # pathlib's link loop before Python 3.13
+        return path.resolve(strict=strict)
+    except (OSError, RuntimeError):  # RuntimeError: pathlib's link loop before Python 3.13
         return path.absolute()
 
 
 def _within(inner: Path, outer: Path) -> bool:
     """True when ``inner`` is ``outer`` or lies anywhere under it (both resolved: links and ``..`` followed)."""
-    inner, outer = _resolved(inner), _resolved(outer)
+    inner, outer = resolved_path(inner), resolved_path(outer)
     return inner == outer or outer in inner.parents
 
 
 def _clashes_with_input(output: Path, source: Path) -> str | None:
     """How writing ``output`` would destroy the input ``source`` (a file or directory), or None."""
-    if _same_file(output, source) or _resolved(output) == _resolved(source):
+    if _same_file(output, source) or resolved_path(output) == resolved_path(source):
         return "is also an input of this step"
     if source.is_dir() and _within(output, source):
         return f"lies inside {source}, an input of this step"
@@ -174,7 +179,7 @@ def _remove_stale_temporaries(path: Path) -> int:
     regular files of this user whose names only that function gives (:func:`~latentexplorer.io.atomic.
     is_temporary_of`); only called while holding the output's lock. Returns how many."""
     removed = 0
-    for tmp in path.parent.glob(f".{glob_escape(path.name[:200])}.*"):
+    for tmp in path.parent.glob(glob_escape(temporary_prefix(path)) + "*"):
         try:
             info = tmp.lstat()
         except FileNotFoundError:
@@ -255,7 +260,8 @@ def output_lock(output, *companions):
             raise
         what = "a symbolic link, which is never followed" if err.errno == errno.ELOOP else "a directory"
         raise FileExistsError(f"the lock {lock_path} of {output} is {what}; remove it and rerun") from None
-    if os.fstat(fd).st_nlink > 1 or not stat.S_ISREG(os.fstat(fd).st_mode):
+    info = os.fstat(fd)
+    if info.st_nlink > 1 or not stat.S_ISREG(info.st_mode):
         os.close(fd)
         raise FileExistsError(f"the lock {lock_path} of {output} is linked to another file; remove it and rerun")
     try:
@@ -294,6 +300,30 @@ def removes_new_empty_directories(*directories):
         for directory in new:
             with contextlib.suppress(OSError):  # not empty, or gone: leave it
                 directory.rmdir()
+        raise
+
+
+@contextlib.contextmanager
+def removes_what_it_made(directory):
+    """Run the block; when it fails (Ctrl-C included), remove every file and directory under ``directory`` that
+    was not there before it, deepest first — what the block made — so that a rerun is not refused for it. What
+    was there stays, and so does a new directory holding something else."""
+    root = Path(directory)
+
+    def tree() -> set[str]:
+        return {str(p.relative_to(root)) for p in root.rglob("*")} if root.is_dir() else set()
+
+    before = tree()
+    try:
+        yield
+    except BaseException:
+        for rel in sorted(tree() - before, key=lambda r: -r.count("/")):
+            path = root / rel
+            if path.is_dir() and not path.is_symlink():
+                with contextlib.suppress(OSError):  # holds something of yours: stays
+                    path.rmdir()
+            else:
+                path.unlink(missing_ok=True)
         raise
 
 

@@ -25,7 +25,6 @@ files, byte for byte, whatever the order or the number of worker processes they 
 
 from __future__ import annotations
 
-import contextlib
 
 import logging
 import os
@@ -246,26 +245,6 @@ def _size(n: int) -> str:
         if n < 1000 or unit == "PB":
             return f"{n:.3g} {unit}"
         n /= 1000
-
-
-def remove_new_survey_files(directory, before: set[str]) -> None:
-    """After a failed :meth:`MockSurvey.write`: remove what it made under ``directory`` — every file and
-    directory now there that was not in ``before`` (relative paths, from :func:`survey_tree`), deepest first —
-    so that the rerun is not refused as a directory that already holds a survey. What was there stays."""
-    root = Path(directory)
-    for rel in sorted(survey_tree(root) - before, key=lambda r: -r.count("/")):
-        path = root / rel
-        if path.is_dir() and not path.is_symlink():
-            with contextlib.suppress(OSError):  # holds something of yours: stays
-                path.rmdir()
-        else:
-            path.unlink(missing_ok=True)
-
-
-def survey_tree(directory) -> set[str]:
-    """Relative paths of every file and directory under ``directory`` (empty when it does not exist)."""
-    root = Path(directory)
-    return {str(p.relative_to(root)) for p in root.rglob("*")} if root.is_dir() else set()
 
 
 def prepare_directory(path) -> Path:

@@ -50,15 +50,6 @@ def find_light_curve_files(inputs) -> list[Path]:
     return files
 
 
-def _absolute(path: Path) -> Path:
-    """``path`` resolved; a broken link or a link loop stays as named (absolute), to be flagged unreadable, under
-    its own name, when read."""
-    try:
-        return path.resolve(strict=True)
-    except (OSError, RuntimeError):  # RuntimeError: pathlib's link loop before Python 3.13
-        return path.absolute()
-
-
 def _psd_row(source: str, record=None, error: Exception | None = None) -> tuple:
     """(target_id, kic, n_points, baseline_days, log_psd or None, flags) of one light curve — or of an
     unreadable file (``record`` None, ``error`` why). Every flagged light curve is logged as one warning line
@@ -165,9 +156,10 @@ def compute_psd_files(inputs, output, progress: bool = True, chunk_size: int = 6
     without ``overwrite`` (:func:`latentexplorer.io.outputs.check_output`).
     """
     from ..batch import PartStore, plan_chunks, run_chunks
-    from ..io.outputs import as_paths, check_output
+    from ..io.outputs import as_paths, check_output, resolved_path
 
-    files = [str(_absolute(f)) for f in find_light_curve_files(as_paths(inputs))]
+    # a broken link or a link loop keeps its own name, to be flagged unreadable under it
+    files = [str(resolved_path(f, strict=True)) for f in find_light_curve_files(as_paths(inputs))]
     if not files:
         raise ValueError("no light-curve files found in the inputs")
     check_output(output, "psd", files, overwrite)  # the light curves are the inputs, not their directories

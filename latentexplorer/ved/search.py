@@ -80,11 +80,16 @@ def paper_objective(ved, spectra, log_psd, numax) -> dict:
     ``mse`` is Eq. 1 (pixel weights of height 1, summed over pixels) and ``kl`` Eq. 2, each averaged over the
     (n,) stars of ``spectra`` (n, 7514), ``log_psd`` (n, k) and ``numax`` (n,) μHz.
     """
+    z_mean, z_std = (np.asarray(a, float) for a in ved.encode(spectra))
+    return _objective(np.asarray(ved.decode(z_mean), float), z_mean, z_std, log_psd, numax, ved.frequency)
+
+
+def _objective(decoded, z_mean, z_std, log_psd, numax, frequency) -> dict:
+    """:func:`paper_objective` from the stars' ``decoded`` latent means (n, k) and their latent means and
+    widths (n, latent_dim)."""
     from ..psd import envelope_weights
 
-    z_mean, z_std = (np.asarray(a, float) for a in ved.encode(spectra))
-    decoded = np.asarray(ved.decode(z_mean), float)
-    weights = envelope_weights(numax, ved.frequency)
+    weights = envelope_weights(numax, frequency)
     mse = float(np.mean(np.sum(weights * (decoded - log_psd) ** 2, axis=1)))
     var = z_std ** 2
     kl = float(np.mean(0.5 * np.sum(var + z_mean ** 2 - np.log(var) - 1.0, axis=1)))
@@ -156,9 +161,14 @@ def _score(ved, stars: _Stars) -> dict:
     from ..diagnostics import envelope_audit
 
     pairs, train, test = stars.pairs, stars.train, stars.test
-    objective = paper_objective(ved, pairs.spectra[test], pairs.log_psd[test], pairs.numax[test])
-    z_mean, z_std = (np.asarray(a, float) for a in ved.encode(pairs.spectra))
-    envelope = envelope_audit(np.asarray(ved.decode(z_mean[test])), pairs.frequency, pairs.numax[test])
+    rows = np.concatenate([train, test])  # the only pairs scored: encoded once
+    z_mean = np.full((len(pairs), ved.latent_dim), np.nan)
+    z_std = np.full_like(z_mean, np.nan)
+    z_mean[rows], z_std[rows] = (np.asarray(a, float) for a in ved.encode(pairs.spectra[rows]))
+    decoded = np.asarray(ved.decode(z_mean[test]), float)
+    objective = _objective(decoded, z_mean[test], z_std[test], pairs.log_psd[test], pairs.numax[test],
+                           pairs.frequency)
+    envelope = envelope_audit(decoded, pairs.frequency, pairs.numax[test])
     rc = pairs.evolstate == "RC"
     classifier = RandomForestClassifier(300, min_samples_leaf=3, random_state=0, n_jobs=-1)
     classifier.fit(z_mean[train], rc[train])
