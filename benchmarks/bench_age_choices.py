@@ -1,6 +1,6 @@
 """Each choice of the age forest measured against a plain random forest, on the same stars.
 
-The stars are the information ladder's (:func:`latentexplorer.ladder.ladder_stars`): the age forest's own
+The stars are the information ladder's (:func:`latentexplorer.audits.ladder.ladder_stars`): the age forest's own
 training stars train every variant (latent + Teff + [Fe/H] → the seismic catalog's log10 age), its
 calibration stars calibrate the tree spread, and the other held-out seismic giants are scored against the
 mock's true ages. Each variant changes choices of the paper's forest (100 trees, input noise from
@@ -22,8 +22,9 @@ from pathlib import Path
 import numpy as np
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 
-from latentexplorer.forest import ProbabilisticRandomForestClassifier, ProbabilisticRandomForestRegressor, robust_width
-from latentexplorer.ladder import age_scores, ladder_stars
+from latentexplorer.ages.forest import (ProbabilisticRandomForestClassifier, ProbabilisticRandomForestRegressor,
+    robust_width)
+from latentexplorer.audits.ladder import age_scores, ladder_stars
 from latentexplorer.workspace import Workspace
 
 PAPER = dict(n_estimators=100, min_samples_leaf=1, label_weighting="inverse_error")

@@ -12,7 +12,7 @@ import argparse
 import numpy as np
 from sklearn.ensemble import RandomForestRegressor
 
-from latentexplorer.forest import ProbabilisticRandomForestRegressor
+from latentexplorer.ages.forest import ProbabilisticRandomForestRegressor
 from benchmarks.timing import median_time
 
 N_TRAIN, N_PREDICT, N_TREES, N_FEATURES = 1200, 300_000, 100, 7  # 5 latent + Teff + [Fe/H]

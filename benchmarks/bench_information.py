@@ -1,5 +1,5 @@
 """The information ladder of a mock workspace: what each feature set predicts, against truth, on the same
-held-out seismic giants (:func:`latentexplorer.ladder.information_ladder`; rows and scores explained there).
+held-out seismic giants (:func:`latentexplorer.audits.ladder.information_ladder`; rows and scores explained there).
 
 Run: ``.venv/bin/python -m benchmarks.bench_information WORKSPACE [--trees 300] [--json ladder.json]``
 (the default demo workspace is ``~/.cache/latentexplorer/demo``). Prints the ladder as a Markdown table and
@@ -14,7 +14,7 @@ import json
 import time
 from pathlib import Path
 
-from latentexplorer.ladder import information_ladder
+from latentexplorer.audits.ladder import information_ladder
 
 
 def main(argv=None) -> int:

@@ -39,7 +39,7 @@ CANDIDATES = {
 def score(ved, pairs, train_rows, test_rows) -> dict:
     from sklearn.ensemble import RandomForestClassifier
 
-    from latentexplorer.diagnostics import envelope_audit
+    from latentexplorer.audits.arrays import envelope_audit
     from latentexplorer.psd import envelope_weights
 
     z_train, _ = ved.encode(pairs.spectra[train_rows])

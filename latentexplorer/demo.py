@@ -2,7 +2,7 @@
 
 simulate → PSD → pairs → model → encode → ages → catalog → orbits → report (:func:`build_demo_workspace`);
 ``latentexplorer demo`` then serves the dashboards on it. The encoder-decoder is the package's reference
-model (:mod:`latentexplorer.reference_model`, trained on a mock survey of another seed, so every demo star is
+model (:mod:`latentexplorer.steps.reference_model`, trained on a mock survey of another seed, so every demo star is
 new to it); ``train=True`` trains one on the demo's pairs instead, as the first demos did. The "demo" size
 is survey-sized: the spectra of its Kepler stars and of a sample of the others are written to disk (for the
 pairs and the star inspector), the rest are synthesised in memory and encoded (the light curves likewise
@@ -77,7 +77,7 @@ def _spectra_rows(survey, on_disk: int | None):
 
 def _install_reference_model(model_dir) -> str:
     """Copy the shipped reference model into the workspace's ``model/``; returns a one-line summary."""
-    from .reference_model import MODEL_FILES, reference_metadata, reference_model_dir
+    from .steps.reference_model import MODEL_FILES, reference_metadata, reference_model_dir
 
     source = reference_model_dir()
     model_dir.mkdir(parents=True, exist_ok=True)
@@ -241,18 +241,18 @@ def build_demo_workspace(path, size: str = "demo", seed: int = 0, progress: bool
                 n, bad = steps.encode_mock_survey(ws.model, mock(), ws.latent, progress=progress)
             return f"{n - bad} of {n} spectra encoded"
         if name == "ages":
-            from .age_training import train_age_model
+            from .ages.training import train_age_model
 
             return str(train_age_model(ws.root, n_train=spec.n_age_train, n_trees=spec.n_trees, seed=seed,
                                        progress=progress))
         if name == "catalog":
-            from .catalog import build_catalog
+            from .steps.catalog import build_catalog
 
             return str(build_catalog(ws.root, progress=progress))
         if name == "orbits":
             table = steps.compute_orbits(ws.allstar, ws.orbits, progress=progress)
             return f"{int(np.count_nonzero(np.asarray(table['FLAG']) == 0))} of {len(table)} stars with orbits"
-        from .report import write_report
+        from .steps.report import write_report
 
         return str(write_report(ws.root))
 

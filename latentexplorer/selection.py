@@ -55,7 +55,7 @@ class AgeFlag(enum.IntFlag):
 
 #: Bits that remove the latent representation (and so the age).
 LATENT_FLAGS = AgeFlag.NO_LATENT | AgeFlag.LOW_SNR | AgeFlag.LATENT_LOGG
-#: Out-of-distribution bits, set by the age model (:mod:`latentexplorer.training_support`): the age is there.
+#: Out-of-distribution bits, set by the age model (:mod:`latentexplorer.ages.support`): the age is there.
 OOD_FLAGS = AgeFlag.OUT_OF_SUPPORT | AgeFlag.OUTSIDE_LABEL_RANGE
 
 

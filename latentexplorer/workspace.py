@@ -251,8 +251,8 @@ class Workspace:
     @functools.cached_property
     def engine(self):
         """The encoder-decoder's forward passes in numpy, without TensorFlow
-        (:class:`latentexplorer.engine.InferenceEngine`): what the dashboards use."""
-        from .engine import InferenceEngine
+        (:class:`latentexplorer.ved.engine.InferenceEngine`): what the dashboards use."""
+        from .ved.engine import InferenceEngine
 
         return InferenceEngine.load(self.require("model"))
 
@@ -263,8 +263,8 @@ class Workspace:
 
     @functools.cached_property
     def training_record(self):
-        """Which pairs the encoder-decoder trained on (:class:`~latentexplorer.io.training_record.TrainingRecord`)."""
-        from .io.training_record import read_training_record
+        """Which pairs the encoder-decoder trained on (:class:`~latentexplorer.ved.record.TrainingRecord`)."""
+        from .ved.record import read_training_record
 
         return read_training_record(self.require("model"))
 
@@ -277,8 +277,8 @@ class Workspace:
 
     @functools.cached_property
     def age_model(self):
-        """The age forest and RC/RGB classifier (:class:`latentexplorer.age_model.AgeModel`)."""
-        from .age_model import AgeModel
+        """The age forest and RC/RGB classifier (:class:`latentexplorer.ages.model.AgeModel`)."""
+        from .ages.model import AgeModel
 
         return AgeModel.load(self.require("forest"))
 
@@ -339,7 +339,7 @@ class Workspace:
     def age_posterior(self, apogee_id: str) -> np.ndarray:
         """The age model's per-tree ages (Gyr), shape (n_trees,), for the star — the values whose mean and
         standard deviation are its catalog ``Age`` and ``Age_Error`` (the same computation,
-        :meth:`latentexplorer.age_model.AgeModel.posterior`); NaN where it gets no age.
+        :meth:`latentexplorer.ages.model.AgeModel.posterior`); NaN where it gets no age.
 
         Raises MissingProduct without allStar, latent.h5 or forest/; ValueError for an unknown star."""
         inputs = self.age_inputs

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from synthetic_workspace import AGE_REL_ERR, make_workspace
 
-from latentexplorer.age_model import AgeModel
-from latentexplorer.age_training import train_age_model
-from latentexplorer.audits import REFERENCE_SETS, audit_workspace
-from latentexplorer.io.training_record import TrainingRecord, write_training_record
+from latentexplorer.ages.model import AgeModel
+from latentexplorer.ages.training import train_age_model
+from latentexplorer.audits.workspace import REFERENCE_SETS, audit_workspace
+from latentexplorer.ved.record import TrainingRecord, write_training_record
 from latentexplorer.match import match_ids
 from latentexplorer.selection import AgeFlag, selection_flags
 from latentexplorer.workspace import Workspace

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from demo_workspace import tiny_workspace
 
-from latentexplorer.batch import PartStore, Staged, dask_client, plan_chunks, run_chunks
-from latentexplorer.catalog import build_catalog
+from latentexplorer.steps.runtime.batch import PartStore, Staged, dask_client, plan_chunks, run_chunks
+from latentexplorer.steps.catalog import build_catalog
 from latentexplorer.io.kepler import write_kepler_llc
 from latentexplorer.io.psdfile import read_psd_file
 from latentexplorer.io.catalog import read_catalog

@@ -5,8 +5,8 @@ import pytest
 from astropy.table import Table
 from synthetic_workspace import make_workspace
 
-from latentexplorer.age_training import train_age_model
-from latentexplorer.catalog import build_catalog
+from latentexplorer.ages.training import train_age_model
+from latentexplorer.steps.catalog import build_catalog
 from latentexplorer.cli import main
 from latentexplorer.io.allstar import read_allstar, write_allstar
 from latentexplorer.io.catalog import read_catalog

@@ -6,18 +6,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from latentexplorer.diagnostics import (
-    age_ablation,
-    age_audit,
-    evolstate_audit,
-    label_audit,
-    leakage_audit,
-    reference_audit,
-    seismic_audit,
-    spectrum_baseline_audit,
-    split_indices,
-)
-from latentexplorer.diagnostics import calibration_size
+from latentexplorer.audits.arrays import (age_ablation, age_audit, evolstate_audit, label_audit, leakage_audit,
+    reference_audit, seismic_audit, spectrum_baseline_audit, split_indices)
+from latentexplorer.audits.arrays import calibration_size
 from latentexplorer.seismo import deltanu_from_numax
 
 FAST = {"n_estimators": 40}
@@ -242,7 +233,7 @@ def test_mismatched_inputs_raise(pop, call, message):
 
 def test_envelope_audit_counts_reconstructions_within_10_percent():
     from latentexplorer import psd
-    from latentexplorer.diagnostics import envelope_audit
+    from latentexplorer.audits.arrays import envelope_audit
 
     freq = psd.frequency_grid()
 

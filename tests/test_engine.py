@@ -1,4 +1,4 @@
-"""Tests of latentexplorer.engine (the NumPy inference engine) and latentexplorer.io.keras_file, against the
+"""Tests of latentexplorer.ved.engine (the NumPy inference engine) and latentexplorer.ved.keras_file, against the
 Keras class on a tiny trained model."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from test_ved import FIT, make_pairs
 
-from latentexplorer.engine import InferenceEngine, UnsupportedModelError
-from latentexplorer.io.keras_file import read_keras_file
+from latentexplorer.ved.engine import InferenceEngine, UnsupportedModelError
+from latentexplorer.ved.keras_file import read_keras_file
 from latentexplorer.powerspectrum import PowerSpectrum
 from latentexplorer.ved import VariationalEncoderDecoder
 from latentexplorer.ved.persistence import METADATA_FILE, MODEL_FILE, SCALER_FILE
@@ -152,7 +152,7 @@ def test_attributes_mirror_the_keras_class(saved, engine):
 def test_threads_change_nothing_and_blas_threads_are_restored(saved, engine, monkeypatch):
     from threadpoolctl import threadpool_info
 
-    import latentexplorer.engine as engine_module
+    import latentexplorer.ved.engine as engine_module
 
     spectra = saved[2][:6]
     before = [lib["num_threads"] for lib in threadpool_info()]
@@ -166,7 +166,7 @@ def test_threads_change_nothing_and_blas_threads_are_restored(saved, engine, mon
 def test_the_engine_runs_without_importing_tensorflow_or_keras(saved):
     code = (
         "import sys, numpy as np\n"
-        "from latentexplorer.engine import InferenceEngine\n"
+        "from latentexplorer.ved.engine import InferenceEngine\n"
         f"e = InferenceEngine.load({str(saved[1])!r})\n"
         "x = np.ones((2, 7514), np.float32)\n"
         "e.decode(e.encode(x)[0]); e.jacobian(x)\n"

@@ -8,11 +8,11 @@ import pytest
 from astropy.table import Table
 
 from latentexplorer.cli import main
-from latentexplorer.io.forest import read_forest
+from latentexplorer.ages.files import read_forest
 from latentexplorer.io.latent import LatentSet, read_latent, write_latent
 from latentexplorer.io.pairs import PairsSet, read_pair_ids, read_pairs, write_pairs
 from latentexplorer.io.psdfile import read_psd_file
-from latentexplorer.io.training_record import TrainingRecord, read_training_record, write_training_record
+from latentexplorer.ved.record import TrainingRecord, read_training_record, write_training_record
 from latentexplorer.psd import frequency_grid
 
 

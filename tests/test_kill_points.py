@@ -23,9 +23,9 @@ import pytest
 from astropy.table import Table
 from demo_workspace import tiny_workspace
 
-from latentexplorer.catalog import build_catalog
+from latentexplorer.steps.catalog import build_catalog
 from latentexplorer.cli import main
-from latentexplorer.io.forest import FOREST_FILES
+from latentexplorer.ages.files import FOREST_FILES
 from latentexplorer.io.provenance import LEDGER_NAME
 from latentexplorer.steps import compute_orbits, compute_psd_files, encode_spectra_file
 from latentexplorer.workspace import Workspace
@@ -34,7 +34,7 @@ CHILD = r"""
 import os, sys, time
 from pathlib import Path
 point, marker, argv = sys.argv[1], Path(sys.argv[2]), sys.argv[3:]
-import latentexplorer.batch as batch
+import latentexplorer.steps.runtime.batch as batch
 
 def hold():
     marker.write_text(str(os.getpid()))

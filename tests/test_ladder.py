@@ -1,4 +1,4 @@
-"""The information ladder (latentexplorer.ladder) on the tiny demo workspace: every row scored against truth
+"""The information ladder (latentexplorer.audits.ladder) on the tiny demo workspace: every row scored against truth
 on the same held-out stars."""
 
 import shutil
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from demo_workspace import tiny_workspace
-from latentexplorer.ladder import LABEL_TARGETS, information_ladder
+from latentexplorer.audits.ladder import LABEL_TARGETS, information_ladder
 
 
 @pytest.fixture(scope="module")

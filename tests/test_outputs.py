@@ -7,7 +7,7 @@ import pytest
 from demo_workspace import tiny_workspace
 
 from latentexplorer.cli import main
-from latentexplorer.io.outputs import check_output, product_name
+from latentexplorer.steps.runtime.outputs import check_output, product_name
 
 
 @pytest.fixture()
@@ -65,7 +65,7 @@ def test_a_second_run_on_an_output_being_written_says_who_holds_it(ws, capsys):
     import time
 
     holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time; from latentexplorer.io.outputs import output_lock\n"
+        "import sys, time; from latentexplorer.steps.runtime.outputs import output_lock\n"
         f"with output_lock({str(ws / 'catalog.fits')!r}):\n"
         "    print('locked', flush=True); time.sleep(60)")], stdout=subprocess.PIPE, text=True)
     try:

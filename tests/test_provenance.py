@@ -11,7 +11,8 @@ import sys
 import ipywidgets as w
 import pytest
 
-from latentexplorer.io.provenance import LEDGER_NAME, read_ledger, record_product, records_provenance, stale_products
+from latentexplorer.io.provenance import LEDGER_NAME, read_ledger, record_product, stale_products
+from latentexplorer.steps.runtime.provenance import records_provenance
 from latentexplorer.widgets.display import build_app
 from latentexplorer.workspace import Workspace
 

@@ -10,7 +10,7 @@ from latentexplorer.demo import DEMO_SIZES, build_demo_workspace
 from latentexplorer.io.apogee_spectra import read_spectra_ids
 from latentexplorer.io.latent import read_latent
 from latentexplorer.mock import simulate_survey
-from latentexplorer.reference_model import MODEL_FILES, REFERENCE_SURVEY, reference_metadata, reference_model_dir
+from latentexplorer.steps.reference_model import MODEL_FILES, REFERENCE_SURVEY, reference_metadata, reference_model_dir
 from latentexplorer.steps import encode_mock_survey, encode_spectra_file
 from latentexplorer.workspace import Workspace
 

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from synthetic_workspace import make_workspace
 
-from latentexplorer.age_training import train_age_model
-from latentexplorer.audits import audit_workspace
-from latentexplorer.catalog import build_catalog
+from latentexplorer.ages.training import train_age_model
+from latentexplorer.audits.workspace import audit_workspace
+from latentexplorer.steps.catalog import build_catalog
 from latentexplorer.cli import main
-from latentexplorer.report import ACCEPTANCE, acceptance_checks, reference_numbers, write_report
+from latentexplorer.steps.report import ACCEPTANCE, acceptance_checks, reference_numbers, write_report
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from latentexplorer.training_support import LATENT_PERCENTILE, TrainingSupport
+from latentexplorer.ages.support import LATENT_PERCENTILE, TrainingSupport
 
 
 @pytest.fixture(scope="module")

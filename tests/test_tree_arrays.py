@@ -7,14 +7,10 @@ import sys
 import numpy as np
 import pytest
 
-from latentexplorer.forest import (
-    ProbabilisticRandomForestClassifier,
-    ProbabilisticRandomForestRegressor,
-    star_keys,
-)
-from latentexplorer.io.forest import TREE_ARRAYS_FILE, read_tree_arrays, write_forest
-from latentexplorer.training_support import TrainingSupport
-from latentexplorer.tree_arrays import TreeArrays, forest_arrays
+from latentexplorer.ages.forest import ProbabilisticRandomForestClassifier, ProbabilisticRandomForestRegressor, star_keys
+from latentexplorer.ages.files import TREE_ARRAYS_FILE, read_tree_arrays, write_forest
+from latentexplorer.ages.support import TrainingSupport
+from latentexplorer.ages.trees import TreeArrays, forest_arrays
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +67,7 @@ def test_feature_count_is_checked(problem):
 
 
 def test_modules_do_not_import_sklearn():
-    code = ("import sys, latentexplorer.tree_arrays, latentexplorer.io.forest; "
+    code = ("import sys, latentexplorer.ages.trees, latentexplorer.ages.files; "
             "print('sklearn' in sys.modules, 'pandas' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
@@ -109,7 +105,7 @@ def test_written_with_the_forest_and_damage_is_reported(problem, tmp_path):
 
 
 def test_a_damaged_training_support_file_is_reported(problem, tmp_path):
-    from latentexplorer.io.forest import SUPPORT_FILE, read_support
+    from latentexplorer.ages.files import SUPPORT_FILE, read_support
 
     forest, X, _, _ = problem
     classifier = ProbabilisticRandomForestClassifier(3, random_state=0).fit(X, (X[:, 0] > 0).astype(int))

@@ -15,7 +15,7 @@ from latentexplorer import cli
 from latentexplorer.io.latent import read_latent
 from latentexplorer.io.pairs import PairsSet, write_pairs
 from latentexplorer.psd import envelope_weights, frequency_grid
-from latentexplorer.reference_model import reference_metadata, reference_model_dir
+from latentexplorer.steps.reference_model import reference_metadata, reference_model_dir
 from latentexplorer.ved import TrainingConfig, VariationalEncoderDecoder, kl_divergence, weighted_mse
 from latentexplorer.ved.network import build_encoder, build_network
 from latentexplorer.ved.persistence import METADATA_FILE, SCALER_FILE

@@ -36,7 +36,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from ..age_training import train_age_model
+    from ..ages.training import train_age_model
 
     summary = train_age_model(args.workspace, n_train=args.n_train, n_trees=args.n_trees, seed=args.seed,
                               progress=not args.no_progress, input_noise=args.input_noise,

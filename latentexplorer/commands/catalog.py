@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..batch import add_scheduler_arguments
+from ..steps.runtime.batch import add_scheduler_arguments
 
 HELP = "apply latent + age model to every allStar row → catalog.fits, catalog.csv.gz"
 
@@ -42,8 +42,8 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from ..batch import dask_client
-    from ..catalog import build_catalog
+    from ..steps.runtime.batch import dask_client
+    from ..steps.catalog import build_catalog
 
     if args.chunk_size < 1:
         raise ValueError(f"--chunk-size must be positive, got {args.chunk_size}")

@@ -23,7 +23,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from ..batch import add_scheduler_arguments
+from ..steps.runtime.batch import add_scheduler_arguments
 
 
 HELP = "encode spectra into the latent space of a trained model (z_mean, z_std per star)"
@@ -42,7 +42,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from ..batch import dask_client
+    from ..steps.runtime.batch import dask_client
     from ..steps import encode_spectra_file
 
     if args.chunk_size < 1:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..batch import add_scheduler_arguments
+from ..steps.runtime.batch import add_scheduler_arguments
 
 HELP = "Galactocentric coordinates, actions, eccentricity and z_max of a catalog's stars (galpy)"
 
@@ -47,7 +47,7 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     if args.chunk_size < 1:
         raise ValueError(f"--chunk-size must be positive, got {args.chunk_size}")
-    from ..batch import dask_client
+    from ..steps.runtime.batch import dask_client
     from ..galaxy.orbits import OrbitFlag
     from ..steps import compute_orbits
 

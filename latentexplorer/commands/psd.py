@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import sys
 
-from ..batch import add_scheduler_arguments
+from ..steps.runtime.batch import add_scheduler_arguments
 
 HELP = "light curves (FITS files or directories) → log power spectra (psd.h5)"
 
@@ -38,7 +38,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from ..batch import dask_client
+    from ..steps.runtime.batch import dask_client
     from ..steps import compute_psd_files
 
     if args.chunk_size < 1:

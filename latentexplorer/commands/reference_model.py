@@ -33,7 +33,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from ..reference_model import build_reference_model
+    from ..steps.reference_model import build_reference_model
 
     t0 = time.perf_counter()
     out = build_reference_model(args.workdir, args.output, schedule_search=args.schedule_search,

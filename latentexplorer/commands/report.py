@@ -30,7 +30,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from ..report import write_report
+    from ..steps.report import write_report
 
     if args.n_trees < 1:
         raise ValueError(f"--n-trees must be positive, got {args.n_trees}")

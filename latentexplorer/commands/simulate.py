@@ -50,7 +50,7 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from ..mock import simulate_survey
     from ..io.provenance import stale_products
-    from ..io.outputs import removes_what_it_made
+    from ..steps.runtime.outputs import removes_what_it_made
     from ..mock.survey import check_survey_fits, existing_survey_files, prepare_directory
 
     if args.n_stars < 1:

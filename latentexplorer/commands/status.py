@@ -36,7 +36,7 @@ def _unusable(name: str, path: Path) -> str | None:
     None. Only the age model's directory, a product of several files, is checked."""
     if name != "forest":
         return None
-    from ..io.forest import read_forest_metadata
+    from ..ages.files import read_forest_metadata
 
     try:
         read_forest_metadata(path)

@@ -23,7 +23,6 @@ import contextlib
 import functools
 import hashlib
 import json
-import logging
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -31,12 +30,10 @@ from pathlib import Path
 
 from .atomic import atomic_output
 from .hdf5 import format_string, parse_format
-from .outputs import as_paths, step_decorator
 
 __all__ = ["LEDGER_NAME", "HASH_LIMIT", "fingerprint", "record_product", "read_ledger", "ledger_problem", "StaleProduct",
-           "stale_products", "records_provenance"]
+           "stale_products"]
 
-log = logging.getLogger(__name__)
 
 LEDGER_NAME = "provenance.json"
 FORMAT, VERSION = "latentexplorer.provenance", 1
@@ -221,31 +218,3 @@ def stale_products(directory) -> list[StaleProduct]:
         return verdicts[name]
 
     return [v for v in (verdict(name) for name in list(products)) if v is not None]
-
-
-def records_provenance(step: str, outputs, inputs):
-    """Decorator for a step: warn (log) about the step's stale inputs before it runs; once it has returned,
-    record its ``outputs(arguments)`` as made from ``inputs(arguments)`` (``arguments``: the call's bound
-    arguments by name, defaults applied; each callable returns a path or an iterable of paths) and warn
-    about the products that its new output has made stale. Put it under :func:`~.outputs.locks_output`, so
-    the record is written while the output's lock is held."""
-
-    def around(func, arguments, call):
-        made, sources = as_paths(outputs(arguments)), as_paths(inputs(arguments))
-        directories = {p.parent.resolve() for p in made}
-        for directory in directories:
-            for product in stale_products(directory):
-                if any(p.name == product.name for p in sources if p.parent.resolve() == directory):
-                    log.warning("%s: an input is stale — %s", step, product)
-        result = call()
-        for path in made:
-            if path.exists():
-                record_product(path, step, sources)
-        names = {p.name for p in made}
-        for directory in directories:
-            for product in stale_products(directory):
-                if product.name not in names and product.changed & names:
-                    log.warning("%s", product)
-        return result
-
-    return step_decorator(around)

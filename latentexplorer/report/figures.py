@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..audits import WorkspaceAudits
+from ..audits.workspace import WorkspaceAudits
 from ..io.atomic import atomic_output
 from ..match import match_ids
 from ..seismo import excess_deltanu

@@ -6,7 +6,7 @@ import html
 
 import numpy as np
 
-from ..audits import FIDUCIAL
+from ..audits.workspace import FIDUCIAL
 
 __all__ = ["ACCEPTANCE", "reference_numbers", "acceptance_checks", "summary_blocks", "markdown", "html_page"]
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..batch import Staged
+from .runtime.batch import Staged
 from ..io.latent import LatentSet, latent_file_writer
-from ..io.outputs import locks_output
-from ..io.provenance import records_provenance
+from .runtime.outputs import locks_output
+from .runtime.provenance import records_provenance
 
 __all__ = ["load_model_cached", "encode_spectra_file", "encode_mock_survey"]
 
@@ -84,7 +84,7 @@ def _encode_into(model_dir: Path, output: Path, n: int, source: dict, func, job_
 
     Raises ValueError (naming ``what``, the spectra) when not one spectrum is usable: then nothing is written
     and the parts are removed."""
-    from ..batch import PartStore, describe_input, plan_chunks, run_chunks
+    from .runtime.batch import PartStore, describe_input, plan_chunks, run_chunks
 
     ved = load_model_cached(model_dir)
     chunks = plan_chunks(n, chunk_size)
@@ -115,7 +115,7 @@ def encode_spectra_file(model_dir, spectra_path, output, chunk_size: int = 1024,
 
     Streams in chunks of ``chunk_size`` spectra (memory bounded by the chunk size, not the survey),
     each chunk's latents kept as a part file, so an interrupted run resumes where it stopped (see
-    :mod:`latentexplorer.batch`); ``client`` (a dask.distributed Client) spreads the chunks over its
+    :mod:`latentexplorer.steps.runtime.batch`); ``client`` (a dask.distributed Client) spreads the chunks over its
     workers with the same result. Unusable spectra get NaN latents; a file of which not one spectrum is
     usable is refused (ValueError), nothing written.
 
@@ -125,8 +125,8 @@ def encode_spectra_file(model_dir, spectra_path, output, chunk_size: int = 1024,
     -------
     (stars, unusable) counts.
     """
-    from ..batch import describe_input
-    from ..io.outputs import check_output
+    from .runtime.batch import describe_input
+    from .runtime.outputs import check_output
     from ..spectra import count_spectra
 
     model_dir, spectra_path = Path(model_dir), Path(spectra_path)
@@ -148,7 +148,7 @@ def encode_mock_survey(model_dir, survey, output, chunk_size: int = 4096, progre
     ``survey.write(spectra_format='normalized')`` writes, so a star written to disk gets the same latent
     from :func:`encode_spectra_file`. Chunked and resumable as :func:`encode_spectra_file`, in this
     process. Returns (stars, unusable) counts."""
-    from ..io.outputs import check_output
+    from .runtime.outputs import check_output
     from ..mock.survey import SPECTRA_BLOCK
 
     check_output(output, "latent", (model_dir,), overwrite)

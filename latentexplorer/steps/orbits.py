@@ -9,8 +9,8 @@ from astropy.table import Table
 
 from ..io.allstar import allstar_columns, read_allstar
 from ..io.orbits import write_orbits
-from ..io.outputs import locks_output
-from ..io.provenance import records_provenance
+from .runtime.outputs import locks_output
+from .runtime.provenance import records_provenance
 
 __all__ = ["KINEMATIC_COLUMNS", "default_output", "read_observables", "compute_orbits"]
 
@@ -72,10 +72,10 @@ def compute_orbits(catalog_path, output, *, chunk_size: int = 20_000, progress: 
     output is written (an interrupted run resumes); ``client`` (dask.distributed) spreads them over its
     workers with the same result. Returns the written astropy Table.
     """
-    from ..batch import PartStore, describe_input, plan_chunks, run_chunks
+    from .runtime.batch import PartStore, describe_input, plan_chunks, run_chunks
     from ..galaxy.orbits import orbit_parameters
 
-    from ..io.outputs import check_output
+    from .runtime.outputs import check_output
 
     ids, values = read_observables(Path(catalog_path))
     ra, dec, dist = values[:3]

@@ -14,8 +14,8 @@ from ..io.pairs import PairsSet, write_pairs
 from ..io.psdfile import read_psd_file
 from ..io.seismic import read_seismic_catalog
 from ..spectra import iter_normalized_spectra
-from ..io.outputs import locks_output
-from ..io.provenance import records_provenance
+from .runtime.outputs import locks_output
+from .runtime.provenance import records_provenance
 from ..match import MIN_MATCH_FRACTION, match_ids
 from .summary import StepSummary
 
@@ -50,7 +50,7 @@ def make_pairs(psd_path, spectra_path, seismic_path, output, *, numax_range=C.TR
         If the PSDs are on another frequency grid, or no star can be matched at all.
     """
 
-    from ..io.outputs import check_free_space, check_output
+    from .runtime.outputs import check_free_space, check_output
 
     check_output(output, "pairs", (psd_path, spectra_path, seismic_path), overwrite)
     psds = read_psd_file(psd_path)

@@ -22,8 +22,8 @@ from tqdm.auto import tqdm
 from .. import psd as psd_mod
 from ..io.lightcurves import LightCurveRecord, read_light_curve
 from ..io.psdfile import PSDSet, psd_file_writer, write_psd_file
-from ..io.outputs import locks_output
-from ..io.provenance import records_provenance
+from .runtime.outputs import locks_output
+from .runtime.provenance import records_provenance
 from ..processes import worker_pool
 from .summary import StepSummary
 
@@ -91,9 +91,9 @@ def _psd_set(part: dict) -> PSDSet:
 
 
 def _describe_file(path) -> dict:
-    """:func:`~latentexplorer.batch.describe_input` of a light-curve file, or its path alone where it cannot be
+    """:func:`~latentexplorer.steps.runtime.batch.describe_input` of a light-curve file, or its path alone where it cannot be
     read (a broken link or a link loop: the file becomes an UNREADABLE row, the batch goes on)."""
-    from ..batch import describe_input
+    from .runtime.batch import describe_input
 
     try:
         return describe_input(path)
@@ -153,10 +153,10 @@ def compute_psd_files(inputs, output, progress: bool = True, chunk_size: int = 6
     are processed in chunks of ``chunk_size``, each kept as a part until the output is written, so an
     interrupted run resumes; ``client`` (dask.distributed) spreads the chunks over its workers, which must see
     the files at the same paths. ``output`` may not be an input, nor replace a file that is not a PSD file
-    without ``overwrite`` (:func:`latentexplorer.io.outputs.check_output`).
+    without ``overwrite`` (:func:`latentexplorer.steps.runtime.outputs.check_output`).
     """
-    from ..batch import PartStore, plan_chunks, run_chunks
-    from ..io.outputs import as_paths, check_output, resolved_path
+    from .runtime.batch import PartStore, plan_chunks, run_chunks
+    from .runtime.outputs import as_paths, check_output, resolved_path
 
     # a broken link or a link loop keeps its own name, to be flagged unreadable under it
     files = [str(resolved_path(f, strict=True)) for f in find_light_curve_files(as_paths(inputs))]
@@ -204,7 +204,7 @@ def compute_mock_psds(survey, output, progress: bool = True, n_jobs: int | None 
     survey and take the stars a few at a time; the output does not depend on ``n_jobs``.
     """
     global _MOCK_SURVEY
-    from ..io.outputs import check_output
+    from .runtime.outputs import check_output
 
     check_output(output, "psd", (), overwrite)
     kics = np.asarray(survey.seismic["KIC"], dtype=np.int64)

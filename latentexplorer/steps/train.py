@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ..io.pairs import read_pairs
-from ..io.outputs import locks_output
-from ..io.provenance import records_provenance
+from .runtime.outputs import locks_output
+from .runtime.provenance import records_provenance
 
 __all__ = ["CHECKPOINT_SUBDIR", "train_model"]
 
@@ -23,7 +23,7 @@ def train_model(pairs_path, model_dir, *, epochs: int = 100, batch_size: int = 1
     model and its checkpoint take is refused before training; ``kl_warmup_epochs`` see
     :class:`~latentexplorer.ved.TrainingConfig`); the model records the APOGEE_IDs of its training and
     validation pairs. Returns a one-line summary."""
-    from ..io.outputs import check_free_space, check_output, removes_new_empty_directories
+    from .runtime.outputs import check_free_space, check_output, removes_new_empty_directories
     from ..ved import VariationalEncoderDecoder
     from ..ved.network import model_bytes
 

@@ -4,7 +4,7 @@ Modules: :mod:`.network` (layers), :mod:`.losses` (Eqs. 1, 2), :mod:`.scaling` (
 standardisation), :mod:`.training` (compiled loop, schedule, checkpoints), :mod:`.persistence`
 (``.keras`` + JSON + NPZ), :mod:`.inference` (the compiled, thread-count-independent encoder),
 :mod:`.model` (the user-facing class). TensorFlow loads with the first of these
-names used, not with the package: :mod:`.scaling` serves :mod:`latentexplorer.engine` without it.
+names used, not with the package: :mod:`.scaling` serves :mod:`latentexplorer.ved.engine` without it.
 """
 
 import importlib

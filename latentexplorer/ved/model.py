@@ -12,7 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from .. import __version__
-from ..io.training_record import TrainingRecord
+from .record import TrainingRecord
 from ..powerspectrum import PowerSpectrum
 from ..constants import APOGEE_N_PIXELS
 from .inference import encoder_function
@@ -56,7 +56,7 @@ class VariationalEncoderDecoder:
     history_ : dict of per-epoch lists (loss, mse, kl, val_loss, val_mse, val_kl, learning_rate, epoch_time_s)
     training_ : dict, the training configuration and summary (pairs, epochs, best validation loss, time,
         ``fingerprint`` of the training data)
-    record_ : :class:`~latentexplorer.io.training_record.TrainingRecord` or None, the APOGEE_IDs of the
+    record_ : :class:`~latentexplorer.ved.record.TrainingRecord` or None, the APOGEE_IDs of the
         training and validation pairs (when ``fit`` was given ``ids``)
 
     Examples

@@ -11,7 +11,7 @@
     (:func:`scaler_fingerprint`): a ``pixel_scaler.npz`` copied from another model is refused on loading.
     Models saved before it existed carry none; their scaler is loaded unchecked.
 ``training_record.json``
-    The APOGEE_IDs of the training and validation pairs (:mod:`latentexplorer.io.training_record`),
+    The APOGEE_IDs of the training and validation pairs (:mod:`latentexplorer.ved.record`),
     when the model was fitted with them.
 
 Each file is written atomically; ``metadata.json`` last, so a directory with metadata is complete.
@@ -28,7 +28,7 @@ import numpy as np
 
 from ..constants import APOGEE_N_PIXELS
 from ..io.atomic import atomic_output
-from ..io.training_record import RECORD_FILE, TrainingRecord, read_training_record, write_training_record
+from .record import RECORD_FILE, TrainingRecord, read_training_record, write_training_record
 
 __all__ = ["FORMAT_VERSION", "MODEL_FILE", "SCALER_FILE", "METADATA_FILE", "SCALER_FINGERPRINT", "ModelFiles",
            "data_fingerprint", "scaler_fingerprint", "write_model", "read_model_files", "read_model"]
@@ -59,7 +59,7 @@ def scaler_fingerprint(mean, std) -> str:
 def write_model(directory, network, mean, std, metadata: dict, record=None) -> Path:
     """Write the files into ``directory`` (created if needed), the metadata stamped with the format version
     and the scaler's :func:`scaler_fingerprint`; returns the directory. ``record``: the
-    :class:`~latentexplorer.io.training_record.TrainingRecord`, or None (then any old record is removed)."""
+    :class:`~latentexplorer.ved.record.TrainingRecord`, or None (then any old record is removed)."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     if record is not None:
@@ -94,7 +94,7 @@ class ModelFiles(NamedTuple):
 
 def read_model_files(directory, frequency=None) -> ModelFiles:
     """Read and cross-check everything of a saved model directory but the network itself — what both
-    :func:`read_model` (Keras) and :class:`latentexplorer.engine.InferenceEngine` (numpy) need.
+    :func:`read_model` (Keras) and :class:`latentexplorer.ved.engine.InferenceEngine` (numpy) need.
 
     Raises
     ------
@@ -185,7 +185,7 @@ def read_model(directory, frequency=None):
     """
     import keras
 
-    from ..io.keras_file import read_keras_file
+    from .keras_file import read_keras_file
 
     files = read_model_files(directory, frequency)
     metadata = files.metadata

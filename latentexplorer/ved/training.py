@@ -24,7 +24,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
-from ..io.checkpoint import read_checkpoint, write_checkpoint
+from .checkpoint import read_checkpoint, write_checkpoint
 from .losses import kl_divergence, weighted_mse
 
 __all__ = ["TrainingConfig", "Trainer", "CHECKPOINT_NAME"]

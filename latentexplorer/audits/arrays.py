@@ -1,7 +1,7 @@
 """Latent-space audits: the analyses of Leung et al. (2023) sections 6.3 and 8.1 on plain arrays.
 
 Every audit takes NumPy arrays (one row per star), splits the usable stars at random with a seed,
-fits a :class:`~latentexplorer.forest.ProbabilisticRandomForestRegressor` (or classifier) on the
+fits a :class:`~latentexplorer.ages.forest.ProbabilisticRandomForestRegressor` (or classifier) on the
 training stars and scores the held-out ones. They return small dataclasses whose ``to_dict()`` gives
 plain Python numbers for reports and tests; the per-star arrays (indices, truths, predictions) stay
 on the object for plotting.
@@ -26,7 +26,7 @@ Conventions (the paper's): 2,000 random training stars for labels (:data:`LABEL_
 for ages (:data:`AGE_TRAIN_SIZE`), the rest held out; ages are fitted as log10(age / Gyr) with the
 label error in dex; stars with a non-finite value in any input they need are left out (counted in
 ``n_excluded``). Age audits additionally hold out a calibration split (default 30 % of the held-out
-stars) on which :meth:`~latentexplorer.forest.ProbabilisticRandomForestRegressor.calibrate` scales the
+stars) on which :meth:`~latentexplorer.ages.forest.ProbabilisticRandomForestRegressor.calibrate` scales the
 tree spread; bias, scatter and pulls are measured on the remaining test stars only.
 """
 
@@ -42,8 +42,8 @@ from scipy import stats
 from sklearn.decomposition import PCA
 from sklearn.metrics import confusion_matrix, r2_score
 
-from .forest import ProbabilisticRandomForestClassifier, ProbabilisticRandomForestRegressor, robust_width
-from .seismo import excess_deltanu
+from ..ages.forest import ProbabilisticRandomForestClassifier, ProbabilisticRandomForestRegressor, robust_width
+from ..seismo import excess_deltanu
 
 __all__ = [
     "LABEL_TRAIN_SIZE",
@@ -322,7 +322,7 @@ def label_audit(latent, labels, *, latent_err=None, fractional=(), n_train=LABEL
     labels : mapping of str to array_like of shape (n_stars,)
         E.g. ``{"fe_h": ..., "alpha_m": ..., "n_h": ..., "c_n": ..., "teff": ...}``; NaN where unknown.
     latent_err : array_like of shape (n_stars, n_latent), optional
-        Latent uncertainties (``z_std``), resampled in every tree (see :mod:`latentexplorer.forest`).
+        Latent uncertainties (``z_std``), resampled in every tree (see :mod:`latentexplorer.ages.forest`).
     fractional : collection of str
         Labels scored by fractional residuals; these must be positive, are fitted as log10 and
         converted back before scoring.
@@ -751,7 +751,7 @@ class EnvelopeAudit(_Result):
 
 def envelope_audit(log_psd, frequency, numax) -> EnvelopeAudit:
     """Audit reconstructed (or observed) log PSDs, (n, k) on ``frequency`` (k,) μHz, against true ν_max (n,)."""
-    from .seismo import estimate_global_parameters
+    from ..seismo import estimate_global_parameters
 
     log_psd = np.atleast_2d(np.asarray(log_psd, float))
     numax = np.asarray(numax, float)

@@ -4,11 +4,11 @@ The features are :class:`~latentexplorer.selection.AgeInputs`' (z0…z4, Teff, [
 resampled in every tree; the label is the seismic log10(age / Gyr) with error AGE_ERR / (AGE ln 10) dex.
 Of the seismic stars that pass the age cuts, ``n_train`` (default 1,200, as in the paper) are drawn at
 random to train — from the stars the encoder-decoder trained on where its training record says which
-(:func:`encoder_holdout`) — and 30 % of the others (:data:`~latentexplorer.diagnostics.CALIBRATION_FRACTION`)
+(:func:`encoder_holdout`) — and 30 % of the others (:data:`~latentexplorer.audits.arrays.CALIBRATION_FRACTION`)
 form a calibration split on which the tree spread is rescaled so the pull distribution has unit width;
 the rest are test stars, scored in the returned summary. An RC/RGB classifier on the latent space alone
 (paper Fig. 9) is trained on the same training stars. The result is an
-:class:`~latentexplorer.age_model.AgeModel` saved in ``forest/``.
+:class:`~latentexplorer.ages.model.AgeModel` saved in ``forest/``.
 """
 
 from __future__ import annotations
@@ -20,17 +20,17 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from . import __version__
-from . import diagnostics as diag
-from .age_model import AgeModel
-from .constants import AGE_LOGG_RANGE, LATENT_LOGG_RANGE, LATENT_MIN_SNREV
-from .io.forest import FOREST_FILES
-from .io.outputs import locks_output
-from .io.provenance import records_provenance
+from .. import __version__
+from ..audits import arrays as diag
+from .model import AgeModel
+from ..constants import AGE_LOGG_RANGE, LATENT_LOGG_RANGE, LATENT_MIN_SNREV
+from .files import FOREST_FILES
+from ..steps.runtime.outputs import locks_output
+from ..steps.runtime.provenance import records_provenance
 from .forest import ProbabilisticRandomForestClassifier, ProbabilisticRandomForestRegressor, robust_width
-from .selection import AgeInputs, SeismicSample, finite, seismic_sample
-from .training_support import TrainingSupport
-from .workspace import Workspace
+from ..selection import AgeInputs, SeismicSample, finite, seismic_sample
+from .support import TrainingSupport
+from ..workspace import Workspace
 
 __all__ = ["AgeTrainingSummary", "age_eligible", "encoder_holdout", "workspace_seismic_sample", "train_age_model"]
 

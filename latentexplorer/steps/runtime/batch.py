@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from .io.atomic import atomic_output
+from ...io.atomic import atomic_output
 
 __all__ = ["Chunk", "plan_chunks", "PartStore", "describe_input", "Staged", "dask_client", "run_chunks",
            "add_scheduler_arguments"]

@@ -38,7 +38,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .forest import robust_width
+from ..ages.forest import robust_width
 
 __all__ = ["LABEL_TARGETS", "LadderRow", "InformationLadder", "LadderStars", "ladder_stars", "information_ladder",
            "age_scores"]
@@ -164,11 +164,11 @@ def ladder_stars(workspace, n_components: int = 30, seed: int = 0, model=None) -
     features and truths of every ladder row (:class:`LadderStars`). With ``model`` (a model directory, e.g. a
     candidate encoder-decoder) the latent column is that model's encoding of the stars' spectra instead of
     the workspace's latent.h5."""
-    from .workspace import Workspace
-    from .constants import AGE_LOGG_RANGE
-    from .match import match_ids
-    from .selection import column
-    from .seismo import excess_deltanu, scaling_mass
+    from ..workspace import Workspace
+    from ..constants import AGE_LOGG_RANGE
+    from ..match import match_ids
+    from ..selection import column
+    from ..seismo import excess_deltanu, scaling_mass
 
     ws = Workspace.of(workspace)
     inputs = ws.age_inputs
@@ -219,7 +219,7 @@ def ladder_stars(workspace, n_components: int = 30, seed: int = 0, model=None) -
     # spectra and PSDs of the kept stars, from pairs.h5 (spectra read once, in file order)
     spectra = ws.pair_spectra(columns["pair_row"])
     if model is not None:
-        from .ved import VariationalEncoderDecoder
+        from ..ved import VariationalEncoderDecoder
 
         columns["latent"] = VariationalEncoderDecoder.load(model).encode(spectra)[0].astype(float)
     if not n_components:
@@ -263,7 +263,7 @@ def information_ladder(workspace, n_trees: int = 300, n_components: int = 30, se
     from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
     from sklearn.metrics import r2_score
 
-    from .workspace import Workspace
+    from ..workspace import Workspace
 
     ws = Workspace.of(workspace)
     if not ws.is_mock:

@@ -1,14 +1,14 @@
 """The age model directory (``forest/``): two skops forests, their metadata and the stars they used.
 
 Format ``latentexplorer.forest/2`` (in ``metadata.json``'s ``format``): ``age_forest.skops`` (the
-:class:`~latentexplorer.forest.ProbabilisticRandomForestRegressor` of log10 age), ``evolstate_forest.skops``
-(the RC/RGB :class:`~latentexplorer.forest.ProbabilisticRandomForestClassifier`), ``metadata.json`` (feature
+:class:`~latentexplorer.ages.forest.ProbabilisticRandomForestRegressor` of log10 age), ``evolstate_forest.skops``
+(the RC/RGB :class:`~latentexplorer.ages.forest.ProbabilisticRandomForestClassifier`), ``metadata.json`` (feature
 names, cuts, split sizes, seed, calibration, held-out scores) and ``training_ids.txt`` /
 ``calibration_ids.txt`` (APOGEE_IDs, one a line). skops files are loaded trusting only the forests' own
 types — never pickle. ``tree_arrays.npz`` holds the age forest's trees as plain arrays
-(:func:`latentexplorer.tree_arrays.forest_arrays`), read by :func:`read_tree_arrays` to predict one star
+(:func:`latentexplorer.ages.trees.forest_arrays`), read by :func:`read_tree_arrays` to predict one star
 without importing scikit-learn (the star inspector); ``support.npz`` the training stars' latent means and
-label ranges (:class:`~latentexplorer.training_support.TrainingSupport`, the out-of-distribution flags).
+label ranges (:class:`~latentexplorer.ages.support.TrainingSupport`, the out-of-distribution flags).
 
 The directory lands as one (:func:`write_forest`): ``metadata.json`` is its mark, removed before any other
 file is replaced and written last, so a directory with it holds the files of one run only. Every reader
@@ -25,9 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import atomic_outputs
-from .hdf5 import format_string
-from .json_product import read_json_product
+from ..io.atomic import atomic_outputs
+from ..io.hdf5 import format_string
+from ..io.json_product import read_json_product
 
 __all__ = ["FOREST_VERSION", "AGE_FILE", "STATE_FILE", "METADATA_FILE", "TRAINING_IDS", "CALIBRATION_IDS",
            "TREE_ARRAYS_FILE", "SUPPORT_FILE", "FOREST_FILES", "write_forest", "read_forest", "read_forest_ids",
@@ -48,10 +48,10 @@ FOREST_FILES = (METADATA_FILE, AGE_FILE, STATE_FILE, TREE_ARRAYS_FILE, SUPPORT_F
 def write_forest(directory, regressor, classifier, metadata: dict, training_ids=(), calibration_ids=(),
                  support=None) -> Path:
     """Write the forests, ``metadata`` (stamped with the format), the star lists and the training ``support``
-    (:class:`~latentexplorer.training_support.TrainingSupport`; required) into ``directory`` (created) as one
+    (:class:`~latentexplorer.ages.support.TrainingSupport`; required) into ``directory`` (created) as one
     (:func:`~latentexplorer.io.atomic.atomic_outputs`): every file is written to a temporary beside its place,
     then the old metadata is removed, the other files land and the metadata lands last. Returns the directory."""
-    from ..tree_arrays import forest_arrays
+    from .trees import forest_arrays
 
     if support is None:
         raise ValueError("an age model is saved with its training support")
@@ -96,7 +96,7 @@ def read_forest(directory) -> tuple:
         Metadata that is not a latentexplorer forest's or of a newer version; a forest file that is not
         a skops forest (a pickle, garbage) or holds untrusted types.
     """
-    from ..forest import ProbabilisticRandomForestClassifier, ProbabilisticRandomForestRegressor
+    from .forest import ProbabilisticRandomForestClassifier, ProbabilisticRandomForestRegressor
 
     directory = _complete(directory)
     missing = [n for n in (AGE_FILE, STATE_FILE) if not (directory / n).is_file()]
@@ -132,7 +132,7 @@ def read_forest_metadata(directory) -> dict:
 
 
 def read_tree_arrays(directory):
-    """The age forest of a ``forest/`` directory as :class:`~latentexplorer.tree_arrays.TreeArrays` (from
+    """The age forest of a ``forest/`` directory as :class:`~latentexplorer.ages.trees.TreeArrays` (from
     ``tree_arrays.npz``; no scikit-learn, no pickle).
 
     Raises
@@ -143,7 +143,7 @@ def read_tree_arrays(directory):
         The file is not a readable tree-array archive (damaged, truncated, pickled objects, missing or
         inconsistent arrays); the message names it.
     """
-    from ..tree_arrays import TreeArrays
+    from .trees import TreeArrays
 
     path = _complete(directory) / TREE_ARRAYS_FILE
     if not path.is_file():
@@ -158,9 +158,9 @@ def read_tree_arrays(directory):
 
 
 def read_support(directory):
-    """The training support (:class:`~latentexplorer.training_support.TrainingSupport`) of a ``forest/``
+    """The training support (:class:`~latentexplorer.ages.support.TrainingSupport`) of a ``forest/``
     directory; FileNotFoundError or ValueError naming the file as :func:`read_tree_arrays`."""
-    from ..training_support import TrainingSupport
+    from .support import TrainingSupport
 
     path = _complete(directory) / SUPPORT_FILE
     if not path.is_file():

@@ -9,7 +9,7 @@ import json
 
 import numpy as np
 
-from .hdf5 import hdf5_product_writer, open_hdf5_product
+from ..io.hdf5 import hdf5_product_writer, open_hdf5_product
 
 __all__ = ["CHECKPOINT_VERSION", "write_checkpoint", "read_checkpoint"]
 

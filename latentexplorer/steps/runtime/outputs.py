@@ -18,7 +18,7 @@ import stat
 from glob import escape as glob_escape
 from pathlib import Path
 
-from .atomic import check_output_directory, is_temporary_of, temporary_prefix
+from ...io.atomic import check_output_directory, is_temporary_of, temporary_prefix
 
 __all__ = ["DISK_ERRORS", "product_name", "as_paths", "step_decorator", "check_output", "check_free_space",
            "disk_error", "output_lock", "locks_output", "resolved_path", "removes_new_empty_directories",
@@ -28,7 +28,7 @@ __all__ = ["DISK_ERRORS", "product_name", "as_paths", "step_decorator", "check_o
 def _gzip_product(head: bytes) -> str | None:
     """The product named ``latentexplorer.NAME.csv`` in a gzip header's file name (``head``: the file's first
     bytes), or None."""
-    from .hdf5 import FORMAT_PREFIX  # not at import: it imports h5py
+    from ...io.hdf5 import FORMAT_PREFIX
 
     flags, rest = head[3], head[10:]
     if flags & 0x04:  # FEXTRA comes first: two bytes of length, then the field
@@ -45,7 +45,7 @@ def product_name(path) -> str | None:
     directory, its ``metadata.json``; None for anything else (a foreign file, unreadable, or absent)."""
     import json
 
-    from .hdf5 import parse_format
+    from ...io.hdf5 import parse_format
 
     path = Path(path)
     try:
@@ -216,10 +216,10 @@ def disk_error(err: BaseException) -> int | None:
 
 def _discard_parts(outputs, err: BaseException) -> None:
     """After a step failed with ``err``: remove the ``OUTPUT.parts/`` directories of ``outputs``
-    (:class:`latentexplorer.batch.PartStore`) that hold no finished chunk (nothing to resume) — or all of them
+    (:class:`latentexplorer.steps.runtime.batch.PartStore`) that hold no finished chunk (nothing to resume) — or all of them
     when the disk is full or read-only (:func:`disk_error`), which must not be left fuller. An interrupted
     run (Ctrl-C) or another error keeps its finished chunks for the rerun."""
-    from ..batch import PARTS_SUFFIX, PartStore
+    from .batch import PARTS_SUFFIX, PartStore
 
     if isinstance(err, KeyboardInterrupt):
         return

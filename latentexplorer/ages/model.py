@@ -5,11 +5,11 @@ inputs to its age (paper sections 3.2 and 7.1).
 alike. They check the inputs' feature names against the model's. Where the model was trained with input
 noise (``metadata["input_noise"]``; the paper's recipe, off by default), each tree sees the star's
 inputs perturbed by their errors with noise drawn from the model's seed and the star's APOGEE_ID
-(:func:`latentexplorer.forest.star_keys`), so a star's age depends on the star, the model and the seed —
+(:func:`latentexplorer.ages.forest.star_keys`), so a star's age depends on the star, the model and the seed —
 never on which stars are predicted with it, the chunk size or the scheduler. ``Age`` and ``Age_Error`` are
 the mean and standard deviation over trees of 10**(tree log-age) — the published catalog's recipe
 (astroNN_ages) — and ``LogAge``, ``LogAge_Error`` the mean and calibrated spread of the log ages.
-Training is :func:`latentexplorer.age_training.train_age_model`; persistence :mod:`latentexplorer.io.forest`.
+Training is :func:`latentexplorer.ages.training.train_age_model`; persistence :mod:`latentexplorer.ages.files`.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .selection import AgeFlag, AgeInputs
-from .training_support import TrainingSupport
-from .tree_arrays import TreeArrays, forest_arrays, star_keys
+from ..selection import AgeFlag, AgeInputs
+from .support import TrainingSupport
+from .trees import TreeArrays, forest_arrays, star_keys
 
 __all__ = ["AgeModel", "AgePrediction"]
 
@@ -53,7 +53,7 @@ class AgePrediction:
 class AgeModel:
     """The age forest, the RC/RGB classifier, their metadata and the stars they were fitted on.
 
-    Ages come from the forest's trees as plain arrays (:class:`~latentexplorer.tree_arrays.TreeArrays`), so
+    Ages come from the forest's trees as plain arrays (:class:`~latentexplorer.ages.trees.TreeArrays`), so
     predicting an age needs no scikit-learn (a dashboard kernel loads in a second and ~150 MB less); the
     scikit-learn forests themselves (:attr:`regressor`, :attr:`classifier`) are loaded on first use — P(RC)
     and saving need them.
@@ -66,7 +66,7 @@ class AgeModel:
         sizes, calibration, held-out scores).
     training_ids, calibration_ids : (n,) str
     forests : (regressor, classifier), or a callable returning them (loaded on first use)
-    support : :class:`~latentexplorer.training_support.TrainingSupport` of the training stars, or None
+    support : :class:`~latentexplorer.ages.support.TrainingSupport` of the training stars, or None
     """
 
     def __init__(self, trees: TreeArrays, metadata: dict, training_ids=(), calibration_ids=(), forests=None,
@@ -79,7 +79,7 @@ class AgeModel:
     @classmethod
     def from_forests(cls, regressor, classifier, metadata: dict, training_ids=(), calibration_ids=(),
                      support: TrainingSupport | None = None) -> AgeModel:
-        """The model of fitted forests (:func:`latentexplorer.age_training.train_age_model`)."""
+        """The model of fitted forests (:func:`latentexplorer.ages.training.train_age_model`)."""
         return cls(TreeArrays.from_arrays(forest_arrays(regressor)), metadata, training_ids, calibration_ids,
                    (regressor, classifier), support)
 
@@ -94,12 +94,12 @@ class AgeModel:
 
     @property
     def regressor(self):
-        """The age forest (:class:`~latentexplorer.forest.ProbabilisticRandomForestRegressor`), loaded on first use."""
+        """The age forest (:class:`~latentexplorer.ages.forest.ProbabilisticRandomForestRegressor`), loaded on first use."""
         return self._load_forests()[0]
 
     @property
     def classifier(self):
-        """The RC/RGB forest (:class:`~latentexplorer.forest.ProbabilisticRandomForestClassifier`), loaded on first use."""
+        """The RC/RGB forest (:class:`~latentexplorer.ages.forest.ProbabilisticRandomForestClassifier`), loaded on first use."""
         return self._load_forests()[1]
 
     @property
@@ -184,8 +184,8 @@ class AgeModel:
         return flags
 
     def save(self, directory) -> Path:
-        """Write ``forest/`` (:func:`latentexplorer.io.forest.write_forest`)."""
-        from .io.forest import write_forest
+        """Write ``forest/`` (:func:`latentexplorer.ages.files.write_forest`)."""
+        from .files import write_forest
 
         return write_forest(directory, self.regressor, self.classifier, self.metadata, self.training_ids,
                             self.calibration_ids, self.support)
@@ -193,8 +193,8 @@ class AgeModel:
     @classmethod
     def load(cls, directory) -> AgeModel:
         """Read ``forest/``: metadata, tree arrays and star lists now, the scikit-learn forests on first use
-        (:mod:`latentexplorer.io.forest`); FileNotFoundError or ValueError naming what is wrong."""
-        from .io.forest import read_forest, read_forest_ids, read_forest_metadata, read_support, read_tree_arrays
+        (:mod:`latentexplorer.ages.files`); FileNotFoundError or ValueError naming what is wrong."""
+        from .files import read_forest, read_forest_ids, read_forest_metadata, read_support, read_tree_arrays
 
         metadata = read_forest_metadata(directory)
         return cls(read_tree_arrays(directory), metadata, *read_forest_ids(directory),

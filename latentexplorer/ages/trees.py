@@ -3,14 +3,14 @@
 The star inspector needs the age forest's per-tree values for one star at a time. Loading the skops
 forest imports scikit-learn (seconds, and pandas with it); :class:`TreeArrays` instead walks the trees
 flattened into arrays by :func:`forest_arrays` (written as ``forest/tree_arrays.npz`` by
-:func:`latentexplorer.io.forest.write_forest`) and reproduces
-:meth:`latentexplorer.forest.ProbabilisticRandomForestRegressor.predict_posterior` bit for bit: the same
+:func:`latentexplorer.ages.files.write_forest`) and reproduces
+:meth:`latentexplorer.ages.forest.ProbabilisticRandomForestRegressor.predict_posterior` bit for bit: the same
 float32 inputs and noise (``X + X_err · noise`` in float32), sklearn's split rule (float32 feature value
 ``<=`` float64 threshold), the leaf values, and the same calibration stretch about the tree mean.
 
 This module is also the one implementation of the forest's sklearn-free helpers:
 :func:`keyed_standard_normal`, :func:`star_keys` and the tree-by-tree mean and spread
-(:mod:`latentexplorer.forest` re-exports them). It must not import scikit-learn.
+(:mod:`latentexplorer.ages.forest` re-exports them). It must not import scikit-learn.
 """
 
 from __future__ import annotations
@@ -194,7 +194,7 @@ def _tree_std(values: np.ndarray) -> np.ndarray:
 
 
 def forest_arrays(regressor) -> dict[str, np.ndarray]:
-    """The fitted :class:`~latentexplorer.forest.ProbabilisticRandomForestRegressor`'s trees as plain arrays.
+    """The fitted :class:`~latentexplorer.ages.forest.ProbabilisticRandomForestRegressor`'s trees as plain arrays.
 
     Node arrays of all trees are concatenated, tree ``t`` holding nodes
     ``node_offsets[t]:node_offsets[t + 1]``; ``children_left`` / ``children_right`` are indices into the

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
 
-from .io.atomic import atomic_output
+from ..io.atomic import atomic_output
 
 __all__ = ["ReferenceSurvey", "REFERENCE_SURVEY", "REFERENCE_TRAINING", "MODEL_FILES", "reference_model_dir",
            "reference_metadata", "prepare_reference_pairs", "build_reference_model"]
@@ -81,9 +81,9 @@ def _sha256(path) -> str:
 
 def prepare_reference_pairs(workdir, survey: ReferenceSurvey = REFERENCE_SURVEY, progress: bool = True) -> Path:
     """Steps 1–2 into ``workdir`` (survey/, psd.h5, pairs.h5; skipped where they exist). Returns pairs.h5."""
-    from . import steps
-    from .mock import simulate_survey
-    from .workspace import WorkspacePaths
+    from .. import steps
+    from ..mock import simulate_survey
+    from ..workspace import WorkspacePaths
 
     ws = WorkspacePaths(workdir)
     ws.root.mkdir(parents=True, exist_ok=True)
@@ -120,10 +120,10 @@ def build_reference_model(workdir, output=None, *, survey: ReferenceSurvey = REF
     :data:`REFERENCE_TRAINING` entries; ``schedule_search`` (a JSON file written by
     ``benchmarks/reference_schedule.py``) is recorded in ``reference.json``. Returns the output directory.
     """
-    from .io.pairs import read_pairs
-    from .ved import VariationalEncoderDecoder
-    from .ved.persistence import read_model_files
-    from .ved.search import Candidate, best_candidate, run_search
+    from ..io.pairs import read_pairs
+    from ..ved import VariationalEncoderDecoder
+    from ..ved.persistence import read_model_files
+    from ..ved.search import Candidate, best_candidate, run_search
 
     pairs_path = prepare_reference_pairs(workdir, survey, progress)
     record = run_search(workdir, progress=progress) if search else None

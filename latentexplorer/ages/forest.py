@@ -61,15 +61,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .io.atomic import atomic_output
-from .tree_arrays import (  # one sklearn-free implementation, shared with TreeArrays
-    _as_errors,
-    _as_noise_keys,
-    _tree_mean,
-    _tree_std,
-    keyed_standard_normal,
-    star_keys,
-)
+from ..io.atomic import atomic_output
+from .trees import _as_errors, _as_noise_keys, _tree_mean, _tree_std, keyed_standard_normal, star_keys
 
 __all__ = [
     "ProbabilisticRandomForestRegressor",
@@ -85,8 +78,8 @@ logger = logging.getLogger(__name__)
 
 #: Types a saved forest may contain; :meth:`load` refuses files holding anything else.
 TRUSTED_TYPES = (
-    "latentexplorer.forest.ProbabilisticRandomForestRegressor",
-    "latentexplorer.forest.ProbabilisticRandomForestClassifier",
+    "latentexplorer.ages.forest.ProbabilisticRandomForestRegressor",
+    "latentexplorer.ages.forest.ProbabilisticRandomForestClassifier",
     "sklearn.tree._classes.DecisionTreeRegressor",
     "sklearn.tree._classes.DecisionTreeClassifier",
     "sklearn.tree._tree.Tree",

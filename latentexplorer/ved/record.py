@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import atomic_output
-from .hdf5 import format_string
-from .json_product import read_json_product
+from ..io.atomic import atomic_output
+from ..io.hdf5 import format_string
+from ..io.json_product import read_json_product
 
 __all__ = ["RECORD_FILE", "RECORD_VERSION", "TrainingRecord", "ids_fingerprint", "write_training_record",
            "read_training_record"]

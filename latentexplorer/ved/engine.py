@@ -4,7 +4,7 @@ Dashboard kernels only decode latent vectors, encode spectra and take Jacobians;
 for that costs them 8–11 s. :class:`InferenceEngine` loads the same model directory as
 :meth:`latentexplorer.ved.VariationalEncoderDecoder.load` (``model.keras``, ``pixel_scaler.npz``,
 ``metadata.json``, ``training_record.json``), reads the network's configuration and weights with
-:mod:`latentexplorer.io.keras_file`, and evaluates the layers of :mod:`latentexplorer.ved.network` with
+:mod:`latentexplorer.ved.keras_file`, and evaluates the layers of :mod:`latentexplorer.ved.network` with
 matrix products:
 
 * Conv1D: the padded input viewed as windows (``sliding_window_view``, one every ``stride`` pixels)
@@ -55,9 +55,9 @@ from pathlib import Path
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .ved.scaling import PixelScaler, check_spectra  # numpy only: importing it loads no TensorFlow
-from .io.keras_file import read_keras_file
-from .ved.persistence import MODEL_FILE, read_model_files  # Keras loads in read_model only
+from .scaling import PixelScaler, check_spectra
+from .keras_file import read_keras_file
+from .persistence import MODEL_FILE, read_model_files
 
 __all__ = ["InferenceEngine", "UnsupportedModelError"]
 
@@ -471,7 +471,7 @@ class InferenceEngine:
     n_pixels : int, 7514
     scaler_ : :class:`~latentexplorer.ved.scaling.PixelScaler` (``mean``, ``std``, ``transform``)
     history_, training_ : dict, from ``metadata.json``
-    record_ : :class:`~latentexplorer.io.training_record.TrainingRecord` or None
+    record_ : :class:`~latentexplorer.ved.record.TrainingRecord` or None
     metadata_ : dict, the whole of ``metadata.json``
     directory : Path
 
@@ -647,7 +647,7 @@ class InferenceEngine:
         :class:`latentexplorer.powerspectrum.PowerSpectrum`
             A stack of n natural-log PSDs, (n, k) float32, on :attr:`frequency` (μHz), also for one vector.
         """
-        from .powerspectrum import PowerSpectrum  # astropy: imported when first needed
+        from ..powerspectrum import PowerSpectrum
 
         return PowerSpectrum(self.frequency, self.decode_array(z, batch_size), meta={"source": "decoded"})
 

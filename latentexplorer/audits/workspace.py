@@ -1,9 +1,9 @@
 """The paper's latent-space audits on a workspace: Figs. 7–10 and 16–17, the [α/M] leakage test, the
 spectrum baseline, the reference feature sets and the decoded-envelope audit.
 
-:func:`audit_workspace` runs the analyses of :mod:`latentexplorer.diagnostics` on the stars of a
+:func:`audit_workspace` runs the analyses of :mod:`latentexplorer.audits.arrays` on the stars of a
 :class:`~latentexplorer.workspace.Workspace`, scoring only stars the encoder-decoder never trained on where
-its training record allows (:func:`~latentexplorer.age_model.encoder_holdout`);
+its training record allows (:func:`~latentexplorer.ages.model.encoder_holdout`);
 :func:`envelope_audit_workspace` scores the decoded PSDs of the encoder-decoder's validation pairs.
 """
 
@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm.auto import tqdm
 
-from . import diagnostics as diag
-from .age_training import age_eligible, encoder_holdout, workspace_seismic_sample
-from .match import match_ids
-from .selection import LATENT_FLAGS, SeismicSample, finite
-from .spectra import spectra_by_id
-from .workspace import Workspace
+from . import arrays as diag
+from ..ages.training import age_eligible, encoder_holdout, workspace_seismic_sample
+from ..match import match_ids
+from ..selection import LATENT_FLAGS, SeismicSample, finite
+from ..spectra import spectra_by_id
+from ..workspace import Workspace
 
 __all__ = ["FIDUCIAL", "REFERENCE_SETS", "WorkspaceAudits", "audit_workspace", "envelope_audit_workspace"]
 
@@ -36,14 +36,14 @@ REFERENCE_SETS = ("seismic", "aspcap")
 
 @dataclass
 class WorkspaceAudits:
-    """The audits of :mod:`latentexplorer.diagnostics` on one workspace.
+    """The audits of :mod:`latentexplorer.audits.arrays` on one workspace.
 
     labels: latent → [Fe/H], [α/M], [N/H], [C/N], Teff (Fig. 7); seismic: latent → ν_max, Δν, excess
     Δν (Fig. 8); evolstate: RC/RGB (Fig. 9); ages: the ablations keyed as in
-    :func:`~latentexplorer.diagnostics.age_ablation`, :data:`FIDUCIAL` being Fig. 10; baseline: age
+    :func:`~latentexplorer.audits.arrays.age_ablation`, :data:`FIDUCIAL` being Fig. 10; baseline: age
     straight from the spectra, or None when no spectra were found; references: the same acceptance
     audits with reference features in place of the latent space (:data:`REFERENCE_SETS`, see
-    :func:`~latentexplorer.diagnostics.reference_audit`). ``sample`` and the per-sample arrays
+    :func:`~latentexplorer.audits.arrays.reference_audit`). ``sample`` and the per-sample arrays
     (``latent``, ``fe_h``, ``alpha_m``) are what the audits' indices refer to, kept for plotting.
     """
 
@@ -96,15 +96,15 @@ def audit_workspace(workspace, n_train=None, n_trees=100, seed=0, baseline=True,
     n_trees, seed
         Trees per forest; the split and forest seed (the saved model's seed gives its very split). The forests
         follow the saved age model's recipe — input noise or not, leaf size (``forest/metadata.json``); without
-        a saved model, the defaults of :func:`~latentexplorer.age_training.train_age_model`.
+        a saved model, the defaults of :func:`~latentexplorer.ages.training.train_age_model`.
     baseline : bool
-        Also run :func:`~latentexplorer.diagnostics.spectrum_baseline_audit` on the survey spectra.
+        Also run :func:`~latentexplorer.audits.arrays.spectrum_baseline_audit` on the survey spectra.
     max_label_stars : int
         The label audit uses a random subset of at most this many stars with a latent representation.
     hold_out_encoder_training : bool
         Test (and calibrate) only on stars the encoder-decoder never trained on, as the paper's Figs. 7–10
         do: the pairs of its gradient steps (its training record, see
-        :func:`~latentexplorer.age_training.encoder_holdout`) may train the forests but are never
+        :func:`~latentexplorer.ages.training.encoder_holdout`) may train the forests but are never
         scored. Falls back to all stars, with a warning, where that would leave fewer than 20 age
         test stars.
     progress : bool
@@ -200,7 +200,7 @@ def audit_workspace(workspace, n_train=None, n_trees=100, seed=0, baseline=True,
 
 
 def _reference_audits(inputs, sample, extras, extras_err, n_train, seed, params, age_kwargs, noise=True) -> dict:
-    """:func:`~latentexplorer.diagnostics.reference_audit` of :data:`REFERENCE_SETS` on the seismic stars,
+    """:func:`~latentexplorer.audits.arrays.reference_audit` of :data:`REFERENCE_SETS` on the seismic stars,
     ages on the latent audits' stars and split (``age_kwargs``); a set whose columns are all missing is left out.
     Without ``noise`` the features' errors are zero (the recipe of an age model trained without input noise)."""
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -244,7 +244,7 @@ def _reference_audits(inputs, sample, extras, extras_err, n_train, seed, params,
 
 
 def envelope_audit_workspace(workspace) -> dict | None:
-    """:func:`~latentexplorer.diagnostics.envelope_audit` of the decoded PSDs of the pairs the encoder-decoder
+    """:func:`~latentexplorer.audits.arrays.envelope_audit` of the decoded PSDs of the pairs the encoder-decoder
     never trained on (:meth:`Workspace.held_out_pair_rows`) against their catalog ν_max, and
     (``"observed"``) of the same pairs' observed PSDs — what the envelope estimator reaches on the data
     themselves; None without model/, its training record or pairs.h5."""

@@ -1,9 +1,9 @@
 """The latent-space age catalog: the data model of the paper's Table 1, row-matched to the allStar input.
 
 :func:`build_catalog` applies a workspace's latents (``latent.h5``) and age model (``forest/``, from
-:func:`latentexplorer.age_model.train_age_model`) to every allStar row with the paper's cuts (section 7.1,
+:func:`latentexplorer.ages.model.train_age_model`) to every allStar row with the paper's cuts (section 7.1,
 :func:`latentexplorer.selection.selection_flags`) through :meth:`AgeModel.predict
-<latentexplorer.age_model.AgeModel.predict>` — the path the star inspector uses too — and writes
+<latentexplorer.ages.model.AgeModel.predict>` — the path the star inspector uses too — and writes
 ``catalog.fits`` and ``catalog.csv.gz`` (:mod:`latentexplorer.io.catalog`, whose column list says what each
 column holds, with units). A star's values depend on the star, the models and their seed only: not on the
 chunk size, the scheduler or the other rows.
@@ -23,12 +23,12 @@ import numpy as np
 from astropy.table import Table
 from tqdm.auto import tqdm
 
-from .age_model import AgeModel
-from .io.catalog import catalog_columns, write_catalog
-from .io.outputs import check_output, locks_output
-from .io.provenance import records_provenance
-from .selection import LATENT_FLAGS, AgeFlag, AgeInputs
-from .workspace import Workspace
+from ..ages.model import AgeModel
+from ..io.catalog import catalog_columns, write_catalog
+from .runtime.outputs import check_output, locks_output
+from .runtime.provenance import records_provenance
+from ..selection import LATENT_FLAGS, AgeFlag, AgeInputs
+from ..workspace import Workspace
 
 __all__ = ["CatalogSummary", "catalog_table", "build_catalog"]
 
@@ -84,7 +84,7 @@ def catalog_table(inputs: AgeInputs, model: AgeModel, chunk_size: int = 50_000, 
     same table, resumably and optionally on Dask. Raises ValueError when the model's inputs differ from
     the latent file's.
     """
-    from .batch import plan_chunks
+    from .runtime.batch import plan_chunks
 
     _check_compatible(inputs, model)
     parts = [model.predict(inputs.take(chunk.rows)).as_dict()
@@ -125,7 +125,7 @@ def build_catalog(workspace, output=None, progress=True, chunk_size=50_000, clie
     """Apply a workspace's latent and age model to its allStar rows; write catalog.fits and catalog.csv.gz.
 
     The rows are predicted in chunks, each kept as a part in ``OUTPUT.parts/`` until the catalog is
-    written, so an interrupted run resumes (:mod:`latentexplorer.batch`); ``client`` spreads the
+    written, so an interrupted run resumes (:mod:`latentexplorer.steps.runtime.batch`); ``client`` spreads the
     chunks over a Dask cluster with the same result. Memory holds the catalog's columns (~200 bytes a
     star: 150 MB for DR17's 733,901 rows), never the spectra.
 
@@ -154,7 +154,7 @@ def build_catalog(workspace, output=None, progress=True, chunk_size=50_000, clie
         nothing is written. (No allStar ID in latent.h5 at all is refused earlier, by
         :func:`latentexplorer.selection.age_inputs`.)
     """
-    from .batch import PartStore, describe_input, plan_chunks, run_chunks
+    from .runtime.batch import PartStore, describe_input, plan_chunks, run_chunks
 
     ws = Workspace.of(workspace)
     model = ws.age_model

@@ -1,0 +1,1 @@
+"""What every step runs inside: output checks and locks, the provenance record, chunked resumable runs."""
