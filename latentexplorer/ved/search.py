@@ -158,7 +158,7 @@ def _spectra_ceiling(stars: _Stars, n_components: int, seed: int) -> float:
 def _score(ved, stars: _Stars) -> dict:
     from sklearn.ensemble import RandomForestClassifier
 
-    from ..audits.arrays import envelope_audit
+    from ..audits.envelopes import envelope_audit
 
     pairs, train, test = stars.pairs, stars.train, stars.test
     rows = np.concatenate([train, test])  # the only pairs scored: encoded once
