@@ -16,9 +16,9 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..ages.training import age_eligible, encoder_holdout, workspace_seismic_sample
+from ..io.spectra_files import spectra_by_id
 from ..match import match_ids
 from ..selection import LATENT_FLAGS, SeismicSample, finite
-from ..spectra import spectra_by_id
 from ..workspace import Workspace
 from .ages import AgeAudit, age_ablation
 from .classes import ClassificationAudit, evolstate_audit
