@@ -76,6 +76,7 @@ class DiskMap:
     Attributes
     ----------
     widget : ipywidgets.VBox
+    view : StarView, the encoded stars and their products aligned to them
     selected : (N,) bool, the stars passing the current filters
     orbit_source : ColumnDataSource "orbit" ('x', 'y', 'z', 'R' kpc) of the last orbit drawn (empty before a click)
     orbit_star : str, APOGEE_ID of that orbit's star

@@ -87,6 +87,7 @@ class LatentExplorer:
     Attributes
     ----------
     widget : ipywidgets.VBox, the app
+    view : StarView, the encoded stars drawn
     sliders : list of ipywidgets.FloatSlider, one per latent dimension
     psd_source : ColumnDataSource ('frequency' μHz, 'log_psd'), named "decoded_psd"
     numax : float, ν_max (μHz) estimated from the decoded PSD (NaN if none found)

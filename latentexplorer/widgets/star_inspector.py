@@ -75,6 +75,7 @@ class StarInspector:
     Attributes
     ----------
     widget : ipywidgets.VBox
+    view : StarView, the encoded stars and the per-star reads
     picker : ipywidgets.Combobox, the APOGEE_ID box
     current : StarSummary of the star shown
     sources : dict of the named ColumnDataSources ("inspector_spectrum", "inspector_observed_psd",
