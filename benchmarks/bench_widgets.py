@@ -64,7 +64,7 @@ def bench_jacobian(data, max_stars: int) -> None:
     stars = np.median([n for _, n in first])
     print(f"Jacobian group (new):         {per_group:8.1f} ms   (~{stars:.0f} stars, "
           f"{per_group / max(stars, 1):.1f} ms/star); cached {cached:.2f} ms")
-    switch = median_ms(lambda: setattr(view.dimension, "value", (view.dimension.value + 1) % data.latent_dim), 5)
+    switch = median_ms(lambda: setattr(view.dimension, "value", (view.dimension.value + 1) % data.latent.latent_dim), 5)
     print(f"  latent dimension switch:    {switch:8.1f} ms")
 
 

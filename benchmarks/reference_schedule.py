@@ -2,7 +2,7 @@
 
 Each candidate trains from scratch on the same ``--n-train`` pairs for the same number of epochs and is scored
 on the same held-out pairs (never seen by any candidate): validation MSE of Eq. 1, the decoded envelope within
-10 % of the true ν_max (``diagnostics.envelope_audit``), RC/RGB misclassification of a random forest on the
+10 % of the true ν_max (``audits.envelopes.envelope_audit``), RC/RGB misclassification of a random forest on the
 latent means (trained on the training pairs' latents), and the latent dimensions left active (mean z_std < 0.5).
 
     python -m benchmarks.reference_schedule WORKDIR/pairs.h5 --stage 1 --n-train 3000 --n-test 1000 --epochs 6
@@ -39,7 +39,7 @@ CANDIDATES = {
 def score(ved, pairs, train_rows, test_rows) -> dict:
     from sklearn.ensemble import RandomForestClassifier
 
-    from latentexplorer.audits.arrays import envelope_audit
+    from latentexplorer.audits.envelopes import envelope_audit
     from latentexplorer.psd import envelope_weights
 
     z_train, _ = ved.encode(pairs.spectra[train_rows])

@@ -24,8 +24,8 @@ from astropy.table import Table
 from .constants import AGE_LOGG_RANGE, LATENT_LOGG_RANGE, LATENT_MIN_SNREV
 from .match import match_ids
 
-__all__ = ["AgeFlag", "LATENT_FLAGS", "OOD_FLAGS", "ALLSTAR_REQUIRED", "ALLSTAR_USED", "selection_flags", "AgeInputs",
-           "age_inputs", "SeismicSample", "seismic_sample"]
+__all__ = ["AgeFlag", "LATENT_FLAGS", "OOD_FLAGS", "ALLSTAR_REQUIRED", "ALLSTAR_USED", "table_column",
+           "selection_flags", "AgeInputs", "age_inputs", "SeismicSample", "seismic_sample"]
 
 logger = logging.getLogger(__name__)
 
@@ -104,11 +104,16 @@ def selection_flags(logg, snrev, teff, teff_err, fe_h, fe_h_err, has_latent) -> 
     return flags
 
 
-def column(table: Table, name: str) -> np.ndarray:
-    """A table column as float (masked → NaN), all NaN when the table lacks it."""
-    if name not in table.colnames:
-        return np.full(len(table), np.nan)
-    return np.ma.filled(np.ma.asarray(table[name], dtype=float), np.nan)
+def table_column(table: Table, name: str, dtype=float) -> np.ndarray:
+    """A table column, found whatever the case of its name, as a plain array: floats with masked values NaN, or
+    (``dtype=str``) stripped strings; all NaN (or "") when the table lacks it."""
+    by_upper = {c.upper(): c for c in table.colnames}
+    if name.upper() not in by_upper:
+        return np.full(len(table), "" if dtype is str else np.nan)
+    values = table[by_upper[name.upper()]]
+    if dtype is str:
+        return np.char.strip(np.asarray(values).astype(str))
+    return np.ma.filled(np.ma.asarray(values, dtype=dtype), np.nan)
 
 
 @dataclass
@@ -141,7 +146,7 @@ class AgeInputs:
 
     def column(self, name) -> np.ndarray:
         """An allStar column as float, NaN when the file lacks it."""
-        return column(self.allstar, name)
+        return table_column(self.allstar, name)
 
     @property
     def latent_dim(self) -> int:
@@ -200,9 +205,8 @@ def age_inputs(allstar: Table, latent, names: tuple[str, str] = ("allStar.fits",
     found = where >= 0
     z_mean[found], z_std[found] = latent.z_mean[where[found]], latent.z_std[where[found]]
     has_latent = np.isfinite(z_mean).all(axis=1) & np.isfinite(z_std).all(axis=1)
-    flags = selection_flags(column(allstar, "LOGG"), column(allstar, "SNREV"), column(allstar, "TEFF"),
-                            column(allstar, "TEFF_ERR"), column(allstar, "FE_H"), column(allstar, "FE_H_ERR"),
-                            has_latent)
+    cuts = ("LOGG", "SNREV", "TEFF", "TEFF_ERR", "FE_H", "FE_H_ERR")
+    flags = selection_flags(*(table_column(allstar, c) for c in cuts), has_latent)
     dropped = (flags & int(LATENT_FLAGS)) != 0
     z_mean[dropped], z_std[dropped] = np.nan, np.nan
     logger.info("%d allStar rows: %d with a latent representation, %d with age inputs", n,
@@ -256,7 +260,7 @@ def seismic_sample(seismic: Table, inputs: AgeInputs, truth: Table | None = None
         raise ValueError(f"{names[0]}: none of its {len(seismic)} APOGEE_IDs is in {names[1]}")
     seismic, rows = seismic[rows >= 0], rows[rows >= 0]
     ids = np.char.strip(np.asarray(seismic["APOGEE_ID"]).astype(str))
-    age, age_err = column(seismic, "AGE"), column(seismic, "AGE_ERR")
+    age, age_err = table_column(seismic, "AGE"), table_column(seismic, "AGE_ERR")
     with np.errstate(invalid="ignore", divide="ignore"):
         log_age_err = age_err / (age * np.log(10.0))
     state = (np.asarray(seismic["EVOLSTATE"]).astype(str) if "EVOLSTATE" in seismic.colnames
@@ -264,6 +268,6 @@ def seismic_sample(seismic: Table, inputs: AgeInputs, truth: Table | None = None
     reference = None
     if truth is not None:
         where = match_ids(ids, truth["APOGEE_ID"])
-        reference = _log10_positive(np.where(where >= 0, column(truth, "AGE")[where], np.nan))
-    columns = [column(seismic, c) for c in ("NUMAX", "DNU", "NUMAX_ERR", "DNU_ERR")]
+        reference = _log10_positive(np.where(where >= 0, table_column(truth, "AGE")[where], np.nan))
+    columns = [table_column(seismic, c) for c in ("NUMAX", "DNU", "NUMAX_ERR", "DNU_ERR")]
     return SeismicSample(rows, ids, _log10_positive(age), log_age_err, state, *columns, reference)

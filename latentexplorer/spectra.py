@@ -21,7 +21,7 @@ The procedure is the one of Leung & Bovy (2019a) that the paper uses (section 2)
    non-finite flux or error, or with a non-positive error, are set to 1 after normalisation; negative
    normalised fluxes become 0 and values above 2 become 1.
 4. **Unusable spectra** — a spectrum without a physical signal comes back as a row of NaN (never
-   encoded; :func:`iter_normalized_spectra` flags it ``NO_DATA``, :class:`SpectrumFlag`): empty (every pixel
+   encoded; flagged ``NO_DATA``, :class:`SpectrumFlag`): empty (every pixel
    bad), a median flux that is not positive (all zero, negative), the same value on every good pixel
    (constant), too few usable continuum pixels on the blue chip to fit the polynomial, or fewer than
    :data:`MIN_USABLE_FRACTION` of its pixels good and, once normalised, within [0, 2].
@@ -39,8 +39,6 @@ import functools
 import logging
 import os
 import warnings
-from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 from astropy import constants as const
@@ -69,9 +67,6 @@ __all__ = [
     "bad_pixel_mask",
     "fit_continuum",
     "normalize_spectra",
-    "count_spectra",
-    "read_normalized_spectra",
-    "iter_normalized_spectra",
 ]
 
 logger = logging.getLogger(__name__)
@@ -108,7 +103,8 @@ _CONTINUUM_DEGREE = 2
 
 
 class SpectrumFlag(enum.IntFlag):
-    """Per-spectrum quality flags of :func:`iter_normalized_spectra` (combinable bits)."""
+    """Per-spectrum quality flags of the spectra ingest (:func:`normalize_spectra`,
+    :mod:`latentexplorer.io.spectra_files`; combinable bits)."""
 
     OK = 0
     UNREADABLE = 1  #: the file or row could not be read; the spectrum is NaN
@@ -369,7 +365,8 @@ def normalize_spectra(
     *,
     normalized: bool | None = None,
     bad_pixel_bits=DEFAULT_BAD_PIXEL_BITS,
-) -> np.ndarray:
+    return_flags: bool = False,
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Gap-removed, pseudo-continuum-normalised, cleaned spectra (see the module docstring).
 
     Parameters
@@ -387,14 +384,19 @@ def normalize_spectra(
         the good pixels within 0.5–1.5 means normalised: only cleaned, not divided again).
     bad_pixel_bits : sequence of int
         PIXMASK bits marking bad pixels; default :data:`DEFAULT_BAD_PIXEL_BITS`.
+    return_flags : bool
+        Also return each spectrum's :class:`SpectrumFlag` bits (``NO_DATA``, ``MANY_BAD_PIXELS``).
 
     Returns
     -------
     ndarray (N, 7514) float32
         Normalised spectra with bad pixels set to 1; NaN rows where a spectrum is unusable (empty, zero,
         negative or constant flux, too few good pixels; see the module docstring).
+    ndarray (N,) int32, with ``return_flags``
+        Their :class:`SpectrumFlag` bits.
     """
-    return _normalize(flux, flux_err, bitmask, continuum_mask, normalized, bad_pixel_bits)[0]
+    spectra, replaced = _normalize(flux, flux_err, bitmask, continuum_mask, normalized, bad_pixel_bits)
+    return (spectra, _flags_from(spectra, replaced)) if return_flags else spectra
 
 
 def _flags_from(spectra, replaced_fraction) -> np.ndarray:
@@ -402,154 +404,3 @@ def _flags_from(spectra, replaced_fraction) -> np.ndarray:
     many_bad = ~no_data & (replaced_fraction > MANY_BAD_PIXELS_FRACTION)
     flags = np.where(no_data, int(SpectrumFlag.NO_DATA), 0) | np.where(many_bad, int(SpectrumFlag.MANY_BAD_PIXELS), 0)
     return flags.astype(np.int32)
-
-
-# ----------------------------------------------------------------------------- streaming
-
-
-def _spectra_source(path) -> tuple[str, Path]:
-    """('directory' | 'normalized' | 'stacked', path) of a spectra input, or a clear error; an HDF5 file's
-    kind is its ``format`` attribute (:func:`latentexplorer.io.apogee_spectra.spectra_file_kind`)."""
-    from .io.apogee_spectra import spectra_file_kind
-
-    path = Path(path)
-    if path.is_dir():
-        return "directory", path
-    return spectra_file_kind(path), path
-
-
-@functools.lru_cache(maxsize=8)
-def _directory_files(path: Path, mtime_ns: int) -> tuple[Path, ...]:
-    files = tuple(sorted(p for p in path.iterdir() if p.name.endswith((".fits", ".fits.gz"))))
-    if not files:
-        raise FileNotFoundError(f"no *.fits spectra in directory {path}")
-    return files
-
-
-def _files_of(path: Path) -> tuple[Path, ...]:
-    return _directory_files(path, path.stat().st_mtime_ns)
-
-
-def count_spectra(path) -> int:
-    """Number of spectra in anything :func:`iter_normalized_spectra` reads."""
-    from .io.apogee_spectra import count_spectra_rows
-
-    kind, path = _spectra_source(path)
-    return len(_files_of(path)) if kind == "directory" else count_spectra_rows(path)
-
-
-def read_normalized_spectra(
-    path, start: int = 0, stop: int | None = None, *, continuum_mask=None, bad_pixel_bits=DEFAULT_BAD_PIXEL_BITS
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Spectra ``start:stop`` of a spectra input, normalised and cleaned (one chunk of
-    :func:`iter_normalized_spectra`; a row's result does not depend on the chunk it is read in).
-
-    Returns
-    -------
-    apogee_id : ndarray (n,) of str
-    spectra : ndarray (n, 7514) float32 (NaN rows for unusable spectra)
-    flags : ndarray (n,) int32 of :class:`SpectrumFlag` bits
-    """
-    kind, path = _spectra_source(path)
-    if kind == "directory":
-        return _read_directory(_files_of(path)[start:stop], continuum_mask, bad_pixel_bits)
-    return _normalized_rows(path, slice(start, stop), continuum_mask, bad_pixel_bits)
-
-
-def _normalized_rows(path, rows, continuum_mask, bad_pixel_bits):
-    """(apogee_id, spectra, flags) of the rows ``rows`` (slice or sorted indices) of a spectra HDF5 file."""
-    from .io.apogee_spectra import read_spectra_rows
-
-    raw = read_spectra_rows(path, rows)
-    if raw.normalized:
-        spectra, replaced = _normalize(raw.flux, None, None, None, True, ())
-    else:
-        spectra, replaced = _normalize(raw.flux, raw.flux_err, raw.bitmask, continuum_mask, None, bad_pixel_bits)
-    return raw.apogee_id, spectra, _flags_from(spectra, replaced)
-
-
-def spectra_by_id(path, apogee_ids, *, continuum_mask=None, bad_pixel_bits=DEFAULT_BAD_PIXEL_BITS) -> np.ndarray:
-    """Normalised spectra (m, 7514) float32 of the stars ``apogee_ids`` (m,) in a spectra input (as
-    :func:`iter_normalized_spectra` reads it), NaN rows for stars it does not hold or cannot use.
-
-    Reads only the rows asked for from an HDF5 file, and only the files named after them (or, when none
-    is, every file) of an apStar/aspcapStar directory."""
-    from .io.apogee_spectra import apogee_id_from_filename, read_spectra_ids
-    from .match import match_ids
-
-    wanted = np.char.strip(np.asarray(apogee_ids).astype(str))
-    out = np.full((wanted.size, APOGEE_N_PIXELS), np.nan, np.float32)
-    kind, path = _spectra_source(path)
-    if kind == "directory":
-        files = _files_of(path)
-        names = np.array([apogee_id_from_filename(f) for f in files])
-        rows = match_ids(wanted, names)
-        picked = [files[r] for r in np.unique(rows[rows >= 0])]
-        ids, spectra, _ = _read_directory(picked, continuum_mask, bad_pixel_bits) if picked else ([], None, None)
-    else:
-        rows = match_ids(wanted, read_spectra_ids(path))
-        found = np.unique(rows[rows >= 0])
-        ids, spectra, _ = (_normalized_rows(path, found, continuum_mask, bad_pixel_bits) if found.size
-                           else ([], None, None))
-    where = match_ids(wanted, np.asarray(ids))
-    out[where >= 0] = spectra[where[where >= 0]]
-    return out
-
-
-def iter_normalized_spectra(
-    path, chunk_size: int = 1024, *, continuum_mask=None, bad_pixel_bits=DEFAULT_BAD_PIXEL_BITS
-) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Stream normalised spectra from disk in chunks, with bounded memory.
-
-    Parameters
-    ----------
-    path : str or Path
-        One of: a stacked HDF5 file (:class:`latentexplorer.io.apogee_spectra.StackedSpectraWriter`);
-        an HDF5 file with an already normalised ``spectra`` (N, 7514) dataset and ``APOGEE_ID``
-        (:class:`~latentexplorer.io.apogee_spectra.NormalizedSpectraWriter`, or ``pairs.h5``); or a
-        directory of apStar/aspcapStar-like FITS files (``*.fits``, ``*.fits.gz``, read in name order).
-    chunk_size : int
-        Spectra per chunk.
-    continuum_mask, bad_pixel_bits
-        As in :func:`normalize_spectra`.
-
-    Yields
-    ------
-    apogee_id : ndarray (n,) of str
-    spectra : ndarray (n, 7514) float32 (NaN rows for unusable spectra)
-    flags : ndarray (n,) int32 of :class:`SpectrumFlag` bits
-    """
-    if chunk_size < 1:
-        raise ValueError(f"chunk_size must be positive, got {chunk_size}")
-    n = count_spectra(path)
-    for start in range(0, n, chunk_size):
-        yield read_normalized_spectra(path, start, start + chunk_size, continuum_mask=continuum_mask,
-                                      bad_pixel_bits=bad_pixel_bits)
-
-
-def _read_directory(files, continuum_mask, bad_pixel_bits):
-    from .io import apogee_spectra as io
-
-    n = len(files)
-    ids = np.empty(n, dtype=object)
-    flux = np.full((n, APOGEE_N_PIXELS), np.nan)
-    err = np.full((n, APOGEE_N_PIXELS), np.nan)
-    mask = np.zeros((n, APOGEE_N_PIXELS), dtype=np.int64)
-    unreadable = np.zeros(n, bool)
-    for i, file in enumerate(files):
-        try:
-            spec = io.read_apstar(file)
-            ids[i] = spec.apogee_id
-            flux[i] = gap_delete(spec.flux)[0]
-            err[i] = 1.0 if spec.flux_err is None else gap_delete(spec.flux_err)[0]
-            if spec.bitmask is not None:
-                mask[i] = gap_delete(spec.bitmask)[0]
-        except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:
-            logger.warning("could not read spectrum %s: %s", file, exc)
-            ids[i] = io.apogee_id_from_filename(file)
-            unreadable[i] = True
-    spectra, replaced = _normalize(flux, err, mask, continuum_mask, None, bad_pixel_bits)
-    spectra[unreadable] = np.nan
-    flags = _flags_from(spectra, replaced)
-    flags[unreadable] = int(SpectrumFlag.UNREADABLE)
-    return ids.astype(str), spectra, flags

@@ -5,35 +5,29 @@ the dashboards: its :attr:`~Workspace.paths`, and each product read on first use
 :mod:`latentexplorer.io` and cached — the allStar and seismic catalogs, the PSDs, the training pairs, the
 encoder-decoder and its training record, the latent file, the age model, the catalog and the orbits. A
 product that is not there raises :class:`MissingProduct`, whose message names the file and the command
-that makes it.
+that makes it. The dashboards' per-star view of the encoded stars is
+:class:`latentexplorer.widgets.star_view.StarView`.
 
-The per-star view (:attr:`~Workspace.apogee_id`, :attr:`~Workspace.z_mean`, :meth:`~Workspace.aligned`,
-:meth:`~Workspace.label`, …) has one row per star of ``latent.h5`` with a finite latent mean, in file
-order; stars absent from a product get NaN (numbers), −1 (integers) or "" (strings) there.
-
-    >>> ws = Workspace("workspace/")                       # doctest: +SKIP
-    >>> ws.catalog["Age"], ws.model.decode(ws.z_mean[:3])  # doctest: +SKIP
+    >>> ws = Workspace("workspace/")                              # doctest: +SKIP
+    >>> ws.catalog["Age"], ws.model.decode(ws.latent.z_mean[:3])  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import functools
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from astropy.table import Table
 
-from .match import match_ids
+from .io.catalog import read_catalog
+from .io.orbits import read_orbits
+from .io.psdfile import read_psd_file
+from .io.seismic import read_seismic_catalog
+from .io.truth import read_truth
 
-__all__ = ["WorkspacePaths", "Workspace", "MissingProduct", "PRODUCT_COMMANDS", "LABELS", "DISPLAY_LIMIT"]
-
-#: Most stars a dashboard scatter plot draws (:meth:`Workspace.display_rows`): beyond this a page grows slow
-#: to send and to pan.
-DISPLAY_LIMIT = 20_000
-
-logger = logging.getLogger(__name__)
+__all__ = ["WorkspacePaths", "Workspace", "MissingProduct", "PRODUCT_COMMANDS"]
 
 
 @dataclass(frozen=True)
@@ -105,29 +99,16 @@ class MissingProduct(FileNotFoundError):
                          f"run `{PRODUCT_COMMANDS[name]}` to make it")
 
 
-def _column(table: Table, name: str, dtype=float) -> np.ndarray:
-    """A column by case-insensitive name as a plain array (masked → NaN for floats, stripped strings)."""
-    by_upper = {c.upper(): c for c in table.colnames}
-    column = table[by_upper[name.upper()]]
-    if dtype is str:
-        return np.char.strip(np.asarray(column).astype(str))
-    return np.ma.filled(np.ma.asarray(column, dtype=dtype), np.nan)
+def _product(read, doc: str) -> functools.cached_property:
+    """A :class:`Workspace` attribute: the product of the attribute's name, read on first use by ``read(path)``
+    (:class:`MissingProduct` when it is not there) and kept."""
 
+    def get(self):
+        return read(self.require(product.attrname))
 
-def _aligned(table: Table, ids: np.ndarray) -> Table:
-    """``table``'s rows matched on its APOGEE_ID column to ``ids``: len(ids) rows; masked values and absent
-    stars become NaN (floats), −1 (integers) or "" (strings)."""
-    has_ids = "APOGEE_ID" in {c.upper() for c in table.colnames}
-    rows = match_ids(ids, _column(table, "APOGEE_ID", str)) if has_ids else np.full(len(ids), -1, np.int64)
-    out = Table()
-    for name in table.colnames:
-        kind = table[name].dtype.kind
-        fill = "" if kind in "US" else (np.nan if kind == "f" else (False if kind == "b" else -1))
-        values = np.ma.filled(np.ma.asarray(table[name]), fill)
-        taken = values[np.clip(rows, 0, None)] if len(values) else np.full(rows.shape, fill, dtype=values.dtype)
-        out[name] = np.where(rows >= 0, taken, fill) if rows.size else taken
-        out[name].unit = getattr(table[name], "unit", None)
-    return out
+    get.__doc__ = doc
+    product = functools.cached_property(get)
+    return product
 
 
 class Workspace:
@@ -146,7 +127,6 @@ class Workspace:
     def __init__(self, root):
         self.paths = WorkspacePaths(root)
         self.root = self.paths.root
-        self._aligned_tables = {}
 
     @classmethod
     def of(cls, workspace) -> Workspace:
@@ -191,26 +171,10 @@ class Workspace:
         present = allstar_columns(path)
         return read_allstar(path, [c for c in ALLSTAR_USED if c in present])
 
-    @functools.cached_property
-    def seismic(self) -> Table:
-        """The seismic catalog (standard column names: KIC, APOGEE_ID, NUMAX, DNU μHz, EVOLSTATE, AGE Gyr…)."""
-        from .io.seismic import read_seismic_catalog
-
-        return read_seismic_catalog(self.require("seismic"))
-
-    @functools.cached_property
-    def truth(self) -> Table:
-        """A mock survey's true parameters, one row per star."""
-        from .io.truth import read_truth
-
-        return read_truth(self.require("truth"))
-
-    @functools.cached_property
-    def psd(self):
-        """The observed PSDs (:class:`latentexplorer.io.psdfile.PSDSet`)."""
-        from .io.psdfile import read_psd_file
-
-        return read_psd_file(self.require("psd"))
+    seismic = _product(read_seismic_catalog, "The seismic catalog (astropy Table; standard column names: KIC, "
+                                             "APOGEE_ID, NUMAX, DNU μHz, EVOLSTATE, AGE Gyr…).")
+    truth = _product(read_truth, "A mock survey's true parameters, one row per star (astropy Table).")
+    psd = _product(read_psd_file, "The observed PSDs (:class:`latentexplorer.io.psdfile.PSDSet`).")
 
     @functools.cached_property
     def pairs(self):
@@ -282,19 +246,9 @@ class Workspace:
 
         return AgeModel.load(self.require("forest"))
 
-    @functools.cached_property
-    def catalog(self) -> Table:
-        """The age catalog (row-matched to allStar; :mod:`latentexplorer.io.catalog`)."""
-        from .io.catalog import read_catalog
-
-        return read_catalog(self.require("catalog"))
-
-    @functools.cached_property
-    def orbits(self) -> Table:
-        """Orbit parameters (:mod:`latentexplorer.io.orbits`)."""
-        from .io.orbits import read_orbits
-
-        return read_orbits(self.require("orbits"))
+    catalog = _product(read_catalog, "The age catalog (astropy Table, row-matched to allStar; "
+                                     ":mod:`latentexplorer.io.catalog`).")
+    orbits = _product(read_orbits, "Orbit parameters (astropy Table; :mod:`latentexplorer.io.orbits`).")
 
     @functools.cached_property
     def age_inputs(self):
@@ -302,148 +256,3 @@ class Workspace:
         from .selection import age_inputs
 
         return age_inputs(self.allstar, self.latent, names=(str(self.paths.allstar), str(self.paths.latent)))
-
-    # --- one star at a time ----------------------------------------------------------------------
-    def spectrum(self, apogee_id: str) -> np.ndarray | None:
-        """The star's continuum-normalised spectrum (7514,) float32, from pairs.h5 or the survey's spectra
-        (any format :func:`latentexplorer.spectra.iter_normalized_spectra` reads); None if neither holds it."""
-        from .spectra import spectra_by_id
-
-        if self.has("pairs"):
-            row = int(match_ids(np.array([apogee_id]), self.pairs.apogee_id)[0])
-            if row >= 0:
-                return self.pair_spectra([row])[0]
-        if not self.paths.spectra.exists():
-            return None
-        spectrum = spectra_by_id(self.paths.spectra, [apogee_id])[0]
-        return spectrum if np.isfinite(spectrum).any() else None
-
-    def observed_psd(self, apogee_id: str):
-        """The star's observed PSD (:class:`~latentexplorer.powerspectrum.PowerSpectrum`) from pairs.h5, or
-        psd.h5 through its KIC in the seismic catalog; None if the workspace has none."""
-        from .powerspectrum import PowerSpectrum
-
-        apogee_id = str(apogee_id).strip()
-        if self.has("pairs"):
-            row = int(match_ids(np.array([apogee_id]), self.pairs.apogee_id)[0])
-            if row >= 0:
-                return PowerSpectrum(self.pairs.frequency, self.pairs.log_psd[row], label=apogee_id)
-        if self.has("psd") and self.has("seismic") and "KIC" in self.seismic.colnames:
-            where = int(match_ids(np.array([apogee_id]), self.seismic["APOGEE_ID"])[0])
-            kic = int(self.seismic["KIC"][where]) if where >= 0 else -1
-            row = int(match_ids(np.array([kic]), self.psd.kic)[0]) if kic > 0 else -1
-            if row >= 0 and np.isfinite(self.psd.log_psd[row]).all():
-                return PowerSpectrum(self.psd.frequency, self.psd.log_psd[row], label=apogee_id)
-        return None
-
-    def age_posterior(self, apogee_id: str) -> np.ndarray:
-        """The age model's per-tree ages (Gyr), shape (n_trees,), for the star — the values whose mean and
-        standard deviation are its catalog ``Age`` and ``Age_Error`` (the same computation,
-        :meth:`latentexplorer.ages.model.AgeModel.posterior`); NaN where it gets no age.
-
-        Raises MissingProduct without allStar, latent.h5 or forest/; ValueError for an unknown star."""
-        inputs = self.age_inputs
-        row = int(match_ids(np.array([str(apogee_id).strip()]), inputs.apogee_id)[0])
-        if row < 0:
-            raise ValueError(f"no star {str(apogee_id).strip()!r} in {self.paths.allstar}")
-        return 10.0 ** self.age_model.posterior(inputs.take([row]))[0]
-
-    # --- the encoded stars -----------------------------------------------------------------------
-    @functools.cached_property
-    def _encoded(self) -> np.ndarray:
-        good = np.isfinite(self.latent.z_mean).all(axis=1)
-        if not good.all():
-            logger.info("%d stars without a latent position left out", (~good).sum())
-        return np.flatnonzero(good)
-
-    @property
-    def apogee_id(self) -> np.ndarray:
-        """(N,) str: the stars of latent.h5 with a finite latent mean, in file order."""
-        return self.latent.apogee_id[self._encoded]
-
-    @property
-    def z_mean(self) -> np.ndarray:
-        """(N, latent_dim) float32 latent means of :attr:`apogee_id`."""
-        return self.latent.z_mean[self._encoded]
-
-    @property
-    def z_std(self) -> np.ndarray:
-        """(N, latent_dim) float32 latent standard deviations of :attr:`apogee_id`."""
-        return self.latent.z_std[self._encoded]
-
-    @property
-    def latent_dim(self) -> int:
-        return self.latent.latent_dim
-
-    def __len__(self) -> int:
-        return self._encoded.size
-
-    def index_of(self, apogee_id: str) -> int:
-        """Row of ``apogee_id`` among the encoded stars (blanks ignored); ValueError naming it if absent."""
-        row = int(match_ids(np.array([str(apogee_id).strip()]), self.apogee_id)[0])
-        if row < 0:
-            raise ValueError(f"no star {str(apogee_id).strip()!r} in {self.paths.latent}")
-        return row
-
-    def display_rows(self, limit: int = DISPLAY_LIMIT) -> np.ndarray:
-        """Rows of the encoded stars a scatter plot draws, sorted: all of them up to ``limit``, else every
-        seismic star and a fixed random sample (seed 0) of the others up to ``limit`` in all."""
-        n = len(self)
-        if n <= limit:
-            return np.arange(n)
-        seismic = (np.isfinite(_column(self.aligned("seismic"), "NUMAX")) if self.has("seismic")
-                   else np.zeros(n, bool))
-        chosen = np.flatnonzero(seismic)[:limit]
-        others = np.flatnonzero(~seismic)
-        extra = np.random.default_rng(0).choice(others, size=min(limit - chosen.size, others.size), replace=False)
-        return np.sort(np.concatenate([chosen, extra]))
-
-    def out_of_distribution(self) -> np.ndarray:
-        """(N,) bool per encoded star: the catalog's AGE_FLAG says its age lies outside the age model's
-        training support (:data:`~latentexplorer.selection.OOD_FLAGS`); all False without a catalog."""
-        from .selection import OOD_FLAGS
-
-        if not self.has("catalog"):
-            return np.zeros(len(self), bool)
-        flag = np.nan_to_num(_column(self.aligned("catalog"), "AGE_FLAG"), nan=0).astype(np.int64)
-        return (flag > 0) & ((flag & int(OOD_FLAGS)) != 0)  # −1: not in the catalog
-
-    def aligned(self, name: str) -> Table:
-        """Product ``name`` ('allstar', 'seismic', 'truth', 'catalog', 'orbits') with one row per encoded
-        star (NaN, −1 or "" where a star is absent); computed once."""
-        if name not in ("allstar", "seismic", "truth", "catalog", "orbits"):
-            raise ValueError(f"cannot align {name!r}: choose allstar, seismic, truth, catalog or orbits")
-        if name not in self._aligned_tables:
-            self._aligned_tables[name] = _aligned(getattr(self, name), self.apogee_id)
-        return self._aligned_tables[name]
-
-    def label(self, name: str) -> np.ndarray:
-        """One of :data:`LABELS` for every encoded star, (N,) float (evolutionary state: 0 RGB, 1 RC, NaN
-        unknown). Raises MissingProduct if the file holding it is absent, ValueError for an unknown name."""
-        if name not in LABELS:
-            raise ValueError(f"unknown label {name!r}; choose from {', '.join(LABELS)}")
-        return LABELS[name][1](self)
-
-
-def _excess_deltanu(ws: Workspace) -> np.ndarray:
-    from .seismo import excess_deltanu
-
-    seismic = ws.aligned("seismic")
-    return excess_deltanu(_column(seismic, "DNU"), _column(seismic, "NUMAX"))
-
-
-def _evolstate(ws: Workspace) -> np.ndarray:
-    seismic = ws.aligned("seismic")
-    state = _column(seismic, "EVOLSTATE", str) if "EVOLSTATE" in seismic.colnames else np.full(len(ws), "")
-    return np.select([state == "RGB", state == "RC"], [0.0, 1.0], np.nan)
-
-
-#: Per-star labels to colour by: name → (axis label with units, function of Workspace → (N,) float).
-LABELS = {
-    "numax": ("ν_max (μHz)", lambda ws: _column(ws.aligned("seismic"), "NUMAX")),
-    "excess_deltanu": ("excess Δν (μHz)", _excess_deltanu),
-    "evolstate": ("evolutionary state (0 RGB, 1 RC)", _evolstate),
-    "fe_h": ("[Fe/H] (dex)", lambda ws: _column(ws.aligned("allstar"), "FE_H")),
-    "alpha_m": ("[α/M] (dex)", lambda ws: _column(ws.aligned("allstar"), "ALPHA_M")),
-    "age": ("age (Gyr, 10**LogAge)", lambda ws: 10.0 ** _column(ws.aligned("catalog"), "LogAge")),
-}

@@ -11,6 +11,7 @@ from latentexplorer.cli import main
 from latentexplorer.io.allstar import read_allstar, write_allstar
 from latentexplorer.io.catalog import read_catalog
 from latentexplorer.selection import OOD_FLAGS, AgeFlag
+from latentexplorer.widgets.star_view import StarView
 from latentexplorer.workspace import Workspace
 
 TABLE1 = ["APOGEE_ID", "telescope", "field", "STARFLAG", "ASPCAPFLAG", "z0", "z1", "z2", "z3", "z4",
@@ -112,7 +113,7 @@ def test_a_stars_catalog_age_does_not_depend_on_the_chunk_size(workspace, tmp_pa
 
 def test_the_star_inspectors_posterior_gives_the_catalog_age(workspace):
     ws, _, _, cat = workspace
-    workspace_view = Workspace(ws.root)
+    workspace_view = StarView(Workspace(ws.root))
     for row in (0, 5, 700):
         trees = workspace_view.age_posterior(cat["APOGEE_ID"][row])
         assert abs(trees.mean() - cat["Age"][row]) <= 1e-9 * cat["Age"][row]

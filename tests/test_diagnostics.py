@@ -6,9 +6,12 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from latentexplorer.audits.arrays import (age_ablation, age_audit, evolstate_audit, label_audit, leakage_audit,
-    reference_audit, seismic_audit, spectrum_baseline_audit, split_indices)
-from latentexplorer.audits.arrays import calibration_size
+from latentexplorer.audits.ages import age_ablation, age_audit
+from latentexplorer.audits.classes import evolstate_audit
+from latentexplorer.audits.labels import label_audit, seismic_audit
+from latentexplorer.audits.leakage import leakage_audit
+from latentexplorer.audits.reference import reference_audit, spectrum_baseline_audit
+from latentexplorer.audits.splits import calibration_size, split_indices
 from latentexplorer.seismo import deltanu_from_numax
 
 FAST = {"n_estimators": 40}
@@ -233,7 +236,7 @@ def test_mismatched_inputs_raise(pop, call, message):
 
 def test_envelope_audit_counts_reconstructions_within_10_percent():
     from latentexplorer import psd
-    from latentexplorer.audits.arrays import envelope_audit
+    from latentexplorer.audits.envelopes import envelope_audit
 
     freq = psd.frequency_grid()
 

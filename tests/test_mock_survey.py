@@ -13,7 +13,7 @@ from latentexplorer.io.seismic import SEISMIC_COLUMNS, read_seismic_catalog, wri
 from latentexplorer.io.truth import read_truth
 from latentexplorer.mock import MockSurvey, simulate_survey
 from latentexplorer.mock.survey import SPECTRA_BLOCK
-from latentexplorer.spectra import count_spectra, read_normalized_spectra
+from latentexplorer.io.spectra_files import count_spectra, read_normalized_spectra
 
 
 @pytest.fixture(scope="module")

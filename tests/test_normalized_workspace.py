@@ -27,7 +27,7 @@ def test_every_step_ran_on_normalised_spectra(workspace):
 
 
 def test_the_inspector_shows_a_star_outside_the_training_pairs(workspace):
-    outside = np.setdiff1d(workspace.apogee_id, workspace.pairs.apogee_id)[0]
+    outside = np.setdiff1d(lw.StarView(workspace).apogee_id, workspace.pairs.apogee_id)[0]
     inspector = lw.StarInspector(workspace, outside)
     assert inspector.current.apogee_id == outside and "not in this workspace: spectrum" not in inspector.info.value
     flux = np.asarray(inspector.sources["inspector_spectrum"].data["flux"], float)

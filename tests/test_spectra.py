@@ -7,6 +7,7 @@ from astropy.io import fits
 
 from latentexplorer import spectra as sp
 from latentexplorer.io import apogee_spectra as io
+from latentexplorer.io import spectra_files
 from latentexplorer.mock.spectra import reference_spectrum, synthesize_apstar
 
 
@@ -199,7 +200,7 @@ def test_iter_normalized_spectra_from_a_stacked_file(tmp_path):
     path = tmp_path / "spectra.h5"
     with io.StackedSpectraWriter(path) as writer:
         writer.append([f"s{i}" for i in range(7)], flux, err, mask)
-    chunks = list(sp.iter_normalized_spectra(path, chunk_size=3))
+    chunks = list(spectra_files.iter_normalized_spectra(path, chunk_size=3))
     assert [len(c[0]) for c in chunks] == [3, 3, 1]
     ids, spectra, flags = (np.concatenate(x) for x in zip(*chunks))
     np.testing.assert_array_equal(spectra, sp.normalize_spectra(flux, err, mask))
@@ -213,7 +214,7 @@ def test_iter_normalized_spectra_from_a_directory_flags_unreadable_files(tmp_pat
         io.write_apstar(tmp_path / f"apStar-dr17-2M0000000{i}+0000000.fits", f"2M0000000{i}+0000000",
                         flux[i], err[i], mask[i])
     (tmp_path / "apStar-dr17-2M00000009+0000000.fits").write_bytes(b"not a FITS file")
-    ids, spectra, flags = next(sp.iter_normalized_spectra(tmp_path, chunk_size=10))
+    ids, spectra, flags = next(spectra_files.iter_normalized_spectra(tmp_path, chunk_size=10))
     assert list(ids) == [f"2M0000000{i}+0000000" for i in (0, 1, 2, 9)]
     assert flags[3] == sp.SpectrumFlag.UNREADABLE and np.all(np.isnan(spectra[3]))
     np.testing.assert_allclose(spectra[:3], sp.normalize_spectra(flux, err, mask), rtol=1e-6)
@@ -230,7 +231,7 @@ def _normalized_file(path, n=5):
 
 def test_iter_normalized_spectra_from_a_normalised_file(tmp_path):
     spec = _normalized_file(tmp_path / "spectra.h5")
-    ids, out, flags = next(sp.iter_normalized_spectra(tmp_path / "spectra.h5", chunk_size=8))
+    ids, out, flags = next(spectra_files.iter_normalized_spectra(tmp_path / "spectra.h5", chunk_size=8))
     assert list(ids) == [f"id{i}" for i in range(5)]
     np.testing.assert_array_equal(out[[0, 1, 3, 4]], spec[[0, 1, 3, 4]])
     assert flags[2] == sp.SpectrumFlag.NO_DATA
@@ -238,13 +239,13 @@ def test_iter_normalized_spectra_from_a_normalised_file(tmp_path):
 
 def test_spectra_by_id_reads_only_the_stars_asked_for_in_any_format(tmp_path):
     spec = _normalized_file(tmp_path / "normalized.h5")
-    out = sp.spectra_by_id(tmp_path / "normalized.h5", ["id4", "nobody", "id0"])
+    out = spectra_files.spectra_by_id(tmp_path / "normalized.h5", ["id4", "nobody", "id0"])
     np.testing.assert_array_equal(out[[0, 2]], spec[[4, 0]])
     assert np.isnan(out[1]).all()
     flux, err, mask = fake_apstar(3)
     with io.StackedSpectraWriter(tmp_path / "stacked.h5") as writer:
         writer.append(["a", "b", "c"], flux, err, mask)
-    np.testing.assert_array_equal(sp.spectra_by_id(tmp_path / "stacked.h5", ["c"])[0],
+    np.testing.assert_array_equal(spectra_files.spectra_by_id(tmp_path / "stacked.h5", ["c"])[0],
                                   sp.normalize_spectra(flux, err, mask)[2])
 
 
@@ -253,7 +254,7 @@ def test_a_foreign_hdf5_file_is_not_taken_for_spectra(tmp_path):
 
     Table({"spectra": np.ones((2, 7514)), "APOGEE_ID": ["a", "b"]}).write(tmp_path / "foreign.h5", path="data")
     with pytest.raises(ValueError, match="foreign.h5 is not a latentexplorer"):
-        next(sp.iter_normalized_spectra(tmp_path / "foreign.h5"))
+        next(spectra_files.iter_normalized_spectra(tmp_path / "foreign.h5"))
 
 
 def test_astronn_is_imported_without_its_pkg_resources_notice():

@@ -10,12 +10,18 @@ from latentexplorer import galaxy
 from latentexplorer.seismo import estimate_global_parameters
 from latentexplorer.spectra import wavelength
 from latentexplorer.widgets.jacobian_view import element_windows
+from latentexplorer.widgets.star_view import StarView
 from latentexplorer.workspace import Workspace
 
 
 @pytest.fixture(scope="module")
 def data():
     return Workspace(tiny_workspace())
+
+
+@pytest.fixture(scope="module")
+def view(data):
+    return StarView(data)
 
 
 @pytest.fixture(scope="module")
@@ -38,11 +44,11 @@ def disk(data):
     return lw.DiskMap(data, min_count=1)
 
 
-def test_workspace_rows_follow_latent_file(data):
-    assert len(data) == data.z_mean.shape[0] == len(data.aligned("allstar")) == len(data.aligned("catalog"))
-    np.testing.assert_array_equal(np.asarray(data.aligned("allstar")["APOGEE_ID"]), data.apogee_id)
+def test_workspace_rows_follow_latent_file(view):
+    assert len(view) == view.z_mean.shape[0] == len(view.aligned("allstar")) == len(view.aligned("catalog"))
+    np.testing.assert_array_equal(np.asarray(view.aligned("allstar")["APOGEE_ID"]), view.apogee_id)
     with pytest.raises(ValueError, match="no star 'nobody'"):
-        data.index_of("nobody")
+        view.index_of("nobody")
 
 
 def test_slider_move_redraws_the_decoded_psd(explorer, data):
@@ -57,42 +63,42 @@ def test_slider_move_redraws_the_decoded_psd(explorer, data):
     assert explorer.numax_span.location == (expected if np.isfinite(expected) else None)
 
 
-def test_snap_moves_sliders_onto_the_nearest_star(explorer, data):
+def test_snap_moves_sliders_onto_the_nearest_star(explorer, data, view):
     k = 7
-    explorer.set_latent(data.z_mean[k] + 1e-4)
-    assert explorer.snap_to_nearest() == data.apogee_id[k]
-    np.testing.assert_allclose(explorer.z, data.z_mean[k], atol=1e-6)
-    np.testing.assert_allclose(explorer.psd_source.data["log_psd"], data.model.decode(data.z_mean[k])[0], rtol=1e-6,
+    explorer.set_latent(view.z_mean[k] + 1e-4)
+    assert explorer.snap_to_nearest() == view.apogee_id[k]
+    np.testing.assert_allclose(explorer.z, view.z_mean[k], atol=1e-6)
+    np.testing.assert_allclose(explorer.psd_source.data["log_psd"], data.model.decode(view.z_mean[k])[0], rtol=1e-6,
                                atol=1e-6)
 
 
-def test_prior_draw_is_seeded_and_clipped_to_the_sliders(data):
+def test_prior_draw_is_seeded_and_clipped_to_the_sliders(data, view):
     a, b = lw.LatentExplorer(data, seed=3), lw.LatentExplorer(data, seed=3)
     za, zb = a.draw_prior(), b.draw_prior()
-    np.testing.assert_array_equal(za, np.random.default_rng(3).standard_normal(data.latent_dim))
+    np.testing.assert_array_equal(za, np.random.default_rng(3).standard_normal(view.latent_dim))
     np.testing.assert_array_equal(za, zb)
     lo, hi = np.array([s.min for s in a.sliders]), np.array([s.max for s in a.sliders])
     np.testing.assert_allclose(a.z, np.clip(za, lo, hi))
 
 
-def test_scatter_axes_and_colour_follow_the_dropdowns(explorer, data):
+def test_scatter_axes_and_colour_follow_the_dropdowns(explorer, view):
     explorer.x_dim.value, explorer.y_dim.value, explorer.color_by.value = 3, 4, "fe_h"
-    np.testing.assert_array_equal(explorer.scatter_source.data["x"], data.z_mean[:, 3])
-    np.testing.assert_array_equal(explorer.scatter_source.data["y"], data.z_mean[:, 4])
+    np.testing.assert_array_equal(explorer.scatter_source.data["x"], view.z_mean[:, 3])
+    np.testing.assert_array_equal(explorer.scatter_source.data["y"], view.z_mean[:, 4])
     # stars whose ages are out of distribution are drawn grey (NaN through the mapper's nan_color)
-    ood = data.out_of_distribution()
-    np.testing.assert_allclose(explorer.scatter_source.data["c"], np.where(ood, np.nan, data.label("fe_h")),
+    ood = view.out_of_distribution()
+    np.testing.assert_allclose(explorer.scatter_source.data["c"], np.where(ood, np.nan, view.label("fe_h")),
                                rtol=1e-6)
     assert explorer.position_source.data["x"] == [explorer.z[3]]
 
 
-def test_star_picker_updates_the_inspector(inspector, data):
+def test_star_picker_updates_the_inspector(inspector, data, view):
     target = data.pairs.apogee_id[5]
     inspector.picker.value = target
-    row = data.index_of(target)
+    row = view.index_of(target)
     assert inspector.current.apogee_id == target
     np.testing.assert_allclose(inspector.sources["inspector_reconstructed_psd"].data["log_psd"],
-                               data.model.decode(data.z_mean[row])[0], rtol=1e-6, atol=1e-6)
+                               data.model.decode(view.z_mean[row])[0], rtol=1e-6, atol=1e-6)
     np.testing.assert_array_equal(inspector.sources["inspector_observed_psd"].data["log_psd"], data.pairs.log_psd[5])
     flux = inspector.sources["inspector_spectrum"].data["flux"]
     np.testing.assert_array_equal(flux[np.isfinite(flux)], data.pair_spectra([5])[0])  # NaN only at the 2 chip gaps
@@ -100,10 +106,10 @@ def test_star_picker_updates_the_inspector(inspector, data):
     assert target in inspector.info.value
 
 
-def test_tap_on_the_scatter_picks_that_star(inspector, data):
+def test_tap_on_the_scatter_picks_that_star(inspector, view):
     inspector.population.selected.indices = [11]
-    assert inspector.current.apogee_id == data.apogee_id[11]
-    assert inspector.sources["inspector_selected"].data["x"] == [data.z_mean[11, 0]]
+    assert inspector.current.apogee_id == view.apogee_id[11]
+    assert inspector.sources["inspector_selected"].data["x"] == [view.z_mean[11, 0]]
 
 
 def test_unknown_id_is_reported_not_raised(inspector):
@@ -113,10 +119,10 @@ def test_unknown_id_is_reported_not_raised(inspector):
     assert "no star" in inspector.info.value
 
 
-def test_age_posterior_gives_the_catalog_age(inspector, data):
-    catalog = data.aligned("catalog")
+def test_age_posterior_gives_the_catalog_age(inspector, data, view):
+    catalog = view.aligned("catalog")
     row = int(np.flatnonzero(np.isfinite(np.asarray(catalog["Age"], float)))[0])
-    summary = inspector.select(data.apogee_id[row])
+    summary = inspector.select(view.apogee_id[row])
     n_trees = data.age_model.regressor.n_estimators
     assert summary.age_samples.shape == (n_trees,)
     assert abs(summary.age_samples.mean() - summary.age) <= 1e-9 * summary.age
@@ -161,9 +167,9 @@ def test_element_windows_cover_the_aspcap_mask():
     np.testing.assert_array_equal(inside, aspcap_mask("Fe", dr=17))
 
 
-def test_disk_map_of_a_mock_shows_the_same_stars_true_ages_and_the_residual(disk, data):
+def test_disk_map_of_a_mock_shows_the_same_stars_true_ages_and_the_residual(disk, view):
     sel = disk.selected
-    true_age = np.asarray(data.aligned("truth")["AGE"], float)
+    true_age = np.asarray(view.aligned("truth")["AGE"], float)
     expected = galaxy.rz_truth_comparison(disk.R[sel], disk.z[sel], disk.age[sel], true_age[sel], min_count=1)
     np.testing.assert_array_equal(disk.true_rz_source.data["image"][0], expected.truth.statistic)
     np.testing.assert_array_equal(disk.residual_source.data["image"][0], expected.residual.statistic)
@@ -182,15 +188,15 @@ def test_disk_map_of_a_real_survey_has_no_truth_view(tmp_path):
     assert "TRUE" not in disk.status.value and "inner_true" not in disk.dist_source.data
 
 
-def test_disk_filters_are_the_quality_cuts(disk, data):
-    catalog, allstar = data.aligned("catalog"), data.aligned("allstar")
+def test_disk_filters_are_the_quality_cuts(disk, view):
+    catalog, allstar = view.aligned("catalog"), view.aligned("allstar")
     # the map shows 10**LogAge (the catalog estimate with the smaller bias), its error from LogAge_Error
     age, err = galaxy.map_ages(catalog["LogAge"], catalog["LogAge_Error"])
     # the map opens at the paper's Fig. 12 cuts, out-of-distribution ages left out
     expected = galaxy.quality_mask(age, err, allstar["STARFLAG"], allstar["ASPCAPFLAG"], allstar["SNREV"],
                                    np.asarray(allstar["LOGG"], float), max_rel_age_err=0.5, min_snr=30.0,
                                    logg_range=(2.5, 3.3), age_flag=np.asarray(catalog["AGE_FLAG"]))
-    expected &= np.isfinite(np.asarray(data.aligned("orbits")["R"], float))
+    expected &= np.isfinite(np.asarray(view.aligned("orbits")["R"], float))
     np.testing.assert_array_equal(disk.selected, expected)
     n_strict = disk.selected.sum()
     disk.max_rel_err.value = 3.0
@@ -201,13 +207,13 @@ def test_disk_filters_are_the_quality_cuts(disk, data):
     assert np.isfinite(counts).sum() > 0 or disk.selected.sum() == 0
 
 
-def test_click_on_the_map_draws_the_nearest_orbit(disk, data):
+def test_click_on_the_map_draws_the_nearest_orbit(disk, view):
     disk.max_rel_err.value = 3.0
-    R, z = np.asarray(data.aligned("orbits")["R"], float), np.asarray(data.aligned("orbits")["z"], float)
+    R, z = np.asarray(view.aligned("orbits")["R"], float), np.asarray(view.aligned("orbits")["z"], float)
     disk._on_tap(Tap(model=disk.rz_fig, x=8.0, y=0.1))
     rows = np.flatnonzero(disk.selected)
     nearest = rows[np.argmin((R[rows] - 8.0) ** 2 + (z[rows] - 0.1) ** 2)]
-    assert disk.orbit_star == data.apogee_id[nearest]
+    assert disk.orbit_star == view.apogee_id[nearest]
     orbit = disk.orbit_source.data
     assert len(orbit["R"]) == lw.disk_map.ORBIT_STEPS
     np.testing.assert_allclose([orbit["R"][0], orbit["z"][0]], [R[nearest], z[nearest]], atol=1e-3)

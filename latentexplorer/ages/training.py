@@ -4,7 +4,7 @@ The features are :class:`~latentexplorer.selection.AgeInputs`' (z0…z4, Teff, [
 resampled in every tree; the label is the seismic log10(age / Gyr) with error AGE_ERR / (AGE ln 10) dex.
 Of the seismic stars that pass the age cuts, ``n_train`` (default 1,200, as in the paper) are drawn at
 random to train — from the stars the encoder-decoder trained on where its training record says which
-(:func:`encoder_holdout`) — and 30 % of the others (:data:`~latentexplorer.audits.arrays.CALIBRATION_FRACTION`)
+(:func:`encoder_holdout`) — and 30 % of the others (:data:`~latentexplorer.audits.splits.CALIBRATION_FRACTION`)
 form a calibration split on which the tree spread is rescaled so the pull distribution has unit width;
 the rest are test stars, scored in the returned summary. An RC/RGB classifier on the latent space alone
 (paper Fig. 9) is trained on the same training stars. The result is an
@@ -21,7 +21,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .. import __version__
-from ..audits import arrays as diag
+from ..audits.splits import AGE_TRAIN_SIZE, CALIBRATION_FRACTION, calibration_size, split_indices
 from .model import AgeModel
 from ..constants import AGE_LOGG_RANGE, LATENT_LOGG_RANGE, LATENT_MIN_SNREV
 from .files import FOREST_FILES
@@ -127,7 +127,7 @@ def _forest_files(arguments) -> tuple[Path, ...]:
 @locks_output(_forest_files)  # one run at a time; the temporaries a killed run left in forest/ are removed
 @records_provenance("ages", lambda a: Workspace.of(a["workspace"]).paths.forest,
                     lambda a: Workspace.of(a["workspace"]).paths.sources("latent", "allstar", "seismic", "model"))
-def train_age_model(workspace, n_train=diag.AGE_TRAIN_SIZE, n_trees=100, seed=0, progress=True, *,
+def train_age_model(workspace, n_train=AGE_TRAIN_SIZE, n_trees=100, seed=0, progress=True, *,
                     input_noise: bool = False, min_samples_leaf: int = 5) -> AgeTrainingSummary:
     """Train the age forest and the RC/RGB classifier of a workspace and save them in ``forest/``.
 
@@ -173,12 +173,12 @@ def train_age_model(workspace, n_train=diag.AGE_TRAIN_SIZE, n_trees=100, seed=0,
     inputs = ws.age_inputs
     sample = workspace_seismic_sample(ws)
     eligible = age_eligible(inputs, sample)
-    if n_train < 1 or int(diag.CALIBRATION_FRACTION * (eligible.size - n_train)) < 1:
+    if n_train < 1 or int(CALIBRATION_FRACTION * (eligible.size - n_train)) < 1:
         raise ValueError(f"{eligible.size} seismic stars pass the age cuts; n_train={n_train} must leave "
                          "some for calibration and testing (lower --n-train)")
     _, holdout, holdout_text = encoder_holdout(ws, sample, eligible, n_train)
-    n_cal = diag.calibration_size(eligible, n_train, holdout)
-    train, cal, test = diag.split_indices(eligible, n_train, seed, n_cal, holdout)
+    n_cal = calibration_size(eligible, n_train, holdout)
+    train, cal, test = split_indices(eligible, n_train, seed, n_cal, holdout)
     X, X_err = inputs.features[sample.rows], inputs.feature_errors[sample.rows]
     y, y_err, state = sample.log_age, sample.log_age_err, sample.evolstate
 

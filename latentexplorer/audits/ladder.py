@@ -167,7 +167,7 @@ def ladder_stars(workspace, n_components: int = 30, seed: int = 0, model=None) -
     from ..workspace import Workspace
     from ..constants import AGE_LOGG_RANGE
     from ..match import match_ids
-    from ..selection import column
+    from ..selection import table_column
     from ..seismo import excess_deltanu, scaling_mass
 
     ws = Workspace.of(workspace)
@@ -182,9 +182,9 @@ def ladder_stars(workspace, n_components: int = 30, seed: int = 0, model=None) -
     logg = inputs.column("LOGG")[rows]
     teff, feh = inputs.column("TEFF")[rows], inputs.column("FE_H")[rows]
     cn_obs = inputs.column("C_FE")[rows] - inputs.column("N_FE")[rows]
-    numax_obs, dnu_obs = column(seismic, "NUMAX"), column(seismic, "DNU")
+    numax_obs, dnu_obs = table_column(seismic, "NUMAX"), table_column(seismic, "DNU")
     state_obs = np.asarray(seismic["EVOLSTATE"]).astype(str)
-    t = {k: column(truth, k)[rows] for k in ("MASS", "AGE", "NUMAX", "DELTANU", "C_FE", "N_FE")}
+    t = {k: table_column(truth, k)[rows] for k in ("MASS", "AGE", "NUMAX", "DELTANU", "C_FE", "N_FE")}
     true_state = np.asarray(truth["EVOLSTATE"]).astype(str)[rows]
     cat_state = np.asarray(catalog["EVOLSTATE_PRED"]).astype(str)[rows]
     columns = {
@@ -192,15 +192,15 @@ def ladder_stars(workspace, n_components: int = 30, seed: int = 0, model=None) -
         "labels": np.column_stack([teff, logg, feh, cn_obs]),
         "seismic": np.column_stack([np.log10(numax_obs), np.log10(dnu_obs)]),
         "scaling_mass": np.log10(scaling_mass(numax_obs, dnu_obs, teff)),
-        "state_obs": state_obs, "log_age_obs": np.log10(column(seismic, "AGE")),
-        "log_age_err_obs": column(seismic, "AGE_ERR") / (column(seismic, "AGE") * np.log(10.0)),
+        "state_obs": state_obs, "log_age_obs": np.log10(table_column(seismic, "AGE")),
+        "log_age_err_obs": table_column(seismic, "AGE_ERR") / (table_column(seismic, "AGE") * np.log(10.0)),
         "latent_err": inputs.z_std[rows].astype(float), "teff_err": inputs.column("TEFF_ERR")[rows],
         "fe_h_err": inputs.column("FE_H_ERR")[rows], "apogee_id": inputs.apogee_id[rows],
         "log_mass": np.log10(t["MASS"]), "c_n": t["C_FE"] - t["N_FE"],
         "excess_deltanu": excess_deltanu(t["DELTANU"], t["NUMAX"]),
         "log_numax": np.log10(t["NUMAX"]), "log_deltanu": np.log10(t["DELTANU"]),
         "age": t["AGE"], "state": true_state,
-        "cat_age": column(catalog, "Age")[rows], "cat_logage": column(catalog, "LogAge")[rows],
+        "cat_age": table_column(catalog, "Age")[rows], "cat_logage": table_column(catalog, "LogAge")[rows],
         "cat_state": cat_state, "pair_row": pair_row,
     }
     with np.errstate(invalid="ignore"):

@@ -1,7 +1,7 @@
 """The paper's latent-space audits on a workspace: Figs. 7–10 and 16–17, the [α/M] leakage test, the
 spectrum baseline, the reference feature sets and the decoded-envelope audit.
 
-:func:`audit_workspace` runs the analyses of :mod:`latentexplorer.audits.arrays` on the stars of a
+:func:`audit_workspace` runs the analyses on arrays of :mod:`latentexplorer.audits` on the stars of a
 :class:`~latentexplorer.workspace.Workspace`, scoring only stars the encoder-decoder never trained on where
 its training record allows (:func:`~latentexplorer.ages.model.encoder_holdout`);
 :func:`envelope_audit_workspace` scores the decoded PSDs of the encoder-decoder's validation pairs.
@@ -15,12 +15,18 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm.auto import tqdm
 
-from . import arrays as diag
 from ..ages.training import age_eligible, encoder_holdout, workspace_seismic_sample
+from ..io.spectra_files import spectra_by_id
 from ..match import match_ids
 from ..selection import LATENT_FLAGS, SeismicSample, finite
-from ..spectra import spectra_by_id
 from ..workspace import Workspace
+from .ages import AgeAudit, age_ablation
+from .classes import ClassificationAudit, evolstate_audit
+from .envelopes import envelope_audit
+from .inputs import LABEL_TRAIN_SIZE
+from .labels import label_audit, seismic_audit
+from .reference import reference_audit, spectrum_baseline_audit
+from .splits import AGE_TRAIN_SIZE
 
 __all__ = ["FIDUCIAL", "REFERENCE_SETS", "WorkspaceAudits", "audit_workspace", "envelope_audit_workspace"]
 
@@ -36,22 +42,22 @@ REFERENCE_SETS = ("seismic", "aspcap")
 
 @dataclass
 class WorkspaceAudits:
-    """The audits of :mod:`latentexplorer.audits.arrays` on one workspace.
+    """The audits of :mod:`latentexplorer.audits` on one workspace.
 
     labels: latent → [Fe/H], [α/M], [N/H], [C/N], Teff (Fig. 7); seismic: latent → ν_max, Δν, excess
     Δν (Fig. 8); evolstate: RC/RGB (Fig. 9); ages: the ablations keyed as in
-    :func:`~latentexplorer.audits.arrays.age_ablation`, :data:`FIDUCIAL` being Fig. 10; baseline: age
+    :func:`~latentexplorer.audits.ages.age_ablation`, :data:`FIDUCIAL` being Fig. 10; baseline: age
     straight from the spectra, or None when no spectra were found; references: the same acceptance
     audits with reference features in place of the latent space (:data:`REFERENCE_SETS`, see
-    :func:`~latentexplorer.audits.arrays.reference_audit`). ``sample`` and the per-sample arrays
+    :func:`~latentexplorer.audits.reference.reference_audit`). ``sample`` and the per-sample arrays
     (``latent``, ``fe_h``, ``alpha_m``) are what the audits' indices refer to, kept for plotting.
     """
 
     labels: dict
     seismic: dict
-    evolstate: diag.ClassificationAudit
+    evolstate: ClassificationAudit
     ages: dict
-    baseline: diag.AgeAudit | None
+    baseline: AgeAudit | None
     info: dict
     references: dict
     sample: SeismicSample = field(repr=False)
@@ -61,7 +67,7 @@ class WorkspaceAudits:
     label_truth: dict = field(repr=False, default_factory=dict)
 
     @property
-    def fiducial(self) -> diag.AgeAudit:
+    def fiducial(self) -> AgeAudit:
         return self.ages[FIDUCIAL]
 
     def to_dict(self) -> dict:
@@ -98,7 +104,7 @@ def audit_workspace(workspace, n_train=None, n_trees=100, seed=0, baseline=True,
         follow the saved age model's recipe — input noise or not, leaf size (``forest/metadata.json``); without
         a saved model, the defaults of :func:`~latentexplorer.ages.training.train_age_model`.
     baseline : bool
-        Also run :func:`~latentexplorer.audits.arrays.spectrum_baseline_audit` on the survey spectra.
+        Also run :func:`~latentexplorer.audits.reference.spectrum_baseline_audit` on the survey spectra.
     max_label_stars : int
         The label audit uses a random subset of at most this many stars with a latent representation.
     hold_out_encoder_training : bool
@@ -118,7 +124,7 @@ def audit_workspace(workspace, n_train=None, n_trees=100, seed=0, baseline=True,
     inputs = ws.age_inputs
     sample = workspace_seismic_sample(ws)
     if n_train is None:
-        n_train = ws.age_model.metadata["n_train"] if ws.has("forest") else diag.AGE_TRAIN_SIZE
+        n_train = ws.age_model.metadata["n_train"] if ws.has("forest") else AGE_TRAIN_SIZE
     # the forests of the saved age model's recipe (input noise, leaf size); a workspace without one: the defaults
     recipe = ws.age_model.metadata if ws.has("forest") else {"input_noise": False, "min_samples_leaf": 5}
     noise = bool(recipe.get("input_noise", True))
@@ -151,18 +157,18 @@ def audit_workspace(workspace, n_train=None, n_trees=100, seed=0, baseline=True,
 
     labels = {}
     for name, values in label_truth.items():
-        labels.update(diag.label_audit(inputs.z_mean[rows], {name: values}, latent_err=errors(inputs.z_std[rows]),
-                                       n_train=train_size(np.isfinite(values), diag.LABEL_TRAIN_SIZE, label_holdout),
+        labels.update(label_audit(inputs.z_mean[rows], {name: values}, latent_err=errors(inputs.z_std[rows]),
+                                       n_train=train_size(np.isfinite(values), LABEL_TRAIN_SIZE, label_holdout),
                                        seed=seed, holdout=label_holdout, forest_params=params))
     bar.update()
 
     z, z_err = inputs.z_mean[sample.rows], errors(inputs.z_std[sample.rows])
     has_z = np.isfinite(z).all(axis=1)
-    seismic = diag.seismic_audit(z, sample.numax, sample.deltanu, latent_err=z_err, seed=seed, holdout=holdout,
+    seismic = seismic_audit(z, sample.numax, sample.deltanu, latent_err=z_err, seed=seed, holdout=holdout,
                                  n_train=train_size(has_z & finite(sample.numax, sample.deltanu),
-                                                    diag.LABEL_TRAIN_SIZE, holdout), forest_params=params)
+                                                    LABEL_TRAIN_SIZE, holdout), forest_params=params)
     bar.update()
-    evolstate = diag.evolstate_audit(z, sample.evolstate, latent_err=z_err, seed=seed, holdout=holdout,
+    evolstate = evolstate_audit(z, sample.evolstate, latent_err=z_err, seed=seed, holdout=holdout,
                                      n_train=train_size(has_z & (sample.evolstate != ""), n_train, holdout),
                                      forest_params=params)
     bar.update()
@@ -173,7 +179,7 @@ def audit_workspace(workspace, n_train=None, n_trees=100, seed=0, baseline=True,
     extras_err = {"teff": errors(inputs.column("TEFF_ERR")[sample.rows]),
                   "fe_h": errors(inputs.column("FE_H_ERR")[sample.rows]),
                   "alpha_m": errors(inputs.column("ALPHA_M_ERR")[sample.rows])}
-    ages = diag.age_ablation(z, extras, sample.log_age, sample.log_age_err, sample.evolstate, latent_err=z_err,
+    ages = age_ablation(z, extras, sample.log_age, sample.log_age_err, sample.evolstate, latent_err=z_err,
                              extras_err=extras_err, alpha_m=s_alpha, **common)
     bar.update(2)
 
@@ -185,7 +191,7 @@ def audit_workspace(workspace, n_train=None, n_trees=100, seed=0, baseline=True,
         if spectra is None:
             logger.warning("no spectra at %s: spectrum baseline skipped", ws.paths.spectra)
         else:
-            base = diag.spectrum_baseline_audit(spectra, sample.log_age, sample.log_age_err, sample.evolstate,
+            base = spectrum_baseline_audit(spectra, sample.log_age, sample.log_age_err, sample.evolstate,
                                                 alpha_m=s_alpha, **common)
         bar.update()
     bar.close()
@@ -200,7 +206,7 @@ def audit_workspace(workspace, n_train=None, n_trees=100, seed=0, baseline=True,
 
 
 def _reference_audits(inputs, sample, extras, extras_err, n_train, seed, params, age_kwargs, noise=True) -> dict:
-    """:func:`~latentexplorer.audits.arrays.reference_audit` of :data:`REFERENCE_SETS` on the seismic stars,
+    """:func:`~latentexplorer.audits.reference.reference_audit` of :data:`REFERENCE_SETS` on the seismic stars,
     ages on the latent audits' stars and split (``age_kwargs``); a set whose columns are all missing is left out.
     Without ``noise`` the features' errors are zero (the recipe of an age model trained without input noise)."""
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -231,12 +237,12 @@ def _reference_audits(inputs, sample, extras, extras_err, n_train, seed, params,
         if not usable.any():
             logger.warning("reference %s: no star has %s; left out", name, ", ".join(names))
             continue
-        out[name] = diag.reference_audit(
+        out[name] = reference_audit(
             features, name=name, feature_names=names, features_err=err, numax=sample.numax, deltanu=sample.deltanu,
             alpha_m=extras["alpha_m"], evolstate=sample.evolstate, log_age=sample.log_age,
             log_age_err=sample.log_age_err, age_extras=age_extras,
             age_extras_err={k: extras_err[k] for k in age_extras},
-            n_label_train=_label_train_size(int(usable.sum()), diag.LABEL_TRAIN_SIZE),
+            n_label_train=_label_train_size(int(usable.sum()), LABEL_TRAIN_SIZE),
             n_state_train=_label_train_size(int((usable & known).sum()), n_train), seed=seed, holdout=holdout,
             forest_params=params,
             **age_kwargs)
@@ -244,7 +250,7 @@ def _reference_audits(inputs, sample, extras, extras_err, n_train, seed, params,
 
 
 def envelope_audit_workspace(workspace) -> dict | None:
-    """:func:`~latentexplorer.audits.arrays.envelope_audit` of the decoded PSDs of the pairs the encoder-decoder
+    """:func:`~latentexplorer.audits.envelopes.envelope_audit` of the decoded PSDs of the pairs the encoder-decoder
     never trained on (:meth:`Workspace.held_out_pair_rows`) against their catalog ν_max, and
     (``"observed"``) of the same pairs' observed PSDs — what the envelope estimator reaches on the data
     themselves; None without model/, its training record or pairs.h5."""
@@ -260,5 +266,5 @@ def envelope_audit_workspace(workspace) -> dict | None:
         return None
     held = ws.pairs.take(rows)
     decoded = np.asarray(ws.model.reconstruct(ws.pair_spectra(rows)))
-    result = diag.envelope_audit(decoded, held.frequency, held.numax).to_dict()
-    return {**result, "observed": diag.envelope_audit(held.log_psd, held.frequency, held.numax).to_dict()}
+    result = envelope_audit(decoded, held.frequency, held.numax).to_dict()
+    return {**result, "observed": envelope_audit(held.log_psd, held.frequency, held.numax).to_dict()}

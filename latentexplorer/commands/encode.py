@@ -1,6 +1,6 @@
 """Encode spectra into the latent space of a trained encoder-decoder, streaming in chunks.
 
-SPECTRA is anything `latentexplorer.spectra.iter_normalized_spectra` reads: a stacked spectra HDF5
+SPECTRA is anything `latentexplorer.io.spectra_files.iter_normalized_spectra` reads: a stacked spectra HDF5
 file, a directory of apStar/aspcapStar-like FITS files, or an HDF5 file with a normalised (N, 7514)
 'spectra' dataset and 'APOGEE_ID' (e.g. pairs.h5). Memory stays bounded by --chunk-size.
 

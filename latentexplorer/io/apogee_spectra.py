@@ -305,7 +305,7 @@ class StackedSpectraWriter(_RowWriter):
 
 class NormalizedSpectraWriter(_RowWriter):
     """Append continuum-normalised, gap-removed spectra to one HDF5 file: ``APOGEE_ID`` and
-    ``spectra`` (N, 7514) float32, the layout :func:`latentexplorer.spectra.iter_normalized_spectra`
+    ``spectra`` (N, 7514) float32, the layout :func:`latentexplorer.io.spectra_files.iter_normalized_spectra`
     reads as already normalised (like a stack of aspcapStar spectra). Same use and options as
     :class:`StackedSpectraWriter`."""
 

@@ -55,7 +55,7 @@ def _latent_part(ved, apogee_id, spectra, flag) -> dict:
 
 def _read_chunk(model_dir: str, spectra_path: str, start: int, stop: int) -> tuple:
     """(model_dir, apogee_id, spectra, flag) of spectra ``start:stop``: the read stage of an encode chunk."""
-    from ..spectra import read_normalized_spectra
+    from ..io.spectra_files import read_normalized_spectra
 
     return (model_dir, *read_normalized_spectra(spectra_path, start, stop))
 
@@ -127,7 +127,7 @@ def encode_spectra_file(model_dir, spectra_path, output, chunk_size: int = 1024,
     """
     from .runtime.batch import describe_input
     from .runtime.outputs import check_output
-    from ..spectra import count_spectra
+    from ..io.spectra_files import count_spectra
 
     model_dir, spectra_path = Path(model_dir), Path(spectra_path)
     output = check_output(output, "latent", (model_dir, spectra_path), overwrite)

@@ -13,7 +13,7 @@ from .. import psd as psd_mod
 from ..io.pairs import PairsSet, write_pairs
 from ..io.psdfile import read_psd_file
 from ..io.seismic import read_seismic_catalog
-from ..spectra import iter_normalized_spectra
+from ..io.spectra_files import iter_normalized_spectra
 from .runtime.outputs import locks_output
 from .runtime.provenance import records_provenance
 from ..match import MIN_MATCH_FRACTION, match_ids

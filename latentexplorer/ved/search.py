@@ -110,7 +110,7 @@ class _Stars:
 def _stars(workdir, plan: SearchPlan) -> _Stars:
     from ..io.pairs import read_pairs
     from ..match import match_ids
-    from ..selection import column
+    from ..selection import table_column
     from ..workspace import Workspace
 
     ws = Workspace.of(workdir)
@@ -124,13 +124,13 @@ def _stars(workdir, plan: SearchPlan) -> _Stars:
     rows = match_ids(pairs.apogee_id, allstar["APOGEE_ID"])
     teff_feh = np.full((n, 2), np.nan)
     found = rows >= 0
-    teff_feh[found] = np.column_stack([column(allstar, "TEFF"), column(allstar, "FE_H")])[rows[found]]
+    teff_feh[found] = np.column_stack([table_column(allstar, "TEFF"), table_column(allstar, "FE_H")])[rows[found]]
     log_mass = None
     if ws.is_mock:
         truth = ws.truth
         truth_rows = match_ids(pairs.apogee_id, truth["APOGEE_ID"])
         log_mass = np.full(n, np.nan)
-        log_mass[truth_rows >= 0] = np.log10(column(truth, "MASS")[truth_rows[truth_rows >= 0]])
+        log_mass[truth_rows >= 0] = np.log10(table_column(truth, "MASS")[truth_rows[truth_rows >= 0]])
     return _Stars(pairs, train, test, teff_feh, log_mass)
 
 
@@ -158,7 +158,7 @@ def _spectra_ceiling(stars: _Stars, n_components: int, seed: int) -> float:
 def _score(ved, stars: _Stars) -> dict:
     from sklearn.ensemble import RandomForestClassifier
 
-    from ..audits.arrays import envelope_audit
+    from ..audits.envelopes import envelope_audit
 
     pairs, train, test = stars.pairs, stars.train, stars.test
     rows = np.concatenate([train, test])  # the only pairs scored: encoded once

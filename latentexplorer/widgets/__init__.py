@@ -11,6 +11,8 @@ Every component takes a :class:`latentexplorer.workspace.Workspace` (the library
 panel saying which workspace product is missing. The classes (:class:`LatentExplorer`,
 :class:`StarInspector`, :class:`JacobianView`, :class:`DiskMap`) hold the state and the methods a notebook
 can drive directly.
+Their per-star data come from :class:`StarView` (``star_view.py``): the encoded stars, each product aligned to
+them, the labels to colour by (:data:`LABELS`), and one star's spectrum, observed PSD and age posterior.
 
 Components are imported on first use, so a dashboard's kernel imports its own page's code only.
 """
@@ -26,7 +28,8 @@ _LAZY = {
     "LatentExplorer": ("latentexplorer.widgets.latent_explorer", "LatentExplorer"),
     "StarInspector": ("latentexplorer.widgets.star_inspector", "StarInspector"),
     "StarSummary": ("latentexplorer.widgets.star_inspector", "StarSummary"),
-    "LABELS": ("latentexplorer.workspace", "LABELS"),
+    "LABELS": ("latentexplorer.widgets.star_view", "LABELS"),
+    "StarView": ("latentexplorer.widgets.star_view", "StarView"),
     "MissingProduct": ("latentexplorer.workspace", "MissingProduct"),
     "Workspace": ("latentexplorer.workspace", "Workspace"),
 }
@@ -42,7 +45,7 @@ def __getattr__(name):
     if name in _LAZY:
         module, attribute = _LAZY[name]
         return getattr(importlib.import_module(module), attribute)
-    if name in ("disk_map", "jacobian_view", "latent_explorer", "star_inspector"):
+    if name in ("disk_map", "jacobian_view", "latent_explorer", "star_inspector", "star_view"):
         return importlib.import_module(f"{__name__}.{name}")
     if name in _APPS:
         component = __getattr__(_APPS[name])

@@ -31,9 +31,10 @@ from bokeh.plotting import figure
 
 from .. import galaxy
 from ..constants import LATENT_MIN_SNREV
-from ..selection import OOD_FLAGS
-from ..workspace import Workspace, _column
+from ..selection import OOD_FLAGS, table_column
+from ..workspace import Workspace
 from .display import bokeh_widget
+from .star_view import StarView
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ class DiskMap:
     Attributes
     ----------
     widget : ipywidgets.VBox
+    view : StarView, the encoded stars and their products aligned to them
     selected : (N,) bool, the stars passing the current filters
     orbit_source : ColumnDataSource "orbit" ('x', 'y', 'z', 'R' kpc) of the last orbit drawn (empty before a click)
     orbit_star : str, APOGEE_ID of that orbit's star
@@ -82,18 +84,19 @@ class DiskMap:
 
     def __init__(self, data: Workspace, min_count: int = 3):
         self.data, self.min_count = data, int(min_count)
-        star, cat, orb = data.aligned("allstar"), data.aligned("catalog"), data.aligned("orbits")
-        self.age, self.age_err = galaxy.map_ages(_column(cat, "LogAge"), _column(cat, "LogAge_Error"))
-        self.age_flag = np.nan_to_num(_column(cat, "AGE_FLAG"), nan=1).astype(np.int64)
-        self.R, self.z = _column(orb, "R"), _column(orb, "z")
-        self.feh, self.alpha_m = _column(star, "FE_H"), _column(star, "ALPHA_M")
-        self.logg, self.snr = _column(star, "LOGG"), _column(star, "SNREV")
+        self.view = view = StarView(data)
+        star, cat, orb = view.aligned("allstar"), view.aligned("catalog"), view.aligned("orbits")
+        self.age, self.age_err = galaxy.map_ages(table_column(cat, "LogAge"), table_column(cat, "LogAge_Error"))
+        self.age_flag = np.nan_to_num(table_column(cat, "AGE_FLAG"), nan=1).astype(np.int64)
+        self.R, self.z = table_column(orb, "R"), table_column(orb, "z")
+        self.feh, self.alpha_m = table_column(star, "FE_H"), table_column(star, "ALPHA_M")
+        self.logg, self.snr = table_column(star, "LOGG"), table_column(star, "SNREV")
         self.starflag = np.asarray(star["STARFLAG"]).astype(np.int64)
         self.aspcapflag = np.asarray(star["ASPCAPFLAG"]).astype(np.int64)
         self.high_alpha = galaxy.is_high_alpha(self.feh, self.alpha_m)
         self.orbit_star = ""
         # a mock survey's true ages of the same stars: the truth view (a real survey has none)
-        self.true_age = _column(data.aligned("truth"), "AGE") if data.is_mock else None
+        self.true_age = table_column(view.aligned("truth"), "AGE") if data.is_mock else None
 
         self.max_rel_err = w.FloatSlider(value=0.5, min=0.05, max=3.0, step=0.05, description="σ_age/age <",
                                          continuous_update=False, style={"description_width": "initial"})
@@ -245,10 +248,10 @@ class DiskMap:
     def show_orbit(self, row_: int):
         """Integrate the orbit of the star at ``row_`` and draw it; returns the
         :class:`~latentexplorer.galaxy.OrbitTrack` (ValueError if its observables are incomplete)."""
-        star = self.data.aligned("allstar")
+        star = self.view.aligned("allstar")
         values = [float(star[name][row_]) for name in OBSERVABLES]
         track = galaxy.integrate_orbit(*values, t_gyr=ORBIT_GYR, n_steps=ORBIT_STEPS)
-        self.orbit_star = str(self.data.apogee_id[row_])
+        self.orbit_star = str(self.view.apogee_id[row_])
         self.orbit_source.data = {"x": track.x, "y": track.y, "z": track.z, "R": track.R}
         self.star_source.data = {"R": [track.R[0]], "z": [track.z[0]], "x": [track.x[0]], "y": [track.y[0]]}
         self._update_status()

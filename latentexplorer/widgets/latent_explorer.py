@@ -4,7 +4,8 @@ Five sliders span the range of the stars' latent means; every move decodes the s
 natural-log PSD, redraws it on a log-frequency axis and marks the ν_max estimated from it
 (:func:`latentexplorer.seismo.estimate_global_parameters`). Beside it, the population in two chosen
 latent dimensions, coloured by a chosen label (stars whose age is out of distribution in grey; at most
-:data:`~latentexplorer.workspace.DISPLAY_LIMIT` stars drawn), with the slider position marked. "Snap to nearest star"
+:data:`~latentexplorer.widgets.star_view.DISPLAY_LIMIT` stars drawn), with the slider position marked. "Snap to nearest
+star"
 moves the sliders onto the closest encoded star; "Random draw from the prior" onto z ~ N(0, I).
 """
 
@@ -20,20 +21,22 @@ from bokeh.palettes import Viridis256
 from bokeh.plotting import figure
 
 from ..seismo import estimate_global_parameters
-from ..workspace import LABELS, MissingProduct, Workspace
+from ..workspace import MissingProduct, Workspace
 from .display import bokeh_widget
+from .star_view import LABELS, StarView
 
 __all__ = ["LatentExplorer", "available_labels", "scatter_figure"]
 
 SLIDER_STEPS = 200  # steps across each slider's range
 
 
-def available_labels(data: Workspace) -> dict[str, np.ndarray]:
-    """The :data:`~latentexplorer.workspace.LABELS` this workspace can provide (some finite value), name → (N,)."""
+def available_labels(view: StarView) -> dict[str, np.ndarray]:
+    """The :data:`~latentexplorer.widgets.star_view.LABELS` the view's workspace can provide (some finite value),
+    name → (N,)."""
     out = {}
     for name in LABELS:
         try:
-            values = data.label(name)
+            values = view.label(name)
         except MissingProduct:
             continue
         if np.isfinite(values).any():
@@ -41,11 +44,11 @@ def available_labels(data: Workspace) -> dict[str, np.ndarray]:
     return out
 
 
-def population_colours(data: Workspace, values, rows) -> np.ndarray:
+def population_colours(view: StarView, values, rows) -> np.ndarray:
     """(len(rows),) float32 colour values of the encoded stars ``rows``: ``values`` there, NaN (drawn grey by
     the mappers' ``nan_color``) where a star's age is out of distribution."""
     c = np.asarray(values, dtype=np.float32)[rows]
-    return np.where(data.out_of_distribution()[rows], np.float32(np.nan), c)
+    return np.where(view.out_of_distribution()[rows], np.float32(np.nan), c)
 
 
 def scatter_figure(source: ColumnDataSource, mapper: LinearColorMapper, title: str, **kwargs):
@@ -77,13 +80,14 @@ class LatentExplorer:
     x_dim, y_dim : int
         Latent dimensions of the scatter.
     color_by : str
-        A key of :data:`~latentexplorer.workspace.LABELS`; the first available one if this is not.
+        A key of :data:`~latentexplorer.widgets.star_view.LABELS`; the first available one if this is not.
     seed : int or numpy.random.Generator, optional
         For the prior draws.
 
     Attributes
     ----------
     widget : ipywidgets.VBox, the app
+    view : StarView, the encoded stars drawn
     sliders : list of ipywidgets.FloatSlider, one per latent dimension
     psd_source : ColumnDataSource ('frequency' μHz, 'log_psd'), named "decoded_psd"
     numax : float, ν_max (μHz) estimated from the decoded PSD (NaN if none found)
@@ -97,10 +101,11 @@ class LatentExplorer:
 
     def __init__(self, data: Workspace, x_dim: int = 0, y_dim: int = 1, color_by: str = "numax", seed=None):
         self.data, self.model = data, data.engine
+        self.view = view = StarView(data)
         self.rng = np.random.default_rng(seed)
-        self.labels = available_labels(data)
+        self.labels = available_labels(view)
         self.numax, self.nearest_id, self._holding = float("nan"), "", False
-        z = data.z_mean
+        z = view.z_mean
         lo, hi = z.min(axis=0).astype(float), z.max(axis=0).astype(float)
         hi = np.where(hi > lo, hi, lo + 1.0)
         start = np.median(z, axis=0)
@@ -108,7 +113,7 @@ class LatentExplorer:
             w.FloatSlider(value=float(start[i]), min=lo[i], max=hi[i], step=float((hi[i] - lo[i]) / SLIDER_STEPS),
                           description=f"z{i}", continuous_update=True, readout_format=".2f",
                           layout=w.Layout(width="420px"))
-            for i in range(data.latent_dim)
+            for i in range(view.latent_dim)
         ]
         self.psd_source = ColumnDataSource({"frequency": self.model.frequency, "log_psd": np.zeros_like(
             self.model.frequency)}, name="decoded_psd")
@@ -120,14 +125,14 @@ class LatentExplorer:
         psd_fig.line("frequency", "log_psd", source=self.psd_source, line_width=1.5)
         psd_fig.add_layout(self.numax_span)
 
-        dims = [(f"z{i}", i) for i in range(data.latent_dim)]
+        dims = [(f"z{i}", i) for i in range(view.latent_dim)]
         self.x_dim = w.Dropdown(options=dims, value=x_dim, description="x", layout=w.Layout(width="140px"))
         self.y_dim = w.Dropdown(options=dims, value=y_dim, description="y", layout=w.Layout(width="140px"))
         options = [(LABELS[k][0], k) for k in self.labels] or [("none", "")]
         self.color_by = w.Dropdown(options=options, value=color_by if color_by in self.labels else options[0][1],
                                    description="colour", layout=w.Layout(width="300px"))
         self.mapper = LinearColorMapper(palette=Viridis256, nan_color="lightgrey")
-        self.display_rows = data.display_rows()
+        self.display_rows = view.display_rows()
         self.scatter_source = ColumnDataSource(name="population")
         self.position_source = ColumnDataSource({"x": [0.0], "y": [0.0]}, name="slider_position")
         self.scatter_fig = scatter_figure(self.scatter_source, self.mapper, "population in the latent space")
@@ -185,9 +190,9 @@ class LatentExplorer:
 
     def snap_to_nearest(self) -> str:
         """Move the sliders onto the encoded star nearest (Euclidean, latent space) to them; returns its APOGEE_ID."""
-        row_ = int(np.argmin(np.sum((self.data.z_mean - self.z.astype(np.float32)) ** 2, axis=1)))
-        self.nearest_id = str(self.data.apogee_id[row_])
-        self.set_latent(self.data.z_mean[row_])
+        row_ = int(np.argmin(np.sum((self.view.z_mean - self.z.astype(np.float32)) ** 2, axis=1)))
+        self.nearest_id = str(self.view.apogee_id[row_])
+        self.set_latent(self.view.z_mean[row_])
         return self.nearest_id
 
     def draw_prior(self) -> np.ndarray:
@@ -199,13 +204,13 @@ class LatentExplorer:
 
     def _redraw_scatter(self) -> None:
         rows, i, j = self.display_rows, self.x_dim.value, self.y_dim.value
-        z = self.data.z_mean[rows]
+        z = self.view.z_mean[rows]
         key = self.color_by.value
-        c = population_colours(self.data, self.labels[key] if key else np.full(len(self.data), np.nan), rows)
+        c = population_colours(self.view, self.labels[key] if key else np.full(len(self.view), np.nan), rows)
         self.mapper.low, self.mapper.high = color_range(c)
-        self.scatter_source.data = {"x": z[:, i], "y": z[:, j], "c": c, "APOGEE_ID": self.data.apogee_id[rows]}
+        self.scatter_source.data = {"x": z[:, i], "y": z[:, j], "c": c, "APOGEE_ID": self.view.apogee_id[rows]}
         self.scatter_fig.xaxis.axis_label, self.scatter_fig.yaxis.axis_label = f"z{i}", f"z{j}"
-        shown = f"{rows.size} of {len(self.data)} stars, " if rows.size < len(self.data) else ""
+        shown = f"{rows.size} of {len(self.view)} stars, " if rows.size < len(self.view) else ""
         self.scatter_fig.title.text = (f"{shown}coloured by {LABELS[key][0] if key else 'nothing'} "
                                        "(grey: none, or age out of distribution)")
         self.position_source.data = {"x": [self.z[i]], "y": [self.z[j]]}

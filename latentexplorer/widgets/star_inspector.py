@@ -5,7 +5,7 @@ Pick a star by typing its APOGEE_ID (the box suggests the stars with observed PS
 the latent-space scatter. The reconstruction is the decoder applied to the star's latent mean; ν_max and
 Δν are estimated the same way (:func:`latentexplorer.seismo.estimate_global_parameters`) from the
 observed and the reconstructed PSD. The age posterior is the age model's per-tree ages for the star
-(:meth:`latentexplorer.workspace.Workspace.age_posterior`): the values whose mean and standard deviation
+(:meth:`latentexplorer.widgets.star_view.StarView.age_posterior`): the values whose mean and standard deviation
 are the catalog's Age and Age_Error, computed by the same path.
 """
 
@@ -22,11 +22,12 @@ from bokeh.palettes import Viridis256
 from bokeh.plotting import figure
 
 from ..seismo import estimate_global_parameters
-from ..selection import OOD_FLAGS, AgeFlag
+from ..selection import OOD_FLAGS, AgeFlag, table_column
 from ..spectra import chip_slices, wavelength
-from ..workspace import LABELS, Workspace
+from ..workspace import Workspace
 from .display import bokeh_widget
 from .latent_explorer import available_labels, color_range, population_colours, scatter_figure
+from .star_view import LABELS, StarView
 
 __all__ = ["StarInspector", "StarSummary"]
 
@@ -61,11 +62,6 @@ def with_chip_breaks(values) -> np.ndarray:
     return np.concatenate([np.append(np.asarray(values, float)[s], np.nan) for s in chip_slices()])[:-1]
 
 
-def _value(table, name, row, default=np.nan):
-    by_upper = {c.upper(): c for c in table.colnames}
-    return table[by_upper[name.upper()]][row] if name.upper() in by_upper else default
-
-
 class StarInspector:
     """One star at a time: spectrum, PSD vs reconstruction, latent position, age posterior (an ipywidgets app).
 
@@ -79,6 +75,7 @@ class StarInspector:
     Attributes
     ----------
     widget : ipywidgets.VBox
+    view : StarView, the encoded stars and the per-star reads
     picker : ipywidgets.Combobox, the APOGEE_ID box
     current : StarSummary of the star shown
     sources : dict of the named ColumnDataSources ("inspector_spectrum", "inspector_observed_psd",
@@ -87,7 +84,8 @@ class StarInspector:
 
     def __init__(self, data: Workspace, apogee_id: str | None = None):
         self.data, self.model = data, data.engine
-        suggestions = data.pairs.apogee_id if data.has("pairs") else data.apogee_id
+        self.view = view = StarView(data)
+        suggestions = data.pairs.apogee_id if data.has("pairs") else view.apogee_id
         self.picker = w.Combobox(options=tuple(suggestions[:MAX_SUGGESTIONS]), placeholder="APOGEE_ID",
                                  description="star", ensure_option=False, continuous_update=False)
         self.info = w.HTML()
@@ -108,14 +106,14 @@ class StarInspector:
         age_fig.quad(left="left", right="right", top="count", bottom=0, source=src["age_posterior"],
                      fill_alpha=0.6, line_color="white")
 
-        labels = available_labels(data)
+        labels = available_labels(view)
         key = "numax" if "numax" in labels else next(iter(labels), "")
         mapper = LinearColorMapper(palette=Viridis256, nan_color="lightgrey", low=color_range(labels.get(key, []))[0],
                                    high=color_range(labels.get(key, []))[1])
-        self.display_rows = data.display_rows()
-        z = data.z_mean[self.display_rows]
+        self.display_rows = view.display_rows()
+        z = view.z_mean[self.display_rows]
         self.population = ColumnDataSource({"x": z[:, 0], "y": z[:, 1], "c": population_colours(
-            data, labels.get(key, np.full(len(data), np.nan)), self.display_rows)}, name="inspector_population")
+            view, labels.get(key, np.full(len(view), np.nan)), self.display_rows)}, name="inspector_population")
         title = f"tap a star (z0–z1, colour {LABELS[key][0] if key else 'none'})"
         scatter = scatter_figure(self.population, mapper, title, x_axis_label="z0", y_axis_label="z1")
         scatter.scatter("x", "y", source=src["selected"], marker="circle", size=14, fill_color=None,
@@ -123,7 +121,7 @@ class StarInspector:
         self.population.selected.on_change("indices", self._on_tap)
         self.picker.observe(self._on_pick, names="value")
         if apogee_id is None:
-            apogee_id = suggestions[0] if len(suggestions) else data.apogee_id[0]
+            apogee_id = suggestions[0] if len(suggestions) else view.apogee_id[0]
         self.select(apogee_id)  # before the figures become a widget, so its first render holds the star
         self.widget = w.VBox([
             w.HBox([self.picker, self.info]),
@@ -138,34 +136,34 @@ class StarInspector:
 
     def _on_tap(self, attr, old, new) -> None:
         if new:
-            self.picker.value = str(self.data.apogee_id[self.display_rows[new[0]]])  # → _on_pick → select
+            self.picker.value = str(self.view.apogee_id[self.display_rows[new[0]]])  # → _on_pick → select
 
     def select(self, apogee_id: str) -> StarSummary:
         """Show the star ``apogee_id``; returns its :class:`StarSummary`. ValueError if it is not encoded."""
-        data = self.data
-        row_ = data.index_of(apogee_id)
-        apogee_id = str(data.apogee_id[row_])
+        data, view = self.data, self.view
+        row_ = view.index_of(apogee_id)
+        apogee_id = str(view.apogee_id[row_])
         freq = self.model.frequency
-        recon = self.model.decode_array(data.z_mean[row_])[0]
-        observed = data.observed_psd(apogee_id)
+        recon = self.model.decode_array(view.z_mean[row_])[0]
+        observed = view.observed_psd(apogee_id)
         observed = None if observed is None else np.asarray(observed)
-        spectrum = data.spectrum(apogee_id)
+        spectrum = view.spectrum(apogee_id)
         est_recon = estimate_global_parameters(freq, recon)
         est_obs = estimate_global_parameters(freq, observed) if observed is not None else est_recon.__class__(
             np.nan, np.nan)
         age_samples, age, age_err, flags = np.array([]), np.nan, np.nan, {}
         if data.has("catalog"):
-            catalog = data.aligned("catalog")
-            age, age_err = float(_value(catalog, "Age", row_)), float(_value(catalog, "Age_Error", row_))
-            flags["AGE_FLAG"] = int(_value(catalog, "AGE_FLAG", row_, -1))
+            catalog = view.aligned("catalog")
+            age, age_err = float(table_column(catalog, "Age")[row_]), float(table_column(catalog, "Age_Error")[row_])
+            flags["AGE_FLAG"] = int(np.nan_to_num(table_column(catalog, "AGE_FLAG")[row_], nan=-1))
         if data.has("allstar"):
-            allstar = data.aligned("allstar")
+            allstar = view.aligned("allstar")
             flags.update({k: int(allstar[k][row_]) for k in ("STARFLAG", "ASPCAPFLAG") if k in allstar.colnames})
         try:
-            age_samples = data.age_posterior(apogee_id)
+            age_samples = view.age_posterior(apogee_id)
         except (FileNotFoundError, ValueError):  # no forest/ (MissingProduct), or one to rebuild: no posterior
             pass
-        self.current = StarSummary(apogee_id, data.z_mean[row_], data.z_std[row_], est_obs.numax, est_obs.deltanu,
+        self.current = StarSummary(apogee_id, view.z_mean[row_], view.z_std[row_], est_obs.numax, est_obs.deltanu,
                                    est_recon.numax, est_recon.deltanu, age, age_err, age_samples, flags)
 
         src = self.sources
@@ -178,7 +176,7 @@ class StarInspector:
         finite = age_samples[np.isfinite(age_samples)]
         counts, edges = np.histogram(finite, bins=AGE_BINS) if finite.size else (np.array([]), np.array([0.0]))
         src["inspector_age_posterior"].data = {"left": edges[:-1], "right": edges[1:], "count": counts}
-        src["inspector_selected"].data = {"x": [data.z_mean[row_, 0]], "y": [data.z_mean[row_, 1]]}
+        src["inspector_selected"].data = {"x": [view.z_mean[row_, 0]], "y": [view.z_mean[row_, 1]]}
         if self.picker.value != apogee_id:
             self.picker.value = apogee_id
         self.info.value = self._info_html(spectrum is not None, observed is not None)
