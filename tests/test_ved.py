@@ -15,7 +15,7 @@ from latentexplorer import cli
 from latentexplorer.io.latent import read_latent
 from latentexplorer.io.pairs import PairsSet, write_pairs
 from latentexplorer.psd import envelope_weights, frequency_grid
-from latentexplorer.steps.reference_model import reference_metadata, reference_model_dir
+from latentexplorer.ved.reference import reference_metadata, reference_model_dir
 from latentexplorer.ved import TrainingConfig, VariationalEncoderDecoder, kl_divergence, weighted_mse
 from latentexplorer.ved.network import build_encoder, build_network
 from latentexplorer.ved.persistence import METADATA_FILE, SCALER_FILE
@@ -122,7 +122,7 @@ def test_envelope_height_scales_the_gaussian_of_the_pixel_weights():
 
 def test_paper_objective_is_the_validation_loss_of_the_best_epoch(pairs, trained):
     """Eq. 1 + Eq. 2 on the validation pairs, decoding latent means, is what training monitored (less L2)."""
-    from latentexplorer.ved.search import paper_objective
+    from latentexplorer.ved.scores import paper_objective
 
     ved, _ = trained
     _, val = ved.validation_split(len(pairs[0]), FIT["validation_fraction"], FIT["seed"])
