@@ -3,7 +3,6 @@ resumable, with the science figures recorded beside each."""
 
 import json
 
-import numpy as np
 import pytest
 
 from latentexplorer.ved.search import Candidate, SearchPlan, best_candidate, run_search

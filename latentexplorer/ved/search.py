@@ -7,8 +7,9 @@ envelope weights change what a candidate minimises, not what it is judged on), s
 and the choice never looks at a science figure. Each candidate also reports what the science needs, recorded
 beside it but not used to choose: the decoded envelope within 10 % of ν_max (:mod:`.scores`), the RC/RGB
 misclassification of a random forest on the latent means, the latent dimensions left active, and — when the
-pairs come from a mock with a truth table — the R² of log10 mass predicted from latent + Teff + [Fe/H] beside the same forest on the
-spectra's first 30 principal components (the ceiling any encoder can reach on these stars).
+pairs come from a mock with a truth table — the R² of log10 mass predicted from latent + Teff + [Fe/H] beside
+the same forest on the spectra's first 30 principal components (the ceiling any encoder can reach on these
+stars).
 
 :func:`run_search` is resumable: each finished candidate's row is in ``results.json`` and its model in a
 directory of its own (checkpointed every epoch), so a rerun continues where it stopped.

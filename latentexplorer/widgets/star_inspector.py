@@ -146,7 +146,7 @@ class StarInspector:
         row_ = data.index_of(apogee_id)
         apogee_id = str(data.apogee_id[row_])
         freq = self.model.frequency
-        recon = self.model.decode_array(data.z_mean[row_])[0]
+        recon = self.model.decode(data.z_mean[row_]).log_power[0]
         observed = data.observed_psd(apogee_id)
         observed = None if observed is None else np.asarray(observed)
         spectrum = data.spectrum(apogee_id)
