@@ -126,6 +126,15 @@ def test_the_jacobian_is_per_spectrum_and_independent_of_the_batch(saved, runtim
     np.testing.assert_allclose(jac[2], runtime.jacobian(spectra[2])[0], rtol=1e-5, atol=1e-8)
 
 
+def test_no_spectra_give_empty_results_of_the_same_shapes(runtime):
+    none = np.zeros((0, 7514), np.float32)
+    z, z_std = runtime.encode(none)
+    assert z.shape == z_std.shape == (0, 5) and z.dtype == z_std.dtype == np.float32
+    assert runtime.decode(np.zeros((0, 5))).shape == runtime.reconstruct(none).shape == (0, runtime.frequency.size)
+    jac = runtime.jacobian(none)
+    assert jac.shape == (0, 5, 7514) and jac.dtype == np.float32
+
+
 def test_nan_pixels_are_bad_pixels_set_to_the_continuum(saved, runtime):
     bad = saved[2][:3].copy()
     bad[0, 1990:2010] = np.nan  # on the toy spectral line

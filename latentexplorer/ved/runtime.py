@@ -27,7 +27,7 @@ class EncoderDecoderRuntime(abc.ABC):
     """Inference with a trained encoder-decoder: APOGEE spectra ↔ latent space → natural-log Kepler PSDs.
 
     Every method's result is independent of ``batch_size`` (at most this many spectra or latent vectors
-    are evaluated at once).
+    are evaluated at once); no spectra or latent vectors (n = 0) give empty results of the same shapes.
 
     Attributes
     ----------
@@ -48,7 +48,7 @@ class EncoderDecoderRuntime(abc.ABC):
     training_: dict
     record_ = None
 
-    # --- what a runtime implements --------------------------------------------------------------------
+    # --- what a runtime implements (n ≥ 1 rows: the contract answers n = 0 itself) --------------------
     @abc.abstractmethod
     def _encode(self, spectra: np.ndarray, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
         """(n, n_pixels) float32 continuum-normalised spectra, checked and without NaN (not standardised) →
@@ -99,7 +99,11 @@ class EncoderDecoderRuntime(abc.ABC):
             untrained model.
         """
         self._check_call(batch_size)
-        z_mean, z_log_var = self._encode(check_spectra(spectra, self.n_pixels), batch_size)
+        x = check_spectra(spectra, self.n_pixels)
+        if len(x):
+            z_mean, z_log_var = self._encode(x, batch_size)
+        else:
+            z_mean = z_log_var = np.empty((0, self.latent_dim), np.float32)
         z_std = np.exp(0.5 * z_log_var)
         if sample:
             z_mean = z_mean + z_std * np.random.default_rng(seed).standard_normal(z_mean.shape).astype(np.float32)
@@ -132,7 +136,8 @@ class EncoderDecoderRuntime(abc.ABC):
             raise ValueError(f"z must have shape (n, {self.latent_dim}), got {z.shape}")
         if not np.all(np.isfinite(z)):
             raise ValueError("z contains non-finite values")
-        return PowerSpectrum(self.frequency, self._decode(z, batch_size), meta={"source": "decoded"})
+        log_psd = self._decode(z, batch_size) if len(z) else np.empty((0, self.frequency.size), np.float32)
+        return PowerSpectrum(self.frequency, log_psd, meta={"source": "decoded"})
 
     def reconstruct(self, spectra, batch_size: int = 512):
         """Power spectra decoded from the latent means of ``spectra`` (n, 7514): a (n, k) float32
@@ -144,4 +149,6 @@ class EncoderDecoderRuntime(abc.ABC):
         flux: a (n, latent_dim, 7514) float32 array. Input checks as :meth:`encode`."""
         self._check_call(batch_size)
         x = self.scaler_.transform(check_spectra(spectra, self.n_pixels))
+        if not len(x):
+            return np.empty((0, self.latent_dim, self.n_pixels), np.float32)
         return self._jacobian(x, batch_size) / self.scaler_.std
