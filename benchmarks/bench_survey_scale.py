@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from latentexplorer.io.latent import read_latent
-from latentexplorer.steps.reference_model import reference_model_dir
+from latentexplorer.ved.reference import reference_model_dir
 
 N_KEPLER = 6000  # seismic stars of each mock (the age forest trains on 1,200 of them)
 DR17 = 733_901

@@ -77,7 +77,7 @@ def _spectra_rows(survey, on_disk: int | None):
 
 def _install_reference_model(model_dir) -> str:
     """Copy the shipped reference model into the workspace's ``model/``; returns a one-line summary."""
-    from .steps.reference_model import MODEL_FILES, reference_metadata, reference_model_dir
+    from .ved.reference import MODEL_FILES, reference_metadata, reference_model_dir
 
     source = reference_model_dir()
     model_dir.mkdir(parents=True, exist_ok=True)

@@ -215,7 +215,8 @@ class Workspace:
     @functools.cached_property
     def engine(self):
         """The encoder-decoder's forward passes in numpy, without TensorFlow
-        (:class:`latentexplorer.ved.engine.InferenceEngine`): what the dashboards use."""
+        (:class:`latentexplorer.ved.engine.InferenceEngine`): what the dashboards use, through the methods of
+        :class:`~latentexplorer.ved.runtime.EncoderDecoderRuntime` only."""
         from .ved.engine import InferenceEngine
 
         return InferenceEngine.load(self.require("model"))

@@ -36,7 +36,7 @@ from latentexplorer.io.provenance import LEDGER_NAME
 from latentexplorer.io.psdfile import read_psd_file
 from latentexplorer.match import match_ids
 from latentexplorer.psd import PSDFlag
-from latentexplorer.steps.reference_model import MODEL_FILES, reference_model_dir
+from latentexplorer.ved.reference import MODEL_FILES, reference_model_dir
 from latentexplorer.spectra import SpectrumFlag
 from latentexplorer.ved.persistence import SCALER_FINGERPRINT
 

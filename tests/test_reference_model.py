@@ -10,7 +10,8 @@ from latentexplorer.demo import DEMO_SIZES, build_demo_workspace
 from latentexplorer.io.apogee_spectra import read_spectra_ids
 from latentexplorer.io.latent import read_latent
 from latentexplorer.mock import simulate_survey
-from latentexplorer.steps.reference_model import MODEL_FILES, REFERENCE_SURVEY, reference_metadata, reference_model_dir
+from latentexplorer.steps.reference_model import REFERENCE_SURVEY
+from latentexplorer.ved.reference import MODEL_FILES, REFERENCE_FILE, reference_metadata, reference_model_dir
 from latentexplorer.steps import encode_mock_survey, encode_spectra_file
 from latentexplorer.workspace import Workspace
 
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.slow
 
 def test_the_reference_model_ships_small_with_its_provenance():
     directory = reference_model_dir()
-    size = sum((directory / name).stat().st_size for name in (*MODEL_FILES, "reference.json"))
+    size = sum((directory / name).stat().st_size for name in (*MODEL_FILES, REFERENCE_FILE))
     assert size < 5e6
     meta = reference_metadata()
     assert meta["n_pairs"] >= 10_000  # as in the paper

@@ -3,7 +3,6 @@ resumable, with the science figures recorded beside each."""
 
 import json
 
-import numpy as np
 import pytest
 
 from latentexplorer.ved.search import Candidate, SearchPlan, best_candidate, run_search
@@ -17,6 +16,12 @@ CANDIDATES = (Candidate("2-D latent", latent_dim=2), Candidate("3-D latent, KL w
 PLAN = SearchPlan(n_train=120, n_test=60, epochs=1, n_components=5)
 
 
+def search_files(root):
+    """The workspace files a search reads."""
+    return dict(pairs_file=root / "pairs.h5", allstar_file=root / "survey" / "allStar.fits",
+                truth_file=root / "truth.fits")
+
+
 @pytest.fixture(scope="module")
 def searched(tmp_path_factory):
     """A copy of the tiny demo's pairs, allStar and truth, searched once."""
@@ -27,7 +32,7 @@ def searched(tmp_path_factory):
     shutil.copytree(source / "survey", root / "survey")
     for name in ("pairs.h5", "truth.fits"):
         shutil.copy(source / name, root / name)
-    return root, run_search(root, CANDIDATES, PLAN, progress=False)
+    return root, run_search(root / "search", **search_files(root), candidates=CANDIDATES, plan=PLAN, progress=False)
 
 
 def test_every_candidate_is_scored_on_the_same_held_out_pairs(searched):
@@ -52,6 +57,7 @@ def test_the_choice_is_the_lowest_held_out_objective(searched):
 def test_a_rerun_keeps_finished_candidates_and_trains_only_new_ones(searched):
     root, record = searched
     extra = Candidate("2-D latent, envelope weight 4", latent_dim=2, envelope_height=4.0)
-    again = run_search(root, (*CANDIDATES, extra), PLAN, progress=False)
+    again = run_search(root / "search", **search_files(root), candidates=(*CANDIDATES, extra), plan=PLAN,
+                       progress=False)
     assert again["candidates"][:2] == record["candidates"]
     assert again["candidates"][2]["settings"]["envelope_height"] == 4.0

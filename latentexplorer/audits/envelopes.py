@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..seismo import estimate_global_parameters
+from ..ved.scores import envelope_placement
 from .results import AuditResult, per_star_field
 
 __all__ = ["EnvelopeAudit", "envelope_audit"]
@@ -32,18 +32,6 @@ class EnvelopeAudit(AuditResult):
 
 
 def envelope_audit(log_psd, frequency, numax) -> EnvelopeAudit:
-    """Audit reconstructed (or observed) log PSDs, (n, k) on ``frequency`` (k,) μHz, against true ν_max (n,)."""
-    log_psd = np.atleast_2d(np.asarray(log_psd, float))
-    numax = np.asarray(numax, float)
-    if log_psd.shape[0] != numax.size:
-        raise ValueError(f"{log_psd.shape[0]} spectra but {numax.size} ν_max values")
-    estimate = np.array([estimate_global_parameters(frequency, row).numax for row in log_psd])
-    rel = estimate / numax - 1
-    found = np.isfinite(rel)
-    return EnvelopeAudit(
-        n=int(numax.size), n_no_envelope=int((~found).sum()),
-        within_10pc=float(np.mean(np.abs(np.where(found, rel, np.inf)) <= 0.10)),
-        median_abs=float(np.median(np.abs(rel[found]))) if found.any() else float("nan"),
-        bias=float(np.median(rel[found])) if found.any() else float("nan"),
-        numax=numax, estimate=estimate,
-    )
+    """Audit reconstructed (or observed) log PSDs, (n, k) on ``frequency`` (k,) μHz, against true ν_max (n,)
+    (:func:`latentexplorer.ved.scores.envelope_placement`)."""
+    return EnvelopeAudit(**envelope_placement(log_psd, frequency, numax)._asdict())

@@ -13,6 +13,8 @@ demo star is new to the encoder. ``make reference-model`` (``latentexplorer refe
 5. copy ``model.keras``, ``pixel_scaler.npz``, ``metadata.json`` and ``training_record.json`` into
    ``latentexplorer/data/reference_model/`` with ``reference.json``: the survey's seed and size, the training
    configuration, the fingerprint of the pairs and the training history.
+
+Reading the shipped model is :mod:`latentexplorer.ved.reference`'s job.
 """
 
 from __future__ import annotations
@@ -21,16 +23,13 @@ import hashlib
 import json
 import shutil
 from dataclasses import asdict, dataclass
-from importlib import resources
 from pathlib import Path
 
 from ..io.atomic import atomic_output
+from ..ved.reference import MODEL_FILES, REFERENCE_FILE, reference_model_dir
 
-__all__ = ["ReferenceSurvey", "REFERENCE_SURVEY", "REFERENCE_TRAINING", "MODEL_FILES", "reference_model_dir",
-           "reference_metadata", "prepare_reference_pairs", "build_reference_model"]
-
-#: Files of a model directory that make a shipped model.
-MODEL_FILES = ("model.keras", "pixel_scaler.npz", "metadata.json", "training_record.json")
+__all__ = ["ReferenceSurvey", "REFERENCE_SURVEY", "REFERENCE_TRAINING", "prepare_reference_pairs",
+           "build_reference_model"]
 
 
 @dataclass(frozen=True)
@@ -47,28 +46,6 @@ REFERENCE_SURVEY = ReferenceSurvey()
 #: Training schedule of the shipped model (see README "The reference model" for the search behind it).
 REFERENCE_TRAINING = dict(epochs=60, batch_size=64, learning_rate=5e-4, kl_warmup_epochs=0,
                           early_stopping_patience=8, lr_patience=3, validation_fraction=0.1, seed=0)
-
-
-def _package_model_dir() -> Path:
-    return Path(str(resources.files("latentexplorer") / "data" / "reference_model"))
-
-
-def reference_model_dir() -> Path:
-    """The shipped model directory (``latentexplorer/data/reference_model``).
-
-    Raises FileNotFoundError naming ``make reference-model`` when the package was installed without it.
-    """
-    path = _package_model_dir()
-    missing = [name for name in MODEL_FILES if not (path / name).is_file()]
-    if missing:
-        raise FileNotFoundError(f"the reference model is missing {', '.join(missing)} in {path}; "
-                                "run `make reference-model` (or `latentexplorer demo --train`)")
-    return path
-
-
-def reference_metadata() -> dict:
-    """``reference.json`` of the shipped model: survey, training configuration, pairs fingerprint, history."""
-    return json.loads((reference_model_dir() / "reference.json").read_text())
 
 
 def _sha256(path) -> str:
@@ -124,9 +101,13 @@ def build_reference_model(workdir, output=None, *, survey: ReferenceSurvey = REF
     from ..ved import VariationalEncoderDecoder
     from ..ved.persistence import read_model_files
     from ..ved.search import Candidate, best_candidate, run_search
+    from ..workspace import WorkspacePaths
 
     pairs_path = prepare_reference_pairs(workdir, survey, progress)
-    record = run_search(workdir, progress=progress) if search else None
+    paths = WorkspacePaths(workdir)
+    truth = paths.truth if paths.truth.exists() else None
+    record = run_search(paths.root / "search", pairs_file=pairs_path, allstar_file=paths.allstar, truth_file=truth,
+                        progress=progress) if search else None
     chosen = best_candidate(record) if search else Candidate("5-D latent (paper)")
     config = {**REFERENCE_TRAINING, "learning_rate": chosen.learning_rate, "batch_size": chosen.batch_size,
               "kl_beta": chosen.kl_beta, "envelope_height": chosen.envelope_height, **training}
@@ -142,7 +123,7 @@ def build_reference_model(workdir, output=None, *, survey: ReferenceSurvey = REF
             batch_size=config["batch_size"], checkpoint_dir=model_dir / "checkpoint", resume=True,
             progress=progress, **fit_options)
         ved.save(model_dir)
-    output = _package_model_dir() if output is None else Path(output)
+    output = reference_model_dir(complete=False) if output is None else Path(output)
     metadata = read_model_files(model_dir).metadata  # checked against its training record
     trained = metadata["training"]
     reference = {
@@ -163,6 +144,6 @@ def build_reference_model(workdir, output=None, *, survey: ReferenceSurvey = REF
     for name in MODEL_FILES:
         with atomic_output(output / name) as tmp:
             shutil.copyfile(model_dir / name, tmp)
-    with atomic_output(output / "reference.json") as tmp:
+    with atomic_output(output / REFERENCE_FILE) as tmp:
         tmp.write_text(json.dumps(reference, indent=1))
     return output

@@ -1,14 +1,15 @@
 """Choosing the encoder-decoder's hyper-parameters as the paper did (section 5): candidates trained on the same
 pairs for the same epochs, scored on the same held-out pairs, and chosen on the held-out value of the paper's
-objective (Eq. 1 with the paper's pixel weights + Eq. 2, decoding the latent means).
+objective (Eq. 1 with the paper's pixel weights + Eq. 2, decoding the latent means; :mod:`.scores`).
 
 The objective is the yardstick for every candidate, whatever loss it trained on (a KL weight β ≠ 1 or heavier
 envelope weights change what a candidate minimises, not what it is judged on), so candidates compare fairly
 and the choice never looks at a science figure. Each candidate also reports what the science needs, recorded
-beside it but not used to choose: the decoded envelope within 10 % of ν_max, the RC/RGB misclassification of a
-random forest on the latent means, the latent dimensions left active, and — when the pairs come from a mock
-with a truth table — the R² of log10 mass predicted from latent + Teff + [Fe/H] beside the same forest on the
-spectra's first 30 principal components (the ceiling any encoder can reach on these stars).
+beside it but not used to choose: the decoded envelope within 10 % of ν_max (:mod:`.scores`), the RC/RGB
+misclassification of a random forest on the latent means, the latent dimensions left active, and — when the
+pairs come from a mock with a truth table — the R² of log10 mass predicted from latent + Teff + [Fe/H] beside
+the same forest on the spectra's first 30 principal components (the ceiling any encoder can reach on these
+stars).
 
 :func:`run_search` is resumable: each finished candidate's row is in ``results.json`` and its model in a
 directory of its own (checkpointed every epoch), so a rerun continues where it stopped.
@@ -25,8 +26,9 @@ from pathlib import Path
 import numpy as np
 
 from ..io.atomic import atomic_output
+from .scores import envelope_placement, objective
 
-__all__ = ["Candidate", "SearchPlan", "REFERENCE_CANDIDATES", "paper_objective", "run_search", "best_candidate"]
+__all__ = ["Candidate", "SearchPlan", "REFERENCE_CANDIDATES", "run_search", "best_candidate"]
 
 
 @dataclass(frozen=True)
@@ -74,28 +76,6 @@ REFERENCE_CANDIDATES = (
 )
 
 
-def paper_objective(ved, spectra, log_psd, numax) -> dict:
-    """The paper's objective on held-out pairs, decoding the latent means: ``loss`` = ``mse`` + ``kl``.
-
-    ``mse`` is Eq. 1 (pixel weights of height 1, summed over pixels) and ``kl`` Eq. 2, each averaged over the
-    (n,) stars of ``spectra`` (n, 7514), ``log_psd`` (n, k) and ``numax`` (n,) μHz.
-    """
-    z_mean, z_std = (np.asarray(a, float) for a in ved.encode(spectra))
-    return _objective(np.asarray(ved.decode(z_mean), float), z_mean, z_std, log_psd, numax, ved.frequency)
-
-
-def _objective(decoded, z_mean, z_std, log_psd, numax, frequency) -> dict:
-    """:func:`paper_objective` from the stars' ``decoded`` latent means (n, k) and their latent means and
-    widths (n, latent_dim)."""
-    from ..psd import envelope_weights
-
-    weights = envelope_weights(numax, frequency)
-    mse = float(np.mean(np.sum(weights * (decoded - log_psd) ** 2, axis=1)))
-    var = z_std ** 2
-    kl = float(np.mean(0.5 * np.sum(var + z_mean ** 2 - np.log(var) - 1.0, axis=1)))
-    return {"loss": mse + kl, "mse": mse, "kl": kl}
-
-
 @dataclass
 class _Stars:
     """The pairs a search trains and scores on, with what scoring needs beside them."""
@@ -107,27 +87,28 @@ class _Stars:
     log_mass: np.ndarray | None  # (n_pairs,) true log10 mass, None without a truth table
 
 
-def _stars(workdir, plan: SearchPlan) -> _Stars:
+def _stars(pairs_file, allstar_file, truth_file, plan: SearchPlan) -> _Stars:
+    from ..io.allstar import allstar_columns, read_allstar
     from ..io.pairs import read_pairs
+    from ..io.truth import read_truth
     from ..match import match_ids
     from ..selection import table_column
-    from ..workspace import Workspace
 
-    ws = Workspace.of(workdir)
-    pairs = read_pairs(ws.paths.pairs)
+    pairs = read_pairs(pairs_file)
     n = len(pairs)
     if plan.n_train + plan.n_test > n:
-        raise ValueError(f"the search needs {plan.n_train} + {plan.n_test} pairs, {ws.paths.pairs} holds {n}")
+        raise ValueError(f"the search needs {plan.n_train} + {plan.n_test} pairs, {pairs_file} holds {n}")
     order = np.random.default_rng(plan.seed).permutation(n)
     train, test = np.sort(order[:plan.n_train]), np.sort(order[plan.n_train:plan.n_train + plan.n_test])
-    allstar = ws.allstar
+    present = allstar_columns(allstar_file)
+    allstar = read_allstar(allstar_file, [c for c in ("APOGEE_ID", "TEFF", "FE_H") if c in present])
     rows = match_ids(pairs.apogee_id, allstar["APOGEE_ID"])
     teff_feh = np.full((n, 2), np.nan)
     found = rows >= 0
     teff_feh[found] = np.column_stack([table_column(allstar, "TEFF"), table_column(allstar, "FE_H")])[rows[found]]
     log_mass = None
-    if ws.is_mock:
-        truth = ws.truth
+    if truth_file is not None:
+        truth = read_truth(truth_file)
         truth_rows = match_ids(pairs.apogee_id, truth["APOGEE_ID"])
         log_mass = np.full(n, np.nan)
         log_mass[truth_rows >= 0] = np.log10(table_column(truth, "MASS")[truth_rows[truth_rows >= 0]])
@@ -158,21 +139,18 @@ def _spectra_ceiling(stars: _Stars, n_components: int, seed: int) -> float:
 def _score(ved, stars: _Stars) -> dict:
     from sklearn.ensemble import RandomForestClassifier
 
-    from ..audits.envelopes import envelope_audit
-
     pairs, train, test = stars.pairs, stars.train, stars.test
     rows = np.concatenate([train, test])  # the only pairs scored: encoded once
     z_mean = np.full((len(pairs), ved.latent_dim), np.nan)
     z_std = np.full_like(z_mean, np.nan)
     z_mean[rows], z_std[rows] = (np.asarray(a, float) for a in ved.encode(pairs.spectra[rows]))
     decoded = np.asarray(ved.decode(z_mean[test]), float)
-    objective = _objective(decoded, z_mean[test], z_std[test], pairs.log_psd[test], pairs.numax[test],
-                           pairs.frequency)
-    envelope = envelope_audit(decoded, pairs.frequency, pairs.numax[test])
+    scores = objective(decoded, z_mean[test], z_std[test], pairs.log_psd[test], pairs.numax[test], pairs.frequency)
+    envelope = envelope_placement(decoded, pairs.frequency, pairs.numax[test])
     rc = pairs.evolstate == "RC"
     classifier = RandomForestClassifier(300, min_samples_leaf=3, random_state=0, n_jobs=-1)
     classifier.fit(z_mean[train], rc[train])
-    row = {"objective": objective["loss"], "mse": objective["mse"], "kl": objective["kl"],
+    row = {"objective": scores["loss"], "mse": scores["mse"], "kl": scores["kl"],
            "envelope_within_10pc": envelope.within_10pc,
            "rc_rgb_misclassified": float(np.mean(classifier.predict(z_mean[test]) != rc[test])),
            "active_dims": int(np.sum(z_std[test].mean(axis=0) < 0.5))}
@@ -186,24 +164,25 @@ def _write_json(path: Path, value) -> None:
         tmp.write_text(json.dumps(value, indent=1))
 
 
-def run_search(workdir, candidates=REFERENCE_CANDIDATES, plan: SearchPlan = SearchPlan(), *,
-               progress: bool = True) -> dict:
-    """Train and score every candidate on the pairs of ``workdir`` (a workspace with ``pairs.h5``; a mock's
-    ``truth.fits`` adds the mass figures). Models go to ``workdir/search/<candidate slug>/``, the record to
-    ``workdir/search/results.json``; a rerun skips finished candidates and resumes an interrupted one.
+def run_search(directory, *, pairs_file, allstar_file, truth_file=None, candidates=REFERENCE_CANDIDATES,
+               plan: SearchPlan = SearchPlan(), progress: bool = True) -> dict:
+    """Train and score every candidate on the pairs of ``pairs_file`` (``pairs.h5``), with Teff and [Fe/H]
+    from ``allstar_file`` (``allStar.fits``) and, given a mock's ``truth_file`` (``truth.fits``), the mass
+    figures. Models go to ``directory/<candidate slug>/``, the record to ``directory/results.json``; a rerun
+    skips finished candidates and resumes an interrupted one.
 
-    Returns the record: ``plan``, ``spectra_log_mass_r2`` (the spectra-PCA ceiling; mock pairs only) and
+    Returns the record: ``plan``, ``spectra_log_mass_r2`` (the spectra-PCA ceiling; with a truth file only) and
     ``candidates``, one dict per candidate (its settings, ``train_s`` and the scores of the module docstring).
     """
     from . import VariationalEncoderDecoder
 
-    root = Path(workdir) / "search"
+    root = Path(directory)
     root.mkdir(parents=True, exist_ok=True)
     results_path = root / "results.json"
     record = json.loads(results_path.read_text()) if results_path.exists() else {}
     if record.get("plan") != asdict(plan):
         record = {"plan": asdict(plan), "candidates": []}
-    stars = _stars(workdir, plan)
+    stars = _stars(pairs_file, allstar_file, truth_file, plan)
     if stars.log_mass is not None and "spectra_log_mass_r2" not in record:
         record["spectra_log_mass_r2"] = _spectra_ceiling(stars, plan.n_components, plan.seed)
         _write_json(results_path, record)

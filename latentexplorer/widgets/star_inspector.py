@@ -144,7 +144,7 @@ class StarInspector:
         row_ = view.index_of(apogee_id)
         apogee_id = str(view.apogee_id[row_])
         freq = self.model.frequency
-        recon = self.model.decode_array(view.z_mean[row_])[0]
+        recon = self.model.decode(view.z_mean[row_]).log_power[0]
         observed = view.observed_psd(apogee_id)
         observed = None if observed is None else np.asarray(observed)
         spectrum = view.spectrum(apogee_id)
