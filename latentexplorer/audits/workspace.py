@@ -3,7 +3,7 @@ spectrum baseline, the reference feature sets and the decoded-envelope audit.
 
 :func:`audit_workspace` runs the analyses of :mod:`latentexplorer.audits.arrays` on the stars of a
 :class:`~latentexplorer.workspace.Workspace`, scoring only stars the encoder-decoder never trained on where
-its training record allows (:func:`~latentexplorer.ages.model.encoder_holdout`);
+its training record allows (:func:`~latentexplorer.ages.split.encoder_holdout`);
 :func:`envelope_audit_workspace` scores the decoded PSDs of the encoder-decoder's validation pairs.
 """
 
@@ -16,7 +16,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import arrays as diag
-from ..ages.training import age_eligible, encoder_holdout, workspace_seismic_sample
+from ..ages.split import AGE_TRAIN_SIZE, age_eligible, encoder_holdout
 from ..match import match_ids
 from ..selection import LATENT_FLAGS, SeismicSample, finite
 from ..spectra import spectra_by_id
@@ -96,7 +96,7 @@ def audit_workspace(workspace, n_train=None, n_trees=100, seed=0, baseline=True,
     n_trees, seed
         Trees per forest; the split and forest seed (the saved model's seed gives its very split). The forests
         follow the saved age model's recipe — input noise or not, leaf size (``forest/metadata.json``); without
-        a saved model, the defaults of :func:`~latentexplorer.ages.training.train_age_model`.
+        a saved model, the defaults of :func:`~latentexplorer.steps.ages.train_age_model`.
     baseline : bool
         Also run :func:`~latentexplorer.audits.arrays.spectrum_baseline_audit` on the survey spectra.
     max_label_stars : int
@@ -104,7 +104,7 @@ def audit_workspace(workspace, n_train=None, n_trees=100, seed=0, baseline=True,
     hold_out_encoder_training : bool
         Test (and calibrate) only on stars the encoder-decoder never trained on, as the paper's Figs. 7–10
         do: the pairs of its gradient steps (its training record, see
-        :func:`~latentexplorer.ages.training.encoder_holdout`) may train the forests but are never
+        :func:`~latentexplorer.ages.split.encoder_holdout`) may train the forests but are never
         scored. Falls back to all stars, with a warning, where that would leave fewer than 20 age
         test stars.
     progress : bool
@@ -116,9 +116,9 @@ def audit_workspace(workspace, n_train=None, n_trees=100, seed=0, baseline=True,
     """
     ws = Workspace.of(workspace)
     inputs = ws.age_inputs
-    sample = workspace_seismic_sample(ws)
+    sample = ws.seismic_sample
     if n_train is None:
-        n_train = ws.age_model.metadata["n_train"] if ws.has("forest") else diag.AGE_TRAIN_SIZE
+        n_train = ws.age_model.metadata["n_train"] if ws.has("forest") else AGE_TRAIN_SIZE
     # the forests of the saved age model's recipe (input noise, leaf size); a workspace without one: the defaults
     recipe = ws.age_model.metadata if ws.has("forest") else {"input_noise": False, "min_samples_leaf": 5}
     noise = bool(recipe.get("input_noise", True))
@@ -141,7 +141,12 @@ def audit_workspace(workspace, n_train=None, n_trees=100, seed=0, baseline=True,
     s_fe_h, s_alpha = fe_h[sample.rows], alpha_m[sample.rows]
     eligible = age_eligible(inputs, sample)
     eligible = eligible[np.isfinite(s_alpha[eligible])]
-    seen, holdout, holdout_text = encoder_holdout(ws, sample, eligible, n_train, hold_out_encoder_training)
+    try:
+        record = ws.training_record if hold_out_encoder_training and ws.has("model") else None
+    except FileNotFoundError as err:
+        logger.warning("%s: audits cannot hold the encoder's training stars out", err)
+        record = None
+    seen, holdout, holdout_text = encoder_holdout(record, sample, eligible, n_train, hold_out_encoder_training)
     label_holdout = (None if seen is None else
                      np.flatnonzero(~np.isin(np.asarray(inputs.allstar["APOGEE_ID"]).astype(str)[rows], seen)))
 
