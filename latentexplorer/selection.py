@@ -144,8 +144,8 @@ def seismic_sample(seismic: Table, allstar_ids, truth: Table | None = None,
     """Match a seismic catalog (standard columns, :func:`latentexplorer.io.seismic.read_seismic_catalog`, which
     drops repeated stars) to the allStar rows, whose APOGEE_IDs are ``allstar_ids``, by APOGEE_ID
     (:func:`latentexplorer.match.match_ids`; where the allStar file repeats a star, its first row is used);
-    ``truth`` (a mock's truth table) adds the true ages. ``names`` (the two files) go into the messages: a warning when fewer than 90 % of the seismic
-    stars are in the allStar file, a ValueError when none is."""
+    ``truth`` (a mock's truth table) adds the true ages. ``names`` (the two files) go into the messages: a
+    warning when fewer than 90 % of the seismic stars are in the allStar file, a ValueError when none is."""
     missing = [c for c in ("APOGEE_ID", "AGE", "AGE_ERR") if c not in seismic.colnames]
     if missing:
         raise ValueError(f"the seismic catalog lacks the columns {', '.join(missing)} needed for ages")

@@ -60,8 +60,6 @@ def fit_age_model(inputs: AgeInputs, sample: SeismicSample, train, calibration, 
         Its metadata records the features, the recipe, the split sizes, the calibration, the cuts, the encoder's
         fingerprint and the training support; the step adds the test scores.
     """
-    if not isinstance(n_trees, (int, np.integer)) or n_trees < 1:
-        raise ValueError(f"n_trees must be a positive integer, got {n_trees!r}")
     train, calibration = np.asarray(train), np.asarray(calibration)
     X, X_err = inputs.features[sample.rows], inputs.feature_errors[sample.rows]
     y, y_err, state = sample.log_age, sample.log_age_err, sample.evolstate

@@ -135,6 +135,8 @@ def train_age_model(workspace, n_train=AGE_TRAIN_SIZE, n_trees=100, seed=0, prog
         Too few eligible stars for ``n_train`` (the message gives the count), or bad arguments.
     """
     ws = Workspace.of(workspace)
+    if not isinstance(n_trees, (int, np.integer)) or n_trees < 1:
+        raise ValueError(f"n_trees must be a positive integer, got {n_trees!r}")
     inputs, sample = ws.age_inputs, ws.seismic_sample
     eligible = age_eligible(inputs, sample)
     if n_train < 1 or int(CALIBRATION_FRACTION * (eligible.size - n_train)) < 1:
