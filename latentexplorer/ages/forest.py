@@ -255,7 +255,7 @@ class ProbabilisticRandomForestRegressor(RegressorMixin, _ProbabilisticForest):
     missing : {"raise", "propagate"}, default="raise"
         At prediction: raise a ValueError naming the columns with NaN/inf, or return NaN for those rows.
     n_jobs : int or None
-        Threads (joblib) for fitting the trees; None means 1, -1 all cores.
+        Threads (joblib) for fitting and predicting trees; None means 1, -1 all cores.
     random_state : int, RandomState or None
         Seeds the bootstrap, the noise draws and the trees; the same seed gives the same forest.
 
@@ -355,7 +355,7 @@ class ProbabilisticRandomForestRegressor(RegressorMixin, _ProbabilisticForest):
         X, X_err, noise_keys, good = self._prepare(X, X_err, noise_keys)
         values = np.full((self.trees_.n_trees, good.size), np.nan)
         if X.shape[0]:
-            values[:, good] = self.trees_.tree_values(X, X_err, noise_keys)
+            values[:, good] = self.trees_.tree_values(X, X_err, noise_keys, self.n_jobs)
         return stretch(values, self.calibration_scale_) if calibrated else values
 
     def predict(self, X, X_err=None, return_std=False, noise_keys=None):
@@ -468,7 +468,7 @@ class ProbabilisticRandomForestClassifier(ClassifierMixin, _ProbabilisticForest)
         _finite_or_raise(self, "X", X)
         X_err = as_errors(X_err, X.shape, "X_err")
         noise_keys = as_noise_keys(noise_keys, X.shape[0])
-        votes = self.trees_.tree_values(X, X_err, noise_keys)
+        votes = self.trees_.tree_values(X, X_err, noise_keys, self.n_jobs)
         return np.stack([(votes == k).mean(axis=0) for k in range(len(self.classes_))], axis=1)
 
     def predict(self, X, X_err=None, noise_keys=None):

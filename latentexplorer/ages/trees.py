@@ -173,16 +173,27 @@ class TreeArrays:
             active = active[left[nodes[active]] >= 0]
         return self.value[nodes]
 
-    def tree_values(self, X, X_err=None, noise_keys=None) -> np.ndarray:
+    def tree_values(self, X, X_err=None, noise_keys=None, n_jobs=None) -> np.ndarray:
         """Every tree's value for the rows of ``X`` (n, n_features; finite), shape (n_trees, n): tree ``t`` sees
         ``X + X_err · tree_noise(seed_t, …, noise_keys)`` in float32 where ``X_err`` is given (finite,
         broadcastable to X), else X itself. ``noise_keys`` (uint64, (n,)): per-row noise, as
-        :func:`~latentexplorer.ages.noise.tree_noise`."""
+        :func:`~latentexplorer.ages.noise.tree_noise`. ``n_jobs``: threads over the trees (joblib's meaning;
+        None: this thread) — every tree writes its own row, so the values do not depend on it."""
         X = np.ascontiguousarray(X, dtype=np.float32)
         X_err = None if X_err is None else np.ascontiguousarray(np.broadcast_to(X_err, X.shape), dtype=np.float32)
         out = np.empty((self.n_trees, X.shape[0]))
-        for t, seed in enumerate(map(int, self.estimator_seeds)):
+
+        def evaluate(t: int) -> None:
+            seed = int(self.estimator_seeds[t])
             out[t] = self._leaf_values(t, X if X_err is None else X + X_err * tree_noise(seed, X.shape, noise_keys))
+
+        if n_jobs in (None, 1):
+            for t in range(self.n_trees):
+                evaluate(t)
+        else:
+            from joblib import Parallel, delayed  # only here: the star inspector's kernel never needs it
+
+            Parallel(n_jobs=n_jobs, prefer="threads")(delayed(evaluate)(t) for t in range(self.n_trees))
         return out
 
     def posterior(self, X, X_err=None, noise_keys=None, calibrated=True) -> np.ndarray:
