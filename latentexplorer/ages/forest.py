@@ -441,7 +441,7 @@ class ProbabilisticRandomForestClassifier(ClassifierMixin, _ProbabilisticForest)
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
-    estimators_, estimator_seeds_, n_features_in_, feature_names_in_
+    estimators_, estimator_seeds_, trees_, n_features_in_, feature_names_in_
         As for the regressor.
     """
 
