@@ -241,7 +241,7 @@ def build_demo_workspace(path, size: str = "demo", seed: int = 0, progress: bool
                 n, bad = steps.encode_mock_survey(ws.model, mock(), ws.latent, progress=progress)
             return f"{n - bad} of {n} spectra encoded"
         if name == "ages":
-            from .ages.training import train_age_model
+            from .steps.ages import train_age_model
 
             return str(train_age_model(ws.root, n_train=spec.n_age_train, n_trees=spec.n_trees, seed=seed,
                                        progress=progress))

@@ -1,21 +1,20 @@
-"""Which stars get a latent representation and an age, and with which inputs (paper sections 5, 7.1).
+"""Which stars get a latent representation and an age, and which are the seismic stars (paper sections 5, 7.1).
 
 - **Cuts** (:func:`selection_flags`): the latent representation is kept for 1.5 < log g < 3.6 and
   SNREV > 30 (:data:`~latentexplorer.constants.LATENT_LOGG_RANGE`,
   :data:`~latentexplorer.constants.LATENT_MIN_SNREV`); an age is computed for those that also have
   2.5 < log g < 3.6 (:data:`~latentexplorer.constants.AGE_LOGG_RANGE`) and a finite Teff and [Fe/H]
   with their errors. Every reason a star misses out is a bit of :class:`AgeFlag`.
-- **Inputs** (:class:`AgeInputs`, :func:`age_inputs`): per allStar row, the age model's features — the
-  latent means z0…z{k-1} with Teff (K) and [Fe/H] (dex) — and their errors (the encoder's z_std,
-  TEFF_ERR, FE_H_ERR), named as the saved age model names them.
 - **Seismic stars** (:class:`SeismicSample`, :func:`seismic_sample`): the seismic catalog matched to the
-  allStar rows, with log10 ages and (for a mock) the true ages.
+  allStar rows, with log10 ages and (for a mock) the true ages: the age model's labels and the audits'
+  seismic parameters and RC/RGB states.
+
+The age model's inputs per allStar row, which apply these cuts, are :mod:`latentexplorer.ages.inputs`.
 """
 
 from __future__ import annotations
 
 import enum
-import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,10 +23,8 @@ from astropy.table import Table
 from .constants import AGE_LOGG_RANGE, LATENT_LOGG_RANGE, LATENT_MIN_SNREV
 from .match import match_ids
 
-__all__ = ["AgeFlag", "LATENT_FLAGS", "OOD_FLAGS", "ALLSTAR_REQUIRED", "ALLSTAR_USED", "table_column",
-           "selection_flags", "AgeInputs", "age_inputs", "SeismicSample", "seismic_sample"]
-
-logger = logging.getLogger(__name__)
+__all__ = ["AgeFlag", "LATENT_FLAGS", "OOD_FLAGS", "ALLSTAR_REQUIRED", "ALLSTAR_USED", "selection_flags",
+           "table_column", "finite", "SeismicSample", "seismic_sample"]
 
 #: allStar columns the age inputs need (errors may be absent: then Teff / [Fe/H] count as missing).
 ALLSTAR_REQUIRED = ("APOGEE_ID", "TELESCOPE", "FIELD", "STARFLAG", "ASPCAPFLAG", "LOGG", "SNREV", "TEFF", "FE_H")
@@ -117,104 +114,6 @@ def table_column(table: Table, name: str, dtype=float) -> np.ndarray:
 
 
 @dataclass
-class AgeInputs:
-    """The age model's inputs for every allStar row (row-matched to the allStar file).
-
-    ``allstar`` holds the columns read; ``z_mean`` / ``z_std`` (n, latent_dim) are NaN where the star
-    has no latent representation or fails the latent cuts; ``flags`` are :class:`AgeFlag` bits;
-    ``model_fingerprint`` names the encoder that made the latents.
-    """
-
-    allstar: Table
-    z_mean: np.ndarray
-    z_std: np.ndarray
-    flags: np.ndarray
-    model_fingerprint: str = ""
-
-    def __len__(self) -> int:
-        return len(self.allstar)
-
-    def take(self, rows) -> AgeInputs:
-        """The inputs of the rows ``rows`` (index array, slice or mask), as a new AgeInputs."""
-        return AgeInputs(self.allstar[rows], self.z_mean[rows], self.z_std[rows], self.flags[rows],
-                         self.model_fingerprint)
-
-    @property
-    def apogee_id(self) -> np.ndarray:
-        """(n,) str, stripped."""
-        return np.char.strip(np.asarray(self.allstar["APOGEE_ID"]).astype(str))
-
-    def column(self, name) -> np.ndarray:
-        """An allStar column as float, NaN when the file lacks it."""
-        return table_column(self.allstar, name)
-
-    @property
-    def latent_dim(self) -> int:
-        return self.z_mean.shape[1]
-
-    @property
-    def feature_names(self) -> list[str]:
-        """Names of :attr:`features`' columns: z0…z{k-1}, TEFF, FE_H."""
-        return [f"z{i}" for i in range(self.latent_dim)] + ["TEFF", "FE_H"]
-
-    @property
-    def features(self) -> np.ndarray:
-        """(n, latent_dim + 2): z_mean, Teff (K), [Fe/H] (dex)."""
-        return np.column_stack([self.z_mean, self.column("TEFF"), self.column("FE_H")])
-
-    @property
-    def feature_errors(self) -> np.ndarray:
-        """(n, latent_dim + 2): z_std, Teff error (K), [Fe/H] error (dex)."""
-        return np.column_stack([self.z_std, self.column("TEFF_ERR"), self.column("FE_H_ERR")])
-
-    @property
-    def has_age_inputs(self) -> np.ndarray:
-        return self.flags == 0
-
-    @property
-    def has_latent(self) -> np.ndarray:
-        return (self.flags & int(LATENT_FLAGS)) == 0
-
-
-def age_inputs(allstar: Table, latent, names: tuple[str, str] = ("allStar.fits", "latent.h5")) -> AgeInputs:
-    """The :class:`AgeInputs` of every row of ``allstar`` (an allStar Table with :data:`ALLSTAR_REQUIRED`)
-    from the latents of ``latent`` (:class:`~latentexplorer.io.latent.LatentSet`), matched by APOGEE_ID
-    (:func:`latentexplorer.match.match_ids`: stripped, upper-case), with :func:`selection_flags` applied.
-
-    Every allStar row gets the latent of its APOGEE_ID: DR17's legitimate repeats of a star (other fields or
-    telescopes) each get the same latent, as the catalog is row-matched to the allStar file. ``names`` (the
-    two files) go into the messages: a warning when fewer than 90 % of the rows find a latent.
-
-    Raises
-    ------
-    ValueError
-        A required column is missing, or not one allStar row is in the latent file (IDs of another survey,
-        or stored as numbers).
-    """
-    missing = [c for c in ALLSTAR_REQUIRED if c not in allstar.colnames]
-    if missing:
-        raise ValueError(f"the allStar file lacks the columns {', '.join(missing)} needed for ages")
-    where = match_ids(allstar["APOGEE_ID"], latent.apogee_id, warn_duplicates=names[1], names=names)
-    if len(allstar) and not (where >= 0).any():
-        example = str(np.asarray(allstar["APOGEE_ID"])[0]).strip()
-        raise ValueError(f"{names[0]}: none of its {len(allstar)} APOGEE_IDs is in {names[1]} (e.g. {example!r}); "
-                         "were the latents encoded from this survey's spectra?")
-    n, k = len(allstar), latent.latent_dim
-    z_mean = np.full((n, k), np.nan, np.float32)
-    z_std = np.full((n, k), np.nan, np.float32)
-    found = where >= 0
-    z_mean[found], z_std[found] = latent.z_mean[where[found]], latent.z_std[where[found]]
-    has_latent = np.isfinite(z_mean).all(axis=1) & np.isfinite(z_std).all(axis=1)
-    cuts = ("LOGG", "SNREV", "TEFF", "TEFF_ERR", "FE_H", "FE_H_ERR")
-    flags = selection_flags(*(table_column(allstar, c) for c in cuts), has_latent)
-    dropped = (flags & int(LATENT_FLAGS)) != 0
-    z_mean[dropped], z_std[dropped] = np.nan, np.nan
-    logger.info("%d allStar rows: %d with a latent representation, %d with age inputs", n,
-                int((~dropped).sum()), int((flags == 0).sum()))
-    return AgeInputs(allstar, z_mean, z_std, flags, latent.model_fingerprint)
-
-
-@dataclass
 class SeismicSample:
     """Seismic stars matched to allStar rows.
 
@@ -245,17 +144,17 @@ def _log10_positive(values) -> np.ndarray:
         return np.where(values > 0, np.log10(values), np.nan)
 
 
-def seismic_sample(seismic: Table, inputs: AgeInputs, truth: Table | None = None,
+def seismic_sample(seismic: Table, allstar_ids, truth: Table | None = None,
                    names: tuple[str, str] = ("seismic.fits", "allStar.fits")) -> SeismicSample:
     """Match a seismic catalog (standard columns, :func:`latentexplorer.io.seismic.read_seismic_catalog`, which
-    drops repeated stars) to the allStar rows of ``inputs`` by APOGEE_ID (:func:`latentexplorer.match.match_ids`;
-    where the allStar file repeats a star, its first row is used); ``truth`` (a mock's truth table) adds the
-    true ages. ``names`` (the two files) go into the messages: a warning when fewer than 90 % of the seismic
-    stars are in the allStar file, a ValueError when none is."""
+    drops repeated stars) to the allStar rows, whose APOGEE_IDs are ``allstar_ids``, by APOGEE_ID
+    (:func:`latentexplorer.match.match_ids`; where the allStar file repeats a star, its first row is used);
+    ``truth`` (a mock's truth table) adds the true ages. ``names`` (the two files) go into the messages: a
+    warning when fewer than 90 % of the seismic stars are in the allStar file, a ValueError when none is."""
     missing = [c for c in ("APOGEE_ID", "AGE", "AGE_ERR") if c not in seismic.colnames]
     if missing:
         raise ValueError(f"the seismic catalog lacks the columns {', '.join(missing)} needed for ages")
-    rows = match_ids(seismic["APOGEE_ID"], inputs.apogee_id, warn_duplicates=names[1], names=names)
+    rows = match_ids(seismic["APOGEE_ID"], allstar_ids, warn_duplicates=names[1], names=names)
     if len(seismic) and not (rows >= 0).any():
         raise ValueError(f"{names[0]}: none of its {len(seismic)} APOGEE_IDs is in {names[1]}")
     seismic, rows = seismic[rows >= 0], rows[rows >= 0]

@@ -253,7 +253,16 @@ class Workspace:
 
     @functools.cached_property
     def age_inputs(self):
-        """The age model's inputs for every allStar row (:class:`latentexplorer.selection.AgeInputs`)."""
-        from .selection import age_inputs
+        """The age model's inputs for every allStar row (:class:`latentexplorer.ages.inputs.AgeInputs`)."""
+        from .ages.inputs import age_inputs
 
         return age_inputs(self.allstar, self.latent, names=(str(self.paths.allstar), str(self.paths.latent)))
+
+    @functools.cached_property
+    def seismic_sample(self):
+        """The seismic stars matched to the allStar rows, true ages added on a mock
+        (:class:`latentexplorer.selection.SeismicSample`)."""
+        from .selection import seismic_sample
+
+        return seismic_sample(self.seismic, self.allstar["APOGEE_ID"], self.truth if self.is_mock else None,
+                              names=(str(self.paths.seismic), str(self.paths.allstar)))

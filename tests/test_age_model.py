@@ -8,7 +8,7 @@ import pytest
 from synthetic_workspace import AGE_REL_ERR, make_workspace
 
 from latentexplorer.ages.model import AgeModel
-from latentexplorer.ages.training import train_age_model
+from latentexplorer.steps.ages import train_age_model
 from latentexplorer.audits.workspace import REFERENCE_SETS, audit_workspace
 from latentexplorer.ved.record import TrainingRecord, write_training_record
 from latentexplorer.match import match_ids
@@ -265,3 +265,18 @@ def test_a_model_trained_on_another_survey_treats_every_star_as_new(trained, tmp
     train_age_model(root, n_train=400, n_trees=5, seed=0, progress=False)
     metadata = json.loads((root / "forest" / "metadata.json").read_text())
     assert metadata["holdout"].startswith("Every seismic star is new to the encoder")
+
+
+def test_a_forest_of_an_older_format_is_one_line_asking_to_rerun_ages(trained, tmp_path):
+    """Format 3 forests name their classes by the module before ages/ (skops stores class paths): refused."""
+    from latentexplorer.ages.files import read_forest
+
+    ws, _, _ = trained
+    old = tmp_path / "forest"
+    shutil.copytree(ws.paths.forest, old)
+    metadata = json.loads((old / "metadata.json").read_text())
+    (old / "metadata.json").write_text(json.dumps({**metadata, "format": "latentexplorer.forest/3"}))
+    line = r"forest/ was written by an older latentexplorer \(format 3\); rerun `latentexplorer ages`$"
+    for read in (AgeModel.load, read_forest):
+        with pytest.raises(ValueError, match=line):
+            read(old)

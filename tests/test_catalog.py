@@ -5,7 +5,7 @@ import pytest
 from astropy.table import Table
 from synthetic_workspace import make_workspace
 
-from latentexplorer.ages.training import train_age_model
+from latentexplorer.steps.ages import train_age_model
 from latentexplorer.steps.catalog import build_catalog
 from latentexplorer.cli import main
 from latentexplorer.io.allstar import read_allstar, write_allstar

@@ -11,7 +11,7 @@ from latentexplorer.audits.classes import evolstate_audit
 from latentexplorer.audits.labels import label_audit, seismic_audit
 from latentexplorer.audits.leakage import leakage_audit
 from latentexplorer.audits.reference import reference_audit, spectrum_baseline_audit
-from latentexplorer.audits.splits import calibration_size, split_indices
+from latentexplorer.ages.split import calibration_size, split_indices
 from latentexplorer.seismo import deltanu_from_numax
 
 FAST = {"n_estimators": 40}

@@ -16,7 +16,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from latentexplorer.ages.forest import (ProbabilisticRandomForestClassifier, ProbabilisticRandomForestRegressor,
-    keyed_standard_normal, log_age_to_gyr, robust_width, star_keys)
+    log_age_to_gyr, robust_width)
+from latentexplorer.ages.noise import keyed_standard_normal, star_keys
 
 NOISE = 0.1  # label noise (units of y) of the synthetic problem
 

@@ -8,7 +8,7 @@ import pytest
 from astropy.table import Table
 
 from latentexplorer.cli import main
-from latentexplorer.ages.files import read_forest
+from latentexplorer.ages.files import FOREST_VERSION, read_forest
 from latentexplorer.io.latent import LatentSet, read_latent, write_latent
 from latentexplorer.io.pairs import PairsSet, read_pair_ids, read_pairs, write_pairs
 from latentexplorer.io.psdfile import read_psd_file
@@ -94,7 +94,7 @@ def test_a_training_record_whose_ids_were_edited_is_refused(tmp_path):
 
 
 def test_a_forest_file_replaced_by_garbage_is_refused_in_one_line(tmp_path):
-    (tmp_path / "metadata.json").write_text(json.dumps({"format": "latentexplorer.forest/2"}))
+    (tmp_path / "metadata.json").write_text(json.dumps({"format": f"latentexplorer.forest/{FOREST_VERSION}"}))
     for name in ("age_forest.skops", "evolstate_forest.skops"):
         (tmp_path / name).write_bytes(b"\x80\x04garbage, not a zip")
     with pytest.raises(ValueError, match="age_forest.skops is not a skops"):

@@ -8,7 +8,7 @@ import pytest
 from astropy.table import Table, vstack
 from synthetic_workspace import make_workspace
 
-from latentexplorer.ages.training import train_age_model
+from latentexplorer.steps.ages import train_age_model
 from latentexplorer.io.seismic import read_seismic_catalog
 from latentexplorer.match import MIN_MATCH_FRACTION, match_ids, normalise_ids
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from synthetic_workspace import make_workspace
 
-from latentexplorer.ages.training import train_age_model
+from latentexplorer.steps.ages import train_age_model
 from latentexplorer.audits.workspace import audit_workspace
 from latentexplorer.steps.catalog import build_catalog
 from latentexplorer.cli import main

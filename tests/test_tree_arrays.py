@@ -7,7 +7,8 @@ import sys
 import numpy as np
 import pytest
 
-from latentexplorer.ages.forest import ProbabilisticRandomForestClassifier, ProbabilisticRandomForestRegressor, star_keys
+from latentexplorer.ages.forest import ProbabilisticRandomForestClassifier, ProbabilisticRandomForestRegressor
+from latentexplorer.ages.noise import star_keys
 from latentexplorer.ages.files import TREE_ARRAYS_FILE, read_tree_arrays, write_forest
 from latentexplorer.ages.support import TrainingSupport
 from latentexplorer.ages.trees import TreeArrays, forest_arrays
@@ -118,3 +119,39 @@ def test_a_damaged_training_support_file_is_reported(problem, tmp_path):
     (directory / SUPPORT_FILE).unlink()
     with pytest.raises(FileNotFoundError, match="rerun `latentexplorer ages`"):
         read_support(directory)
+
+
+def _sklearn_tree_values(forest, X, X_err=None, noise_keys=None):
+    """Every tree's scikit-learn ``predict`` on its (noisy) float32 copy of X: the reference the arrays must match."""
+    from latentexplorer.ages.noise import tree_noise
+
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    rows = []
+    for tree, seed in zip(forest.estimators_, map(int, forest.estimator_seeds_)):
+        Xt = X if X_err is None else X + np.asarray(X_err, np.float32) * tree_noise(seed, X.shape, noise_keys)
+        rows.append(tree.predict(Xt, check_input=False))
+    return np.array(rows, dtype=float)
+
+
+@pytest.mark.parametrize("noise", ["keys", "batch", "none"])
+def test_the_one_evaluator_gives_scikit_learns_tree_values_bit_for_bit(problem, noise):
+    forest, X, X_err, keys = problem
+    kwargs = {"keys": {"X_err": X_err, "noise_keys": keys}, "batch": {"X_err": X_err}, "none": {}}[noise]
+    np.testing.assert_array_equal(forest.trees_.tree_values(X, **kwargs), _sklearn_tree_values(forest, X, **kwargs))
+    labels = np.digitize(X[:, 0], [-0.5, 0.5])  # three classes; some bootstraps miss one
+    classifier = ProbabilisticRandomForestClassifier(15, min_samples_leaf=2, random_state=4).fit(X, labels)
+    np.testing.assert_array_equal(classifier.trees_.tree_values(X, **kwargs),
+                                  _sklearn_tree_values(classifier, X, **kwargs))
+
+
+def test_forests_compile_their_trees_again_on_loading_and_do_not_save_them(problem, tmp_path):
+    import skops.io
+
+    forest, X, X_err, keys = problem
+    path = forest.save(tmp_path / "age.skops")
+    assert not any("TreeArrays" in t for t in skops.io.get_untrusted_types(file=path))
+    loaded = ProbabilisticRandomForestRegressor.load(path)
+    assert loaded.trees_ is not forest.trees_ and loaded.trees_.calibration_scale == forest.calibration_scale_
+    np.testing.assert_array_equal(loaded.predict_posterior(X, X_err=X_err, noise_keys=keys),
+                                  forest.predict_posterior(X, X_err=X_err, noise_keys=keys))
+    assert "trees_" in vars(forest)  # saving left the forest as it was

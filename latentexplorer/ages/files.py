@@ -1,6 +1,6 @@
 """The age model directory (``forest/``): two skops forests, their metadata and the stars they used.
 
-Format ``latentexplorer.forest/2`` (in ``metadata.json``'s ``format``): ``age_forest.skops`` (the
+Format ``latentexplorer.forest/4`` (in ``metadata.json``'s ``format``): ``age_forest.skops`` (the
 :class:`~latentexplorer.ages.forest.ProbabilisticRandomForestRegressor` of log10 age), ``evolstate_forest.skops``
 (the RC/RGB :class:`~latentexplorer.ages.forest.ProbabilisticRandomForestClassifier`), ``metadata.json`` (feature
 names, cuts, split sizes, seed, calibration, held-out scores) and ``training_ids.txt`` /
@@ -15,6 +15,9 @@ file is replaced and written last, so a directory with it holds the files of one
 refuses a directory without it (a run of ``latentexplorer ages`` killed while its files landed) rather than
 read old and new files together.
 
+A directory of an older format is refused with one line (format 3 and before: the skops files name the forests'
+classes by their module before it moved to :mod:`latentexplorer.ages.forest`); ``latentexplorer ages`` remakes it.
+
 This module imports no scikit-learn at import time: :func:`read_forest` imports the forest classes itself.
 """
 
@@ -26,14 +29,14 @@ from pathlib import Path
 import numpy as np
 
 from ..io.atomic import atomic_outputs
-from ..io.hdf5 import format_string
+from ..io.hdf5 import format_string, parse_format
 from ..io.json_product import read_json_product
 
 __all__ = ["FOREST_VERSION", "AGE_FILE", "STATE_FILE", "METADATA_FILE", "TRAINING_IDS", "CALIBRATION_IDS",
            "TREE_ARRAYS_FILE", "SUPPORT_FILE", "FOREST_FILES", "write_forest", "read_forest", "read_forest_ids",
            "read_forest_metadata", "read_tree_arrays", "read_support"]
 
-FOREST_VERSION = 3
+FOREST_VERSION = 4
 AGE_FILE = "age_forest.skops"
 STATE_FILE = "evolstate_forest.skops"
 METADATA_FILE = "metadata.json"
@@ -105,7 +108,8 @@ def read_forest(directory) -> tuple:
                                 "(run `latentexplorer ages`)")
     metadata = read_forest_metadata(directory)
     forests = []
-    for name, cls in ((AGE_FILE, ProbabilisticRandomForestRegressor), (STATE_FILE, ProbabilisticRandomForestClassifier)):
+    for name, cls in ((AGE_FILE, ProbabilisticRandomForestRegressor),
+                      (STATE_FILE, ProbabilisticRandomForestClassifier)):
         try:
             forests.append(cls.load(directory / name))
         except ValueError:
@@ -126,9 +130,14 @@ def read_forest_ids(directory) -> tuple[np.ndarray, np.ndarray]:
 
 def read_forest_metadata(directory) -> dict:
     """The ``metadata.json`` of a ``forest/`` directory (features, seed, …), without loading the forests;
-    FileNotFoundError or ValueError as :func:`read_forest`."""
-    return read_json_product(_complete(directory) / METADATA_FILE, "forest", FOREST_VERSION,
-                             "rerun `latentexplorer ages`")
+    FileNotFoundError or ValueError as :func:`read_forest`, and a ValueError for a directory of an older format."""
+    directory = _complete(directory)
+    metadata = read_json_product(directory / METADATA_FILE, "forest", FOREST_VERSION, "rerun `latentexplorer ages`")
+    version = parse_format(metadata["format"])[1]
+    if version < FOREST_VERSION:
+        raise ValueError(f"{directory}/ was written by an older latentexplorer (format {version}); "
+                         "rerun `latentexplorer ages`")
+    return metadata
 
 
 def read_tree_arrays(directory):

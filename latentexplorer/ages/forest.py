@@ -21,11 +21,11 @@ spread includes the input noise.
 
 Reproducible input noise: by default a tree's prediction noise is drawn for the whole batch at once, so
 a star's values depend on the other rows of the call (its position in the batch, hence the chunk size).
-Passing ``noise_keys`` (one 64-bit key per row, e.g. :func:`star_keys` of the APOGEE_IDs) makes tree
-``t``'s noise for a row :func:`keyed_standard_normal` of that row's key with ``estimator_seeds_[t]`` as
-the stream: a star's outputs then depend only on its key, its inputs and the forest, never on the
-batch, its order, the chunk size or the threads (means and spreads are accumulated tree by tree, so
-each star's are computed alone too).
+Passing ``noise_keys`` (one 64-bit key per row, e.g. :func:`~latentexplorer.ages.noise.star_keys` of the
+APOGEE_IDs) makes tree ``t``'s noise for a row :func:`~latentexplorer.ages.noise.keyed_standard_normal` of
+that row's key with ``estimator_seeds_[t]`` as the stream: a star's outputs then depend only on its key,
+its inputs and the forest, never on the batch, its order, the chunk size or the threads (means and
+spreads are accumulated tree by tree, so each star's are computed alone too).
 
 Calibration: the paper found the pull ``(ŷ − y) / sqrt(σ_y² + σ_ŷ²)`` to have width 0.75, i.e. the
 tree spread overestimates the error. :meth:`ProbabilisticRandomForestRegressor.calibrate` fits one
@@ -34,6 +34,10 @@ scale factor ``s`` on held-out stars so that ``(ŷ − y) / sqrt(σ_y² + (s σ�
 :meth:`~ProbabilisticRandomForestRegressor.predict_std` and
 :meth:`~ProbabilisticRandomForestRegressor.predict_posterior` apply it thereafter (the posterior is
 stretched about its mean by ``s``).
+
+Evaluation: a fitted forest compiles its trees into :class:`~latentexplorer.ages.trees.TreeArrays` once
+(``trees_``, after ``fit`` and on loading; not saved with the forest) and every prediction evaluates them
+there — the one tree evaluator of the package, the one the age model uses from ``forest/tree_arrays.npz``.
 
 Missing inputs: ``fit`` rejects non-finite X, y and errors with a ValueError naming the columns. At
 prediction the regressor's ``missing`` parameter chooses between ``"raise"`` (the default, same error)
@@ -62,16 +66,15 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..io.atomic import atomic_output
-from .trees import _as_errors, _as_noise_keys, _tree_mean, _tree_std, keyed_standard_normal, star_keys
+from .noise import as_errors, as_noise_keys
+from .trees import TreeArrays, stretch, tree_mean, tree_std
 
 __all__ = [
     "ProbabilisticRandomForestRegressor",
     "ProbabilisticRandomForestClassifier",
     "TRUSTED_TYPES",
-    "keyed_standard_normal",
     "log_age_to_gyr",
     "robust_width",
-    "star_keys",
 ]
 
 logger = logging.getLogger(__name__)
@@ -159,37 +162,13 @@ def _fit_tree(tree, X, y, X_err, y_err, weight, seed, bootstrap):
     return tree.fit(X_tree, y_tree, sample_weight=weight[idx])
 
 
-def _tree_output(tree, X, X_err, seed, out, noise_keys=None):
-    """Write one tree's predictions into ``out`` (n,), on a noisy copy of X drawn from X_err when it
-    is given. X and X_err are C-contiguous float32, the trees' own precision. Without ``noise_keys`` the
-    noise is drawn for the whole batch from the tree's seed; with them (uint64, shape (n,)) row ``j``'s
-    noise is :func:`keyed_standard_normal` of ``noise_keys[j]`` with the tree's seed as the stream."""
-    if X_err is not None:
-        if noise_keys is None:
-            noise = np.random.default_rng([seed, 1]).standard_normal(X.shape, dtype=np.float32)  # apart from fit's
-        else:
-            noise = keyed_standard_normal(noise_keys, seed, X.shape[1])
-        X = X + X_err * noise
-    out[:] = tree.predict(X, check_input=False)
-
-
 class _ProbabilisticForest(BaseEstimator):
-    """Shared machinery: noisy bootstraps in ``fit``, per-tree outputs in prediction, skops I/O."""
+    """Shared machinery: noisy bootstraps in ``fit``, the trees compiled for prediction, skops I/O."""
 
     _tree_class: type
 
-    def __init__(
-        self,
-        n_estimators=100,
-        *,
-        max_depth=None,
-        min_samples_split=2,
-        min_samples_leaf=1,
-        max_features=1.0,
-        bootstrap=True,
-        n_jobs=None,
-        random_state=None,
-    ):
+    def __init__(self, n_estimators=100, *, max_depth=None, min_samples_split=2, min_samples_leaf=1, max_features=1.0,
+                 bootstrap=True, n_jobs=None, random_state=None):
         self.n_estimators = n_estimators
         self.max_depth = max_depth
         self.min_samples_split = min_samples_split
@@ -215,18 +194,17 @@ class _ProbabilisticForest(BaseEstimator):
             for seed in map(int, seeds)
         )
         self.estimator_seeds_ = seeds
+        self.trees_ = TreeArrays.from_forest(self)
 
-    def _tree_outputs(self, X, X_err, noise_keys=None):
-        """Per-tree outputs, shape (n_estimators, n_samples); ``noise_keys`` (uint64, (n_samples,) or
-        None) as in :func:`_tree_output`."""
-        X = np.ascontiguousarray(X, dtype=np.float32)
-        X_err = None if X_err is None else np.ascontiguousarray(X_err, dtype=np.float32)
-        out = np.empty((len(self.estimators_), X.shape[0]))
-        Parallel(n_jobs=self.n_jobs, prefer="threads")(
-            delayed(_tree_output)(tree, X, X_err, int(seed), row, noise_keys)
-            for tree, seed, row in zip(self.estimators_, self.estimator_seeds_, out)
-        )
-        return out
+    def __getstate__(self):
+        """The state saved (skops, pickle): the fitted trees, without their compiled arrays (``trees_``)."""
+        return {key: value for key, value in super().__getstate__().items() if key != "trees_"}
+
+    def __setstate__(self, state):
+        """Restore a saved state and compile the fitted trees (``trees_``) again."""
+        super().__setstate__(state)
+        if hasattr(self, "estimators_"):
+            self.trees_ = TreeArrays.from_forest(self)
 
     def save(self, path):
         """Write the fitted forest to ``path`` in skops format (atomically). Returns the Path."""
@@ -286,7 +264,9 @@ class ProbabilisticRandomForestRegressor(RegressorMixin, _ProbabilisticForest):
     estimators_ : list of DecisionTreeRegressor
     estimator_seeds_ : ndarray of shape (n_estimators,)
         Each tree's seed (also seeds its noise draws at prediction when ``X_err`` is given, and is the
-        stream of :func:`keyed_standard_normal` when ``noise_keys`` are).
+        stream of :func:`~latentexplorer.ages.noise.keyed_standard_normal` when ``noise_keys`` are).
+    trees_ : TreeArrays
+        The fitted trees as arrays, through which every prediction is evaluated (compiled again on loading).
     calibration_scale_ : float
         Factor applied to the tree spread; 1.0 until :meth:`calibrate` is called.
     n_features_in_ : int
@@ -302,30 +282,11 @@ class ProbabilisticRandomForestRegressor(RegressorMixin, _ProbabilisticForest):
 
     _tree_class = DecisionTreeRegressor
 
-    def __init__(
-        self,
-        n_estimators=100,
-        *,
-        max_depth=None,
-        min_samples_split=2,
-        min_samples_leaf=1,
-        max_features=1.0,
-        bootstrap=True,
-        label_weighting="inverse_error",
-        missing="raise",
-        n_jobs=None,
-        random_state=None,
-    ):
-        super().__init__(
-            n_estimators,
-            max_depth=max_depth,
-            min_samples_split=min_samples_split,
-            min_samples_leaf=min_samples_leaf,
-            max_features=max_features,
-            bootstrap=bootstrap,
-            n_jobs=n_jobs,
-            random_state=random_state,
-        )
+    def __init__(self, n_estimators=100, *, max_depth=None, min_samples_split=2, min_samples_leaf=1, max_features=1.0,
+                 bootstrap=True, label_weighting="inverse_error", missing="raise", n_jobs=None, random_state=None):
+        super().__init__(n_estimators, max_depth=max_depth, min_samples_split=min_samples_split,
+                         min_samples_leaf=min_samples_leaf, max_features=max_features, bootstrap=bootstrap,
+                         n_jobs=n_jobs, random_state=random_state)
         self.label_weighting = label_weighting
         self.missing = missing
 
@@ -357,8 +318,8 @@ class ProbabilisticRandomForestRegressor(RegressorMixin, _ProbabilisticForest):
         X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True, ensure_all_finite=False)
         _finite_or_raise(self, "X", X)
         _finite_or_raise(self, "y", y)
-        X_err = _as_errors(X_err, X.shape, "X_err")
-        y_err = _as_errors(y_err, y.shape, "y_err")
+        X_err = as_errors(X_err, X.shape, "X_err")
+        y_err = as_errors(y_err, y.shape, "y_err")
         weight = _as_sample_weight(sample_weight, X.shape[0])
         if y_err is not None and self.label_weighting is not None:
             if (y_err <= 0).any():
@@ -366,8 +327,8 @@ class ProbabilisticRandomForestRegressor(RegressorMixin, _ProbabilisticForest):
             power = 1.0 if self.label_weighting == "inverse_error" else 2.0
             label_weight = y_err**-power
             weight = weight * label_weight / label_weight.mean()
-        self._fit_trees(X, y, X_err, y_err, weight)
         self.calibration_scale_ = 1.0
+        self._fit_trees(X, y, X_err, y_err, weight)
         return self
 
     def _prepare(self, X, X_err, noise_keys):
@@ -375,8 +336,8 @@ class ProbabilisticRandomForestRegressor(RegressorMixin, _ProbabilisticForest):
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False, ensure_all_finite=False)
         propagate = self.missing == "propagate"
-        X_err = _as_errors(X_err, X.shape, "X_err", allow_nonfinite=propagate)
-        noise_keys = _as_noise_keys(noise_keys, X.shape[0])
+        X_err = as_errors(X_err, X.shape, "X_err", allow_nonfinite=propagate)
+        noise_keys = as_noise_keys(noise_keys, X.shape[0])
         good = np.isfinite(X).all(axis=1)
         if X_err is not None:
             good &= np.isfinite(X_err).all(axis=1)
@@ -392,34 +353,28 @@ class ProbabilisticRandomForestRegressor(RegressorMixin, _ProbabilisticForest):
     def _posterior(self, X, X_err, calibrated, noise_keys=None):
         """(n_estimators, n_samples) tree values, NaN columns for bad rows, stretched by the calibration."""
         X, X_err, noise_keys, good = self._prepare(X, X_err, noise_keys)
-        if good.all():
-            values = self._tree_outputs(X, X_err, noise_keys)
-        else:
-            values = np.full((len(self.estimators_), good.size), np.nan)
-            if X.shape[0]:
-                values[:, good] = self._tree_outputs(X, X_err, noise_keys)
-        if calibrated and self.calibration_scale_ != 1.0:
-            mean = _tree_mean(values)
-            values = mean + self.calibration_scale_ * (values - mean)
-        return values
+        values = np.full((self.trees_.n_trees, good.size), np.nan)
+        if X.shape[0]:
+            values[:, good] = self.trees_.tree_values(X, X_err, noise_keys, self.n_jobs)
+        return stretch(values, self.calibration_scale_) if calibrated else values
 
     def predict(self, X, X_err=None, return_std=False, noise_keys=None):
         """Mean over trees, shape (n_samples,); with ``return_std`` also the calibrated spread.
 
         ``X_err`` (broadcastable to X's shape) makes every tree see its own noisy copy of the inputs;
-        ``noise_keys`` (integers, shape (n_samples,), e.g. :func:`star_keys`) draw that noise per row
-        from the row's key, so a row's outputs do not depend on the rest of the batch.
+        ``noise_keys`` (integers, shape (n_samples,), e.g. :func:`~latentexplorer.ages.noise.star_keys`) draw
+        that noise per row from the row's key, so a row's outputs do not depend on the rest of the batch.
         """
         values = self._posterior(X, X_err, calibrated=False, noise_keys=noise_keys)
-        mean = _tree_mean(values)
+        mean = tree_mean(values)
         if not return_std:
             return mean
-        return mean, self.calibration_scale_ * _tree_std(values)
+        return mean, self.calibration_scale_ * tree_std(values)
 
     def predict_std(self, X, X_err=None, calibrated=True, noise_keys=None):
         """Spread of the trees (standard deviation, ×``calibration_scale_`` if ``calibrated``), (n_samples,);
         ``X_err`` and ``noise_keys`` as in :meth:`predict`."""
-        return _tree_std(self._posterior(X, X_err, calibrated, noise_keys))
+        return tree_std(self._posterior(X, X_err, calibrated, noise_keys))
 
     def predict_posterior(self, X, X_err=None, calibrated=True, noise_keys=None):
         """Per-tree predictions, shape (n_samples, n_estimators), stretched about their mean by the
@@ -454,7 +409,7 @@ class ProbabilisticRandomForestRegressor(RegressorMixin, _ProbabilisticForest):
         y = np.asarray(y, dtype=float)
         if y.shape != (values.shape[1],):
             raise ValueError(f"y has shape {y.shape}, expected ({values.shape[1]},)")
-        y_err = np.zeros_like(y) if y_err is None else _as_errors(y_err, y.shape, "y_err")
+        y_err = np.zeros_like(y) if y_err is None else as_errors(y_err, y.shape, "y_err")
         good = np.isfinite(values).all(axis=0) & np.isfinite(y)
         if good.sum() < 2:
             raise ValueError("calibrate needs at least 2 rows with finite inputs and labels")
@@ -472,7 +427,7 @@ class ProbabilisticRandomForestRegressor(RegressorMixin, _ProbabilisticForest):
             logger.warning("pull width cannot reach 1 for s in %s; using s=%g", _CALIBRATION_BOUNDS, 10**log_s)
         else:
             log_s = brentq(excess_width, lo, hi, xtol=1e-6)
-        self.calibration_scale_ = float(10.0**log_s)
+        self.calibration_scale_ = self.trees_.calibration_scale = float(10.0**log_s)
         return self
 
 
@@ -486,7 +441,7 @@ class ProbabilisticRandomForestClassifier(ClassifierMixin, _ProbabilisticForest)
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
-    estimators_, estimator_seeds_, n_features_in_, feature_names_in_
+    estimators_, estimator_seeds_, trees_, n_features_in_, feature_names_in_
         As for the regressor.
     """
 
@@ -500,7 +455,7 @@ class ProbabilisticRandomForestClassifier(ClassifierMixin, _ProbabilisticForest)
         check_classification_targets(y)
         encoder = LabelEncoder().fit(y)
         self.classes_ = encoder.classes_
-        X_err = _as_errors(X_err, X.shape, "X_err")
+        X_err = as_errors(X_err, X.shape, "X_err")
         weight = _as_sample_weight(sample_weight, X.shape[0])
         self._fit_trees(X, encoder.transform(y), X_err, None, weight)
         return self
@@ -511,9 +466,9 @@ class ProbabilisticRandomForestClassifier(ClassifierMixin, _ProbabilisticForest)
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False, ensure_all_finite=False)
         _finite_or_raise(self, "X", X)
-        X_err = _as_errors(X_err, X.shape, "X_err")
-        noise_keys = _as_noise_keys(noise_keys, X.shape[0])
-        votes = self._tree_outputs(X, X_err, noise_keys)
+        X_err = as_errors(X_err, X.shape, "X_err")
+        noise_keys = as_noise_keys(noise_keys, X.shape[0])
+        votes = self.trees_.tree_values(X, X_err, noise_keys, self.n_jobs)
         return np.stack([(votes == k).mean(axis=0) for k in range(len(self.classes_))], axis=1)
 
     def predict(self, X, X_err=None, noise_keys=None):

@@ -5,11 +5,11 @@ inputs to its age (paper sections 3.2 and 7.1).
 alike. They check the inputs' feature names against the model's. Where the model was trained with input
 noise (``metadata["input_noise"]``; the paper's recipe, off by default), each tree sees the star's
 inputs perturbed by their errors with noise drawn from the model's seed and the star's APOGEE_ID
-(:func:`latentexplorer.ages.forest.star_keys`), so a star's age depends on the star, the model and the seed —
+(:func:`latentexplorer.ages.noise.star_keys`), so a star's age depends on the star, the model and the seed —
 never on which stars are predicted with it, the chunk size or the scheduler. ``Age`` and ``Age_Error`` are
 the mean and standard deviation over trees of 10**(tree log-age) — the published catalog's recipe
 (astroNN_ages) — and ``LogAge``, ``LogAge_Error`` the mean and calibrated spread of the log ages.
-Training is :func:`latentexplorer.ages.training.train_age_model`; persistence :mod:`latentexplorer.ages.files`.
+Fitting is :func:`latentexplorer.ages.training.fit_age_model`; persistence :mod:`latentexplorer.ages.files`.
 """
 
 from __future__ import annotations
@@ -19,9 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..selection import AgeFlag, AgeInputs
+from ..selection import AgeFlag
+from .inputs import AgeInputs
+from .noise import star_keys
 from .support import TrainingSupport
-from .trees import TreeArrays, forest_arrays, star_keys
+from .trees import TreeArrays
 
 __all__ = ["AgeModel", "AgePrediction"]
 
@@ -79,9 +81,8 @@ class AgeModel:
     @classmethod
     def from_forests(cls, regressor, classifier, metadata: dict, training_ids=(), calibration_ids=(),
                      support: TrainingSupport | None = None) -> AgeModel:
-        """The model of fitted forests (:func:`latentexplorer.ages.training.train_age_model`)."""
-        return cls(TreeArrays.from_arrays(forest_arrays(regressor)), metadata, training_ids, calibration_ids,
-                   (regressor, classifier), support)
+        """The model of fitted forests (:func:`latentexplorer.ages.training.fit_age_model`)."""
+        return cls(regressor.trees_, metadata, training_ids, calibration_ids, (regressor, classifier), support)
 
     def __repr__(self) -> str:
         return (f"AgeModel({self.trees.n_trees} trees on {', '.join(self.feature_names)}; "
@@ -94,12 +95,14 @@ class AgeModel:
 
     @property
     def regressor(self):
-        """The age forest (:class:`~latentexplorer.ages.forest.ProbabilisticRandomForestRegressor`), loaded on first use."""
+        """The age forest (:class:`~latentexplorer.ages.forest.ProbabilisticRandomForestRegressor`), loaded on
+        first use."""
         return self._load_forests()[0]
 
     @property
     def classifier(self):
-        """The RC/RGB forest (:class:`~latentexplorer.ages.forest.ProbabilisticRandomForestClassifier`), loaded on first use."""
+        """The RC/RGB forest (:class:`~latentexplorer.ages.forest.ProbabilisticRandomForestClassifier`), loaded on
+        first use."""
         return self._load_forests()[1]
 
     @property

@@ -1,178 +1,31 @@
-"""A fitted age forest as plain numpy arrays: per-tree predictions without scikit-learn.
+"""The one evaluator of the age forests' trees: fitted trees as flat numpy arrays, walked without scikit-learn.
 
-The star inspector needs the age forest's per-tree values for one star at a time. Loading the skops
-forest imports scikit-learn (seconds, and pandas with it); :class:`TreeArrays` instead walks the trees
-flattened into arrays by :func:`forest_arrays` (written as ``forest/tree_arrays.npz`` by
-:func:`latentexplorer.ages.files.write_forest`) and reproduces
-:meth:`latentexplorer.ages.forest.ProbabilisticRandomForestRegressor.predict_posterior` bit for bit: the same
-float32 inputs and noise (``X + X_err · noise`` in float32), sklearn's split rule (float32 feature value
-``<=`` float64 threshold), the leaf values, and the same calibration stretch about the tree mean.
-
-This module is also the one implementation of the forest's sklearn-free helpers:
-:func:`keyed_standard_normal`, :func:`star_keys` and the tree-by-tree mean and spread
-(:mod:`latentexplorer.ages.forest` re-exports them). It must not import scikit-learn.
+:class:`TreeArrays` holds a fitted forest's trees flattened by :func:`forest_arrays` (node children,
+split features and thresholds, node values, each tree's seed). :meth:`TreeArrays.tree_values` is the only
+place a tree is evaluated: the probabilistic forests of :mod:`latentexplorer.ages.forest` compile their
+trees into it once (after fitting, and on loading) and predict through it, and the age model
+(:class:`~latentexplorer.ages.model.AgeModel`) and the star inspector read the age forest's arrays from
+``forest/tree_arrays.npz`` (:func:`latentexplorer.ages.files.write_forest`) to predict without importing
+scikit-learn. The walk is scikit-learn's, bit for bit: float32 inputs and noise (``X + X_err · noise`` in
+float32, :func:`~latentexplorer.ages.noise.tree_noise`), the split rule (float32 feature value ``<=``
+float64 threshold) and the leaf values (a classifier's leaf holds its tree's predicted class).
+:func:`tree_mean`, :func:`tree_std` and :func:`stretch` reduce and calibrate the per-tree values, star by
+star. It must not import scikit-learn.
 """
 
 from __future__ import annotations
 
-import hashlib
-import operator
-
 import numpy as np
-from scipy.special import ndtri
 
-__all__ = ["TreeArrays", "forest_arrays", "keyed_standard_normal", "star_keys"]
+from .noise import as_errors, as_noise_keys, tree_noise
+
+__all__ = ["TreeArrays", "forest_arrays", "tree_mean", "tree_std", "stretch"]
 
 #: Version of the :func:`forest_arrays` layout (``format_version`` in the dict).
 TREE_ARRAYS_VERSION = 1
 
-# splitmix64 (Steele, Lea & Flood 2014): the Weyl increment γ and the two multipliers of its output function.
-_SPLITMIX_GAMMA = np.uint64(0x9E3779B97F4A7C15)
-_SPLITMIX_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_SPLITMIX_M2 = np.uint64(0x94D049BB133111EB)
-_UNIT_53 = 2.0**-53  # spacing of 53-bit uniforms
 
-
-def _splitmix64_mix(z: np.ndarray) -> np.ndarray:
-    """The splitmix64 output function, a bijection of 64-bit integers, applied in place to the uint64
-    array ``z`` (returned). uint64 array arithmetic wraps modulo 2**64, as the hash needs, and warns
-    about nothing (only numpy scalars check overflow)."""
-    z ^= z >> np.uint64(30)
-    z *= _SPLITMIX_M1
-    z ^= z >> np.uint64(27)
-    z *= _SPLITMIX_M2
-    z ^= z >> np.uint64(31)
-    return z
-
-
-def _as_keys(keys, name: str) -> np.ndarray:
-    """A 1-D integer array as a new uint64 array (negative values wrap modulo 2**64)."""
-    keys = np.asarray(keys)
-    if keys.ndim != 1 or keys.dtype.kind not in "iu":
-        raise ValueError(f"{name} must be a 1-D integer array, got dtype {keys.dtype} and shape {keys.shape}")
-    return keys.astype(np.uint64)
-
-
-def keyed_standard_normal(keys, stream, n_features) -> np.ndarray:
-    """Standard normal deviates that are a pure function of (row key, stream, feature index).
-
-    Counter-based and vectorised: row ``j``'s deviates are the first ``n_features`` outputs of a
-    splitmix64 generator started at ``mix(keys[j] ^ mix(stream + γ))`` (``mix`` the splitmix64 output
-    function, ``γ`` its increment), i.e. ``z[j, f] = mix(state_j + (f + 1) γ)``, turned into a uniform
-    ``u = (⌊z / 2**11⌋ + 1/2) / 2**53`` strictly inside (0, 1) and then into a normal deviate by
-    ``scipy.special.ndtri(u)`` (tails to about ±8.3σ). For a given stream distinct keys give distinct
-    generator states. No row depends on another, so a row's deviates do not depend on the batch it is
-    drawn in, on its position there or on thread scheduling.
-
-    Parameters
-    ----------
-    keys : array_like of int, shape (n,)
-        One 64-bit key per row (e.g. from :func:`star_keys`); converted to uint64.
-    stream : int
-        Stream in [0, 2**64), e.g. a tree's seed; different streams give independent deviates.
-    n_features : int
-        Deviates per row (non-negative).
-
-    Returns
-    -------
-    ndarray of float32, shape (n, n_features)
-
-    Notes
-    -----
-    The 64-bit integers and the uniforms are exact (fixed-width integer arithmetic), identical on every
-    platform and numpy version. The inverse normal is computed in double precision by scipy's ``ndtri``,
-    whose tails call the C library's ``log``; a libm that rounds ``log`` differently could change the
-    last bit of a double, which survives the rounding to float32 only in a vanishing fraction of cases.
-
-    Examples
-    --------
-    >>> keys = star_keys(["2M00000002+7417074", "2M00000019-1924498"], seed=0)
-    >>> keyed_standard_normal(keys, stream=7, n_features=3).shape
-    (2, 3)
-    """
-    keys = _as_keys(keys, "keys")
-    stream = operator.index(stream)
-    n_features = operator.index(n_features)
-    if not 0 <= stream < 2**64:
-        raise ValueError(f"stream must be in [0, 2**64), got {stream}")
-    if n_features < 0:
-        raise ValueError(f"n_features must be non-negative, got {n_features}")
-    stream_word = _splitmix64_mix(np.array([stream], dtype=np.uint64) + _SPLITMIX_GAMMA)
-    keys ^= stream_word
-    state = _splitmix64_mix(keys)
-    z = state[:, None] + _SPLITMIX_GAMMA * np.arange(1, n_features + 1, dtype=np.uint64)
-    _splitmix64_mix(z)
-    z >>= np.uint64(11)
-    u = z.astype(np.float64)
-    u += 0.5
-    u *= _UNIT_53
-    return ndtri(u, out=np.empty(u.shape, dtype=np.float32))
-
-
-def star_keys(ids, seed) -> np.ndarray:
-    """64-bit noise keys for star identifiers: the 8-byte BLAKE2b digest of ``f"{seed}:{id}"``.
-
-    Identifiers are stripped of surrounding whitespace first (bytes are decoded as UTF-8), so padded
-    FITS strings give the same key as the bare ones; integers are hashed as their decimal text.
-
-    Parameters
-    ----------
-    ids : array_like of str, bytes or int, shape (n,)
-        Star identifiers, e.g. APOGEE_IDs.
-    seed : int
-        Noise seed; a different seed gives unrelated keys for the same stars.
-
-    Returns
-    -------
-    ndarray of uint64, shape (n,)
-        Read little-endian from the digests, so the same on every platform.
-    """
-    seed = operator.index(seed)
-    ids = np.asarray(ids)
-    if ids.ndim != 1:
-        raise ValueError(f"ids must be 1-D, got shape {ids.shape}")
-    if ids.dtype.kind == "S":
-        ids = np.char.decode(ids, "utf-8")
-    if ids.dtype.kind == "U":
-        texts = np.char.strip(ids).tolist()
-    else:
-        texts = [(i.decode("utf-8") if isinstance(i, bytes) else str(i)).strip() for i in ids.tolist()]
-    prefix = f"{seed}:"
-    digests = b"".join(hashlib.blake2b((prefix + text).encode("utf-8"), digest_size=8).digest() for text in texts)
-    return np.frombuffer(digests, dtype="<u8").astype(np.uint64)
-
-
-def _as_errors(errors, shape, name: str, *, allow_nonfinite: bool = False) -> np.ndarray | None:
-    """Validate an uncertainty array: broadcastable to ``shape``, non-negative; returns float64."""
-    if errors is None:
-        return None
-    errors = np.asarray(errors, dtype=float)
-    try:
-        errors = np.broadcast_to(errors, shape)
-    except ValueError:
-        raise ValueError(f"{name} has shape {errors.shape}, which does not match {shape}") from None
-    finite = np.isfinite(errors)
-    if not allow_nonfinite and not finite.all():
-        raise ValueError(f"{name} contains NaN or inf")
-    if (errors[finite] < 0).any():
-        raise ValueError(f"{name} must be non-negative")
-    return errors
-
-
-def _as_noise_keys(noise_keys, n: int) -> np.ndarray | None:
-    """Validate ``noise_keys``: an integer array of shape (n,); returns it as uint64."""
-    if noise_keys is None:
-        return None
-    noise_keys = np.asarray(noise_keys)
-    if noise_keys.shape != (n,) or noise_keys.dtype.kind not in "iu":
-        raise ValueError(
-            f"noise_keys must be an integer array of shape ({n},), one key per row of X; "
-            f"got dtype {noise_keys.dtype} and shape {noise_keys.shape}"
-        )
-    return noise_keys.astype(np.uint64, copy=False)
-
-
-def _tree_mean(values: np.ndarray) -> np.ndarray:
+def tree_mean(values: np.ndarray) -> np.ndarray:
     """Mean over trees of (n_estimators, n_samples) values, shape (n_samples,).
 
     Summed tree by tree with element-wise additions, so every column is computed on its own: the
@@ -184,26 +37,44 @@ def _tree_mean(values: np.ndarray) -> np.ndarray:
     return total / values.shape[0]
 
 
-def _tree_std(values: np.ndarray) -> np.ndarray:
+def tree_std(values: np.ndarray) -> np.ndarray:
     """Standard deviation (``ddof=0``) over trees of (n_estimators, n_samples) values, column by column
-    as :func:`_tree_mean`; shape (n_samples,)."""
-    deviation = values - _tree_mean(values)
+    as :func:`tree_mean`; shape (n_samples,)."""
+    deviation = values - tree_mean(values)
     deviation *= deviation
-    return np.sqrt(_tree_mean(deviation))
+    return np.sqrt(tree_mean(deviation))
 
 
+def stretch(values: np.ndarray, scale: float) -> np.ndarray:
+    """(n_estimators, n_samples) tree values stretched about their mean by the calibration ``scale``
+    (returned as they are for 1)."""
+    if scale == 1.0:
+        return values
+    mean = tree_mean(values)
+    return mean + scale * (values - mean)
 
-def forest_arrays(regressor) -> dict[str, np.ndarray]:
-    """The fitted :class:`~latentexplorer.ages.forest.ProbabilisticRandomForestRegressor`'s trees as plain arrays.
+
+def _node_values(estimator) -> np.ndarray:
+    """A fitted tree's value at every node: a regression tree's ``tree_.value[:, 0, 0]``; for a classification
+    tree the class it predicts there (its ``classes_`` at the argmax of the node's value, as its ``predict``)."""
+    value = np.asarray(estimator.tree_.value, dtype=np.float64)
+    if hasattr(estimator, "classes_"):
+        return np.asarray(estimator.classes_, dtype=np.float64)[np.argmax(value[:, 0, :], axis=1)]
+    return value[:, 0, 0]
+
+
+def forest_arrays(forest) -> dict[str, np.ndarray]:
+    """A fitted forest's trees (:mod:`latentexplorer.ages.forest`, the regressor's or the classifier's) as plain
+    arrays.
 
     Node arrays of all trees are concatenated, tree ``t`` holding nodes
     ``node_offsets[t]:node_offsets[t + 1]``; ``children_left`` / ``children_right`` are indices into the
     concatenated arrays (−1 at leaves), ``feature`` / ``threshold`` the split (unused at leaves) and
-    ``value`` the node value (``tree_.value[:, 0, 0]``). Also ``estimator_seeds_``,
-    ``calibration_scale_``, ``n_features_in_``, ``missing_propagate`` (the regressor's ``missing`` is
-    ``"propagate"``) and ``format_version``. Every value is a numeric numpy array (no pickles).
+    ``value`` the node value (:func:`_node_values`). Also ``estimator_seeds_``,
+    ``calibration_scale_`` (1 for a classifier), ``n_features_in_``, ``missing_propagate`` (the regressor's
+    ``missing`` is ``"propagate"``) and ``format_version``. Every value is a numeric numpy array (no pickles).
     """
-    trees = [estimator.tree_ for estimator in regressor.estimators_]
+    trees = [estimator.tree_ for estimator in forest.estimators_]
     sizes = np.array([tree.node_count for tree in trees], dtype=np.int64)
     offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
     left, right = [], []
@@ -218,11 +89,11 @@ def forest_arrays(regressor) -> dict[str, np.ndarray]:
         "children_right": np.concatenate(right),
         "feature": np.concatenate([np.asarray(t.feature, dtype=np.int64) for t in trees]),
         "threshold": np.concatenate([np.asarray(t.threshold, dtype=np.float64) for t in trees]),
-        "value": np.concatenate([np.asarray(t.value, dtype=np.float64)[:, 0, 0] for t in trees]),
-        "estimator_seeds_": np.asarray(regressor.estimator_seeds_, dtype=np.int64),
-        "calibration_scale_": np.array(float(regressor.calibration_scale_), dtype=np.float64),
-        "n_features_in_": np.array(int(regressor.n_features_in_), dtype=np.int64),
-        "missing_propagate": np.array(getattr(regressor, "missing", "raise") == "propagate"),
+        "value": np.concatenate([_node_values(estimator) for estimator in forest.estimators_]),
+        "estimator_seeds_": np.asarray(forest.estimator_seeds_, dtype=np.int64),
+        "calibration_scale_": np.array(float(getattr(forest, "calibration_scale_", 1.0)), dtype=np.float64),
+        "n_features_in_": np.array(int(forest.n_features_in_), dtype=np.int64),
+        "missing_propagate": np.array(getattr(forest, "missing", "raise") == "propagate"),
     }
 
 
@@ -231,9 +102,10 @@ _REQUIRED = ("format_version", "node_offsets", "children_left", "children_right"
 
 
 class TreeArrays:
-    """An age forest's trees as arrays (:func:`forest_arrays`), predicting without scikit-learn.
+    """A forest's trees as arrays (:func:`forest_arrays`), evaluated without scikit-learn.
 
-    Build with :meth:`from_arrays`; :meth:`posterior` equals the regressor's ``predict_posterior``.
+    Build with :meth:`from_forest` or :meth:`from_arrays`; :meth:`tree_values` evaluates the trees, and
+    :meth:`posterior` is the age forest's ``predict_posterior`` (:mod:`latentexplorer.ages.forest`).
     """
 
     def __init__(self, node_offsets, children_left, children_right, feature, threshold, value, estimator_seeds,
@@ -261,6 +133,11 @@ class TreeArrays:
                 or (internal != (self.children_right >= 0)).any()
                 or ((self.feature[internal] < 0) | (self.feature[internal] >= self.n_features_in)).any()):
             raise ValueError("inconsistent tree arrays (child or feature index out of range)")
+
+    @classmethod
+    def from_forest(cls, forest) -> TreeArrays:
+        """The trees of a fitted forest of :mod:`latentexplorer.ages.forest` (:func:`forest_arrays`)."""
+        return cls.from_arrays(forest_arrays(forest))
 
     @classmethod
     def from_arrays(cls, arrays) -> TreeArrays:
@@ -296,19 +173,27 @@ class TreeArrays:
             active = active[left[nodes[active]] >= 0]
         return self.value[nodes]
 
-    def _tree_outputs(self, X, X_err, noise_keys) -> np.ndarray:
+    def tree_values(self, X, X_err=None, noise_keys=None, n_jobs=None) -> np.ndarray:
+        """Every tree's value for the rows of ``X`` (n, n_features; finite), shape (n_trees, n): tree ``t`` sees
+        ``X + X_err · tree_noise(seed_t, …, noise_keys)`` in float32 where ``X_err`` is given (finite,
+        broadcastable to X), else X itself. ``noise_keys`` (uint64, (n,)): per-row noise, as
+        :func:`~latentexplorer.ages.noise.tree_noise`. ``n_jobs``: threads over the trees (joblib's meaning;
+        None: this thread) — every tree writes its own row, so the values do not depend on it."""
         X = np.ascontiguousarray(X, dtype=np.float32)
-        X_err = None if X_err is None else np.ascontiguousarray(X_err, dtype=np.float32)
+        X_err = None if X_err is None else np.ascontiguousarray(np.broadcast_to(X_err, X.shape), dtype=np.float32)
         out = np.empty((self.n_trees, X.shape[0]))
-        for t, seed in enumerate(map(int, self.estimator_seeds)):
-            Xt = X
-            if X_err is not None:
-                if noise_keys is None:
-                    noise = np.random.default_rng([seed, 1]).standard_normal(X.shape, dtype=np.float32)
-                else:
-                    noise = keyed_standard_normal(noise_keys, seed, X.shape[1])
-                Xt = X + X_err * noise
-            out[t] = self._leaf_values(t, Xt)
+
+        def evaluate(t: int) -> None:
+            seed = int(self.estimator_seeds[t])
+            out[t] = self._leaf_values(t, X if X_err is None else X + X_err * tree_noise(seed, X.shape, noise_keys))
+
+        if n_jobs in (None, 1):
+            for t in range(self.n_trees):
+                evaluate(t)
+        else:
+            from joblib import Parallel, delayed  # only here: the star inspector's kernel never needs it
+
+            Parallel(n_jobs=n_jobs, prefer="threads")(delayed(evaluate)(t) for t in range(self.n_trees))
         return out
 
     def posterior(self, X, X_err=None, noise_keys=None, calibrated=True) -> np.ndarray:
@@ -319,8 +204,8 @@ class TreeArrays:
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2 or X.shape[1] != self.n_features_in:
             raise ValueError(f"X has shape {X.shape}, expected (n_samples, {self.n_features_in})")
-        X_err = _as_errors(X_err, X.shape, "X_err", allow_nonfinite=self.missing_propagate)
-        noise_keys = _as_noise_keys(noise_keys, X.shape[0])
+        X_err = as_errors(X_err, X.shape, "X_err", allow_nonfinite=self.missing_propagate)
+        noise_keys = as_noise_keys(noise_keys, X.shape[0])
         good = np.isfinite(X).all(axis=1)
         if X_err is not None:
             good &= np.isfinite(X_err).all(axis=1)
@@ -332,8 +217,5 @@ class TreeArrays:
             noise_keys = None if noise_keys is None else noise_keys[good]
         values = np.full((self.n_trees, good.size), np.nan)
         if X.shape[0]:
-            values[:, good] = self._tree_outputs(X, X_err, noise_keys)
-        if calibrated and self.calibration_scale != 1.0:
-            mean = _tree_mean(values)
-            values = mean + self.calibration_scale * (values - mean)
-        return values.T
+            values[:, good] = self.tree_values(X, X_err, noise_keys)
+        return (stretch(values, self.calibration_scale) if calibrated else values).T

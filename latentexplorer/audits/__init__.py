@@ -6,7 +6,7 @@ fits a :class:`~latentexplorer.ages.forest.ProbabilisticRandomForestRegressor` (
 training stars and scores the held-out ones. They return small dataclasses whose ``to_dict()`` gives
 plain Python numbers for reports and tests (:mod:`.results`); the per-star arrays (indices, truths,
 predictions) stay on the object for plotting. Their inputs are checked the same way (:mod:`.inputs`) and
-split the same way (:mod:`.splits`).
+split the same way (:mod:`latentexplorer.ages.split`).
 
 - Fig. 7, latent → [Fe/H], [α/M], [N/H], [C/N], Teff: :func:`.labels.label_audit` (bias, scatter, R²).
 - Fig. 8, latent → ν_max, Δν, excess Δν: :func:`.labels.seismic_audit` (fractional bias and scatter, R²).
@@ -26,7 +26,7 @@ split the same way (:mod:`.splits`).
 - Section 6.1, decoded envelopes against the true ν_max: :func:`.envelopes.envelope_audit`.
 
 Conventions (the paper's): 2,000 random training stars for labels (:data:`.inputs.LABEL_TRAIN_SIZE`), ~1,200
-for ages (:data:`.splits.AGE_TRAIN_SIZE`), the rest held out; ages are fitted as log10(age / Gyr) with the
+for ages (:data:`latentexplorer.ages.split.AGE_TRAIN_SIZE`), the rest held out; ages are fitted as log10(age / Gyr) with the
 label error in dex; stars with a non-finite value in any input they need are left out (counted in
 ``n_excluded``). Age audits additionally hold out a calibration split (default 30 % of the held-out
 stars) on which :meth:`~latentexplorer.ages.forest.ProbabilisticRandomForestRegressor.calibrate` scales the

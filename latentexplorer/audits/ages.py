@@ -13,7 +13,7 @@ from ..ages.forest import ProbabilisticRandomForestRegressor, robust_width
 from .inputs import eligible, feature_inputs, forest_settings, latent_inputs, per_star, per_star_labels, star_columns
 from .leakage import LeakageAudit, leakage_audit
 from .results import AuditResult, per_star_field, residual_stats
-from .splits import AGE_TRAIN_SIZE, calibration_size, split_indices
+from ..ages.split import AGE_TRAIN_SIZE, calibration_size, split_indices
 
 __all__ = ["DEFAULT_ABLATIONS", "AgeStats", "AgeAudit", "age_audit", "age_ablation"]
 
@@ -70,7 +70,7 @@ class AgeAudit(AuditResult):
 def age_split(arrays, log_age_err, rows, n_train, n_calibration, seed, holdout):
     """The stars an age audit can use — finite in every one of ``arrays`` and in ``log_age_err``, among ``rows``,
     with a positive age error — the size of its calibration split (``n_calibration``, default
-    :func:`~latentexplorer.audits.splits.calibration_size`) and its (train, calibration, test) split."""
+    :func:`~latentexplorer.ages.split.calibration_size`) and its (train, calibration, test) split."""
     usable = eligible(len(log_age_err), [*arrays, log_age_err], rows)
     usable = usable[log_age_err[usable] > 0]
     n_cal = calibration_size(usable, n_train, holdout) if n_calibration is None else n_calibration

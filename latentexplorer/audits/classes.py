@@ -12,7 +12,7 @@ from sklearn.metrics import confusion_matrix
 from ..ages.forest import ProbabilisticRandomForestClassifier
 from .inputs import LABEL_TRAIN_SIZE, eligible, fit_predict, forest_settings, latent_inputs, per_star_labels
 from .results import AuditResult, per_star_field
-from .splits import split_indices
+from ..ages.split import split_indices
 
 __all__ = ["ClassificationAudit", "evolstate_audit"]
 

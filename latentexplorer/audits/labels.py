@@ -13,7 +13,7 @@ from ..ages.forest import ProbabilisticRandomForestRegressor
 from ..seismo import excess_deltanu
 from .inputs import LABEL_TRAIN_SIZE, eligible, fit_predict, forest_settings, latent_inputs, per_star
 from .results import AuditResult, per_star_field, residual_stats
-from .splits import split_indices
+from ..ages.split import split_indices
 
 __all__ = ["RegressionAudit", "label_audit", "seismic_audit"]
 

@@ -14,7 +14,7 @@ from .classes import ClassificationAudit, evolstate_audit
 from .inputs import LABEL_TRAIN_SIZE, feature_inputs, per_star, star_columns
 from .labels import RegressionAudit, label_audit, seismic_audit
 from .results import AuditResult
-from .splits import AGE_TRAIN_SIZE
+from ..ages.split import AGE_TRAIN_SIZE
 
 __all__ = ["spectrum_baseline_audit", "ReferenceAudit", "reference_audit"]
 

@@ -3,7 +3,7 @@ spectrum baseline, the reference feature sets and the decoded-envelope audit.
 
 :func:`audit_workspace` runs the analyses on arrays of :mod:`latentexplorer.audits` on the stars of a
 :class:`~latentexplorer.workspace.Workspace`, scoring only stars the encoder-decoder never trained on where
-its training record allows (:func:`~latentexplorer.ages.model.encoder_holdout`);
+its training record allows (:func:`~latentexplorer.ages.split.encoder_holdout`);
 :func:`envelope_audit_workspace` scores the decoded PSDs of the encoder-decoder's validation pairs.
 """
 
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..ages.training import age_eligible, encoder_holdout, workspace_seismic_sample
+from ..ages.split import AGE_TRAIN_SIZE, age_eligible, encoder_holdout
 from ..io.spectra_files import spectra_by_id
 from ..match import match_ids
 from ..selection import LATENT_FLAGS, SeismicSample, finite
@@ -26,7 +26,6 @@ from .envelopes import envelope_audit
 from .inputs import LABEL_TRAIN_SIZE
 from .labels import label_audit, seismic_audit
 from .reference import reference_audit, spectrum_baseline_audit
-from .splits import AGE_TRAIN_SIZE
 
 __all__ = ["FIDUCIAL", "REFERENCE_SETS", "WorkspaceAudits", "audit_workspace", "envelope_audit_workspace"]
 
@@ -102,7 +101,7 @@ def audit_workspace(workspace, n_train=None, n_trees=100, seed=0, baseline=True,
     n_trees, seed
         Trees per forest; the split and forest seed (the saved model's seed gives its very split). The forests
         follow the saved age model's recipe — input noise or not, leaf size (``forest/metadata.json``); without
-        a saved model, the defaults of :func:`~latentexplorer.ages.training.train_age_model`.
+        a saved model, the defaults of :func:`~latentexplorer.steps.ages.train_age_model`.
     baseline : bool
         Also run :func:`~latentexplorer.audits.reference.spectrum_baseline_audit` on the survey spectra.
     max_label_stars : int
@@ -110,7 +109,7 @@ def audit_workspace(workspace, n_train=None, n_trees=100, seed=0, baseline=True,
     hold_out_encoder_training : bool
         Test (and calibrate) only on stars the encoder-decoder never trained on, as the paper's Figs. 7–10
         do: the pairs of its gradient steps (its training record, see
-        :func:`~latentexplorer.ages.training.encoder_holdout`) may train the forests but are never
+        :func:`~latentexplorer.ages.split.encoder_holdout`) may train the forests but are never
         scored. Falls back to all stars, with a warning, where that would leave fewer than 20 age
         test stars.
     progress : bool
@@ -122,7 +121,7 @@ def audit_workspace(workspace, n_train=None, n_trees=100, seed=0, baseline=True,
     """
     ws = Workspace.of(workspace)
     inputs = ws.age_inputs
-    sample = workspace_seismic_sample(ws)
+    sample = ws.seismic_sample
     if n_train is None:
         n_train = ws.age_model.metadata["n_train"] if ws.has("forest") else AGE_TRAIN_SIZE
     # the forests of the saved age model's recipe (input noise, leaf size); a workspace without one: the defaults
@@ -147,7 +146,12 @@ def audit_workspace(workspace, n_train=None, n_trees=100, seed=0, baseline=True,
     s_fe_h, s_alpha = fe_h[sample.rows], alpha_m[sample.rows]
     eligible = age_eligible(inputs, sample)
     eligible = eligible[np.isfinite(s_alpha[eligible])]
-    seen, holdout, holdout_text = encoder_holdout(ws, sample, eligible, n_train, hold_out_encoder_training)
+    try:
+        record = ws.training_record if hold_out_encoder_training and ws.has("model") else None
+    except FileNotFoundError as err:
+        logger.warning("%s: audits cannot hold the encoder's training stars out", err)
+        record = None
+    seen, holdout, holdout_text = encoder_holdout(record, sample, eligible, n_train, hold_out_encoder_training)
     label_holdout = (None if seen is None else
                      np.flatnonzero(~np.isin(np.asarray(inputs.allstar["APOGEE_ID"]).astype(str)[rows], seen)))
 

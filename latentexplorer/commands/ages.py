@@ -10,8 +10,9 @@ of the rest calibrate the uncertainties (the pull distribution is scaled to unit
 are test stars, scored in the summary. An RC/RGB classifier on the same features is trained on the same
 stars.
 
-Writes WORKSPACE/forest/: age_forest.skops, evolstate_forest.skops (skops format), metadata.json,
-training_ids.txt and calibration_ids.txt.
+Writes WORKSPACE/forest/: age_forest.skops, evolstate_forest.skops (skops format), tree_arrays.npz (the
+age forest's trees as arrays), support.npz (the training support), metadata.json, training_ids.txt and
+calibration_ids.txt.
 
 Example:
   latentexplorer ages WORKSPACE --n-train 1200 --n-trees 100 --seed 0
@@ -36,7 +37,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from ..ages.training import train_age_model
+    from ..steps.ages import train_age_model
 
     summary = train_age_model(args.workspace, n_train=args.n_train, n_trees=args.n_trees, seed=args.seed,
                               progress=not args.no_progress, input_noise=args.input_noise,

@@ -1,7 +1,7 @@
 """The latent-space age catalog: the data model of the paper's Table 1, row-matched to the allStar input.
 
 :func:`build_catalog` applies a workspace's latents (``latent.h5``) and age model (``forest/``, from
-:func:`latentexplorer.ages.model.train_age_model`) to every allStar row with the paper's cuts (section 7.1,
+:func:`latentexplorer.steps.ages.train_age_model`) to every allStar row with the paper's cuts (section 7.1,
 :func:`latentexplorer.selection.selection_flags`) through :meth:`AgeModel.predict
 <latentexplorer.ages.model.AgeModel.predict>` — the path the star inspector uses too — and writes
 ``catalog.fits`` and ``catalog.csv.gz`` (:mod:`latentexplorer.io.catalog`, whose column list says what each
@@ -23,11 +23,12 @@ import numpy as np
 from astropy.table import Table
 from tqdm.auto import tqdm
 
+from ..ages.inputs import AgeInputs
 from ..ages.model import AgeModel
 from ..io.catalog import catalog_columns, write_catalog
 from .runtime.outputs import check_output, locks_output
 from .runtime.provenance import records_provenance
-from ..selection import LATENT_FLAGS, AgeFlag, AgeInputs
+from ..selection import LATENT_FLAGS, AgeFlag
 from ..workspace import Workspace
 
 __all__ = ["CatalogSummary", "catalog_table", "build_catalog"]
@@ -152,7 +153,7 @@ def build_catalog(workspace, output=None, progress=True, chunk_size=50_000, clie
     ValueError
         Not one allStar row keeps a latent representation (none in latent.h5, or all cut): nothing succeeds,
         nothing is written. (No allStar ID in latent.h5 at all is refused earlier, by
-        :func:`latentexplorer.selection.age_inputs`.)
+        :func:`latentexplorer.ages.inputs.age_inputs`.)
     """
     from .runtime.batch import PartStore, describe_input, plan_chunks, run_chunks
 

@@ -3,7 +3,7 @@ p-mode envelope lies relative to the true ν_max (paper sections 5 and 6.1), on 
 
 :func:`paper_objective` / :func:`objective` are the yardstick of the candidate search
 (:mod:`latentexplorer.ved.search`); :func:`envelope_placement` is the envelope figure the search records beside
-it and that the audits (:func:`latentexplorer.audits.arrays.envelope_audit`) report.
+it and that the audits (:func:`latentexplorer.audits.envelopes.envelope_audit`) report.
 """
 
 from __future__ import annotations
