@@ -320,7 +320,8 @@ class Workspace:
 
     def observed_psd(self, apogee_id: str):
         """The star's observed PSD (:class:`~latentexplorer.powerspectrum.PowerSpectrum`) from pairs.h5, or
-        psd.h5 through its KIC in the seismic catalog; None if the workspace has none."""
+        psd.h5 through its target key in the seismic catalog (KIC, then TIC); None if the workspace has none."""
+        from .io.seismic import TARGET_KEYS
         from .powerspectrum import PowerSpectrum
 
         apogee_id = str(apogee_id).strip()
@@ -328,12 +329,13 @@ class Workspace:
             row = int(match_ids(np.array([apogee_id]), self.pairs.apogee_id)[0])
             if row >= 0:
                 return PowerSpectrum(self.pairs.frequency, self.pairs.log_psd[row], label=apogee_id)
-        if self.has("psd") and self.has("seismic") and "KIC" in self.seismic.colnames:
+        if self.has("psd") and self.has("seismic"):
             where = int(match_ids(np.array([apogee_id]), self.seismic["APOGEE_ID"])[0])
-            kic = int(self.seismic["KIC"][where]) if where >= 0 else -1
-            row = int(match_ids(np.array([kic]), self.psd.kic)[0]) if kic > 0 else -1
-            if row >= 0 and np.isfinite(self.psd.log_psd[row]).all():
-                return PowerSpectrum(self.psd.frequency, self.psd.log_psd[row], label=apogee_id)
+            for key in (k for k in TARGET_KEYS if where >= 0 and k in self.seismic.colnames):
+                star_key = int(self.seismic[key][where])
+                row = int(match_ids(np.array([star_key]), getattr(self.psd, key.lower()))[0]) if star_key > 0 else -1
+                if row >= 0 and np.isfinite(self.psd.log_psd[row]).all():
+                    return PowerSpectrum(self.psd.frequency, self.psd.log_psd[row], label=apogee_id)
         return None
 
     def age_posterior(self, apogee_id: str) -> np.ndarray:
