@@ -115,6 +115,11 @@ def test_a_tess_light_curve_with_a_tic_in_the_seismic_catalog_becomes_a_training
                                                  "does not list"), lines
     assert lines[0].startswith(f"{tmp_path / 'psd.h5'}: 2 usable PSDs cannot be joined to {tmp_path / 'seismic.fits'}")
 
+    del seismic["KIC"]  # a TESS catalog: TIC alone
+    write_seismic_catalog(tmp_path / "tic_only.fits", seismic)
+    make_pairs(tmp_path / "psd.h5", ws.paths.spectra, tmp_path / "tic_only.fits", tmp_path / "tic.h5", progress=False)
+    assert (tmp_path / "tic.h5").read_bytes() == (tmp_path / "pairs.h5").read_bytes()
+
 
 def test_pairs_join_kepler_stars_by_kic_when_the_catalog_also_has_tics(small_workspace, tmp_path):
     ws, _ = small_workspace
