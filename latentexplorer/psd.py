@@ -41,25 +41,10 @@ from .seismo import deltanu_from_numax
 if TYPE_CHECKING:  # the object form imports this module's grid lazily, not the other way round
     from .powerspectrum import PowerSpectrum
 
-__all__ = [
-    "PSDFlag",
-    "FATAL_FLAGS",
-    "InvalidLightCurveError",
-    "PSDQualityWarning",
-    "frequency_grid",
-    "native_frequency",
-    "nyquist_frequency",
-    "check_light_curve",
-    "power_spectrum",
-    "flatten",
-    "smooth",
-    "log_rebin",
-    "compute_psd",
-    "compute_power_spectrum",
-    "envelope_weights",
-    "GRID_STEP_COEFF_UHZ",
-    "GRID_STEP_EXPONENT",
-]
+__all__ = ["PSDFlag", "FATAL_FLAGS", "InvalidLightCurveError", "PSDQualityWarning", "frequency_grid",
+           "native_frequency", "nyquist_frequency", "check_light_curve", "power_spectrum", "flatten", "smooth",
+           "log_rebin", "compute_psd", "compute_power_spectrum", "envelope_weights", "GRID_STEP_COEFF_UHZ",
+           "GRID_STEP_EXPONENT"]
 
 #: Coefficients of the grid recurrence f_{i+1} = f_i + A f_i^b / 50 (see :func:`frequency_grid`).
 GRID_STEP_COEFF_UHZ = 0.26578

@@ -154,8 +154,8 @@ def read_light_curve(path) -> LightCurveRecord:
 
     PDCSAP flux; cadences flagged by lightkurve's default quality bitmask removed; NaNs dropped; flux
     normalised to ppm about its median (see :func:`lightcurve_to_ppm`); the target key (KIC or TIC) from
-    the header (:func:`target_ids`). Each warning lightkurve gives about
-    the file (e.g. that the quality mask removes every cadence) is logged once, as one line naming the file.
+    the header (:func:`target_ids`). Each warning lightkurve gives about the file (e.g. that the quality mask
+    removes every cadence) is logged once, as one line naming the file.
 
     Raises
     ------

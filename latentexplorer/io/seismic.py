@@ -4,10 +4,10 @@ seismic parameters, evolutionary state, mass and age for Kepler (or TESS) giants
 The file (:func:`write_seismic_catalog`) is a FITS table in HDU1 with the columns of
 :data:`SEISMIC_COLUMNS`: the target keys KIC and TIC (either or both: the light curves' Kepler or TESS
 Input Catalog numbers, -1 where a star has none), APOGEE_ID, NUMAX, NUMAX_ERR, DNU, DNU_ERR [μHz],
-EVOLSTATE ('RGB'/'RC'), MASS, MASS_ERR [M☉], AGE, AGE_ERR [Gyr]. :func:`read_seismic_catalog` also reads catalogs that use
-other common spellings (``numax``/``Numax``, ``dnu``/``DELTANU``, ``evstate``/``ES``…) and numeric
-evolutionary states (1 = RGB, 2 = RC, as in Yu et al. 2018 and Miglio et al. 2021; APOKASC-2's
-'2CL' secondary clump counts as RC), returning the standard names.
+EVOLSTATE ('RGB'/'RC'), MASS, MASS_ERR [M☉], AGE, AGE_ERR [Gyr]. :func:`read_seismic_catalog` also reads
+catalogs that use other common spellings (``numax``/``Numax``, ``dnu``/``DELTANU``, ``evstate``/``ES``,
+``TICID``…) and numeric evolutionary states (1 = RGB, 2 = RC, as in Yu et al. 2018 and Miglio et al. 2021;
+APOKASC-2's '2CL' secondary clump counts as RC), returning the standard names.
 """
 
 from __future__ import annotations

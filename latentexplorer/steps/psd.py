@@ -153,8 +153,8 @@ def compute_psd_files(inputs, output, progress: bool = True, chunk_size: int = 6
     too-short light curve, or one whose cadence cannot carry the grid's frequencies, is computed and flagged
     (``SHORT_BASELINE``, ``UNDERSAMPLED``); each flagged file is one warning line, and ``pairs`` uses only
     unflagged PSDs. Files are processed in chunks of ``chunk_size``, each kept as a part until the output is
-    written, so an interrupted run resumes; ``client`` (dask.distributed) spreads the chunks over its workers, which must see
-    the files at the same paths. ``output`` may not be an input, nor replace a file that is not a PSD file
+    written, so an interrupted run resumes; ``client`` (dask.distributed) spreads the chunks over its
+    workers, which must see the files at the same paths. ``output`` may not be an input, nor replace a file that is not a PSD file
     without ``overwrite`` (:func:`latentexplorer.steps.runtime.outputs.check_output`).
     """
     from .runtime.batch import PartStore, plan_chunks, run_chunks
