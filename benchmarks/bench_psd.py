@@ -58,15 +58,16 @@ def _log_psd_from_power(t, power):
 
 def per_star(t, y, repeats: int) -> None:
     from latentexplorer import psd
+    from latentexplorer.psd_reference import compute_psd_lightkurve
 
     cpu = time.process_time  # this process's CPU time: a shared machine's other jobs do not add to it
     ours = median_time(lambda: psd.compute_psd(t, y), repeats, cpu, warmup=True)
-    peer = median_time(lambda: psd.compute_psd_lightkurve(t, y), max(3, repeats // 2), cpu, warmup=True)
+    peer = median_time(lambda: compute_psd_lightkurve(t, y), max(3, repeats // 2), cpu, warmup=True)
     direct = median_time(lambda: _nifty(t, y, psd.NUFFT_EPS), repeats, cpu, warmup=True)
     default = median_time(lambda: _nifty(t, y, None), repeats, cpu, warmup=True)
     ours_wall = median_time(lambda: psd.compute_psd(t, y), repeats)
-    peer_wall = median_time(lambda: psd.compute_psd_lightkurve(t, y), max(3, repeats // 2))
-    difference = np.median(np.abs(psd.compute_psd(t, y) - psd.compute_psd_lightkurve(t, y)))
+    peer_wall = median_time(lambda: compute_psd_lightkurve(t, y), max(3, repeats // 2))
+    difference = np.median(np.abs(psd.compute_psd(t, y) - compute_psd_lightkurve(t, y)))
     print(f"light curve: {t.size} points over {np.ptp(t):.0f} d; native grid {psd.native_frequency().size} frequencies")
     print(f"  compute_psd (nifty-ls, eps {psd.NUFFT_EPS:g})  {ours * 1e3:7.1f} ms/star  (CPU time, median of {repeats})")
     print(f"  lightkurve chain (astropy fast)   {peer * 1e3:7.1f} ms/star")

@@ -15,7 +15,12 @@ travels as one thing instead of a ``(freq, log_psd)`` pair::
 :meth:`latentexplorer.ved.VariationalEncoderDecoder.decode` returns a stack ``(n, k)``; ``stack[i]`` is
 one star's spectrum and ``stack[rows]`` a smaller stack.
 
-Array interoperability: ``np.asarray(ps)`` is :attr:`PowerSpectrum.log_power` (no copy), so NumPy
+:attr:`PowerSpectrum.log_power` carries its unit: an astropy ``LogQuantity`` in :data:`LOG_POWER_UNIT`, the
+natural log of the (dimensionless) flattened PSD, so ``ps.log_power.physical`` is the flattened PSD and
+``u.Dex(ps.log_power)`` its log10. The values are the natural logs the network is trained on (float32, no
+copy); a ``u.dex`` quantity would hold log10 values, i.e. change every stored number.
+
+Array interoperability: ``np.asarray(ps)`` is :attr:`PowerSpectrum.log_power`'s bare float32 array (no copy), so NumPy
 functions, matplotlib and code written for the bare arrays keep working; arithmetic and ufuncs
 (``decoded - observed``, ``np.exp(ps)``) act on ``log_power`` and return plain arrays, not
 PowerSpectrum objects (a difference of log PSDs is not a PSD). ``ps += x`` changes ``log_power`` in place.
@@ -30,12 +35,19 @@ from collections.abc import Iterator, Mapping, Sequence
 
 import astropy.units as u
 import numpy as np
+from astropy.units.function.units import RegularFunctionUnit
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
 from .seismo import GlobalSeismicEstimate
 from .seismo import estimate_global_parameters as _estimate_arrays
 
-__all__ = ["PowerSpectrum"]
+__all__ = ["PowerSpectrum", "NATURAL_LOG", "LOG_POWER_UNIT"]
+
+#: The natural-log function unit, ``ln``: 1 ln = log10(e) dex (astropy's own kind of function unit, as dB
+#: and mag are), so a natural log converts to dex and back to a physical value as astropy's logs do.
+NATURAL_LOG = RegularFunctionUnit(["ln"], u.dex / np.log(10.0), doc="natural logarithm: log10(e) dex")
+#: The unit of :attr:`PowerSpectrum.log_power`: the natural log of a dimensionless (flattened) PSD.
+LOG_POWER_UNIT = u.LogUnit(u.dimensionless_unscaled, function_unit=NATURAL_LOG)
 
 #: Axis labels of :meth:`PowerSpectrum.plot`.
 FREQUENCY_LABEL = "Frequency [μHz]"
@@ -49,7 +61,8 @@ class PowerSpectrum(NDArrayOperatorsMixin):
     ----------
     frequency : (k,) array in μHz, or an astropy Quantity with frequency units (converted to μHz)
         Increasing frequency grid, e.g. :func:`latentexplorer.psd.frequency_grid`.
-    log_power : (k,) or (n, k) array
+    log_power : (k,) or (n, k) array of natural logs, or a Quantity (a ``LogQuantity`` such as ``u.Dex``, or a
+        dimensionless power), converted to :data:`LOG_POWER_UNIT`
         Natural log of the background-flattened PSD (≈ 0 where there is only noise); one star, or a stack
         of ``n``. Stored as float32 (no copy if it already is: the object shares its memory).
     label : str, or a sequence of ``n`` str for a stack, optional
@@ -62,7 +75,7 @@ class PowerSpectrum(NDArrayOperatorsMixin):
     Attributes
     ----------
     frequency : astropy Quantity, (k,) μHz, float64, read-only
-    log_power : ndarray, (k,) or (n, k) float32
+    log_power : astropy LogQuantity, (k,) or (n, k) float32 in :data:`LOG_POWER_UNIT`
     label : str, tuple of str (a stack with one label per row) or None
     meta : dict
     """
@@ -73,6 +86,8 @@ class PowerSpectrum(NDArrayOperatorsMixin):
             raise ValueError(f"frequency must be a 1-D grid of at least 2 values, got shape {freq.shape}")
         freq = freq.view()
         freq.flags.writeable = False  # a view: the grid it came from is left as it was
+        if isinstance(log_power, u.Quantity):
+            log_power = u.LogQuantity(log_power, LOG_POWER_UNIT, copy=False).value
         log_power = np.asarray(log_power, dtype=np.float32)
         if log_power.ndim not in (1, 2) or log_power.shape[-1] != freq.size:
             raise ValueError(f"log_power must have shape ({freq.size},) or (n, {freq.size}) to match the "
@@ -94,14 +109,15 @@ class PowerSpectrum(NDArrayOperatorsMixin):
         return self._frequency
 
     @property
-    def log_power(self) -> np.ndarray:
-        """Natural-log flattened PSD, (k,) or (n, k) float32."""
-        return self._log_power
+    def log_power(self) -> u.LogQuantity:
+        """Natural-log flattened PSD, (k,) or (n, k) float32, in :data:`LOG_POWER_UNIT` (a view, no copy;
+        ``.value`` or ``np.asarray(ps)`` is the bare array)."""
+        return u.LogQuantity(self._log_power, LOG_POWER_UNIT, copy=False)
 
     @property
-    def power(self) -> np.ndarray:
-        """The flattened PSD itself (signal-to-noise, dimensionless): ``exp(log_power)``."""
-        return np.exp(self._log_power)
+    def power(self) -> u.Quantity:
+        """The flattened PSD itself (signal-to-noise), a dimensionless Quantity: ``exp(log_power)``."""
+        return u.Quantity(np.exp(self._log_power), u.dimensionless_unscaled, copy=False)
 
     @property
     def is_stack(self) -> bool:
@@ -119,11 +135,11 @@ class PowerSpectrum(NDArrayOperatorsMixin):
         return self._log_power.ndim
 
     def to_numpy(self) -> np.ndarray:
-        """:attr:`log_power` (no copy), as pandas/xarray's ``to_numpy`` (matplotlib unpacks through it)."""
+        """:attr:`log_power`'s bare array (no copy), as pandas/xarray's ``to_numpy`` (matplotlib unpacks through it)."""
         return self._log_power
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
-        """:attr:`log_power` for ``np.asarray(ps)``, with NumPy's ``dtype``/``copy`` semantics."""
+        """:attr:`log_power`'s bare array for ``np.asarray(ps)``, with NumPy's ``dtype``/``copy`` semantics."""
         if copy is None:
             return self._log_power if dtype is None else self._log_power.astype(dtype, copy=False)
         return np.array(self._log_power, dtype=dtype, copy=copy)
@@ -278,4 +294,4 @@ class PowerSpectrum(NDArrayOperatorsMixin):
             raise ValueError("cannot stack power spectra on different frequency grids")
         if label is None and any(s.label is not None for s in spectra):
             label = [s.label or "" for s in spectra]
-        return cls(freq, np.stack([s.log_power for s in spectra]), label=label)
+        return cls(freq, np.stack([s._log_power for s in spectra]), label=label)

@@ -9,8 +9,10 @@ The chain, each step a public function:
    scheme), corrected from median to mean for χ² (2 d.o.f.) noise so pure noise flattens to 1.
 3. :func:`smooth` — Gaussian smoothing with σ = 0.1 μHz (as the published pipeline).
 4. :func:`log_rebin` — mean of the native pixels inside each bin of :func:`frequency_grid`.
-5. natural log → the network's target. :func:`compute_psd` runs all of it (bare arrays, for batches);
-   :func:`compute_power_spectrum` returns the same as a :class:`latentexplorer.powerspectrum.PowerSpectrum`.
+5. natural log → the network's target. :func:`compute_power_spectrum` runs all of it and returns a
+   :class:`latentexplorer.powerspectrum.PowerSpectrum`; :func:`compute_psd` returns the bare (2092,) array,
+   for the PSD step's loop over thousands of light curves. (:mod:`latentexplorer.psd_reference` builds the
+   same target from lightkurve's chain.)
 
 Quality control: :func:`check_light_curve` returns :class:`PSDFlag` bits; :func:`compute_psd` raises
 :class:`InvalidLightCurveError` for the fatal ones and warns (:class:`PSDQualityWarning`) for the others.
@@ -39,26 +41,10 @@ from .seismo import deltanu_from_numax
 if TYPE_CHECKING:  # the object form imports this module's grid lazily, not the other way round
     from .powerspectrum import PowerSpectrum
 
-__all__ = [
-    "PSDFlag",
-    "FATAL_FLAGS",
-    "InvalidLightCurveError",
-    "PSDQualityWarning",
-    "frequency_grid",
-    "native_frequency",
-    "nyquist_frequency",
-    "check_light_curve",
-    "power_spectrum",
-    "flatten",
-    "smooth",
-    "log_rebin",
-    "compute_psd",
-    "compute_power_spectrum",
-    "envelope_weights",
-    "compute_psd_lightkurve",
-    "GRID_STEP_COEFF_UHZ",
-    "GRID_STEP_EXPONENT",
-]
+__all__ = ["PSDFlag", "FATAL_FLAGS", "InvalidLightCurveError", "PSDQualityWarning", "frequency_grid",
+           "native_frequency", "nyquist_frequency", "check_light_curve", "power_spectrum", "flatten", "smooth",
+           "log_rebin", "compute_psd", "compute_power_spectrum", "envelope_weights", "GRID_STEP_COEFF_UHZ",
+           "GRID_STEP_EXPONENT"]
 
 #: Coefficients of the grid recurrence f_{i+1} = f_i + A f_i^b / 50 (see :func:`frequency_grid`).
 GRID_STEP_COEFF_UHZ = 0.26578
@@ -479,7 +465,7 @@ def compute_power_spectrum(time_or_lc, flux_ppm=None, *, label: str | None = Non
     elif flux_ppm is None and label is None and isinstance(getattr(time_or_lc, "meta", None), Mapping):
         from .io.lightcurves import target_ids
 
-        name, _ = target_ids(time_or_lc.meta)
+        name, _, _ = target_ids(time_or_lc.meta)
         label = None if name == "unknown" else name
     log_psd, flags = compute_psd(time_or_lc, flux_ppm, return_flags=True)
     return PowerSpectrum(frequency_grid(), log_psd, label=label, meta={"flags": flags})
@@ -503,25 +489,3 @@ def envelope_weights(numax, freq=None, height: float = 1.0):
     width = 2.0 * deltanu_from_numax(numax)
     w = 1.0 + height * np.exp(-0.5 * ((freq - numax[..., None]) / width[..., None]) ** 2)
     return w.astype(np.float32)
-
-
-def compute_psd_lightkurve(time_days, flux_ppm):
-    """The same target built from lightkurve's own chain — the reference for equivalence tests and the
-    peer of the speed benchmark (≈ 40× slower than :func:`compute_psd` in CPU time, ``benchmarks/bench_psd.py``).
-
-    ``LightCurve.to_periodogram(normalization="psd", frequency=native grid)`` (astropy's fast
-    Lomb–Scargle) → ``.flatten(filter_width=0.01)`` → :func:`smooth` → :func:`log_rebin` → natural log.
-    Returns a (2092,) float32 array. Differs from :func:`compute_psd` by the median-to-mean constant of
-    :func:`flatten` (0.013 in ln PSD) and the periodogram implementation (< 1e-3).
-    """
-    import astropy.units as u
-
-    from .io.lightcurves import import_lightkurve
-
-    lightkurve = import_lightkurve()
-    t, y, _ = _validate(time_days, flux_ppm)
-    lc = lightkurve.LightCurve(time=t, flux=y)
-    freq = native_frequency()
-    pg = lc.to_periodogram(normalization="psd", frequency=freq * u.microhertz, freq_unit=u.microhertz)
-    flat = pg.flatten(filter_width=C.PSD_FLATTEN_WIDTH_LOG10)
-    return np.log(log_rebin(freq, smooth(np.asarray(flat.power.value)))).astype(np.float32)

@@ -50,3 +50,39 @@ def white_noise(baseline_days=KEPLER_4YR_DAYS, sigma_ppm=100.0, seed=0):
     """(time_days, flux_ppm) of Gaussian white noise on Kepler cadences."""
     _, t = kepler_cadences(baseline_days, seed=seed)
     return t, np.random.default_rng(seed + 1).normal(0.0, sigma_ppm, t.size)
+
+
+#: TESS times are BJD − 2457000 (BTJD); sector 1 began at BTJD 1325.3.
+TESS_BJD_OFFSET = 2457000
+TESS_FIRST_BTJD = 1325.3
+
+
+def write_tess_lc(path, time_days, flux_ppm, *, tic=None, obj=None):
+    """A TESS-like light-curve FITS file that ``lightkurve.read`` opens as a ``TessLightCurve``: a primary
+    header with ORIGIN, TELESCOP = 'TESS', a light-curve CREATOR, ``TICID`` (when ``tic`` is given) and ``OBJECT``
+    ('TIC n', or ``obj``), and a ``LIGHTCURVE`` table with TIME (BTJD), PDCSAP_FLUX/ERR, SAP_FLUX and QUALITY.
+    ``time_days`` is shifted to start at sector 1; ``flux_ppm`` becomes e⁻/s about 10⁴."""
+    from astropy.io import fits
+
+    time = np.asarray(time_days, float) - time_days[0] + TESS_FIRST_BTJD
+    flux = 1e4 * (1.0 + 1e-6 * np.asarray(flux_ppm, float))
+    primary = fits.PrimaryHDU()
+    cards = [("ORIGIN", "latentexplorer tests"), ("TELESCOP", "TESS"), ("INSTRUME", "TESS Photometer"),
+             ("MISSION", "TESS"), ("CREATOR", "latentexplorer tests LightCurveExporterPipelineModule"),
+             ("OBJECT", obj if obj is not None else f"TIC {tic}")]
+    if tic is not None:
+        cards.append(("TICID", tic))
+    for key, value in cards:
+        primary.header[key] = value
+    columns = [("TIME", "D", "BJD - 2457000, days", time), ("TIMECORR", "E", "d", np.zeros(time.size)),
+               ("CADENCENO", "J", None, np.arange(time.size, dtype=np.int32)),
+               ("SAP_FLUX", "E", "e-/s", flux), ("PDCSAP_FLUX", "E", "e-/s", flux),
+               ("PDCSAP_FLUX_ERR", "E", "e-/s", np.full(time.size, 1.0)),
+               ("QUALITY", "J", None, np.zeros(time.size, dtype=np.int32))]
+    table = fits.BinTableHDU.from_columns([fits.Column(name=n, format=f, unit=u, array=a) for n, f, u, a in columns],
+                                          name="LIGHTCURVE")
+    for key, value in [("TELESCOP", "TESS"), ("OBJECT", primary.header["OBJECT"]), ("TIMEREF", "SOLARSYSTEM"),
+                       ("TIMESYS", "TDB"), ("BJDREFI", TESS_BJD_OFFSET), ("BJDREFF", 0.0), ("TIMEUNIT", "d")]:
+        table.header[key] = value
+    fits.HDUList([primary, table]).writeto(path)
+    return path

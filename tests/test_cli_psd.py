@@ -11,7 +11,7 @@ from latentexplorer import psd
 from latentexplorer.cli import main
 from latentexplorer.io.kepler import write_kepler_llc
 from latentexplorer.io.psdfile import read_psd_file
-from synthetic import kepler_cadences, oscillating_star
+from synthetic import kepler_cadences, oscillating_star, write_tess_lc
 
 
 def write_llc(path, kic, time_days, flux_ppm, quality=None):
@@ -39,6 +39,23 @@ def test_kepler_llc_files_go_through_to_hdf5(tmp_path):
     assert np.allclose(result.frequency, psd.frequency_grid())
     good = quality == 0
     assert np.allclose(result.log_psd[0], psd.compute_psd(t[good], y[good]), atol=2e-3)
+
+
+def test_tess_light_curves_are_keyed_by_their_tic(tmp_path):
+    t, y = oscillating_star(40.0, 4.8, seed=0)
+    write_tess_lc(tmp_path / "tess_lc.fits", t, y, tic=27916356)
+    write_tess_lc(tmp_path / "named_lc.fits", t, y, obj="TIC 1001")  # no TICID card: the OBJECT names it
+    write_llc(tmp_path / "kplr000001234-2013131215648_llc.fits", 1234, t, y)
+    out = tmp_path / "psd.h5"
+    assert main(["psd", str(tmp_path), "-o", str(out), "--no-progress"]) == 0
+    result = read_psd_file(out)
+    by_file = {name.rsplit("/", 1)[-1]: i for i, name in enumerate(result.source)}
+    rows = [by_file[name] for name in ("kplr000001234-2013131215648_llc.fits", "named_lc.fits", "tess_lc.fits")]
+    assert list(result.target_id[rows]) == ["KIC 1234", "TIC 1001", "TIC 27916356"]
+    assert list(result.kic[rows]) == [1234, -1, -1] and list(result.tic[rows]) == [-1, 1001, 27916356]
+    assert not result.flags.any()
+    # the same light curve as the Kepler file's (shifted times, float32 flux on another level)
+    np.testing.assert_allclose(result.log_psd[rows[2]], result.log_psd[rows[0]], atol=0.01)
 
 
 def test_a_batch_records_bad_files_and_continues(tmp_path, capsys):

@@ -387,10 +387,10 @@ CASES = {
                                   error=r"psd\.h5 is a latentexplorer\.latent file, not a latentexplorer\.psd"),
     "psd.h5: KIC rows differ": Case(PAIRS, h5_edit("psd.h5", h5_rows("KIC", 150)),
                                     error=r"psd\.h5: inconsistent PSD shapes: target_id \(200,\).*kic \(150,\)"),
-    "psd.h5: PSDs without a KIC (TESS light curves)": Case(
+    "psd.h5: PSDs without a target key": Case(
         PAIRS, h5_edit("psd.h5", h5_nan_rows("KIC", slice(0, 12), -1)), code=0,
-        outputs=("pairs2.h5",), warning=r"psd\.h5: 12 of its 200 PSDs have no Kepler KIC \(e\.g\. .*\); pairs "
-                                        r"join the seismic catalog by KIC only, so they make no pairs"),
+        outputs=("pairs2.h5",), warning=r"psd\.h5: 12 usable PSDs cannot be joined to .*seismic\.fits: 12 have no "
+                                        r"target key \(KIC or TIC\)$"),
     "psd.h5: NaN in unflagged PSDs": Case(PAIRS, h5_edit("psd.h5", h5_nan_rows("log_psd", slice(0, 7))), code=0,
                                           outputs=("pairs2.h5",), check=lambda ws: _pair_count(ws, 193)),
     # the seismic catalog (pairs, ages)

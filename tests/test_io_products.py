@@ -3,6 +3,7 @@ newer file gets one clear error naming the file."""
 
 import json
 
+import h5py
 import numpy as np
 import pytest
 from astropy.table import Table
@@ -11,7 +12,7 @@ from latentexplorer.cli import main
 from latentexplorer.ages.files import FOREST_VERSION, read_forest
 from latentexplorer.io.latent import LatentSet, read_latent, write_latent
 from latentexplorer.io.pairs import PairsSet, read_pair_ids, read_pairs, write_pairs
-from latentexplorer.io.psdfile import read_psd_file
+from latentexplorer.io.psdfile import PSDSet, read_psd_file, write_psd_file
 from latentexplorer.ved.record import TrainingRecord, read_training_record, write_training_record
 from latentexplorer.psd import frequency_grid
 
@@ -115,3 +116,36 @@ def test_minus_9999_in_an_integer_column_is_missing_but_bitmasks_are_kept(tmp_pa
     table = read_allstar(path)
     assert table["TEFF"][0] == 4800.0 and np.isnan(table["TEFF"][1])
     assert table["STARFLAG"].dtype.kind == "i" and table["STARFLAG"][1] == -9999
+
+
+def _psds(path, n=3):
+    grid = frequency_grid()
+    psds = PSDSet(np.array(["KIC 11", "TIC 22", "HD 1"]), np.array([11, -1, -1]), np.array([-1, 22, -1]), grid,
+                  np.zeros((n, grid.size), np.float32), np.zeros(n, np.uint16), np.array(["a", "b", "c"]),
+                  np.full(n, 1400.0), np.full(n, 70000))
+    write_psd_file(path, psds)
+    return path
+
+
+def test_psd_files_keep_each_light_curves_target_key(tmp_path):
+    psds = read_psd_file(_psds(tmp_path / "psd.h5"))
+    assert list(psds.kic) == [11, -1, -1] and list(psds.tic) == [-1, 22, -1]
+    with h5py.File(tmp_path / "psd.h5") as h5:
+        assert h5.attrs["format"] == "latentexplorer.psd/2"
+
+
+def test_a_version_1_psd_file_reads_with_no_tic(tmp_path):
+    path = _psds(tmp_path / "psd.h5")
+    with h5py.File(path, "r+") as h5:  # what psd wrote before light curves were keyed by TIC
+        h5.attrs["format"] = "latentexplorer.psd/1"
+        del h5["TIC"]
+    psds = read_psd_file(path)
+    assert list(psds.kic) == [11, -1, -1] and list(psds.tic) == [-1, -1, -1]
+
+
+def test_a_version_2_psd_file_without_tic_is_refused_in_one_line(tmp_path):
+    path = _psds(tmp_path / "psd.h5")
+    with h5py.File(path, "r+") as h5:
+        del h5["TIC"]
+    with pytest.raises(ValueError, match=r"psd.h5 lacks the dataset\(s\) TIC of a latentexplorer.psd file"):
+        read_psd_file(path)

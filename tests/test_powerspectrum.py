@@ -7,7 +7,7 @@ from matplotlib.figure import Figure
 from synthetic import oscillating_star
 
 from latentexplorer import psd, seismo
-from latentexplorer.powerspectrum import PowerSpectrum
+from latentexplorer.powerspectrum import LOG_POWER_UNIT, PowerSpectrum
 
 FREQ = psd.frequency_grid()
 
@@ -33,11 +33,11 @@ def test_a_stack_indexes_like_a_sequence_of_spectra():
     assert len(stack) == 5
     one = stack[-1]
     assert not one.is_stack and one.label == "KIC 4"
-    np.testing.assert_array_equal(one.log_power, values[4])
+    np.testing.assert_array_equal(np.asarray(one), values[4])
     sub = stack[1:4]
     assert len(sub) == 3 and sub.label == ("KIC 1", "KIC 2", "KIC 3")
-    np.testing.assert_array_equal(stack[[0, 2]].log_power, values[[0, 2]])
-    np.testing.assert_array_equal(stack[np.array([True, False, False, False, True])].log_power, values[[0, 4]])
+    np.testing.assert_array_equal(np.asarray(stack[[0, 2]]), values[[0, 2]])
+    np.testing.assert_array_equal(np.asarray(stack[np.array([True, False, False, False, True])]), values[[0, 4]])
     assert [s.label for s in stack] == list(stack.label)
     with pytest.raises(IndexError):
         stack[5]
@@ -50,13 +50,29 @@ def test_a_stack_indexes_like_a_sequence_of_spectra():
 def test_asarray_is_log_power_so_array_code_keeps_working():
     log_power = np.random.default_rng(0).normal(size=(3, FREQ.size)).astype(np.float32)
     stack = PowerSpectrum(FREQ, log_power)
-    assert np.asarray(stack) is stack.log_power and np.shares_memory(np.asarray(stack), log_power)
+    assert np.asarray(stack) is stack.to_numpy() and np.shares_memory(np.asarray(stack), log_power)
+    assert np.shares_memory(stack.log_power, log_power)
     np.testing.assert_array_equal(np.asarray(stack, dtype=np.float64), log_power.astype(np.float64))
-    assert np.asarray(stack, copy=True) is not stack.log_power
+    assert not np.shares_memory(np.asarray(stack, copy=True), log_power)
     assert np.mean(stack) == pytest.approx(float(log_power.mean()), rel=1e-6)
     residual = stack[0] - log_power[0]  # arithmetic gives plain arrays
     assert type(residual) is np.ndarray and not residual.any()
-    np.testing.assert_allclose(stack.power, np.exp(log_power))
+    assert stack.power.unit == u.dimensionless_unscaled
+    np.testing.assert_allclose(stack.power.value, np.exp(log_power))
+
+
+def test_log_power_is_a_natural_log_quantity_that_converts_to_dex_and_to_power():
+    values = np.log(np.array([1.0, 2.0, 10.0], np.float32)) * np.ones((2, 1), np.float32)
+    grid = FREQ[:3]
+    ps = PowerSpectrum(grid, values)
+    assert isinstance(ps.log_power, u.LogQuantity) and ps.log_power.unit == LOG_POWER_UNIT
+    assert ps.log_power.dtype == np.float32 and np.shares_memory(ps.log_power, values)  # a view, the same numbers
+    np.testing.assert_allclose(ps.log_power.physical.value, [[1.0, 2.0, 10.0]] * 2, rtol=1e-6)
+    np.testing.assert_allclose(u.Dex(ps.log_power).value, np.log10([[1.0, 2.0, 10.0]] * 2), atol=1e-7)
+    from_dex = PowerSpectrum(grid, u.Dex(np.log10([1.0, 2.0, 10.0])))  # another log unit: converted to ln
+    np.testing.assert_allclose(np.asarray(from_dex), values[0], rtol=1e-6)
+    from_power = PowerSpectrum(grid, [1.0, 2.0, 10.0] * u.dimensionless_unscaled)
+    np.testing.assert_allclose(np.asarray(from_power), values[0], rtol=1e-6)
 
 
 def test_frequency_is_a_microhertz_quantity_whatever_unit_it_came_in():
@@ -106,7 +122,7 @@ def test_plot_draws_on_a_log_frequency_axis_with_labelled_axes():
     assert ax.get_xlabel() == "Frequency [μHz]" and ax.get_ylabel() == "ln PSD (flattened)"
     assert len(ax.lines) == 2 and [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b"]
     np.testing.assert_array_equal(ax.lines[1].get_xdata(), FREQ)
-    np.testing.assert_array_equal(ax.lines[1].get_ydata(), stack.log_power[1])
+    np.testing.assert_array_equal(ax.lines[1].get_ydata(), np.asarray(stack)[1])
 
 
 def test_plot_without_axes_makes_a_pyplot_figure():
@@ -125,7 +141,7 @@ def test_plot_without_axes_makes_a_pyplot_figure():
 def test_compute_power_spectrum_is_compute_psd_with_its_grid_and_label():
     t, y = oscillating_star(40.0, 4.8, seed=1)
     ps = psd.compute_power_spectrum(t, y, label="KIC 1")
-    np.testing.assert_array_equal(ps.log_power, psd.compute_psd(t, y))
+    np.testing.assert_array_equal(np.asarray(ps), psd.compute_psd(t, y))
     np.testing.assert_array_equal(ps.frequency.to_value(u.uHz), FREQ)
     assert ps.label == "KIC 1" and ps.meta["flags"] == psd.PSDFlag.OK
 
@@ -145,7 +161,7 @@ def test_decode_returns_a_power_spectrum_stack_with_the_same_float32_values():
     np.testing.assert_array_equal(np.asarray(decoded), ved._batched("decode", z, 512))  # the former output
     one = ved.decode(z[2])  # one latent vector → a stack of one
     assert len(one) == 1
-    np.testing.assert_array_equal(one[0].log_power, ved._batched("decode", z[2:3], 512)[0])
+    np.testing.assert_array_equal(np.asarray(one[0]), ved._batched("decode", z[2:3], 512)[0])
     spectra = np.ones((2, ved.n_pixels), np.float32)
     rebuilt = ved.reconstruct(spectra)
     assert isinstance(rebuilt, PowerSpectrum) and len(rebuilt) == 2

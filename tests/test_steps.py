@@ -1,15 +1,18 @@
 """latentexplorer.steps: the mock PSD step, the training pairs and their cross-match."""
 
+import logging
+
 import numpy as np
 import pytest
+from synthetic import write_tess_lc
 
 from latentexplorer import constants as C
 from latentexplorer import psd
 from latentexplorer.io.psdfile import PSDSet, read_psd_file, write_psd_file
-from latentexplorer.io.seismic import read_seismic_catalog
+from latentexplorer.io.seismic import read_seismic_catalog, write_seismic_catalog
 from latentexplorer.mock import simulate_survey
 from latentexplorer.io.pairs import read_pairs
-from latentexplorer.steps import compute_mock_psds, make_pairs
+from latentexplorer.steps import compute_mock_psds, compute_psd_files, make_pairs
 from latentexplorer.workspace import Workspace
 
 
@@ -61,8 +64,8 @@ def test_pairs_keep_the_papers_training_sample(small_workspace):
 def test_pairs_refuse_psds_on_another_grid(small_workspace, tmp_path):
     ws, _ = small_workspace
     psds = read_psd_file(ws.paths.psd)
-    other = PSDSet(psds.target_id, psds.kic, psds.frequency[:-1], psds.log_psd[:, :-1], psds.flags, psds.source,
-                   psds.baseline_days, psds.n_points)
+    other = PSDSet(psds.target_id, psds.kic, psds.tic, psds.frequency[:-1], psds.log_psd[:, :-1], psds.flags,
+                   psds.source, psds.baseline_days, psds.n_points)
     write_psd_file(tmp_path / "other.h5", other)
     with pytest.raises(ValueError, match="another frequency grid"):
         make_pairs(tmp_path / "other.h5", ws.paths.spectra, ws.paths.seismic, tmp_path / "pairs.h5", progress=False)
@@ -76,3 +79,54 @@ def test_pairs_without_any_match_is_a_clear_error(small_workspace, tmp_path):
     write_psd_file(tmp_path / "foreign.h5", psds)
     with pytest.raises(ValueError, match="no seismic-catalog star"):
         make_pairs(tmp_path / "foreign.h5", ws.paths.spectra, ws.paths.seismic, tmp_path / "pairs.h5", progress=False)
+
+
+def test_a_tess_light_curve_with_a_tic_in_the_seismic_catalog_becomes_a_training_pair(small_workspace, tmp_path,
+                                                                                      caplog):
+    ws, survey = small_workspace
+    seismic = read_seismic_catalog(ws.paths.seismic)
+    numax = np.asarray(seismic["NUMAX"])
+    star = int(np.flatnonzero((numax > 10) & (numax < 200))[0])
+    kic = int(seismic["KIC"][star])
+    seismic["TIC"] = np.full(len(seismic), -1, dtype=np.int64)
+    seismic["TIC"][star], seismic["KIC"][star] = 123456789, -1  # a star the catalog knows by its TIC only
+    write_seismic_catalog(tmp_path / "seismic.fits", seismic)
+    lc = survey.light_curve(kic)  # ~4 years at 29.4 min: a TESS CVZ baseline at the FFI cadence
+    time, flux = lc.time_days[lc.good], lc.flux_ppm[lc.good]
+    lc_dir = tmp_path / "tess"
+    lc_dir.mkdir()
+    write_tess_lc(lc_dir / "a_lc.fits", time, flux, tic=123456789)
+    write_tess_lc(lc_dir / "b_lc.fits", time, flux, tic=987654321)  # not in the catalog
+    write_tess_lc(lc_dir / "c_lc.fits", time, flux, obj="HD 1")  # no target key
+    compute_psd_files([lc_dir], tmp_path / "psd.h5", progress=False, n_jobs=1)
+    psds = read_psd_file(tmp_path / "psd.h5")
+    assert list(psds.tic) == [123456789, 987654321, -1] and list(psds.kic) == [-1, -1, -1]
+    assert list(psds.target_id) == ["TIC 123456789", "TIC 987654321", "HD 1"] and not psds.flags.any()
+
+    with caplog.at_level(logging.WARNING, logger="latentexplorer"):
+        summary = make_pairs(tmp_path / "psd.h5", ws.paths.spectra, tmp_path / "seismic.fits", tmp_path / "pairs.h5",
+                             progress=False)
+    pairs = read_pairs(tmp_path / "pairs.h5")
+    assert summary.done == 1 and list(pairs.apogee_id) == [str(seismic["APOGEE_ID"][star]).strip()]
+    assert list(pairs.kic) == [-1] and pairs.numax[0] == seismic["NUMAX"][star]
+    np.testing.assert_array_equal(pairs.log_psd[0], psds.log_psd[0])
+    lines = [r.getMessage() for r in caplog.records if "cannot be joined" in r.getMessage()]
+    assert len(lines) == 1 and lines[0].endswith(": 1 have no target key (KIC or TIC); 1 have a key the catalog "
+                                                 "does not list"), lines
+    assert lines[0].startswith(f"{tmp_path / 'psd.h5'}: 2 usable PSDs cannot be joined to {tmp_path / 'seismic.fits'}")
+
+    del seismic["KIC"]  # a TESS catalog: TIC alone
+    write_seismic_catalog(tmp_path / "tic_only.fits", seismic)
+    make_pairs(tmp_path / "psd.h5", ws.paths.spectra, tmp_path / "tic_only.fits", tmp_path / "tic.h5", progress=False)
+    assert (tmp_path / "tic.h5").read_bytes() == (tmp_path / "pairs.h5").read_bytes()
+
+
+def test_pairs_join_kepler_stars_by_kic_when_the_catalog_also_has_tics(small_workspace, tmp_path):
+    ws, _ = small_workspace
+    seismic = read_seismic_catalog(ws.paths.seismic)
+    seismic["TIC"] = np.arange(1, len(seismic) + 1, dtype=np.int64)  # Kepler stars have TICs too
+    write_seismic_catalog(tmp_path / "seismic.fits", seismic)
+    assert read_seismic_catalog(tmp_path / "seismic.fits").colnames[:2] == ["KIC", "TIC"]
+    make_pairs(ws.paths.psd, ws.paths.spectra, ws.paths.seismic, tmp_path / "kic.h5", progress=False)
+    make_pairs(ws.paths.psd, ws.paths.spectra, tmp_path / "seismic.fits", tmp_path / "both.h5", progress=False)
+    assert (tmp_path / "kic.h5").read_bytes() == (tmp_path / "both.h5").read_bytes()

@@ -20,16 +20,19 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class LightCurveRecord:
-    """One light curve ready for :func:`latentexplorer.psd.compute_psd`.
+    """One light curve ready for :func:`latentexplorer.psd.compute_power_spectrum`, with its target key.
 
     time_days : (n,) days (the mission's BJD offset kept).  flux_ppm : (n,) ppm about the median.
-    target_id : "KIC n" / "TIC n" / the file's OBJECT.  kic : Kepler ID, -1 for other missions.
+    target_id : "KIC n" / "TIC n" / the file's OBJECT.
+    kic, tic : the target key — the Kepler Input Catalog number of a Kepler light curve, the TESS Input
+        Catalog number of a TESS one (see :func:`target_ids`); -1 where the file gives none.
     """
 
     time_days: np.ndarray
     flux_ppm: np.ndarray
     target_id: str
     kic: int
+    tic: int
 
 
 def lightcurve_to_ppm(lc) -> tuple[np.ndarray, np.ndarray]:
@@ -51,15 +54,27 @@ def lightcurve_to_ppm(lc) -> tuple[np.ndarray, np.ndarray]:
     return time, (flux / median - 1.0) * 1e6
 
 
-def target_ids(meta) -> tuple[str, int]:
-    """("KIC n"/"TIC n"/object name, KIC or -1) from a light curve's FITS header metadata."""
-    kic = meta.get("KEPLERID")
-    if kic is not None:
-        return f"KIC {int(kic)}", int(kic)
-    tic = meta.get("TICID")
-    if tic is not None:
-        return f"TIC {int(tic)}", -1
-    return str(meta.get("OBJECT") or meta.get("TARGETID") or "unknown"), -1
+#: An OBJECT card naming a catalog star: "KIC 8006161", "TIC 27916356" (blanks optional).
+_CATALOG_OBJECT = re.compile(r"^\s*(KIC|TIC)\s*(\d+)\s*$", re.I)
+
+
+def target_ids(meta) -> tuple[str, int, int]:
+    """(name, KIC, TIC) of a light curve from its FITS header metadata; -1 for a number it does not give.
+
+    A Kepler file's ``KEPLERID`` is its KIC and a TESS file's ``TICID`` its TIC; without either, an
+    ``OBJECT`` of the form "KIC n" or "TIC n" gives the number. The name is "KIC n" / "TIC n", else the
+    ``OBJECT`` (or ``TARGETID``), else "unknown".
+    """
+    if meta.get("KEPLERID") is not None:
+        return f"KIC {int(meta['KEPLERID'])}", int(meta["KEPLERID"]), -1
+    if meta.get("TICID") is not None:
+        return f"TIC {int(meta['TICID'])}", -1, int(meta["TICID"])
+    name = str(meta.get("OBJECT") or meta.get("TARGETID") or "unknown")
+    found = _CATALOG_OBJECT.match(name)
+    if found is None:
+        return name, -1, -1
+    catalog, number = found.group(1).upper(), int(found.group(2))
+    return f"{catalog} {number}", number if catalog == "KIC" else -1, number if catalog == "TIC" else -1
 
 
 @functools.lru_cache(maxsize=1)
@@ -138,8 +153,9 @@ def read_light_curve(path) -> LightCurveRecord:
     """Read a Kepler ``*_llc.fits`` / TESS ``*_lc.fits`` file with :func:`lightkurve.read`.
 
     PDCSAP flux; cadences flagged by lightkurve's default quality bitmask removed; NaNs dropped; flux
-    normalised to ppm about its median (see :func:`lightcurve_to_ppm`). Each warning lightkurve gives about
-    the file (e.g. that the quality mask removes every cadence) is logged once, as one line naming the file.
+    normalised to ppm about its median (see :func:`lightcurve_to_ppm`); the target key (KIC or TIC) from
+    the header (:func:`target_ids`). Each warning lightkurve gives about the file (e.g. that the quality mask
+    removes every cadence) is logged once, as one line naming the file.
 
     Raises
     ------
@@ -153,5 +169,4 @@ def read_light_curve(path) -> LightCurveRecord:
             time, flux = lightcurve_to_ppm(lc)
         except Exception as err:  # lightkurve raises many types for foreign files
             raise ValueError(f"{path}: not a readable Kepler/TESS light curve ({_reason(path, err)})") from err
-    target, kic = target_ids(lc.meta)
-    return LightCurveRecord(time, flux, target, kic)
+    return LightCurveRecord(time, flux, *target_ids(lc.meta))

@@ -1,4 +1,10 @@
-"""The PSD file (``psd.h5``): ids, the frequency grid, log PSDs and per-star flags, in HDF5."""
+"""The PSD file (``psd.h5``): ids, target keys, the frequency grid, log PSDs and per-star flags, in HDF5.
+
+Format ``latentexplorer.psd/2``: ``target_id``, ``source`` (n,) UTF-8; ``KIC``, ``TIC`` (n,) int64, the
+light curve's target key (-1 where it has none); ``frequency`` (k,) μHz; ``log_psd`` (n, k) float32;
+``flags`` (n,) uint16; ``baseline_days`` (n,) float64; ``n_points`` (n,) int64. Version 1 had no ``TIC``:
+such a file reads with TIC -1 on every row, so its TESS PSDs join no seismic catalog until ``psd`` is rerun.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .hdf5 import STRING, hdf5_product_writer, open_hdf5_product
+from .hdf5 import STRING, hdf5_product_writer, open_hdf5_product, parse_format
 
 __all__ = ["PSDSet", "psd_file_writer", "write_psd_file", "read_psd_file"]
 
-PSD_VERSION = 1
+PSD_VERSION = 2
 _STR = STRING
 
 
@@ -19,7 +25,8 @@ _STR = STRING
 class PSDSet:
     """PSDs of n stars on one frequency grid.
 
-    target_id : (n,) str, "KIC n"/"TIC n".  kic : (n,) int64, -1 if not a Kepler star.
+    target_id : (n,) str, "KIC n"/"TIC n".  kic, tic : (n,) int64, the target key: KIC of a Kepler light
+    curve, TIC of a TESS one, -1 where the light curve has none.
     frequency : (k,) μHz.  log_psd : (n, k) float32 natural-log flattened PSD, NaN rows where failed.
     flags : (n,) uint16 :class:`latentexplorer.psd.PSDFlag` bits.  source : (n,) str, input file.
     baseline_days, n_points : (n,) light-curve span (days) and number of cadences used.
@@ -27,6 +34,7 @@ class PSDSet:
 
     target_id: np.ndarray
     kic: np.ndarray
+    tic: np.ndarray
     frequency: np.ndarray
     log_psd: np.ndarray
     flags: np.ndarray
@@ -36,8 +44,8 @@ class PSDSet:
 
     def __post_init__(self):
         n, k = len(self.target_id), np.shape(self.frequency)
-        shapes = {name: np.shape(getattr(self, name)) for name in ("kic", "flags", "source", "baseline_days",
-                                                                    "n_points", "log_psd")}
+        shapes = {name: np.shape(getattr(self, name)) for name in ("kic", "tic", "flags", "source",
+                                                                    "baseline_days", "n_points", "log_psd")}
         if any(shape[:1] != (n,) for shape in shapes.values()) or shapes["log_psd"][1:] != k or len(k) != 1:
             listed = ", ".join(f"{name} {shape}" for name, shape in shapes.items())
             raise ValueError(f"inconsistent PSD shapes: target_id ({n},), frequency {k}, {listed}")
@@ -64,6 +72,7 @@ def psd_file_writer(path, n: int, frequency):
         datasets = {
             "target_id": h5.create_dataset("target_id", (n,), dtype=_STR),
             "kic": h5.create_dataset("KIC", (n,), dtype=np.int64),
+            "tic": h5.create_dataset("TIC", (n,), dtype=np.int64),
             "log_psd": h5.create_dataset("log_psd", (n, k), dtype=np.float32, chunks=(rows, k) if n else None,
                                          compression="gzip" if n else None),
             "flags": h5.create_dataset("flags", (n,), dtype=np.uint16),
@@ -92,13 +101,18 @@ def write_psd_file(path, psds: PSDSet) -> None:
 
 
 def read_psd_file(path) -> PSDSet:
-    """Read a file written by :func:`write_psd_file`; FileNotFoundError, or a ValueError naming the file
-    if it is not one or its datasets disagree in length."""
-    datasets = ("target_id", "KIC", "frequency", "log_psd", "flags", "source", "baseline_days", "n_points")
-    with open_hdf5_product(path, "psd", PSD_VERSION, "psd", datasets) as h5:
+    """Read a file written by :func:`write_psd_file` (a version-1 file: TIC -1 on every row); FileNotFoundError,
+    or a ValueError naming the file if it is not one or its datasets disagree in length."""
+    names = {"target_id": "target_id", "kic": "KIC", "frequency": "frequency", "log_psd": "log_psd",
+             "flags": "flags", "source": "source", "baseline_days": "baseline_days", "n_points": "n_points"}
+    with open_hdf5_product(path, "psd", PSD_VERSION, "psd", tuple(names.values())) as h5:
+        if parse_format(h5.attrs["format"])[1] >= 2:
+            if "TIC" not in h5:
+                raise ValueError(f"{path} lacks the dataset(s) TIC of a latentexplorer.psd file")
+            names["tic"] = "TIC"
         values = {name: (h5[dataset].asstr()[()] if name in ("target_id", "source") else h5[dataset][()])
-                  for name, dataset in zip(("target_id", "kic", "frequency", "log_psd", "flags", "source",
-                                            "baseline_days", "n_points"), datasets)}
+                  for name, dataset in names.items()}
+    values.setdefault("tic", np.full(len(values["kic"]), -1, dtype=np.int64))
     try:
         return PSDSet(**values)
     except ValueError as err:

@@ -1,12 +1,13 @@
 """Asteroseismic catalogs like APOKASC-2 (Pinsonneault et al. 2018) and Miglio et al. (2021): global
-seismic parameters, evolutionary state, mass and age for Kepler giants that APOGEE observed.
+seismic parameters, evolutionary state, mass and age for Kepler (or TESS) giants that APOGEE observed.
 
 The file (:func:`write_seismic_catalog`) is a FITS table in HDU1 with the columns of
-:data:`SEISMIC_COLUMNS`: KIC, APOGEE_ID, NUMAX, NUMAX_ERR, DNU, DNU_ERR [μHz], EVOLSTATE ('RGB'/'RC'),
-MASS, MASS_ERR [M☉], AGE, AGE_ERR [Gyr]. :func:`read_seismic_catalog` also reads catalogs that use
-other common spellings (``numax``/``Numax``, ``dnu``/``DELTANU``, ``evstate``/``ES``…) and numeric
-evolutionary states (1 = RGB, 2 = RC, as in Yu et al. 2018 and Miglio et al. 2021; APOKASC-2's
-'2CL' secondary clump counts as RC), returning the standard names.
+:data:`SEISMIC_COLUMNS`: the target keys KIC and TIC (either or both: the light curves' Kepler or TESS
+Input Catalog numbers, -1 where a star has none), APOGEE_ID, NUMAX, NUMAX_ERR, DNU, DNU_ERR [μHz],
+EVOLSTATE ('RGB'/'RC'), MASS, MASS_ERR [M☉], AGE, AGE_ERR [Gyr]. :func:`read_seismic_catalog` also reads
+catalogs that use other common spellings (``numax``/``Numax``, ``dnu``/``DELTANU``, ``evstate``/``ES``,
+``TICID``…) and numeric evolutionary states (1 = RGB, 2 = RC, as in Yu et al. 2018 and Miglio et al. 2021;
+APOKASC-2's '2CL' secondary clump counts as RC), returning the standard names.
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ from ..match import normalise_ids
 from .allstar import MISSING_VALUE
 from .tables import numeric_column, open_survey_table, write_typed_table
 
-__all__ = ["SEISMIC_COLUMNS", "write_seismic_catalog", "read_seismic_catalog"]
+__all__ = ["SEISMIC_COLUMNS", "TARGET_KEYS", "write_seismic_catalog", "read_seismic_catalog"]
 
 logger = logging.getLogger(__name__)
 
 #: (name, dtype, unit) of the seismic catalog, in order.
 SEISMIC_COLUMNS = (
     ("KIC", "i8", None),
+    ("TIC", "i8", None),
     ("APOGEE_ID", "U18", None),
     ("NUMAX", "f8", "uHz"),
     ("NUMAX_ERR", "f8", "uHz"),
@@ -39,8 +41,12 @@ SEISMIC_COLUMNS = (
     ("AGE_ERR", "f8", "Gyr"),
 )
 
+#: The columns that join a star to its light curve's PSD: a catalog has one or both.
+TARGET_KEYS = ("KIC", "TIC")
+
 _ALIASES = {
     "KIC": ("KEPLER_ID", "KEPLERID", "KIC_ID", "KICID"),
+    "TIC": ("TICID", "TIC_ID"),
     "APOGEE_ID": ("2MASS_ID", "TMASS_ID"),
     "NUMAX": ("NU_MAX", "NUMAX_DW"),
     "NUMAX_ERR": ("E_NUMAX", "NUMAX_ERROR", "NU_MAX_ERR"),
@@ -54,18 +60,22 @@ _STATES = {"RGB": "RGB", "RC": "RC", "2CL": "RC", "RC/2CL": "RC", "CHEB": "RC", 
 
 
 def write_seismic_catalog(path, table) -> None:
-    """Write ``table`` (every column of :data:`SEISMIC_COLUMNS`) as a seismic-catalog FITS file, atomically.
+    """Write ``table`` (every column of :data:`SEISMIC_COLUMNS`; of the target keys KIC and TIC, those it
+    has) as a seismic-catalog FITS file, atomically.
 
     Raises
     ------
     ValueError
-        If a column is missing or EVOLSTATE holds something other than 'RGB'/'RC'.
+        If a column is missing (or both target keys) or EVOLSTATE holds something other than 'RGB'/'RC'.
     """
-    if "EVOLSTATE" in (table.colnames if hasattr(table, "colnames") else table):
+    names = table.colnames if hasattr(table, "colnames") else table
+    if "EVOLSTATE" in names:
         bad = set(np.unique(np.asarray(table["EVOLSTATE"]).astype(str))) - {"RGB", "RC"}
         if bad:
             raise ValueError(f"EVOLSTATE must be 'RGB' or 'RC', found {sorted(bad)}")
-    write_typed_table(path, table, SEISMIC_COLUMNS, "SEISMIC", "seismic catalog")
+    keys = [key for key in TARGET_KEYS if key in names] or list(TARGET_KEYS)  # neither: the missing-column error
+    columns = [column for column in SEISMIC_COLUMNS if column[0] not in TARGET_KEYS or column[0] in keys]
+    write_typed_table(path, table, columns, "SEISMIC", "seismic catalog")
 
 
 def _normalise_states(values) -> np.ndarray:
@@ -74,21 +84,21 @@ def _normalise_states(values) -> np.ndarray:
 
 
 def _drop_repeats(table: Table, path) -> Table:
-    """The first row of each star: a later row whose KIC (> 0) or APOGEE_ID (not blank; compared as
+    """The first row of each star: a later row whose KIC or TIC (> 0) or APOGEE_ID (not blank; compared as
     :func:`latentexplorer.match.normalise_ids` does) repeats an earlier row's is dropped, with a warning
     giving the count."""
     keep = np.ones(len(table), bool)
-    for name in ("KIC", "APOGEE_ID"):
+    for name in (*TARGET_KEYS, "APOGEE_ID"):
         if name not in table.colnames:
             continue
         ids = normalise_ids(table[name])
-        known = np.asarray(table[name]) > 0 if name == "KIC" else ids != ""
+        known = np.asarray(table[name]) > 0 if name in TARGET_KEYS else ids != ""
         repeat = np.ones(len(table), bool)
         repeat[np.unique(ids, return_index=True)[1]] = False
         keep &= ~(repeat & known)
     if not keep.all():
-        logger.warning("%s: %d rows repeat an earlier row's KIC or APOGEE_ID; the first row of each star is "
-                       "used", path, int((~keep).sum()))
+        logger.warning("%s: %d rows repeat an earlier row's %s or APOGEE_ID; the first row of each star is "
+                       "used", path, int((~keep).sum()), " or ".join(k for k in TARGET_KEYS if k in table.colnames))
     return table[keep]
 
 
@@ -97,9 +107,10 @@ def read_seismic_catalog(path) -> Table:
 
     Columns are matched case-insensitively, also under the common aliases listed in the module
     docstring; EVOLSTATE becomes 'RGB', 'RC' or '' (unknown). Columns that are absent from the file
-    are left out, except KIC, NUMAX and DNU, which are required. Masked numbers and the −9999 sentinel
-    become NaN (a KIC −1). A star listed twice (the same KIC > 0, or the same APOGEE_ID after strip and
-    upper-case) keeps its first row; a warning gives the number of rows dropped.
+    are left out, except NUMAX, DNU and a target key (KIC, TIC or both), which are required. Masked
+    numbers and the −9999 sentinel become NaN (a KIC or TIC −1). A star listed twice (the same KIC or TIC
+    > 0, or the same APOGEE_ID after strip and upper-case) keeps its first row; a warning gives the number
+    of rows dropped.
 
     Returns
     -------
@@ -108,7 +119,7 @@ def read_seismic_catalog(path) -> Table:
     Raises
     ------
     FileNotFoundError, or ValueError (one line naming the file) if it is not a FITS file, HDU1 is not a table
-    or has no rows, KIC, NUMAX or DNU is missing, or a numeric column holds text.
+    or has no rows, NUMAX, DNU or both KIC and TIC are missing, or a numeric column holds text.
     """
     with open_survey_table(path, "seismic catalog") as hdul:
         raw = Table(hdul[1].data, masked=False, copy=True)
@@ -128,7 +139,9 @@ def read_seismic_catalog(path) -> Table:
             out[name] = np.where(numbers == MISSING_VALUE, -1 if dtype.startswith("i") else np.nan, numbers)
             if unit is not None:
                 out[name].unit = unit
-    required = [c for c in ("KIC", "NUMAX", "DNU") if c not in out.colnames]
+    required = [c for c in ("NUMAX", "DNU") if c not in out.colnames]
+    if not any(key in out.colnames for key in TARGET_KEYS):
+        required.insert(0, " or ".join(TARGET_KEYS))
     if required:
         raise ValueError(f"{path} lacks the seismic columns {', '.join(required)}")
     return _drop_repeats(out, path)

@@ -51,12 +51,12 @@ def find_light_curve_files(inputs) -> list[Path]:
 
 
 def _psd_row(source: str, record=None, error: Exception | None = None) -> tuple:
-    """(target_id, kic, n_points, baseline_days, log_psd or None, flags) of one light curve — or of an
+    """(target_id, kic, tic, n_points, baseline_days, log_psd or None, flags) of one light curve — or of an
     unreadable file (``record`` None, ``error`` why). Every flagged light curve is logged as one warning line
     naming ``source`` and the reason."""
     if record is None:
         log.warning("%s", error)
-        return source, -1, 0, np.nan, None, psd_mod.PSDFlag.UNREADABLE
+        return source, -1, -1, 0, np.nan, None, psd_mod.PSDFlag.UNREADABLE
     baseline = np.ptp(record.time_days) if record.time_days.size else np.nan
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", psd_mod.PSDQualityWarning)
@@ -67,7 +67,7 @@ def _psd_row(source: str, record=None, error: Exception | None = None) -> tuple:
             log_psd, flags = None, err.flags
     for warning in caught:  # a computed but flagged PSD (SHORT_BASELINE, UNDERSAMPLED)
         log.warning("%s: %s", source, warning.message)
-    return record.target_id, record.kic, record.time_days.size, baseline, log_psd, flags
+    return record.target_id, record.kic, record.tic, record.time_days.size, baseline, log_psd, flags
 
 
 def _psd_part(sources, rows) -> dict[str, np.ndarray]:
@@ -75,19 +75,20 @@ def _psd_part(sources, rows) -> dict[str, np.ndarray]:
     grid = psd_mod.frequency_grid()
     log_psd = np.full((len(rows), grid.size), np.nan, dtype=np.float32)
     for i, row in enumerate(rows):
-        if row[4] is not None:
-            log_psd[i] = row[4]
+        if row[5] is not None:
+            log_psd[i] = row[5]
     return {
         "source": np.asarray(sources, dtype=str), "target_id": np.asarray([r[0] for r in rows], dtype=str),
-        "kic": np.asarray([r[1] for r in rows], dtype=np.int64), "n_points": np.asarray([r[2] for r in rows], np.int64),
-        "baseline_days": np.asarray([r[3] for r in rows], dtype=np.float64), "log_psd": log_psd,
-        "flags": np.asarray([int(r[5]) for r in rows], dtype=np.uint16),
+        "kic": np.asarray([r[1] for r in rows], dtype=np.int64), "tic": np.asarray([r[2] for r in rows], np.int64),
+        "n_points": np.asarray([r[3] for r in rows], np.int64),
+        "baseline_days": np.asarray([r[4] for r in rows], dtype=np.float64), "log_psd": log_psd,
+        "flags": np.asarray([int(r[6]) for r in rows], dtype=np.uint16),
     }
 
 
 def _psd_set(part: dict) -> PSDSet:
-    return PSDSet(part["target_id"], part["kic"], psd_mod.frequency_grid(), part["log_psd"], part["flags"],
-                  part["source"], part["baseline_days"], part["n_points"])
+    return PSDSet(part["target_id"], part["kic"], part["tic"], psd_mod.frequency_grid(), part["log_psd"],
+                  part["flags"], part["source"], part["baseline_days"], part["n_points"])
 
 
 def _describe_file(path) -> dict:
@@ -145,14 +146,15 @@ def compute_psd_files(inputs, output, progress: bool = True, chunk_size: int = 6
                       overwrite: bool = False, n_jobs: int | None = None) -> StepSummary:
     """Light-curve FITS files → ``output`` (a PSD HDF5 file, see :mod:`latentexplorer.io.psdfile`).
 
-    Each file is read with lightkurve (PDCSAP flux, default quality mask, NaNs dropped, ppm) and goes
-    through :func:`latentexplorer.psd.compute_psd`. A file that cannot be read or gives no PSD becomes a
-    NaN row with its :class:`~latentexplorer.psd.PSDFlag` bits; a too-short light curve, or one whose
-    cadence cannot carry the grid's frequencies, is computed and flagged (``SHORT_BASELINE``,
-    ``UNDERSAMPLED``); each flagged file is one warning line, and ``pairs`` uses only unflagged PSDs. Files
-    are processed in chunks of ``chunk_size``, each kept as a part until the output is written, so an
-    interrupted run resumes; ``client`` (dask.distributed) spreads the chunks over its workers, which must see
-    the files at the same paths. ``output`` may not be an input, nor replace a file that is not a PSD file
+    Each file is read with lightkurve (PDCSAP flux, default quality mask, NaNs dropped, ppm; its target key,
+    KIC or TIC, from the header) and goes through :func:`latentexplorer.psd.compute_psd`, the array form of
+    :func:`~latentexplorer.psd.compute_power_spectrum` (the rows go to one (n, 2092) dataset). A file that
+    cannot be read or gives no PSD becomes a NaN row with its :class:`~latentexplorer.psd.PSDFlag` bits; a
+    too-short light curve, or one whose cadence cannot carry the grid's frequencies, is computed and flagged
+    (``SHORT_BASELINE``, ``UNDERSAMPLED``); each flagged file is one warning line, and ``pairs`` uses only
+    unflagged PSDs. Files are processed in chunks of ``chunk_size``, each kept as a part until the output is
+    written, so an interrupted run resumes; ``client`` (dask.distributed) spreads the chunks over its
+    workers, which must see the files at the same paths. ``output`` may not be an input, nor replace a file that is not a PSD file
     without ``overwrite`` (:func:`latentexplorer.steps.runtime.outputs.check_output`).
     """
     from .runtime.batch import PartStore, plan_chunks, run_chunks
@@ -165,7 +167,7 @@ def compute_psd_files(inputs, output, progress: bool = True, chunk_size: int = 6
     check_output(output, "psd", files, overwrite)  # the light curves are the inputs, not their directories
     chunks = plan_chunks(len(files), chunk_size)
     digest = hashlib.sha256("\n".join(json.dumps(_describe_file(f)) for f in files).encode()).hexdigest()
-    store = PartStore(output, {"step": "psd", "version": 1, "files_sha256": digest, "n_rows": len(files),
+    store = PartStore(output, {"step": "psd", "version": 2, "files_sha256": digest, "n_rows": len(files),
                                "chunk_size": int(chunk_size)})
     jobs = [(c, (files[c.start:c.stop],)) for c in chunks]
     with _row_map(1 if client is not None else default_jobs() if n_jobs is None else int(n_jobs)) as map_rows:
@@ -188,7 +190,8 @@ def _mock_psd_row(kic) -> tuple:
     """:func:`_psd_row` of the mock light curve of the Kepler star ``kic`` of the survey being processed."""
     lc = _MOCK_SURVEY.light_curve(int(kic))
     good = lc.good
-    return _psd_row(f"mock KIC {kic}", LightCurveRecord(lc.time_days[good], lc.flux_ppm[good], f"KIC {kic}", int(kic)))
+    record = LightCurveRecord(lc.time_days[good], lc.flux_ppm[good], f"KIC {kic}", int(kic), -1)
+    return _psd_row(f"mock KIC {kic}", record)
 
 
 @locks_output(lambda a: a["output"])

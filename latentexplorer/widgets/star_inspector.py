@@ -2,9 +2,10 @@
 and age posterior.
 
 Pick a star by typing its APOGEE_ID (the box suggests the stars with observed PSDs) or by tapping it in
-the latent-space scatter. The reconstruction is the decoder applied to the star's latent mean; ν_max and
-Δν are estimated the same way (:func:`latentexplorer.seismo.estimate_global_parameters`) from the
-observed and the reconstructed PSD. The age posterior is the age model's per-tree ages for the star
+the latent-space scatter. The reconstruction is the decoder applied to the star's latent mean; the observed
+and the reconstructed PSD are :class:`~latentexplorer.powerspectrum.PowerSpectrum` objects, each measuring
+its own ν_max and Δν (:meth:`~latentexplorer.powerspectrum.PowerSpectrum.estimate_global_parameters`). The
+age posterior is the age model's per-tree ages for the star
 (:meth:`latentexplorer.widgets.star_view.StarView.age_posterior`): the values whose mean and standard deviation
 are the catalog's Age and Age_Error, computed by the same path.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
+import astropy.units as u
 import ipywidgets as w
 import numpy as np
 from bokeh.layouts import column, row
@@ -21,7 +23,7 @@ from bokeh.models import ColumnDataSource, LinearColorMapper
 from bokeh.palettes import Viridis256
 from bokeh.plotting import figure
 
-from ..seismo import estimate_global_parameters
+from ..seismo import GlobalSeismicEstimate
 from ..selection import OOD_FLAGS, AgeFlag, table_column
 from ..spectra import chip_slices, wavelength
 from ..workspace import Workspace
@@ -60,6 +62,13 @@ class StarSummary:
 def with_chip_breaks(values) -> np.ndarray:
     """A (7514,) per-pixel array with a NaN after each of the first two chips (7516,), so lines break at the gaps."""
     return np.concatenate([np.append(np.asarray(values, float)[s], np.nan) for s in chip_slices()])[:-1]
+
+
+def _psd_columns(ps) -> dict:
+    """A PowerSpectrum (or None) as the columns of a PSD line: frequency (μHz) and ln PSD."""
+    if ps is None:
+        return {"frequency": [], "log_psd": []}
+    return {"frequency": ps.frequency.to_value(u.uHz), "log_psd": np.asarray(ps)}
 
 
 class StarInspector:
@@ -143,14 +152,12 @@ class StarInspector:
         data, view = self.data, self.view
         row_ = view.index_of(apogee_id)
         apogee_id = str(view.apogee_id[row_])
-        freq = self.model.frequency
-        recon = self.model.decode(view.z_mean[row_]).log_power[0]
+        recon = self.model.decode(view.z_mean[row_])[0]  # a PowerSpectrum, as the observed one
         observed = view.observed_psd(apogee_id)
-        observed = None if observed is None else np.asarray(observed)
         spectrum = view.spectrum(apogee_id)
-        est_recon = estimate_global_parameters(freq, recon)
-        est_obs = estimate_global_parameters(freq, observed) if observed is not None else est_recon.__class__(
-            np.nan, np.nan)
+        est_recon = recon.estimate_global_parameters()
+        est_obs = (observed.estimate_global_parameters() if observed is not None
+                   else GlobalSeismicEstimate.from_values(np.nan, np.nan))
         age_samples, age, age_err, flags = np.array([]), np.nan, np.nan, {}
         if data.has("catalog"):
             catalog = view.aligned("catalog")
@@ -163,16 +170,16 @@ class StarInspector:
             age_samples = view.age_posterior(apogee_id)
         except (FileNotFoundError, ValueError):  # no forest/ (MissingProduct), or one to rebuild: no posterior
             pass
-        self.current = StarSummary(apogee_id, view.z_mean[row_], view.z_std[row_], est_obs.numax, est_obs.deltanu,
-                                   est_recon.numax, est_recon.deltanu, age, age_err, age_samples, flags)
+        seismic = [float(q.to_value(u.uHz)) for est in (est_obs, est_recon) for q in (est.numax, est.deltanu)]
+        self.current = StarSummary(apogee_id, view.z_mean[row_], view.z_std[row_], *seismic, age, age_err,
+                                   age_samples, flags)
 
         src = self.sources
         src["inspector_spectrum"].data = {"wavelength": with_chip_breaks(wavelength()),
                                           "flux": with_chip_breaks(spectrum)} if spectrum is not None \
             else {"wavelength": [], "flux": []}
-        src["inspector_observed_psd"].data = {"frequency": freq, "log_psd": observed} if observed is not None \
-            else {"frequency": [], "log_psd": []}
-        src["inspector_reconstructed_psd"].data = {"frequency": freq, "log_psd": recon}
+        src["inspector_observed_psd"].data = _psd_columns(observed)
+        src["inspector_reconstructed_psd"].data = _psd_columns(recon)
         finite = age_samples[np.isfinite(age_samples)]
         counts, edges = np.histogram(finite, bins=AGE_BINS) if finite.size else (np.array([]), np.array([0.0]))
         src["inspector_age_posterior"].data = {"left": edges[:-1], "right": edges[1:], "count": counts}

@@ -18,6 +18,7 @@ import logging
 import numpy as np
 from astropy.table import Table
 
+from ..io.seismic import TARGET_KEYS
 from ..io.spectra_files import spectra_by_id
 from ..match import match_ids
 from ..powerspectrum import PowerSpectrum
@@ -91,18 +92,19 @@ class StarView:
 
     def observed_psd(self, apogee_id: str):
         """The star's observed PSD (:class:`~latentexplorer.powerspectrum.PowerSpectrum`) from pairs.h5, or
-        psd.h5 through its KIC in the seismic catalog; None if the workspace has none."""
+        psd.h5 through its target key in the seismic catalog (KIC, then TIC); None if the workspace has none."""
         ws = self.workspace
         apogee_id = str(apogee_id).strip()
         row = self._pair_row(apogee_id)
         if row >= 0:
             return PowerSpectrum(ws.pairs.frequency, ws.pairs.log_psd[row], label=apogee_id)
-        if ws.has("psd") and ws.has("seismic") and "KIC" in ws.seismic.colnames:
+        if ws.has("psd") and ws.has("seismic"):
             where = int(match_ids(np.array([apogee_id]), ws.seismic["APOGEE_ID"])[0])
-            kic = int(ws.seismic["KIC"][where]) if where >= 0 else -1
-            row = int(match_ids(np.array([kic]), ws.psd.kic)[0]) if kic > 0 else -1
-            if row >= 0 and np.isfinite(ws.psd.log_psd[row]).all():
-                return PowerSpectrum(ws.psd.frequency, ws.psd.log_psd[row], label=apogee_id)
+            for key in (k for k in TARGET_KEYS if where >= 0 and k in ws.seismic.colnames):
+                star_key = int(ws.seismic[key][where])
+                row = int(match_ids(np.array([star_key]), getattr(ws.psd, key.lower()))[0]) if star_key > 0 else -1
+                if row >= 0 and np.isfinite(ws.psd.log_psd[row]).all():
+                    return PowerSpectrum(ws.psd.frequency, ws.psd.log_psd[row], label=apogee_id)
         return None
 
     def age_posterior(self, apogee_id: str) -> np.ndarray:
