@@ -103,6 +103,7 @@ def prepare_directory(path) -> Path:
         raise PermissionError(f"output directory {path} is not writable")
     return path
 
+
 def write_spectra(survey: Path, spectra_format: str, ids, blocks, total: int, progress: bool) -> Path:
     """Write the ``(rows, spectra)`` ``blocks`` (:meth:`latentexplorer.mock.MockSurvey.iter_spectra`, ``total`` stars;
     ``ids`` every star's APOGEE_ID) under the ``survey`` directory in ``spectra_format``: one apStar FITS file per
