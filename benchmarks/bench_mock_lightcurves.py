@@ -21,7 +21,8 @@ import numpy as np  # noqa: E402
 
 from latentexplorer import constants as C  # noqa: E402
 from latentexplorer.io.kepler import kepler_llc_filename, write_kepler_llc  # noqa: E402
-from latentexplorer.mock.lightcurves import mode_table, synthesize_light_curve  # noqa: E402
+from latentexplorer.mock.lightcurves import synthesize_light_curve  # noqa: E402
+from latentexplorer.mock.oscillations import mode_table  # noqa: E402
 from latentexplorer.seismo import deltanu_from_numax  # noqa: E402
 from benchmarks.timing import median_time  # noqa: E402
 

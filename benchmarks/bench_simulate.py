@@ -42,7 +42,7 @@ def _stage_times(n_stars, n_kepler, jobs):
                                    teff=float(s["TEFF"]))
         synth_per_lc = (time.perf_counter() - t0) / max(len(kep), 1)
         t0 = time.perf_counter()
-        survey._write_light_curves(root / "survey" / "kepler", progress=False, n_jobs=jobs)
+        survey._write_light_curves(root / "survey" / "kepler", progress=False, n_jobs=jobs, limit=None)
         times[f"light curves ({jobs} proc.)"] = time.perf_counter() - t0
     return times, synth_per_lc
 

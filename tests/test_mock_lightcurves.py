@@ -1,4 +1,5 @@
-"""Mock Kepler light curves (latentexplorer.mock.lightcurves) and the Kepler llc writer (io.kepler)."""
+"""Mock Kepler light curves (latentexplorer.mock.lightcurves, with the seismic model of latentexplorer.mock.oscillations)
+and the Kepler llc writer (io.kepler)."""
 
 import warnings
 
@@ -9,6 +10,7 @@ from astropy.io import fits
 from latentexplorer import constants as C
 from latentexplorer.io.kepler import flux_level_e_per_s, kepler_llc_filename, write_kepler_llc
 from latentexplorer.mock import lightcurves as L
+from latentexplorer.mock import oscillations as O
 from latentexplorer.psd import compute_psd, frequency_grid
 from latentexplorer.seismo import deltanu_from_numax, estimate_global_parameters
 
@@ -67,11 +69,11 @@ def test_photon_noise_follows_the_kepler_magnitude():
 
 @pytest.mark.parametrize("evolstate, numax", [("RGB", 60.0), ("RC", 40.0)])
 def test_mixed_dipole_modes_share_one_p_mode_of_power_per_order(evolstate, numax):
-    params = L.draw_seismic_parameters(numax, float(deltanu_from_numax(numax)), evolstate,
+    params = O.draw_seismic_parameters(numax, float(deltanu_from_numax(numax)), evolstate,
                                        np.random.default_rng(3))
-    nu, width, power, degree = L.mode_table(params, resolution_uhz=1 / (1470 * 0.0864))
+    nu, width, power, degree = O.mode_table(params, resolution_uhz=1 / (1470 * 0.0864))
     nu_p = nu[degree == 0] + (0.5 + params.d01) * params.deltanu
-    _, frac, parent = L._mixed_dipole_modes(params, nu_p)
+    _, frac, parent = O._mixed_dipole_modes(params, nu_p)
     orders = np.unique(parent)[1:-1]  # whole orders only
     np.testing.assert_allclose(np.bincount(parent, weights=frac)[orders], 1.0, atol=0.1)
     # one mixed mode per g-mode period, Δν / (ν² ΔΠ₁) of them per order, plus the p mode
@@ -82,8 +84,8 @@ def test_mixed_dipole_modes_share_one_p_mode_of_power_per_order(evolstate, numax
 
 def test_clump_dipole_power_is_spread_far_from_the_p_mode_in_the_mode_table():
     def concentration(evolstate):
-        params = L.draw_seismic_parameters(40.0, 4.6, evolstate, np.random.default_rng(4))
-        nu, _, power, degree = L.mode_table(params, resolution_uhz=0.00787)
+        params = O.draw_seismic_parameters(40.0, 4.6, evolstate, np.random.default_rng(4))
+        nu, _, power, degree = O.mode_table(params, resolution_uhz=0.00787)
         nu1, p1 = nu[degree == 1], power[degree == 1]
         phase = np.mod(nu1 / params.deltanu - params.epsilon - 0.5 - params.d01 + 0.5, 1.0) - 0.5
         return p1[np.abs(phase) < 0.1].sum() / p1.sum()
@@ -110,7 +112,7 @@ def _snr_peak(params, sigma_ppm):
     """Where the mode envelope over the background (granulation + photon noise) peaks, μHz: the hump
     of a background-flattened PSD sits there, a few per cent above ν_max."""
     f = np.linspace(1.0, 280.0, 50000)
-    background = L._harvey(f, params) * L._apodisation(f) + 2e-6 * sigma_ppm**2 * L._CADENCE_S
+    background = O.granulation_psd(f, params) * L._apodisation(f) + 2e-6 * sigma_ppm**2 * L._CADENCE_S
     envelope = np.exp(-0.5 * ((f - params.numax) / params.envelope_sigma) ** 2) * L._apodisation(f)
     return f[np.argmax(envelope / background)]
 
@@ -162,7 +164,7 @@ def population():
     teff = rng.uniform(4300.0, 5100.0, n)
     state = np.where(rng.random(n) < 0.3, "RC", "RGB")
     deltanu = deltanu_of(numax, mass, teff)
-    return [L.draw_seismic_parameters(*row, rng, teff=t) for *row, t in zip(numax, deltanu, state, teff)]
+    return [O.draw_seismic_parameters(*row, rng, teff=t) for *row, t in zip(numax, deltanu, state, teff)]
 
 
 def _fit(y, *columns):
@@ -196,9 +198,9 @@ def test_radial_mode_amplitude_falls_with_mass_at_fixed_numax():
     # at fixed ν_max and Teff, L ∝ M: A ∝ M^(s − t) = M^-0.48
     numax, teff = 60.0, 4800.0
     lum = lambda m: m * (teff / C.TEFF_SUN_K) ** 3.5 / (numax / C.NUMAX_SUN_UHZ)  # noqa: E731
-    ratio = L.radial_mode_amplitude(lum(2.0), 2.0, teff) / L.radial_mode_amplitude(lum(1.0), 1.0, teff)
+    ratio = O.radial_mode_amplitude(lum(2.0), 2.0, teff) / O.radial_mode_amplitude(lum(1.0), 1.0, teff)
     assert ratio == pytest.approx(2.0 ** (0.838 - 1.32), rel=1e-9)
-    assert L.radial_mode_amplitude(lum(1.2) * (60.0 / 100.0), 1.2, teff) == pytest.approx(40.0)
+    assert O.radial_mode_amplitude(lum(1.2) * (60.0 / 100.0), 1.2, teff) == pytest.approx(40.0)
 
 
 def test_granulation_amplitudes_recover_kallinger_et_al_2014_exponents(population):
@@ -214,16 +216,16 @@ def test_mode_table_carries_the_drawn_radial_amplitude():
     Kjeldsen et al. 2008 way of measuring amplitudes), for light and heavy, RGB and clump stars."""
     for i, (numax, mass, state) in enumerate([(30.0, 1.0, "RC"), (30.0, 2.2, "RC"), (90.0, 1.0, "RGB"),
                                                (90.0, 2.2, "RGB")]):
-        params = L.draw_seismic_parameters(numax, deltanu_of(numax, mass, 4800.0), state, np.random.default_rng(i))
-        nu, _, power, _ = L.mode_table(params, resolution_uhz=1 / (1470 * 0.0864))
+        params = O.draw_seismic_parameters(numax, deltanu_of(numax, mass, 4800.0), state, np.random.default_rng(i))
+        nu, _, power, _ = O.mode_table(params, resolution_uhz=1 / (1470 * 0.0864))
         near = np.abs(nu - numax) < params.deltanu  # two orders: phase-independent
-        measured = np.sqrt(power[near].sum() / 2.0 / sum(L._VISIBILITY2))
+        measured = np.sqrt(power[near].sum() / 2.0 / sum(O._VISIBILITY2))
         assert measured == pytest.approx(params.amax_ppm, rel=0.06)
 
 
 def test_height_to_background_ratio_near_numax_stays_at_the_observed_three_to_four(population):
     """Mosser et al. (2012): the smoothed oscillation height over the background at ν_max is ~3–4."""
-    ratio = np.array([sum(L._VISIBILITY2) * p.amax_ppm**2 / p.deltanu / L._harvey(np.array([p.numax]), p)[0]
+    ratio = np.array([sum(O._VISIBILITY2) * p.amax_ppm**2 / p.deltanu / O.granulation_psd(np.array([p.numax]), p)[0]
                       for p in population])
     assert 3.0 < np.median(ratio) < 4.0
 
@@ -235,10 +237,10 @@ def test_a_heavier_giant_has_a_lower_envelope_over_background_in_its_model_psd()
     n_fft = 71_980
 
     def height_over_background(mass):
-        params = L.draw_seismic_parameters(50.0, deltanu_of(50.0, mass, 4800.0), "RGB", np.random.default_rng(0))
+        params = O.draw_seismic_parameters(50.0, deltanu_of(50.0, mass, 4800.0), "RGB", np.random.default_rng(0))
         freq, _, total = L._signal_psd(params, n_fft)
-        background = L._harvey(freq, params) * L._apodisation(freq) \
-            + L._harvey(2.0 * L._NYQUIST_UHZ - freq, params) * L._apodisation(2.0 * L._NYQUIST_UHZ - freq)
+        background = O.granulation_psd(freq, params) * L._apodisation(freq) \
+            + O.granulation_psd(2.0 * L._NYQUIST_UHZ - freq, params) * L._apodisation(2.0 * L._NYQUIST_UHZ - freq)
         near = np.abs(freq - 50.0) < params.deltanu  # two whole orders: smoothed over the mode pattern
         return np.mean(total[near] - background[near]) / np.mean(background[near])
 

@@ -7,7 +7,8 @@ import pytest
 from scipy.stats import spearmanr
 
 from latentexplorer import constants as C
-from latentexplorer.mock.population import apogee_id, draw_population, mass_from_age, rc_age, rgb_age
+from latentexplorer.mock.giants import mass_from_age, rc_age, rgb_age
+from latentexplorer.mock.population import apogee_id, draw_population
 from latentexplorer.seismo import numax_from_logg, scaling_mass, scaling_radius
 
 

@@ -25,29 +25,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..steps.runtime.batch import add_scheduler_arguments
+from .options import add_step_options, step_scheduler
 
 HELP = "apply latent + age model to every allStar row → catalog.fits, catalog.csv.gz"
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--overwrite", action="store_true",
-                        help="replace an existing output that is not this step's kind of product (never an input)")
     parser.add_argument("workspace", type=Path, help="workspace directory (latent.h5, forest/, survey/)")
     parser.add_argument("-o", "--output", type=Path, default=None,
                         help="catalog FITS file (default WORKSPACE/catalog.fits; CSV beside it)")
-    parser.add_argument("--chunk-size", type=int, default=50_000, help="stars predicted at a time (default 50000)")
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    add_scheduler_arguments(parser)
+    add_step_options(parser, chunks=(50_000, "stars predicted at a time"))
 
 
 def run(args) -> int:
-    from ..steps.runtime.batch import dask_client
     from ..steps.catalog import build_catalog
 
-    if args.chunk_size < 1:
-        raise ValueError(f"--chunk-size must be positive, got {args.chunk_size}")
-    with dask_client(args.scheduler, args.workers) as client:
+    with step_scheduler(args) as client:
         summary = build_catalog(args.workspace, output=args.output, progress=not args.no_progress,
                                 chunk_size=args.chunk_size, client=client, overwrite=args.overwrite)
     print(summary)

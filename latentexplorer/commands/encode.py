@@ -23,32 +23,23 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from ..steps.runtime.batch import add_scheduler_arguments
-
+from .options import add_step_options, step_scheduler
 
 HELP = "encode spectra into the latent space of a trained model (z_mean, z_std per star)"
 
 
-
 def add_arguments(parser) -> None:
-    parser.add_argument("--overwrite", action="store_true",
-                        help="replace an existing output that is not this step's kind of product (never an input)")
     parser.add_argument("model", type=Path, help="model directory (from `latentexplorer train`)")
     parser.add_argument("spectra", type=Path, help="spectra HDF5 file or directory of FITS spectra")
     parser.add_argument("-o", "--output", type=Path, required=True, help="latent HDF5 file to write")
-    parser.add_argument("--chunk-size", type=int, default=1024, help="spectra read per chunk (default 1024)")
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    add_scheduler_arguments(parser)
+    add_step_options(parser, chunks=(1024, "spectra read per chunk"))
 
 
 def run(args) -> int:
-    from ..steps.runtime.batch import dask_client
     from ..steps import encode_spectra_file
 
-    if args.chunk_size < 1:
-        raise ValueError(f"--chunk-size must be positive, got {args.chunk_size}")
     t0 = time.perf_counter()
-    with dask_client(args.scheduler, args.workers) as client:
+    with step_scheduler(args) as client:
         n, bad = encode_spectra_file(args.model, args.spectra, args.output, args.chunk_size,
                                      progress=not args.no_progress, client=client,
                                      overwrite=args.overwrite)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..steps.runtime.batch import add_scheduler_arguments
+from .options import add_step_options, step_scheduler
 
 HELP = "Galactocentric coordinates, actions, eccentricity and z_max of a catalog's stars (galpy)"
 
@@ -33,28 +33,20 @@ log = logging.getLogger(__name__)
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--overwrite", action="store_true",
-                        help="replace an existing output that is not this step's kind of product (never an input)")
     parser.add_argument("catalog", type=Path, help="input FITS table (truth.fits or allStar-style)")
     parser.add_argument("-o", "--output", type=Path, default=None,
                         help="output FITS table (default: the workspace's orbits.fits when CATALOG is in its survey/ "
                              "directory, else orbits.fits beside CATALOG)")
-    parser.add_argument("--chunk-size", type=int, default=20_000, help="stars per chunk (default 20000)")
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    add_scheduler_arguments(parser)
+    add_step_options(parser, chunks=(20_000, "stars per chunk"))
 
 
 def run(args) -> int:
-    if args.chunk_size < 1:
-        raise ValueError(f"--chunk-size must be positive, got {args.chunk_size}")
-    from ..steps.runtime.batch import dask_client
     from ..galaxy.orbits import OrbitFlag
     from ..steps import compute_orbits
-
     from ..steps.orbits import default_output
 
     output = args.output if args.output is not None else default_output(args.catalog)
-    with dask_client(args.scheduler, args.workers) as client:
+    with step_scheduler(args) as client:
         result = compute_orbits(args.catalog, output, chunk_size=args.chunk_size, progress=not args.no_progress,
                                 client=client, overwrite=args.overwrite)
     flags = np.asarray(result["FLAG"])

@@ -11,17 +11,17 @@ Example:
 
 from __future__ import annotations
 
+from .options import add_step_options
+
 HELP = "match spectra with PSDs through the seismic catalog → training pairs (pairs.h5)"
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--overwrite", action="store_true",
-                        help="replace an existing output that is not this step's kind of product (never an input)")
     parser.add_argument("psd", help="PSD file from `latentexplorer psd`")
     parser.add_argument("spectra", help="stacked spectra HDF5, a directory of apStar/aspcapStar FITS, or normalised HDF5")
     parser.add_argument("seismic", help="seismic catalog FITS (KIC, APOGEE_ID, NUMAX, EVOLSTATE, ...)")
     parser.add_argument("-o", "--output", required=True, help="pairs HDF5 file to write")
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_step_options(parser)
 
 
 def run(args) -> int:

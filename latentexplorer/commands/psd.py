@@ -22,28 +22,21 @@ from __future__ import annotations
 
 import sys
 
-from ..steps.runtime.batch import add_scheduler_arguments
+from .options import add_step_options, step_scheduler
 
 HELP = "light curves (FITS files or directories) → log power spectra (psd.h5)"
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--overwrite", action="store_true",
-                        help="replace an existing output that is not this step's kind of product (never an input)")
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="light-curve FITS files or directories")
     parser.add_argument("-o", "--output", required=True, help="output HDF5 file (e.g. psd.h5)")
-    parser.add_argument("--chunk-size", type=int, default=64, help="light curves per chunk (default 64)")
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    add_scheduler_arguments(parser)
+    add_step_options(parser, chunks=(64, "light curves per chunk"))
 
 
 def run(args) -> int:
-    from ..steps.runtime.batch import dask_client
     from ..steps import compute_psd_files
 
-    if args.chunk_size < 1:
-        raise ValueError(f"--chunk-size must be positive, got {args.chunk_size}")
-    with dask_client(args.scheduler, args.workers) as client:
+    with step_scheduler(args) as client:
         summary = compute_psd_files(args.inputs, args.output, progress=not args.no_progress,
                                     chunk_size=args.chunk_size, client=client, overwrite=args.overwrite)
     computed = summary.done + summary.flagged

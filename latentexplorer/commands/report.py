@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .options import add_step_options
+
 HELP = "audit a workspace and write report/ (PNG figures, summary.md, summary.html)"
 
 
@@ -26,7 +28,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--n-trees", type=int, default=100, help="trees per audit forest (default 100)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the splits and forests (default 0)")
     parser.add_argument("--no-baseline", action="store_true", help="skip the spectrum baseline (no spectra read)")
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_step_options(parser, overwrite=None)
 
 
 def run(args) -> int:

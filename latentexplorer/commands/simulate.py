@@ -22,7 +22,7 @@ Examples:
 
 from __future__ import annotations
 
-import time
+from .options import add_step_options
 
 HELP = "simulate the mock APOGEE–Kepler survey (truth.fits + survey/ files)"
 
@@ -41,17 +41,13 @@ def add_arguments(parser) -> None:
                         help="write llc files for only the first N Kepler stars (each file is ~7 MB; default: all)")
     parser.add_argument("--jobs", type=int, default=1,
                         help="worker processes for the spectra and light curves (default 1)")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="replace the survey files a directory already holds (the products made from them are "
-                             "then stale: `latentexplorer status DIR` lists them)")
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    add_step_options(parser, overwrite="replace the survey files a directory already holds (the products made "
+                                        "from them are then stale: `latentexplorer status DIR` lists them)",
+                     progress="hide the progress bars")
 
 
 def run(args) -> int:
-    from ..mock import simulate_survey
-    from ..io.provenance import stale_products
-    from ..steps.runtime.outputs import removes_what_it_made
-    from ..mock.survey import check_survey_fits, existing_survey_files, prepare_directory
+    from ..steps.simulate import simulate
 
     if args.n_stars < 1:
         raise ValueError(f"--n-stars must be at least 1, got {args.n_stars}")
@@ -63,28 +59,7 @@ def run(args) -> int:
         raise ValueError(f"--light-curves must be non-negative, got {args.light_curves}")
     if args.jobs < 1:
         raise ValueError(f"--jobs must be at least 1, got {args.jobs}")
-    check_survey_fits(args.output, args.n_stars, args.n_kepler, args.spectra_format, args.light_curves)
-    prepare_directory(args.output)  # fail before simulating, not after
-    held = existing_survey_files(args.output)
-    if held and not args.overwrite:
-        raise FileExistsError(f"{args.output} already holds a survey ({', '.join(held)}); add --overwrite to replace "
-                              "it (what was made from it becomes stale), or choose another directory")
-    start = time.perf_counter()
-    survey = simulate_survey(args.n_stars, args.n_kepler, args.seed)
-    with removes_what_it_made(args.output):  # a failed run leaves nothing that refuses the rerun
-        paths = survey.write(args.output, spectra_format=args.spectra_format, progress=not args.no_progress,
-                             n_jobs=args.jobs, light_curves=args.light_curves)
-    truth = survey.truth
-    n_rc = int((truth["EVOLSTATE"] == "RC").sum())
-    n_high = int((truth["POPULATION"] == "thick").sum())
-    print(
-        f"simulate: {len(truth)} stars ({n_rc} red clump, {n_high} high-[α/M]), {len(survey.seismic)} Kepler "
-        f"giants, {survey.n_light_curves_written} light-curve files, seed {args.seed}, "
-        f"{time.perf_counter() - start:.1f} s\n"
-        f"  truth    {paths['truth']}\n  allStar  {paths['allstar']}\n  seismic  {paths['seismic']}\n"
-        f"  spectra  {paths['spectra']}\n  kepler   {paths['kepler']}/"
-    )
-    stale = stale_products(args.output)
-    if stale:
-        print(f"  now stale (made from the survey this run replaced): {', '.join(p.name for p in stale)}")
+    print(simulate(args.output, args.n_stars, args.n_kepler, args.seed, spectra_format=args.spectra_format,
+                   light_curves=args.light_curves, n_jobs=args.jobs, progress=not args.no_progress,
+                   overwrite=args.overwrite))
     return 0

@@ -20,13 +20,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from .options import add_step_options
+
 HELP = "train the spectra → PSD variational encoder-decoder on a pairs file"
 
 
-
 def add_arguments(parser) -> None:
-    parser.add_argument("--overwrite", action="store_true",
-                        help="replace an existing output that is not this step's kind of product (never an input)")
     parser.add_argument("pairs", type=Path, help="training pairs HDF5 (from `latentexplorer pairs`)")
     parser.add_argument("-o", "--output", type=Path, required=True, help="model directory to write")
     parser.add_argument("--epochs", type=int, default=100, help="maximum number of epochs (default 100)")
@@ -41,6 +40,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--restart", action="store_true",
                         help="ignore a checkpoint in MODELDIR/checkpoint and train from the first epoch (by default "
                              "a rerun continues from it)")
+    add_step_options(parser, progress=None)
 
 
 def run(args) -> int:

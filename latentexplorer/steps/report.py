@@ -34,6 +34,7 @@ import numpy as np
 
 from ..audits.workspace import WorkspaceAudits, audit_workspace, envelope_audit_workspace
 from ..io.atomic import atomic_output
+from .runtime.outputs import locks_output
 from .runtime.provenance import records_provenance
 from ..selection import LATENT_FLAGS, AgeFlag
 from ..workspace import Workspace
@@ -134,11 +135,20 @@ class ReportSummary:
                 f"→ {self.directory / 'summary.html'}")
 
 
-@records_provenance("report", lambda a: Workspace.of(a["workspace"]).paths.report, lambda a: Workspace.of(
-    a["workspace"]).paths.sources("allstar", "seismic", "truth", "psd", "pairs", "model", "latent", "forest", "catalog",
-                                  "orbits"))
-def write_report(workspace, audits: WorkspaceAudits | None = None, n_trees=100, seed=0, baseline=True,
-                 progress=True) -> ReportSummary:
+def _report_directory(workspace) -> Path:
+    """``WORKSPACE/report/``, :func:`write_report`'s output, once the workspace holds allStar.fits, which every audit
+    reads (:class:`~latentexplorer.workspace.MissingProduct` otherwise, before the report's lock is taken)."""
+    ws = Workspace.of(workspace)
+    ws.require("allstar")
+    return ws.paths.report
+
+
+@locks_output(lambda a: _report_directory(a["workspace"]))
+@records_provenance("report", lambda a: _report_directory(a["workspace"]),
+                    lambda a: Workspace.of(a["workspace"]).paths.sources(
+                        "allstar", "seismic", "truth", "psd", "pairs", "model", "latent", "forest", "catalog", "orbits"))
+def write_report(workspace, audits: WorkspaceAudits | None = None, *, n_trees: int = 100, seed: int = 0,
+                 baseline: bool = True, progress: bool = True) -> ReportSummary:
     """Run the audits (unless given) and write figures, summary.md, summary.html and audits.json.
 
     Parameters

@@ -39,8 +39,7 @@ from tqdm.auto import tqdm
 
 from ...io.atomic import atomic_output
 
-__all__ = ["Chunk", "plan_chunks", "PartStore", "describe_input", "Staged", "dask_client", "run_chunks",
-           "add_scheduler_arguments"]
+__all__ = ["Chunk", "plan_chunks", "PartStore", "describe_input", "Staged", "dask_client", "run_chunks"]
 
 log = logging.getLogger(__name__)
 
@@ -296,12 +295,3 @@ def _run_on_dask(client, func, todo, store, bar) -> None:
         bar.update(len(chunk))
         submit_next()
 
-
-def add_scheduler_arguments(parser) -> None:
-    """Add ``--scheduler ADDRESS`` / ``--workers N`` (mutually exclusive) to a batch command's parser."""
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument("--scheduler", metavar="ADDRESS",
-                       help="run the chunks on this dask.distributed scheduler (e.g. tcp://10.0.0.1:8786); its "
-                            "workers must see the inputs at the same paths")
-    group.add_argument("--workers", type=int, metavar="N",
-                       help="run the chunks on a local Dask cluster of N single-threaded worker processes")
