@@ -23,7 +23,7 @@ kernel that never touches the Keras model never imports TensorFlow):
     >>> ws.catalog["Age"].mean()                         # doctest: +SKIP
 """
 
-import importlib
+from .lazy import lazy_attributes
 
 __version__ = "0.2.0"
 
@@ -49,13 +49,7 @@ _PUBLIC = {
 
 __all__ = ["__version__", *_PUBLIC]
 
-
-def __getattr__(name):
-    if name in _PUBLIC:
-        value = getattr(importlib.import_module(f"{__name__}.{_PUBLIC[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _PUBLIC)
 
 
 def __dir__():

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .options import add_step_options
+
 HELP = "train the age forest and RC/RGB classifier on a workspace's seismic stars (→ forest/)"
 
 
@@ -33,7 +35,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--min-leaf", type=int, default=5, help="fewest training stars in a leaf (default 5)")
     parser.add_argument("--input-noise", action="store_true",
                         help="resample the inputs' errors in every tree (the paper's recipe; off by default)")
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_step_options(parser, overwrite=None)
 
 
 def run(args) -> int:

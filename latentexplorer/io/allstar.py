@@ -32,6 +32,9 @@ ASPCAPFLAG_BITS = {"TEFF_WARN": 0, "LOGG_WARN": 1, "M_H_WARN": 3, "TEFF_BAD": 16
 #: The DR17 sentinel of a missing number in allStar columns.
 MISSING_VALUE = -9999.0
 
+#: The ASPCAP labels in dex that the allStar file carries, each with its ``_ERR`` column.
+DEX_LABELS = ("LOGG", "M_H", "ALPHA_M", "FE_H", "C_FE", "N_FE")
+
 #: (name, FITS-compatible dtype, unit) of the columns the mock writes, in order.
 ALLSTAR_COLUMNS = (
     ("APOGEE_ID", "U18", None),
@@ -44,18 +47,8 @@ ALLSTAR_COLUMNS = (
     ("ASPCAPFLAG", "i8", None),
     ("TEFF", "f4", "K"),
     ("TEFF_ERR", "f4", "K"),
-    ("LOGG", "f4", None),  # dex
-    ("LOGG_ERR", "f4", None),  # dex
-    ("M_H", "f4", None),  # dex
-    ("M_H_ERR", "f4", None),  # dex
-    ("ALPHA_M", "f4", None),  # dex
-    ("ALPHA_M_ERR", "f4", None),  # dex
-    ("FE_H", "f4", None),  # dex
-    ("FE_H_ERR", "f4", None),  # dex
-    ("C_FE", "f4", None),  # dex
-    ("C_FE_ERR", "f4", None),  # dex
-    ("N_FE", "f4", None),  # dex
-    ("N_FE_ERR", "f4", None),  # dex
+    # each ASPCAP label in dex (FITS has no dex unit), followed by its error
+    *((name + suffix, "f4", None) for name in DEX_LABELS for suffix in ("", "_ERR")),
     ("VHELIO_AVG", "f4", "km/s"),
     ("GAIAEDR3_PARALLAX", "f8", "mas"),
     ("GAIAEDR3_PARALLAX_ERROR", "f8", "mas"),

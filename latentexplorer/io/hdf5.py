@@ -17,6 +17,7 @@ from pathlib import Path
 import h5py
 
 from .atomic import atomic_output
+from .paths import existing_file
 
 __all__ = ["FORMAT_PREFIX", "STRING", "format_string", "parse_format", "hdf5_product_writer", "open_hdf5_product"]
 
@@ -84,10 +85,7 @@ def open_hdf5_product(path, names, version: int, command: str, datasets=()):
     path = Path(path)
     names = (names,) if isinstance(names, str) else tuple(names)
     what = " or ".join(FORMAT_PREFIX + n for n in names)
-    if not path.exists():
-        raise FileNotFoundError(f"{path} does not exist (run `latentexplorer {command}`)")
-    if path.is_dir():
-        raise ValueError(f"{path} is a directory, not a {what} file")
+    existing_file(path, f"{what} file", f"run `latentexplorer {command}`")
     if not h5py.is_hdf5(path):
         raise ValueError(f"{path} is not an HDF5 file (expected a {what} file)")
     try:

@@ -31,6 +31,7 @@ from astropy.io import fits
 from astropy.table import Table
 
 from .atomic import atomic_output
+from .paths import existing_file
 
 __all__ = ["FORMAT_KEYWORD", "VERSION_KEYWORD", "write_typed_table", "write_product_table", "read_product_table",
            "open_survey_table", "numeric_column"]
@@ -256,11 +257,7 @@ def open_survey_table(path, what: str):
         A directory, not a FITS file, damaged or truncated, no table in HDU1, or no rows (one line naming the
         file).
     """
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path} does not exist")
-    if path.is_dir():
-        raise ValueError(f"{path} is a directory, not a FITS file ({what} expected)")
+    path = existing_file(path, f"FITS file ({what} expected)")
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", category=fits.verify.VerifyWarning)
@@ -311,11 +308,7 @@ def read_product_table(path, *, format_name: str, max_version: int, command: str
         Anything else wrong with it; one line naming the file and what is wrong.
     """
     _check_format_name(format_name)
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path} does not exist (run `latentexplorer {command}`)")
-    if path.is_dir():
-        raise ValueError(f"{path} is a directory, not a {format_name} file")
+    path = existing_file(path, f"{format_name} file", f"run `latentexplorer {command}`")
     header, table = _read_fits(path, format_name)
     if header is None:
         raise ValueError(f"{path} has no table in HDU1: not a {format_name} file (or a truncated one)")

@@ -11,7 +11,7 @@ shipped reference model). TensorFlow loads with the first of the TensorFlow modu
 package: :mod:`.runtime`, :mod:`.scaling` and :mod:`.engine` run without it.
 """
 
-import importlib
+from ..lazy import lazy_attributes
 
 #: Public name → submodule, imported on first use.
 _NAMES = {"VariationalEncoderDecoder": "model", "TrainingConfig": "training", "PixelScaler": "scaling",
@@ -19,8 +19,4 @@ _NAMES = {"VariationalEncoderDecoder": "model", "TrainingConfig": "training", "P
 
 __all__ = list(_NAMES)
 
-
-def __getattr__(name):
-    if name in _NAMES:
-        return getattr(importlib.import_module(f"{__name__}.{_NAMES[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _NAMES)

@@ -29,6 +29,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from ..io.paths import existing_file
+
 __all__ = ["KerasFile", "read_keras_file"]
 
 CONFIG_MEMBER = "config.json"
@@ -197,11 +199,7 @@ def read_keras_file(path) -> KerasFile:
         Anything else (the message names the file): not a zip archive, a member missing, invalid JSON, a
         damaged HDF5 file, weights of another model, an unsupported model type.
     """
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path} does not exist")
-    if path.is_dir():
-        raise ValueError(f"{path} is a directory, not a .keras file")
+    path = existing_file(path, ".keras file")
     try:
         with zipfile.ZipFile(path) as archive:
             members = set(archive.namelist())
