@@ -42,7 +42,7 @@ def test_the_demo_encodes_with_the_reference_model_and_every_star_is_new_to_it(d
     for name in MODEL_FILES:
         assert (demo.paths.model / name).read_bytes() == (reference_model_dir() / name).read_bytes()
     assert DEMO_SIZES["tiny"] and REFERENCE_SURVEY.seed != 5
-    assert not np.isin(demo.apogee_id, demo.training_record.train_ids).any()
+    assert not np.isin(demo.latent.apogee_id, demo.training_record.train_ids).any()
     assert demo.held_out_pair_rows().size == len(demo.pairs)  # every pair is new to the encoder
     assert json.loads((demo.paths.root / "demo.json").read_text())["model"] == "reference"
     assert "new to the encoder" in json.loads((demo.paths.forest / "metadata.json").read_text())["holdout"]

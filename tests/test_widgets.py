@@ -68,7 +68,7 @@ def test_snap_moves_sliders_onto_the_nearest_star(explorer, data, view):
     explorer.set_latent(view.z_mean[k] + 1e-4)
     assert explorer.snap_to_nearest() == view.apogee_id[k]
     np.testing.assert_allclose(explorer.z, view.z_mean[k], atol=1e-6)
-    np.testing.assert_allclose(explorer.psd_source.data["log_psd"], data.model.decode(view.z_mean[k])[0], rtol=1e-6,
+    np.testing.assert_allclose(explorer.psd_source.data["log_psd"], np.asarray(data.model.decode(view.z_mean[k]))[0], rtol=1e-6,
                                atol=1e-6)
 
 

@@ -121,7 +121,7 @@ class EncoderDecoderRuntime(abc.ABC):
         -------
         :class:`latentexplorer.powerspectrum.PowerSpectrum`
             A stack of n natural-log PSDs, (n, k) float32, on :attr:`frequency` (μHz) — also for one latent
-            vector: ``decode(z)[0]`` is that star's spectrum, ``decode(z).log_power`` the bare (n, k) array.
+            vector: ``decode(z)[0]`` is that star's spectrum, ``np.asarray(decode(z))`` the bare (n, k) array.
 
         Raises
         ------

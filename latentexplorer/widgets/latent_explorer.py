@@ -179,7 +179,7 @@ class LatentExplorer:
         if self._holding:
             return
         z = self.z
-        log_psd = self.model.decode(z).log_power[0]  # the bare array: what bokeh draws
+        log_psd = np.asarray(self.model.decode(z))[0]  # the bare array: what bokeh draws
         self.numax = estimate_global_parameters(self.model.frequency, log_psd).numax
         self.psd_source.data = {"frequency": self.model.frequency, "log_psd": log_psd}
         self.numax_span.location = self.numax if np.isfinite(self.numax) else None
