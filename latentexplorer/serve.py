@@ -157,18 +157,6 @@ def port_in_use(port: int) -> bool:
     return False
 
 
-def prepare_columns(root) -> None:
-    """Make the column stores every page kernel memory-maps (:meth:`StarView.prepare
-    <latentexplorer.widgets.star_view.StarView.prepare>`) before any kernel starts, so kernels share one copy
-    of the survey and none of them builds it. A product that cannot be read is left to its page to report."""
-    from .widgets.star_view import StarView
-
-    try:
-        StarView(root).prepare()
-    except (OSError, ValueError) as err:
-        log.warning("column stores of %s not prepared: %s", root, err)
-
-
 class DashboardServer:
     """A Voila process serving the dashboards for ``workspace`` at http://127.0.0.1:``port``/.
 
@@ -230,7 +218,6 @@ class DashboardServer:
         """Start Voila (returns at once; see :meth:`wait_until_ready`)."""
         if self.process is not None:
             raise ValueError("this server is already started")
-        prepare_columns(self.workspace.root)
         env = dict(os.environ, **{WORKSPACE_ENV: str(self.workspace.root)})
         command = [sys.executable, "-m", "latentexplorer.voila_app", str(self.dashboard_dir), "--no-browser",
                    f"--port={self.port}", f"--Voila.ip={HOST}", "--strip_sources=True", "--show_tracebacks=False",

@@ -18,9 +18,6 @@ import logging
 import numpy as np
 from astropy.table import Table
 
-from ..io.columns import read_columns, source_fingerprint, write_columns
-from ..io.latent import LatentSet
-from ..io.pairs import PairsSet
 from ..io.seismic import TARGET_KEYS
 from ..io.spectra_files import spectra_by_id
 from ..match import match_ids
@@ -29,18 +26,11 @@ from ..seismo import excess_deltanu
 from ..selection import OOD_FLAGS, table_column
 from ..workspace import Workspace
 
-__all__ = ["StarView", "LABELS", "DISPLAY_LIMIT", "COLUMNS_DIRECTORY", "ALIGNED_PRODUCTS"]
+__all__ = ["StarView", "LABELS", "DISPLAY_LIMIT"]
 
 #: Most stars a dashboard scatter plot draws (:meth:`StarView.display_rows`): beyond this a page grows slow
 #: to send and to pan.
 DISPLAY_LIMIT = 20_000
-
-#: Where a workspace keeps the column stores of its encoded stars (:mod:`latentexplorer.io.columns`): every
-#: dashboard kernel memory-maps the same files, so the survey sits in memory once however many pages are open.
-COLUMNS_DIRECTORY = "columns"
-
-#: The products :meth:`StarView.aligned` gives one row per encoded star of.
-ALIGNED_PRODUCTS = ("allstar", "seismic", "truth", "catalog", "orbits")
 
 logger = logging.getLogger(__name__)
 
@@ -78,69 +68,14 @@ class StarView:
         self.workspace = Workspace.of(workspace)
         self._aligned_tables = {}
 
-    def _stored(self, name: str, sources: list, build) -> Table:
-        """Table ``name`` from its column store ``WORKSPACE/columns/NAME/``, memory-mapped (shared by every
-        process that reads it); ``build()`` makes it, and it is stored first, when the store is absent or was
-        made from other versions of ``sources`` (paths). A workspace this process cannot write keeps the table
-        in this process's memory instead."""
-        fingerprints = [source_fingerprint(path) for path in sources]
-        directory = self.workspace.root / COLUMNS_DIRECTORY / name
-        stored = read_columns(directory, fingerprints)
-        if stored is None:
-            table = build()
-            units = {c: str(table[c].unit) for c in table.colnames if getattr(table[c], "unit", None) is not None}
-            try:
-                write_columns(directory, {c: table[c] for c in table.colnames}, fingerprints, units)
-            except OSError as err:
-                logger.info("%s: kept in memory (%s)", directory, err)
-                return table
-            stored = read_columns(directory, fingerprints)
-        columns, units = stored
-        table = Table(columns, copy=False)
-        for column, unit in units.items():
-            if unit is not None:
-                table[column].unit = unit
-        return table
-
-    def prepare(self) -> StarView:
-        """Make (or refresh) the column stores of the encoded stars and of every product the workspace has, so
-        dashboard kernels only map them (``latentexplorer serve`` calls this before any kernel starts). Returns
-        self."""
-        len(self)
-        if self.workspace.has("pairs"):
-            self.pairs  # noqa: B018 — stored on first use
-        for name in ALIGNED_PRODUCTS:
-            if self.workspace.has(name):
-                self.aligned(name)
-        return self
-
     def __repr__(self) -> str:
         return f"StarView({str(self.workspace.root)!r})"
-
-    @functools.cached_property
-    def pairs(self) -> PairsSet:
-        """The training pairs without their spectra (:meth:`Workspace.pair_spectra` reads those on demand):
-        APOGEE_ID, KIC, log PSDs, ν_max, evolutionary state and the frequency grid, memory-mapped from the pairs'
-        column stores. MissingProduct without pairs.h5."""
-        ws = self.workspace
-        source = [ws.require("pairs")]
-
-        def build() -> Table:
-            p = ws.pairs
-            return Table({"APOGEE_ID": p.apogee_id, "KIC": p.kic, "log_psd": p.log_psd, "numax": p.numax,
-                          "evolstate": p.evolstate})
-
-        stars = self._stored("pairs", source, build)
-        grid = self._stored("pairs_frequency", source, lambda: Table({"frequency": ws.pairs.frequency}))
-        return PairsSet(*(np.asarray(stars[c]) for c in ("APOGEE_ID", "KIC")), None,
-                        *(np.asarray(stars[c]) for c in ("log_psd", "numax", "evolstate")),
-                        np.asarray(grid["frequency"]))
 
     # --- one star at a time ----------------------------------------------------------------------
     def _pair_row(self, apogee_id: str) -> int:
         """The star's row in pairs.h5, −1 where it is not a pair (or the workspace has no pairs)."""
         ws = self.workspace
-        return int(match_ids(np.array([apogee_id]), self.pairs.apogee_id)[0]) if ws.has("pairs") else -1
+        return int(match_ids(np.array([apogee_id]), ws.pairs.apogee_id)[0]) if ws.has("pairs") else -1
 
     def spectrum(self, apogee_id: str) -> np.ndarray | None:
         """The star's continuum-normalised spectrum (7514,) float32, from pairs.h5 or the survey's spectra
@@ -162,7 +97,7 @@ class StarView:
         apogee_id = str(apogee_id).strip()
         row = self._pair_row(apogee_id)
         if row >= 0:
-            return PowerSpectrum(self.pairs.frequency, self.pairs.log_psd[row], label=apogee_id)
+            return PowerSpectrum(ws.pairs.frequency, ws.pairs.log_psd[row], label=apogee_id)
         if ws.has("psd") and ws.has("seismic"):
             where = int(match_ids(np.array([apogee_id]), ws.seismic["APOGEE_ID"])[0])
             for key in (k for k in TARGET_KEYS if where >= 0 and k in ws.seismic.colnames):
@@ -177,52 +112,43 @@ class StarView:
         standard deviation are its catalog ``Age`` and ``Age_Error`` (the same computation,
         :meth:`latentexplorer.ages.model.AgeModel.posterior`); NaN where it gets no age.
 
-        Raises MissingProduct without allStar, latent.h5 or forest/; ValueError for a star that is not encoded."""
-        from ..ages.inputs import age_inputs
-
-        row = self.index_of(apogee_id)
-        one = [row]
-        latent = LatentSet(self.apogee_id[one], self.z_mean[one], self.z_std[one], np.zeros(1, np.int32))
-        inputs = age_inputs(self.aligned("allstar")[one], latent)
-        return 10.0 ** self.workspace.age_model.posterior(inputs)[0]
+        Raises MissingProduct without allStar, latent.h5 or forest/; ValueError for an unknown star."""
+        ws = self.workspace
+        inputs = ws.age_inputs
+        row = int(match_ids(np.array([str(apogee_id).strip()]), inputs.apogee_id)[0])
+        if row < 0:
+            raise ValueError(f"no star {str(apogee_id).strip()!r} in {ws.paths.allstar}")
+        return 10.0 ** ws.age_model.posterior(inputs.take([row]))[0]
 
     # --- the encoded stars -----------------------------------------------------------------------
     @functools.cached_property
-    def _stars(self) -> Table:
-        """The encoded stars (APOGEE_ID, z_mean, z_std), from their column store."""
-        ws = self.workspace
-
-        def build() -> Table:
-            latent = ws.latent
-            good = np.isfinite(latent.z_mean).all(axis=1)
-            if not good.all():
-                logger.info("%d stars without a latent position left out", (~good).sum())
-            return Table({"APOGEE_ID": latent.apogee_id[good], "z_mean": latent.z_mean[good],
-                          "z_std": latent.z_std[good]})
-
-        return self._stored("encoded", [ws.require("latent")], build)
+    def _encoded(self) -> np.ndarray:
+        good = np.isfinite(self.workspace.latent.z_mean).all(axis=1)
+        if not good.all():
+            logger.info("%d stars without a latent position left out", (~good).sum())
+        return np.flatnonzero(good)
 
     @property
     def apogee_id(self) -> np.ndarray:
-        """(N,) str: the stars of latent.h5 with a finite latent mean, in file order (memory-mapped)."""
-        return np.asarray(self._stars["APOGEE_ID"])
+        """(N,) str: the stars of latent.h5 with a finite latent mean, in file order."""
+        return self.workspace.latent.apogee_id[self._encoded]
 
     @property
     def z_mean(self) -> np.ndarray:
-        """(N, latent_dim) float32 latent means of :attr:`apogee_id` (memory-mapped)."""
-        return np.asarray(self._stars["z_mean"])
+        """(N, latent_dim) float32 latent means of :attr:`apogee_id`."""
+        return self.workspace.latent.z_mean[self._encoded]
 
     @property
     def z_std(self) -> np.ndarray:
-        """(N, latent_dim) float32 latent standard deviations of :attr:`apogee_id` (memory-mapped)."""
-        return np.asarray(self._stars["z_std"])
+        """(N, latent_dim) float32 latent standard deviations of :attr:`apogee_id`."""
+        return self.workspace.latent.z_std[self._encoded]
 
     @property
     def latent_dim(self) -> int:
-        return self.z_mean.shape[1]
+        return self.workspace.latent.latent_dim
 
     def __len__(self) -> int:
-        return len(self._stars)
+        return self._encoded.size
 
     def index_of(self, apogee_id: str) -> int:
         """Row of ``apogee_id`` among the encoded stars (blanks ignored); ValueError naming it if absent."""
@@ -254,14 +180,11 @@ class StarView:
 
     def aligned(self, name: str) -> Table:
         """Product ``name`` ('allstar', 'seismic', 'truth', 'catalog', 'orbits') with one row per encoded
-        star (NaN, −1 or "" where a star is absent), its columns memory-mapped from the product's column store
-        (made on first use)."""
-        if name not in ALIGNED_PRODUCTS:
-            raise ValueError(f"cannot align {name!r}: choose {', '.join(ALIGNED_PRODUCTS)}")
+        star (NaN, −1 or "" where a star is absent); computed once."""
+        if name not in ("allstar", "seismic", "truth", "catalog", "orbits"):
+            raise ValueError(f"cannot align {name!r}: choose allstar, seismic, truth, catalog or orbits")
         if name not in self._aligned_tables:
-            ws = self.workspace
-            self._aligned_tables[name] = self._stored(name, [ws.require("latent"), ws.require(name)],
-                                                      lambda: _aligned(getattr(ws, name), self.apogee_id))
+            self._aligned_tables[name] = _aligned(getattr(self.workspace, name), self.apogee_id)
         return self._aligned_tables[name]
 
     def label(self, name: str) -> np.ndarray:
