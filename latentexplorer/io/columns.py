@@ -115,6 +115,7 @@ def read_columns(directory, sources: Mapping[str, Path]) -> Columns | None:
                              allow_pickle=False)
             if values.dtype.str != column["dtype"] or list(values.shape) != column["shape"]:
                 return None
+            values.flags.writeable = False  # an empty column is read, not mapped: read-only all the same
             arrays[name], units[name] = values, column["unit"]
     except (OSError, ValueError, KeyError, TypeError):  # missing, truncated or foreign: not a store to trust
         return None

@@ -136,7 +136,7 @@ class StarView:
         if not str(allstar["APOGEE_ID"][0]):
             raise ValueError(f"no star {str(apogee_id).strip()!r} in {ws.paths.allstar}")
         latent = LatentSet(self.apogee_id[[row]], self.z_mean[[row]], self.z_std[[row]], np.zeros(1, np.int32),
-                           str(self._stars["model_fingerprint"][()]))
+                           self._stars["model_fingerprint"].item())
         inputs = age_inputs(allstar, latent, names=(str(ws.paths.allstar), str(ws.paths.latent)))
         return 10.0 ** ws.age_model.posterior(inputs)[0]
 
@@ -239,8 +239,8 @@ class StarView:
 def prepare_columns(workspace) -> list[str]:
     """Build (or find fresh) every column store the dashboards read from the products ``workspace`` holds —
     ``stars``, ``stars.NAME`` for each of :data:`ALIGNED`, ``pairs``, ``psd`` — so the pages' kernels find
-    them made; returns the stores' names. A product that cannot be read is left to the page that reads it to
-    report (a warning here)."""
+    them made; returns the stores' names. A product that cannot be read, or a store that cannot be written, is
+    left to the page that reads it to report (a warning here)."""
     ws = Workspace(Workspace.of(workspace).root)  # its products are dropped on return
     view, ready = StarView(ws), []
     stores = [("stars", lambda: view._stars, "latent"),
@@ -251,7 +251,7 @@ def prepare_columns(workspace) -> list[str]:
             continue
         try:
             open_store()
-        except (FileNotFoundError, ValueError) as err:
+        except (OSError, ValueError) as err:  # e.g. a read-only workspace without its stores
             logger.warning("column store %s not made: %s", store, err)
             continue
         ready.append(store)
