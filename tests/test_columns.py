@@ -5,6 +5,8 @@ import json
 import mmap
 import os
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -134,3 +136,19 @@ def test_a_changed_product_rebuilds_its_store_for_the_next_view(workspace):
     os.utime(workspace / "orbits.fits", ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
     np.testing.assert_array_equal(StarView(workspace).aligned("orbits")["R"], before)
     assert manifest.stat().st_mtime_ns != built
+
+
+@pytest.mark.skipif(shutil.which("unshare") is None or subprocess.run(["unshare", "-Urm", "true"]).returncode != 0,
+                    reason="needs unshare (a private mount namespace) to mount read-only")
+def test_a_read_only_workspace_without_its_store_keeps_the_columns_in_memory(tmp_path):
+    (tmp_path / "product.dat").write_bytes(b"product")
+    script = ("import numpy as np; from latentexplorer.io.columns import column_store\n"
+              f"s = column_store({str(tmp_path / 'columns' / 'p')!r}, {{'p': {str(tmp_path / 'product.dat')!r}}}, "
+              "lambda: ({'x': np.arange(3.0)}, {}))\n"
+              "print(type(s['x']).__name__, s['x'].tolist())")
+    run = subprocess.run(["unshare", "-Urm", "sh", "-c", f"mount --bind {tmp_path} {tmp_path} && mount -o "
+                          f"remount,bind,ro {tmp_path} && {sys.executable} -c \"{script}\""],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split("\n")[-2] == "ndarray [0.0, 1.0, 2.0]" and "kept in this process's memory" in run.stderr
+    assert not (tmp_path / "columns").exists()

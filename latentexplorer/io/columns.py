@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -32,6 +33,8 @@ import numpy as np
 
 __all__ = ["COLUMNS_FORMAT", "COLUMNS_VERSION", "Columns", "fingerprint", "write_columns", "read_columns",
            "column_store"]
+
+logger = logging.getLogger(__name__)
 
 COLUMNS_FORMAT = "latentexplorer.columns"
 COLUMNS_VERSION = 1
@@ -122,6 +125,12 @@ def read_columns(directory, sources: Mapping[str, Path]) -> Columns | None:
     return Columns(directory, arrays, units)
 
 
+def _writable(directory: Path) -> bool:
+    """Whether this process can make or replace the store ``directory`` (its nearest existing folder is writable)."""
+    existing = next(path for path in (directory.parent, *directory.parent.parents) if path.exists())
+    return os.access(existing, os.W_OK)
+
+
 @contextlib.contextmanager
 def _store_lock(directory: Path):
     """An exclusive ``flock`` on ``.NAME.lock`` beside the store: one process builds it, the others wait."""
@@ -138,12 +147,17 @@ def column_store(directory, sources: Mapping[str, Path],
                  build: Callable[[], tuple[Mapping[str, np.ndarray], Mapping[str, str | None]]]) -> Columns:
     """The store ``directory`` made from ``sources``, memory-mapped: read as it is when it matches the sources,
     else rebuilt first from ``build()`` → (columns, units) under the store's lock (a process finding it
-    stale waits for the one rebuilding it). FileNotFoundError if a source is missing."""
+    stale waits for the one rebuilding it). Where the store cannot be written (a read-only workspace), the built
+    columns are kept in this process's memory instead (a warning). FileNotFoundError if a source is missing."""
     directory = Path(directory)
     fingerprint(sources)  # a missing source: FileNotFoundError before any lock or build
     store = read_columns(directory, sources)
     if store is not None:
         return store
+    if not _writable(directory):  # a read-only workspace without its store: this process keeps its own copy
+        logger.warning("%s cannot be written: the columns are kept in this process's memory", directory)
+        columns, units = build()
+        return Columns(directory, {name: np.asarray(values) for name, values in columns.items()}, dict(units))
     with _store_lock(directory):
         store = read_columns(directory, sources)  # built meanwhile by another process
         if store is None:
