@@ -2,7 +2,9 @@
 
 :class:`StarView` has one row per star of ``latent.h5`` with a finite latent mean, in file order
 (:attr:`~StarView.apogee_id`, :attr:`~StarView.z_mean`, :meth:`~StarView.aligned`, :meth:`~StarView.label`, …);
-stars absent from a product get NaN (numbers), −1 (integers) or "" (strings) there. Its per-star accessors
+stars absent from a product get NaN (numbers), −1 (integers) or "" (strings) there. These arrays are memory-mapped
+from the workspace's column stores (``columns/``, :mod:`latentexplorer.io.columns`; :func:`prepare_columns` makes
+them), so every dashboard kernel shares one copy of the survey. Its per-star accessors
 (:meth:`~StarView.spectrum`, :meth:`~StarView.observed_psd`, :meth:`~StarView.age_posterior`) read what the
 :class:`~latentexplorer.workspace.Workspace` holds for one star.
 
