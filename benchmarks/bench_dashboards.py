@@ -1,6 +1,7 @@
 """Dashboards as visitors meet them: page-ready cold and warm, kernel memory, and a concurrent load test.
 
     python -m benchmarks.bench_dashboards WORKSPACE [--sessions 20] [--skip-load]
+    python -m benchmarks.bench_dashboards WORKSPACE --memory [PER_DASHBOARD]
 
 Run against 127.0.0.1 only, in Debian's chromium (Playwright). For each dashboard:
 
@@ -14,6 +15,10 @@ Run against 127.0.0.1 only, in Debian's chromium (Playwright). For each dashboar
 Load test: a server sized ``--workshop SESSIONS``, then SESSIONS concurrent browser sessions spread over the
 four dashboards: page-ready p50/p95, failed sessions, total RSS of Voila and its kernels, and slider latency
 (latent explorer pages: slider drag until the decoded PSD changes in the page) under that load.
+``--memory``: on a server without pools, RSS, PSS and private memory (``/proc/PID/smaps_rollup``) of one page
+kernel per dashboard once its page has drawn, and of Voila; then PER_DASHBOARD pages of each dashboard open at
+once (40 kernels by default) and their PSS in all — the figures ``serve --workshop`` expects
+(``latentexplorer.serve.KERNEL_PSS_MB``).
 Medians and percentiles are printed; nothing is asserted.
 """
 
@@ -175,14 +180,86 @@ async def load_test(workspace, sessions: int) -> None:
             await browser.close()
 
 
+def smaps_mb(pid: int) -> dict:
+    """RSS, PSS and private (clean + dirty) memory of process ``pid`` in MB, from ``/proc/PID/smaps_rollup``."""
+    fields = {}
+    with open(f"/proc/{pid}/smaps_rollup") as rollup:
+        for line in rollup:
+            key, *value = line.split()
+            if key in ("Rss:", "Pss:", "Private_Clean:", "Private_Dirty:"):
+                fields[key[:-1]] = int(value[0]) / 1024
+    return {"rss": fields["Rss"], "pss": fields["Pss"], "private": fields["Private_Clean"] + fields["Private_Dirty"]}
+
+
+async def open_page_kernel(browser, server: DashboardServer, name: str) -> tuple[object, int]:
+    """Open dashboard ``name`` in a new page of ``browser``; returns the page and the pid of the kernel it took
+    (the server runs no preheated pool: the page's kernel is the one new kernel)."""
+    before = set(server.kernel_pids())
+    page, _ = await open_page(browser, server.url(name), name)
+    await asyncio.sleep(1.0)
+    new = set(server.kernel_pids()) - before
+    if len(new) != 1:
+        raise RuntimeError(f"{name}: expected one new kernel, found {sorted(new)}")
+    return page, new.pop()
+
+
+async def kernel_memory(workspace, per_dashboard: int) -> None:
+    """Memory of the page kernels (``--memory``): one page per dashboard, then ``per_dashboard`` pages of each
+    open at once; RSS, PSS and private memory of each kernel and of Voila (``/proc/PID/smaps_rollup``)."""
+    from playwright.async_api import async_playwright
+
+    n = per_dashboard * len(DASHBOARDS)
+    sizing = ServerSizing(pool_size=0, cull_idle_s=3600, max_kernels=n + 4)
+    with DashboardServer(workspace, port=0, sizing=sizing) as server:
+        server.wait_until_ready(300)
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            pages, kernels = [], {name: [] for name in DASHBOARDS}
+            print(f"{'process':<26} {'RSS MB':>7} {'PSS MB':>7} {'private MB':>10}")
+            for name in DASHBOARDS:  # one kernel per dashboard, measured once its page has drawn
+                page, pid = await open_page_kernel(browser, server, name)
+                pages.append(page)
+                kernels[name].append(pid)
+                m = smaps_mb(pid)
+                print(f"{name + ' kernel':<26} {m['rss']:>7.0f} {m['pss']:>7.0f} {m['private']:>10.0f}", flush=True)
+            m = smaps_mb(server.process.pid)
+            print(f"{'Voila':<26} {m['rss']:>7.0f} {m['pss']:>7.0f} {m['private']:>10.0f}", flush=True)
+            for _ in range(per_dashboard - 1):
+                for name in DASHBOARDS:
+                    page, pid = await open_page_kernel(browser, server, name)
+                    pages.append(page)
+                    kernels[name].append(pid)
+            await asyncio.sleep(2.0)
+            print(f"\n{n} page kernels open at once ({per_dashboard} per dashboard):")
+            print(f"{'dashboard':<26} {'mean PSS MB':>11} {'mean private MB':>15}")
+            total = 0.0
+            for name, pids in kernels.items():
+                memory = [smaps_mb(pid) for pid in pids]
+                total += sum(m["pss"] for m in memory)
+                print(f"{name:<26} {statistics.mean(m['pss'] for m in memory):>11.0f} "
+                      f"{statistics.mean(m['private'] for m in memory):>15.0f}")
+            voila = smaps_mb(server.process.pid)["pss"]
+            print(f"total PSS of the {n} kernels: {total / 1024:.2f} GB; with Voila ({voila:.0f} MB): "
+                  f"{(total + voila) / 1024:.2f} GB; 80 kernels at this mean: {80 * total / n / 1024:.1f} GB", flush=True)
+            for page in pages:
+                await page.close()
+            await browser.close()
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("workspace", help="a built workspace (e.g. from `latentexplorer demo --build-only`)")
     parser.add_argument("--sessions", type=int, default=20, help="concurrent sessions of the load test")
     parser.add_argument("--skip-load", action="store_true", help="only the single-page timings")
     parser.add_argument("--skip-pages", action="store_true", help="only the load test")
+    parser.add_argument("--memory", type=int, nargs="?", const=10, default=None, metavar="PER_DASHBOARD",
+                        help="only the page kernels' memory: one per dashboard, then PER_DASHBOARD (default 10) of "
+                             "each open at once")
     args = parser.parse_args(argv)
     print(f"machine: {psutil.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GB")
+    if args.memory is not None:
+        asyncio.run(kernel_memory(args.workspace, args.memory))
+        return
     if not args.skip_pages:
         asyncio.run(single_pages(args.workspace))
     if not args.skip_load:

@@ -30,7 +30,7 @@ command -v uv >/dev/null || python -m pip install --quiet --no-cache-dir uv
 uv pip install --quiet --compile-bytecode --python "$python" -c "$source_dir/requirements-lock.txt" "$source_dir"
 
 python -m latentexplorer demo --build-only --size "$size" --workspace "$prefix/demo"
-python -c 'import sys; from latentexplorer.widgets.star_view import StarView; StarView(sys.argv[1]).prepare()' \
+python -c 'import sys; from latentexplorer.widgets.star_view import prepare_columns; prepare_columns(sys.argv[1])' \
        "$prefix/demo"
 
 mkdir -p "$prefix/dashboards"

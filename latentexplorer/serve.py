@@ -52,16 +52,21 @@ from .workspace import WorkspacePaths
 
 log = logging.getLogger(__name__)
 
-__all__ = ["DASHBOARDS", "DASHBOARD_DIR", "HOST", "ServerSizing", "DashboardServer", "allowed_host_names", "serve"]
+__all__ = ["DASHBOARDS", "DASHBOARD_DIR", "HOST", "ServerSizing", "DashboardServer", "allowed_host_names", "serve",
+           "workshop_memory"]
 
 HOST = "127.0.0.1"
 #: The dashboards, in the order they are listed.
 DASHBOARDS = ("latent_explorer", "star_inspector", "jacobian_view", "disk_map")
 #: Where the dashboard notebooks live (package data: ``latentexplorer/dashboards/``).
 DASHBOARD_DIR = Path(__file__).resolve().parent / "dashboards"
-#: Memory of one dashboard kernel on the demo workspace (RSS, measured by benchmarks/bench_dashboards.py),
-#: for the workshop sizing printed by ``serve --workshop``.
-KERNEL_MB = 220
+#: Memory (PSS, MB) of one page kernel per dashboard and of Voila, for the memory ``serve --workshop`` expects:
+#: measured with 40 page kernels at once on the default demo (200,000 stars) by ``python -m
+#: benchmarks.bench_dashboards WORKSPACE --memory`` (2026-12-05, 2-core 24 GB x86-64 Linux, Debian chromium).
+KERNEL_PSS_MB = {"latent_explorer": 128, "star_inspector": 134, "jacobian_view": 141, "disk_map": 150}
+VOILA_PSS_MB = 236
+#: Where to go when a workshop outgrows one machine.
+BEYOND_ONE_MACHINE = 'deploy/README.md and the README section "Workshops beyond one machine"'
 #: Page kernels one visitor may hold: every dashboard open, each once more while a reloaded page's old kernel
 #: is being freed. The kernel caps are this many per visitor.
 KERNELS_PER_VISITOR = 2 * len(DASHBOARDS)
@@ -122,6 +127,28 @@ class ServerSizing:
             options += ["--preheat_kernel=True", f"--pool_size={int(self.pool_size)}",
                         f"--VoilaKernelManager.fill_delay={float(self.fill_delay_s)}"]
         return options
+
+
+def workshop_memory(visitors: int, sizing: ServerSizing, available_bytes: int | None = None) -> str:
+    """What ``serve --workshop VISITORS`` says about memory: every visitor on all four dashboards plus the
+    preheated pools (:data:`KERNEL_PSS_MB` each) and Voila (:data:`VOILA_PSS_MB`), against ``available_bytes``
+    (default: this machine's available memory, ``psutil.virtual_memory().available``); past it, where to go
+    (:data:`BEYOND_ONE_MACHINE`)."""
+    import psutil
+
+    available = psutil.virtual_memory().available if available_bytes is None else int(available_bytes)
+    per_visitor = sum(KERNEL_PSS_MB.values())
+    expected = VOILA_PSS_MB + (sizing.pool_size + visitors) * per_visitor
+    line = (f"workshop of {visitors}: {sizing.pool_size} preheated kernel(s) per dashboard; with everyone on all "
+            f"four dashboards, {sizing.kernels(visitors)} kernels and Voila ≈ {expected / 1024:.1f} GB "
+            f"({per_visitor} MB per person, as measured on the 200,000-star demo: {', '.join(f'{n} {mb}' for n, mb in KERNEL_PSS_MB.items())} MB; "
+            f"Voila {VOILA_PSS_MB} MB) of the {available / 2**30:.1f} GB available here; pages beyond "
+            f"{sizing.max_kernels} kernels are refused")
+    if expected * 2**20 <= available:
+        return line
+    fits = max(0, int((available / 2**20 - VOILA_PSS_MB) // per_visitor) - sizing.pool_size)
+    return (f"{line}\nthat is more than this machine holds (about {fits} people fit here): serve the rest from "
+            f"JupyterHub or Binder, see {BEYOND_ONE_MACHINE}")
 
 
 def allowed_host_names(names) -> tuple[str, ...]:
@@ -218,6 +245,9 @@ class DashboardServer:
         """Start Voila (returns at once; see :meth:`wait_until_ready`)."""
         if self.process is not None:
             raise ValueError("this server is already started")
+        from .widgets.star_view import prepare_columns
+
+        log.info("column stores ready: %s", ", ".join(prepare_columns(self.workspace.root)))  # before any kernel
         env = dict(os.environ, **{WORKSPACE_ENV: str(self.workspace.root)})
         command = [sys.executable, "-m", "latentexplorer.voila_app", str(self.dashboard_dir), "--no-browser",
                    f"--port={self.port}", f"--Voila.ip={HOST}", "--strip_sources=True", "--show_tracebacks=False",

@@ -35,7 +35,8 @@ class WorkspacePaths:
     """Paths of a workspace rooted at ``root``.
 
     survey/ (allStar.fits, seismic.fits, spectra.h5 or apStar/, kepler/), truth.fits (mock only),
-    psd.h5, pairs.h5, model/, latent.h5, forest/, catalog.fits (+ catalog.csv.gz), orbits.fits, report/.
+    psd.h5, pairs.h5, model/, latent.h5, forest/, catalog.fits (+ catalog.csv.gz), orbits.fits, report/;
+    columns/ (the column stores the dashboards memory-map, :mod:`latentexplorer.io.columns`).
     """
 
     root: Path
@@ -57,6 +58,7 @@ class WorkspacePaths:
     catalog_csv = property(lambda self: self.root / "catalog.csv.gz")
     orbits = property(lambda self: self.root / "orbits.fits")
     report = property(lambda self: self.root / "report")
+    columns = property(lambda self: self.root / "columns")
 
     @property
     def spectra(self) -> Path:
@@ -87,6 +89,11 @@ PRODUCT_COMMANDS = {
     "catalog": "latentexplorer catalog",
     "orbits": "latentexplorer orbits",
 }
+
+
+#: The fields of each product :meth:`Workspace.columns` keeps as a column store (KIC, TIC, APOGEE_ID upper case).
+_COLUMN_FIELDS = {"pairs": ("apogee_id", "kic", "log_psd", "numax", "evolstate", "frequency"),
+                  "psd": ("target_id", "kic", "tic", "frequency", "log_psd", "flags")}
 
 
 class MissingProduct(FileNotFoundError):
@@ -203,6 +210,25 @@ class Workspace:
         out = np.empty_like(spectra)
         out[order] = spectra
         return out
+
+    def columns(self, name: str):
+        """The per-star arrays of product ``name`` ("pairs": APOGEE_ID, KIC, log_psd (n, k) float32, numax μHz,
+        evolstate, frequency (k,) μHz — spectra stay in pairs.h5 (:meth:`pair_spectra`); "psd": target_id, KIC,
+        TIC, frequency (k,) μHz, log_psd (n, k) float32, flags) as read-only memory-mapped arrays
+        (:class:`~latentexplorer.io.columns.Columns` of the store ``columns/NAME/``, rebuilt from the product
+        when that changed): every process reading them shares one copy. MissingProduct without the product."""
+        from .io.columns import column_store
+
+        if name not in _COLUMN_FIELDS:
+            raise ValueError(f"no column store of {name!r}: choose {', '.join(_COLUMN_FIELDS)}")
+
+        def build():
+            product = getattr(Workspace(self.root), name)  # read by a Workspace dropped once the store is written
+            values = {field: np.asarray(getattr(product, field)) for field in _COLUMN_FIELDS[name]}
+            return {field.upper() if field in ("kic", "tic", "apogee_id") else field:
+                    column.astype(str) if column.dtype.kind == "O" else column for field, column in values.items()}, {}
+
+        return column_store(self.paths.columns / name, {name: self.require(name)}, build)
 
     @functools.cached_property
     def model(self):

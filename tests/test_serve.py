@@ -245,3 +245,15 @@ def test_closing_or_reloading_pages_frees_their_kernels():
         while len(server.kernel_pids()) > pool and time.monotonic() < deadline:
             time.sleep(1)
         assert len(server.kernel_pids()) == pool
+
+
+def test_workshop_memory_says_what_to_expect_and_where_to_go_past_the_machine():
+    from latentexplorer.serve import KERNEL_PSS_MB, VOILA_PSS_MB, workshop_memory
+
+    sizing = ServerSizing.for_workshop(30)
+    expected_mb = VOILA_PSS_MB + (sizing.pool_size + 30) * sum(KERNEL_PSS_MB.values())
+    roomy = workshop_memory(30, sizing, available_bytes=2 * expected_mb * 2**20)
+    assert f"≈ {expected_mb / 1024:.1f} GB" in roomy and "152 kernels" in roomy and "deploy/README.md" not in roomy
+    small = workshop_memory(30, sizing, available_bytes=4 * 2**30)
+    assert small.startswith(roomy.split(" of the ")[0]) and "more than this machine holds" in small
+    assert 'deploy/README.md and the README section "Workshops beyond one machine"' in small

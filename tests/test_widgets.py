@@ -240,3 +240,28 @@ def test_element_windows_appear_when_chosen(jacobians):
     assert renderer.visible and list(renderer.data_source.data["left"]) == list(starts)
     jacobians.elements.value = ()
     assert not renderer.visible
+
+
+@pytest.mark.parametrize("app", ["latent_explorer", "star_inspector", "jacobian_view", "disk_map"])
+def test_a_page_imports_its_own_code_only_and_holds_mapped_stars(app):
+    """What a dashboard's kernel runs, in a fresh interpreter: no other page's module, no TensorFlow, Keras,
+    scikit-learn, galpy, pandas or matplotlib, and the per-star arrays it draws from memory-mapped."""
+    import subprocess
+    import sys
+
+    script = (f"import sys, numpy as np, latentexplorer.widgets as lw\n"
+              f"from latentexplorer.widgets.star_view import StarView\n"
+              f"lw.{app}_app({str(tiny_workspace())!r})\n"
+              "print(' '.join(sorted(m for m in sys.modules if m.startswith('latentexplorer.widgets.'))))\n"
+              "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))\n"
+              f"print(isinstance(StarView({str(tiny_workspace())!r}).z_mean, np.memmap))")
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    widgets, top, mapped = run.stdout.splitlines()[-3:]
+    others = {f"latentexplorer.widgets.{name}" for name in ("latent_explorer", "star_inspector", "jacobian_view",
+                                                              "disk_map")} - {f"latentexplorer.widgets.{app}"}
+    if app == "star_inspector":
+        others.discard("latentexplorer.widgets.latent_explorer")  # its scatter helpers
+    assert f"latentexplorer.widgets.{app}" in widgets.split() and not others & set(widgets.split())
+    assert not set(top.split()) & {"tensorflow", "keras", "sklearn", "galpy", "pandas", "matplotlib"}
+    assert mapped == "True"

@@ -59,6 +59,9 @@ def run(args) -> int:
                                 train=args.train, overwrite=args.overwrite)
     print(f"built {len(done)} stage(s) in {time.perf_counter() - start:.1f} s"
           if done else "all stages already built (cached)")
+    from ..widgets.star_view import prepare_columns
+
+    prepare_columns(workspace)  # the dashboards' column stores, made once here rather than by a page's kernel
     if args.build_only:
         return 0
     from .serve import serve_from

@@ -56,7 +56,7 @@ def sizing_from(args):
     """The :class:`~latentexplorer.serve.ServerSizing` the options ask for; ValueError for bad values."""
     from dataclasses import replace
 
-    from ..serve import KERNEL_MB, ServerSizing
+    from ..serve import ServerSizing, workshop_memory
 
     sizing = ServerSizing() if args.workshop is None else ServerSizing.for_workshop(args.workshop)
     if args.pool_size is not None:
@@ -74,11 +74,7 @@ def sizing_from(args):
                 raise ValueError(f"--{cap.replace('_', '-')} must be ≥ 1, got {value}")
             sizing = replace(sizing, **{cap: value})
     if args.workshop is not None:
-        kernels = sizing.kernels(args.workshop)
-        print(f"workshop of {args.workshop}: {sizing.pool_size} preheated kernel(s) per dashboard; with everyone "
-              f"on all four dashboards, {kernels} kernels ≈ {kernels * KERNEL_MB / 1024:.1f} GB "
-              f"(~{KERNEL_MB} MB each, {4 * KERNEL_MB / 1024:.1f} GB per person); pages beyond "
-              f"{sizing.max_kernels} kernels are refused", flush=True)
+        print(workshop_memory(args.workshop, sizing), flush=True)
     return sizing
 
 

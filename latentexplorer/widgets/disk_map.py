@@ -91,8 +91,8 @@ class DiskMap:
         self.R, self.z = table_column(orb, "R"), table_column(orb, "z")
         self.feh, self.alpha_m = table_column(star, "FE_H"), table_column(star, "ALPHA_M")
         self.logg, self.snr = table_column(star, "LOGG"), table_column(star, "SNREV")
-        self.starflag = np.asarray(star["STARFLAG"]).astype(np.int64)
-        self.aspcapflag = np.asarray(star["ASPCAPFLAG"]).astype(np.int64)
+        self.starflag = np.asarray(star["STARFLAG"], dtype=np.int64)  # the mapped column itself when int64
+        self.aspcapflag = np.asarray(star["ASPCAPFLAG"], dtype=np.int64)
         self.high_alpha = galaxy.is_high_alpha(self.feh, self.alpha_m)
         self.orbit_star = ""
         # a mock survey's true ages of the same stars: the truth view (a real survey has none)

@@ -63,11 +63,11 @@ class JacobianView:
 
     def __init__(self, data: Workspace, max_stars: int = 64, seed: int = 0):
         data.require("pairs")
-        self.data, self.model, self.pairs = data, data.engine, data.pairs
+        self.data, self.model, self.pairs = data, data.engine, data.columns("pairs")
         self.max_stars, self.seed = int(max_stars), int(seed)
         self._cache: dict[tuple, tuple[np.ndarray, np.ndarray, int]] = {}
-        lo, hi = np.nanmin(self.pairs.numax), np.nanmax(self.pairs.numax)
-        self.dimension = w.Dropdown(options=[(f"z{i}", i) for i in range(data.latent.latent_dim)], value=0,
+        lo, hi = np.nanmin(self.pairs["numax"]), np.nanmax(self.pairs["numax"])
+        self.dimension = w.Dropdown(options=[(f"z{i}", i) for i in range(self.model.latent_dim)], value=0,
                                     description="latent", layout=w.Layout(width="150px"))
         self.state = w.ToggleButtons(options=STATES, value="all", description="state")
         self.numax_range = w.FloatRangeSlider(value=(float(lo), float(hi)), min=float(lo), max=float(hi),
@@ -115,9 +115,9 @@ class JacobianView:
         if state not in STATES:
             raise ValueError(f"state must be one of {STATES}, got {state!r}")
         lo, hi = numax_range
-        keep = (self.pairs.numax >= lo) & (self.pairs.numax <= hi)
+        keep = (self.pairs["numax"] >= lo) & (self.pairs["numax"] <= hi)
         if state != "all":
-            keep &= self.pairs.evolstate == state
+            keep &= self.pairs["evolstate"] == state
         return np.flatnonzero(keep)
 
     def group_jacobian(self, numax_range, state: str) -> tuple[np.ndarray, np.ndarray, int]:
@@ -131,7 +131,7 @@ class JacobianView:
             if rows.size > self.max_stars:
                 rows = np.sort(np.random.default_rng(self.seed).choice(rows, self.max_stars, replace=False))
             if rows.size == 0:
-                empty = np.full((self.data.latent.latent_dim, wavelength().size), np.nan, np.float32)
+                empty = np.full((self.model.latent_dim, wavelength().size), np.nan, np.float32)
                 self._cache[key] = (empty, empty, 0)
             else:
                 jac = self.model.jacobian(self.data.pair_spectra(rows))

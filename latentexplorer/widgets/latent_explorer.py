@@ -32,7 +32,7 @@ SLIDER_STEPS = 200  # steps across each slider's range
 
 def available_labels(view: StarView) -> dict[str, np.ndarray]:
     """The :data:`~latentexplorer.widgets.star_view.LABELS` the view's workspace can provide (some finite value),
-    name → (N,)."""
+    name → (N,) float (computed now: a component that keeps only the names holds none of them)."""
     out = {}
     for name in LABELS:
         try:
@@ -103,7 +103,7 @@ class LatentExplorer:
         self.data, self.model = data, data.engine
         self.view = view = StarView(data)
         self.rng = np.random.default_rng(seed)
-        self.labels = available_labels(view)
+        self.labels = tuple(available_labels(view))  # the names: a label's values are computed when drawn
         self.numax, self.nearest_id, self._holding = float("nan"), "", False
         z = view.z_mean
         lo, hi = z.min(axis=0).astype(float), z.max(axis=0).astype(float)
@@ -206,7 +206,7 @@ class LatentExplorer:
         rows, i, j = self.display_rows, self.x_dim.value, self.y_dim.value
         z = self.view.z_mean[rows]
         key = self.color_by.value
-        c = population_colours(self.view, self.labels[key] if key else np.full(len(self.view), np.nan), rows)
+        c = population_colours(self.view, self.view.label(key) if key else np.full(len(self.view), np.nan), rows)
         self.mapper.low, self.mapper.high = color_range(c)
         self.scatter_source.data = {"x": z[:, i], "y": z[:, j], "c": c, "APOGEE_ID": self.view.apogee_id[rows]}
         self.scatter_fig.xaxis.axis_label, self.scatter_fig.yaxis.axis_label = f"z{i}", f"z{j}"

@@ -94,7 +94,7 @@ class StarInspector:
     def __init__(self, data: Workspace, apogee_id: str | None = None):
         self.data, self.model = data, data.engine
         self.view = view = StarView(data)
-        suggestions = data.pairs.apogee_id if data.has("pairs") else view.apogee_id
+        suggestions = data.columns("pairs")["APOGEE_ID"] if data.has("pairs") else view.apogee_id
         self.picker = w.Combobox(options=tuple(suggestions[:MAX_SUGGESTIONS]), placeholder="APOGEE_ID",
                                  description="star", ensure_option=False, continuous_update=False)
         self.info = w.HTML()

@@ -2,7 +2,9 @@
 
 :class:`StarView` has one row per star of ``latent.h5`` with a finite latent mean, in file order
 (:attr:`~StarView.apogee_id`, :attr:`~StarView.z_mean`, :meth:`~StarView.aligned`, :meth:`~StarView.label`, …);
-stars absent from a product get NaN (numbers), −1 (integers) or "" (strings) there. Its per-star accessors
+stars absent from a product get NaN (numbers), −1 (integers) or "" (strings) there. These arrays are memory-mapped
+from the workspace's column stores (``columns/``, :mod:`latentexplorer.io.columns`; :func:`prepare_columns` makes
+them), so every dashboard kernel shares one copy of the survey. Its per-star accessors
 (:meth:`~StarView.spectrum`, :meth:`~StarView.observed_psd`, :meth:`~StarView.age_posterior`) read what the
 :class:`~latentexplorer.workspace.Workspace` holds for one star.
 
@@ -15,9 +17,11 @@ from __future__ import annotations
 import functools
 import logging
 
+import astropy.units as u
 import numpy as np
 from astropy.table import Table
 
+from ..io.columns import column_store
 from ..io.seismic import TARGET_KEYS
 from ..io.spectra_files import spectra_by_id
 from ..match import match_ids
@@ -26,11 +30,13 @@ from ..seismo import excess_deltanu
 from ..selection import OOD_FLAGS, table_column
 from ..workspace import Workspace
 
-__all__ = ["StarView", "LABELS", "DISPLAY_LIMIT"]
+__all__ = ["StarView", "LABELS", "DISPLAY_LIMIT", "ALIGNED", "prepare_columns"]
 
 #: Most stars a dashboard scatter plot draws (:meth:`StarView.display_rows`): beyond this a page grows slow
 #: to send and to pan.
 DISPLAY_LIMIT = 20_000
+#: The products :meth:`StarView.aligned` aligns to the encoded stars (each the column store ``columns/stars.NAME/``).
+ALIGNED = ("allstar", "seismic", "truth", "catalog", "orbits")
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +60,12 @@ def _aligned(table: Table, ids: np.ndarray) -> Table:
 class StarView:
     """The encoded stars of a workspace (see the module docstring).
 
+    Its per-star arrays are memory-mapped column stores under the workspace's ``columns/``
+    (:mod:`latentexplorer.io.columns`): ``stars/`` (APOGEE_ID, z_mean, z_std of the encoded stars) and
+    ``stars.NAME/`` (product NAME aligned to them), built from the products on first use or when a product
+    changed (:func:`prepare_columns` builds them all) — every kernel reading them shares one copy, and a view
+    copies nothing of them.
+
     Parameters
     ----------
     workspace : Workspace, str or Path
@@ -75,7 +87,7 @@ class StarView:
     def _pair_row(self, apogee_id: str) -> int:
         """The star's row in pairs.h5, −1 where it is not a pair (or the workspace has no pairs)."""
         ws = self.workspace
-        return int(match_ids(np.array([apogee_id]), ws.pairs.apogee_id)[0]) if ws.has("pairs") else -1
+        return int(match_ids(np.array([apogee_id]), ws.columns("pairs")["APOGEE_ID"])[0]) if ws.has("pairs") else -1
 
     def spectrum(self, apogee_id: str) -> np.ndarray | None:
         """The star's continuum-normalised spectrum (7514,) float32, from pairs.h5 or the survey's spectra
@@ -97,58 +109,77 @@ class StarView:
         apogee_id = str(apogee_id).strip()
         row = self._pair_row(apogee_id)
         if row >= 0:
-            return PowerSpectrum(ws.pairs.frequency, ws.pairs.log_psd[row], label=apogee_id)
+            pairs = ws.columns("pairs")
+            return PowerSpectrum(pairs["frequency"], pairs["log_psd"][row], label=apogee_id)
         if ws.has("psd") and ws.has("seismic"):
+            psd = ws.columns("psd")
             where = int(match_ids(np.array([apogee_id]), ws.seismic["APOGEE_ID"])[0])
             for key in (k for k in TARGET_KEYS if where >= 0 and k in ws.seismic.colnames):
                 star_key = int(ws.seismic[key][where])
-                row = int(match_ids(np.array([star_key]), getattr(ws.psd, key.lower()))[0]) if star_key > 0 else -1
-                if row >= 0 and np.isfinite(ws.psd.log_psd[row]).all():
-                    return PowerSpectrum(ws.psd.frequency, ws.psd.log_psd[row], label=apogee_id)
+                row = int(match_ids(np.array([star_key]), psd[key.upper()])[0]) if star_key > 0 else -1
+                if row >= 0 and np.isfinite(psd["log_psd"][row]).all():
+                    return PowerSpectrum(psd["frequency"], psd["log_psd"][row], label=apogee_id)
         return None
 
     def age_posterior(self, apogee_id: str) -> np.ndarray:
         """The age model's per-tree ages (Gyr), shape (n_trees,), for the star — the values whose mean and
         standard deviation are its catalog ``Age`` and ``Age_Error`` (the same computation,
-        :meth:`latentexplorer.ages.model.AgeModel.posterior`); NaN where it gets no age.
+        :meth:`latentexplorer.ages.model.AgeModel.posterior`, on the star's allStar row alone); NaN where it gets
+        no age.
 
-        Raises MissingProduct without allStar, latent.h5 or forest/; ValueError for an unknown star."""
+        Raises MissingProduct without allStar, latent.h5 or forest/; ValueError for a star that is not encoded
+        or not in the allStar file."""
+        from ..ages.inputs import age_inputs
+        from ..io.latent import LatentSet
+
         ws = self.workspace
-        inputs = ws.age_inputs
-        row = int(match_ids(np.array([str(apogee_id).strip()]), inputs.apogee_id)[0])
-        if row < 0:
+        row = self.index_of(apogee_id)
+        allstar = self.aligned("allstar")[[row]]
+        if not str(allstar["APOGEE_ID"][0]):
             raise ValueError(f"no star {str(apogee_id).strip()!r} in {ws.paths.allstar}")
-        return 10.0 ** ws.age_model.posterior(inputs.take([row]))[0]
+        latent = LatentSet(self.apogee_id[[row]], self.z_mean[[row]], self.z_std[[row]], np.zeros(1, np.int32),
+                           self._stars["model_fingerprint"].item())
+        inputs = age_inputs(allstar, latent, names=(str(ws.paths.allstar), str(ws.paths.latent)))
+        return 10.0 ** ws.age_model.posterior(inputs)[0]
 
     # --- the encoded stars -----------------------------------------------------------------------
     @functools.cached_property
-    def _encoded(self) -> np.ndarray:
-        good = np.isfinite(self.workspace.latent.z_mean).all(axis=1)
-        if not good.all():
-            logger.info("%d stars without a latent position left out", (~good).sum())
-        return np.flatnonzero(good)
+    def _stars(self):
+        """The column store ``columns/stars/``: APOGEE_ID, z_mean, z_std of the encoded stars, and the latent
+        file's model_fingerprint (0-d)."""
+        ws = self.workspace
+
+        def build():
+            latent = Workspace(ws.root).latent  # dropped once the store is written
+            good = np.isfinite(latent.z_mean).all(axis=1)
+            if not good.all():
+                logger.info("%d stars without a latent position left out", (~good).sum())
+            return {"APOGEE_ID": latent.apogee_id[good], "z_mean": latent.z_mean[good], "z_std": latent.z_std[good],
+                    "model_fingerprint": np.array(latent.model_fingerprint)}, {}
+
+        return column_store(ws.paths.columns / "stars", {"latent": ws.require("latent")}, build)
 
     @property
     def apogee_id(self) -> np.ndarray:
-        """(N,) str: the stars of latent.h5 with a finite latent mean, in file order."""
-        return self.workspace.latent.apogee_id[self._encoded]
+        """(N,) str: the stars of latent.h5 with a finite latent mean, in file order (memory-mapped)."""
+        return self._stars["APOGEE_ID"]
 
     @property
     def z_mean(self) -> np.ndarray:
-        """(N, latent_dim) float32 latent means of :attr:`apogee_id`."""
-        return self.workspace.latent.z_mean[self._encoded]
+        """(N, latent_dim) float32 latent means of :attr:`apogee_id` (memory-mapped)."""
+        return self._stars["z_mean"]
 
     @property
     def z_std(self) -> np.ndarray:
-        """(N, latent_dim) float32 latent standard deviations of :attr:`apogee_id`."""
-        return self.workspace.latent.z_std[self._encoded]
+        """(N, latent_dim) float32 latent standard deviations of :attr:`apogee_id` (memory-mapped)."""
+        return self._stars["z_std"]
 
     @property
     def latent_dim(self) -> int:
-        return self.workspace.latent.latent_dim
+        return self.z_mean.shape[1]
 
     def __len__(self) -> int:
-        return self._encoded.size
+        return len(self.apogee_id)
 
     def index_of(self, apogee_id: str) -> int:
         """Row of ``apogee_id`` among the encoded stars (blanks ignored); ValueError naming it if absent."""
@@ -179,12 +210,24 @@ class StarView:
         return (flag > 0) & ((flag & int(OOD_FLAGS)) != 0)  # −1: not in the catalog
 
     def aligned(self, name: str) -> Table:
-        """Product ``name`` ('allstar', 'seismic', 'truth', 'catalog', 'orbits') with one row per encoded
-        star (NaN, −1 or "" where a star is absent); computed once."""
-        if name not in ("allstar", "seismic", "truth", "catalog", "orbits"):
-            raise ValueError(f"cannot align {name!r}: choose allstar, seismic, truth, catalog or orbits")
+        """Product ``name`` (one of :data:`ALIGNED`) with one row per encoded star (NaN, −1 or "" where a star
+        is absent), units kept: a Table whose columns are the memory-mapped store ``columns/stars.NAME/``."""
+        if name not in ALIGNED:
+            raise ValueError(f"cannot align {name!r}: choose {', '.join(ALIGNED)}")
         if name not in self._aligned_tables:
-            self._aligned_tables[name] = _aligned(getattr(self.workspace, name), self.apogee_id)
+            ws = self.workspace
+
+            def build():
+                table = _aligned(getattr(Workspace(ws.root), name), np.asarray(self.apogee_id))
+                return ({c: np.asarray(table[c]) for c in table.colnames},
+                        {c: None if table[c].unit is None else table[c].unit.to_string() for c in table.colnames})
+
+            store = column_store(ws.paths.columns / f"stars.{name}",
+                                 {"latent": ws.require("latent"), name: ws.require(name)}, build)
+            table = Table(dict(store), copy=False)
+            for column, unit in store.units.items():
+                table[column].unit = None if unit is None else u.Unit(unit, parse_strict="silent")
+            self._aligned_tables[name] = table
         return self._aligned_tables[name]
 
     def label(self, name: str) -> np.ndarray:
@@ -193,6 +236,28 @@ class StarView:
         if name not in LABELS:
             raise ValueError(f"unknown label {name!r}; choose from {', '.join(LABELS)}")
         return LABELS[name][1](self)
+
+
+def prepare_columns(workspace) -> list[str]:
+    """Build (or find fresh) every column store the dashboards read from the products ``workspace`` holds —
+    ``stars``, ``stars.NAME`` for each of :data:`ALIGNED`, ``pairs``, ``psd`` — so the pages' kernels find
+    them made; returns the stores' names. A product that cannot be read, or a store that cannot be written, is
+    left to the page that reads it to report (a warning here)."""
+    ws = Workspace(Workspace.of(workspace).root)  # its products are dropped on return
+    view, ready = StarView(ws), []
+    stores = [("stars", lambda: view._stars, "latent"),
+              *((f"stars.{name}", functools.partial(view.aligned, name), name) for name in ALIGNED),
+              *((name, functools.partial(ws.columns, name), name) for name in ("pairs", "psd"))]
+    for store, open_store, product in stores:
+        if not (ws.has(product) and ws.has("latent")):
+            continue
+        try:
+            open_store()
+        except (OSError, ValueError) as err:  # e.g. a read-only workspace without its stores
+            logger.warning("column store %s not made: %s", store, err)
+            continue
+        ready.append(store)
+    return ready
 
 
 def _excess_deltanu(view: StarView) -> np.ndarray:
