@@ -1,6 +1,7 @@
-"""Dashboards as visitors meet them: page-ready cold and warm, kernel memory, and a concurrent load test.
+"""Dashboards as visitors meet them: page-ready cold and warm, kernel memory, and two load tests.
 
     python -m benchmarks.bench_dashboards WORKSPACE [--sessions 20] [--skip-load]
+    python -m benchmarks.bench_dashboards WORKSPACE --arrivals [--visitors 30 --over 120 --stay 180 --seed 0]
 
 Run against 127.0.0.1 only, in Debian's chromium (Playwright). For each dashboard:
 
@@ -14,6 +15,11 @@ Run against 127.0.0.1 only, in Debian's chromium (Playwright). For each dashboar
 Load test: a server sized ``--workshop SESSIONS``, then SESSIONS concurrent browser sessions spread over the
 four dashboards: page-ready p50/p95, failed sessions, total RSS of Voila and its kernels, and slider latency
 (latent explorer pages: slider drag until the decoded PSD changes in the page) under that load.
+
+Arrivals (``--arrivals``, :mod:`benchmarks.workshop_arrivals`): a workshop as it arrives — VISITORS people over
+OVER seconds (Poisson), two dashboards each, a slider moved or a star tapped every few seconds for STAY seconds,
+against a server sized ``--workshop VISITORS``, driven by a client that speaks Voila's websocket protocol:
+page-ready p50/p95, interaction round trips, failures, PSS of Voila and its kernels, CPU of server vs client.
 Medians and percentiles are printed; nothing is asserted.
 """
 
@@ -181,8 +187,23 @@ def main(argv=None) -> None:
     parser.add_argument("--sessions", type=int, default=20, help="concurrent sessions of the load test")
     parser.add_argument("--skip-load", action="store_true", help="only the single-page timings")
     parser.add_argument("--skip-pages", action="store_true", help="only the load test")
+    arrivals = parser.add_argument_group("arrivals", "the workshop arrivals load test (only it runs)")
+    arrivals.add_argument("--arrivals", action="store_true", help="run the arrivals load test")
+    arrivals.add_argument("--visitors", type=int, default=30, help="visitors (and the server's --workshop)")
+    arrivals.add_argument("--over", type=float, default=120.0, help="seconds over which they arrive")
+    arrivals.add_argument("--stay", type=float, default=180.0, help="seconds each stays, moving things")
+    arrivals.add_argument("--think", type=float, default=4.0, help="mean seconds between a visitor's moves")
+    arrivals.add_argument("--seed", type=int, default=0, help="seed of arrivals, dashboards and moves")
+    arrivals.add_argument("--min-free-gb", type=float, default=2.0,
+                          help="stop the run when the machine has less memory available")
     args = parser.parse_args(argv)
     print(f"machine: {psutil.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GB")
+    if args.arrivals:
+        from benchmarks import workshop_arrivals
+
+        workshop_arrivals.run(args.workspace, args.visitors, args.over, args.stay, args.seed, args.think,
+                              args.min_free_gb)
+        return
     if not args.skip_pages:
         asyncio.run(single_pages(args.workspace))
     if not args.skip_load:
