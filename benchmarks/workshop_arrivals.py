@@ -402,7 +402,7 @@ def percentile(values, q: float) -> float:
     return float(np.percentile(values, q)) if len(values) else float("nan")
 
 
-def report(results: Results, sampler: Sampler, client_cpu: float, visitors: int, pages: int, elapsed: float) -> None:
+def report(results: Results, sampler: Sampler, client_cpu: float, pages: int, elapsed: float) -> None:
     ready = [s for _, s in results.ready]
     moves = [s for _, s in results.interactions]
     failures = len(results.failed_pages) + len(results.timed_out)
@@ -411,7 +411,8 @@ def report(results: Results, sampler: Sampler, client_cpu: float, visitors: int,
     for name in DASHBOARDS:
         mine = [s for n, s in results.ready if n == name]
         if mine:
-            print(f"  {name:<16} {len(mine):>3} pages, p50 {percentile(mine, 50):.1f} s, p95 {percentile(mine, 95):.1f} s")
+            print(f"  {name:<16} {len(mine):>3} pages, p50 {percentile(mine, 50):.1f} s, "
+                  f"p95 {percentile(mine, 95):.1f} s")
     print(f"interactions: {len(moves)} answered, p50 {percentile(moves, 50) * 1e3:.0f} ms, p95 "
           f"{percentile(moves, 95) * 1e3:.0f} ms, max {max(moves, default=float('nan')) * 1e3:.0f} ms; "
           f"{results.unchanged} changed nothing   (goal: p95 ≤ {GOALS['interaction_p95_ms']:.0f} ms)")
@@ -471,4 +472,4 @@ def run(workspace, visitors: int = 30, over: float = 120.0, stay: float = 180.0,
         client_cpu = sum(me.cpu_times()[:2]) - client_start - sampler.thread_cpu
         if sampler.low_memory.is_set():
             print(f"STOPPED after {elapsed:.0f} s: the machine had less than {min_free_gb:.1f} GB available")
-        report(results, sampler, client_cpu, visitors, 2 * visitors, elapsed)
+        report(results, sampler, client_cpu, 2 * visitors, elapsed)
