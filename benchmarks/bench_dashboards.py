@@ -45,7 +45,22 @@ TIMEOUT_MS = 180_000
 
 
 def kernels_of(server: DashboardServer) -> list[psutil.Process]:
-    return [psutil.Process(pid) for pid in server.kernel_pids()]
+    """The server's kernels now (a child that exits while they are listed is left out)."""
+    kernels = []
+    for pid in server.kernel_pids():
+        try:
+            kernels.append(psutil.Process(pid))
+        except psutil.NoSuchProcess:
+            pass
+    return kernels
+
+
+def busy(process: psutil.Process) -> bool:
+    """Whether ``process`` uses more than 5 % of a core over 0.2 s (one that has exited is not)."""
+    try:
+        return process.cpu_percent(interval=0.2) >= 5
+    except psutil.Error:
+        return False
 
 
 def cpu_seconds(processes) -> float:
@@ -69,7 +84,7 @@ def wait_for_pool(server: DashboardServer, n: int, timeout: float = 600.0) -> fl
     start = time.perf_counter()
     while time.perf_counter() - start < timeout:
         kernels = kernels_of(server)
-        if len(kernels) >= n and all(k.cpu_percent(interval=0.2) < 5 for k in kernels):
+        if len(kernels) >= n and not any(busy(k) for k in kernels):
             return time.perf_counter() - start
         time.sleep(1)
     return float("nan")

@@ -42,7 +42,7 @@ import aiohttp
 import numpy as np
 import psutil
 
-from benchmarks.bench_dashboards import READY_SOURCE, wait_for_pool
+from benchmarks.bench_dashboards import READY_SOURCE, kernels_of, wait_for_pool
 from latentexplorer.serve import DASHBOARDS, DashboardServer, ServerSizing
 
 PROTOCOL = "v1.kernel.websocket.jupyter.org"
@@ -358,7 +358,7 @@ class Sampler(threading.Thread):
         self.low_memory = threading.Event()
 
     def processes(self) -> list[psutil.Process]:
-        return [psutil.Process(pid) for pid in [self.server.process.pid, *self.server.kernel_pids()]]
+        return [psutil.Process(self.server.process.pid), *kernels_of(self.server)]
 
     def sample_cpu(self) -> None:
         for proc in self.processes():
