@@ -1,7 +1,8 @@
-"""Dashboards as visitors meet them: page-ready cold and warm, kernel memory, and a concurrent load test.
+"""Dashboards as visitors meet them: page-ready cold and warm, kernel memory, and two load tests.
 
     python -m benchmarks.bench_dashboards WORKSPACE [--sessions 20] [--skip-load]
     python -m benchmarks.bench_dashboards WORKSPACE --memory [PER_DASHBOARD]
+    python -m benchmarks.bench_dashboards WORKSPACE --arrivals [--visitors 30 --over 120 --stay 180 --seed 0]
 
 Run against 127.0.0.1 only, in Debian's chromium (Playwright). For each dashboard:
 
@@ -19,6 +20,11 @@ four dashboards: page-ready p50/p95, failed sessions, total RSS of Voila and its
 kernel per dashboard once its page has drawn, and of Voila; then PER_DASHBOARD pages of each dashboard open at
 once (40 kernels by default) and their PSS in all — the figures ``serve --workshop`` expects
 (``latentexplorer.serve.KERNEL_PSS_MB``).
+
+Arrivals (``--arrivals``, :mod:`benchmarks.workshop_arrivals`): a workshop as it arrives — VISITORS people over
+OVER seconds (Poisson), two dashboards each, a slider moved or a star tapped every few seconds for STAY seconds,
+against a server sized ``--workshop VISITORS``, driven by a client that speaks Voila's websocket protocol:
+page-ready p50/p95, interaction round trips, failures, PSS of Voila and its kernels, CPU of server vs client.
 Medians and percentiles are printed; nothing is asserted.
 """
 
@@ -44,7 +50,22 @@ TIMEOUT_MS = 180_000
 
 
 def kernels_of(server: DashboardServer) -> list[psutil.Process]:
-    return [psutil.Process(pid) for pid in server.kernel_pids()]
+    """The server's kernels now (a child that exits while they are listed is left out)."""
+    kernels = []
+    for pid in server.kernel_pids():
+        try:
+            kernels.append(psutil.Process(pid))
+        except psutil.NoSuchProcess:
+            pass
+    return kernels
+
+
+def busy(process: psutil.Process) -> bool:
+    """Whether ``process`` uses more than 5 % of a core over 0.2 s (one that has exited is not)."""
+    try:
+        return process.cpu_percent(interval=0.2) >= 5
+    except psutil.Error:
+        return False
 
 
 def cpu_seconds(processes) -> float:
@@ -68,7 +89,7 @@ def wait_for_pool(server: DashboardServer, n: int, timeout: float = 600.0) -> fl
     start = time.perf_counter()
     while time.perf_counter() - start < timeout:
         kernels = kernels_of(server)
-        if len(kernels) >= n and all(k.cpu_percent(interval=0.2) < 5 for k in kernels):
+        if len(kernels) >= n and not any(busy(k) for k in kernels):
             return time.perf_counter() - start
         time.sleep(1)
     return float("nan")
@@ -255,10 +276,25 @@ def main(argv=None) -> None:
     parser.add_argument("--memory", type=int, nargs="?", const=10, default=None, metavar="PER_DASHBOARD",
                         help="only the page kernels' memory: one per dashboard, then PER_DASHBOARD (default 10) of "
                              "each open at once")
+    arrivals = parser.add_argument_group("arrivals", "the workshop arrivals load test (only it runs)")
+    arrivals.add_argument("--arrivals", action="store_true", help="run the arrivals load test")
+    arrivals.add_argument("--visitors", type=int, default=30, help="visitors (and the server's --workshop)")
+    arrivals.add_argument("--over", type=float, default=120.0, help="seconds over which they arrive")
+    arrivals.add_argument("--stay", type=float, default=180.0, help="seconds each stays, moving things")
+    arrivals.add_argument("--think", type=float, default=4.0, help="mean seconds between a visitor's moves")
+    arrivals.add_argument("--seed", type=int, default=0, help="seed of arrivals, dashboards and moves")
+    arrivals.add_argument("--min-free-gb", type=float, default=2.0,
+                          help="stop the run when the machine has less memory available")
     args = parser.parse_args(argv)
     print(f"machine: {psutil.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GB")
     if args.memory is not None:
         asyncio.run(kernel_memory(args.workspace, args.memory))
+        return
+    if args.arrivals:
+        from benchmarks import workshop_arrivals
+
+        workshop_arrivals.run(args.workspace, args.visitors, args.over, args.stay, args.seed, args.think,
+                              args.min_free_gb)
         return
     if not args.skip_pages:
         asyncio.run(single_pages(args.workspace))
