@@ -148,7 +148,7 @@ def workshop_memory(visitors: int, sizing: ServerSizing, available_bytes: int | 
         return line
     fits = max(0, int((available / 2**20 - VOILA_PSS_MB) // per_visitor) - sizing.pool_size)
     return (f"{line}\nthat is more than this machine holds (about {fits} people fit here): serve the rest from "
-            f"JupyterHub or Binder, see {BEYOND_ONE_MACHINE}")
+            f"JupyterHub, see {BEYOND_ONE_MACHINE}")
 
 
 def allowed_host_names(names) -> tuple[str, ...]:
