@@ -257,7 +257,8 @@ class Page:
                 "event": "jsevent", "kind": "ModelChanged", "model": {"id": selection}, "attr": "indices",
                 "new": [int(rng.integers(source_rows(population)))]}}
         if self.dashboard == "latent_explorer":
-            comm_id, state = self.widgets("FloatSliderModel")[rng.integers(5)]
+            sliders = self.widgets("FloatSliderModel")  # one per latent dimension
+            comm_id, state = sliders[rng.integers(len(sliders))]
             value = rng.uniform(state["min"], state["max"])
         elif self.dashboard == "jacobian_view":
             comm_id, state = self.widgets("FloatRangeSliderModel")[0]
@@ -309,6 +310,7 @@ class Results:
     interactions: list = field(default_factory=list)  # (dashboard, seconds)
     unchanged: int = 0
     timed_out: list = field(default_factory=list)  # dashboards
+    client_errors: list = field(default_factory=list)  # (dashboard, error): the client's own, not the server's
 
 
 async def visit(visitor: Visitor, base_url: str, start: float, stay: float, think: float, results: Results) -> None:
@@ -326,6 +328,9 @@ async def visit(visitor: Visitor, base_url: str, start: float, stay: float, thin
             except PageFailed as err:
                 results.failed_pages.append((name, str(err)))
                 await page.close()
+            except Exception as err:  # a bug of this client
+                results.client_errors.append((name, repr(err)[:160]))
+                await page.close()
         while pages and (pause := rng.exponential(think)) < leave - time.perf_counter():
             await asyncio.sleep(pause)
             page = pages[rng.integers(len(pages))]
@@ -333,6 +338,9 @@ async def visit(visitor: Visitor, base_url: str, start: float, stay: float, thin
                 seconds = await page.interact()
             except (TimeoutError, asyncio.TimeoutError):
                 results.timed_out.append(page.dashboard)
+                continue
+            except Exception as err:  # a bug of this client: counted and shown, the visitor goes on
+                results.client_errors.append((page.dashboard, repr(err)[:160]))
                 continue
             if seconds is None:
                 results.unchanged += 1
@@ -425,6 +433,9 @@ def report(results: Results, sampler: Sampler, client_cpu: float, pages: int, el
           f"{len(results.timed_out)} interactions unanswered in {INTERACTION_TIMEOUT_S:.0f} s"
           + "".join(f"\n  page {name}: {why}" for name, why in results.failed_pages[:10])
           + (f"\n  … {len(results.failed_pages) - 10} more" if len(results.failed_pages) > 10 else ""))
+    if results.client_errors:
+        print(f"CLIENT ERRORS (this benchmark's own, the figures above are incomplete): {len(results.client_errors)}"
+              + "".join(f"\n  {name}: {why}" for name, why in sorted(set(results.client_errors))[:10]))
     if sampler.pss:
         peak = max(sampler.pss, key=lambda s: s[1])
         final = sampler.pss[-1]

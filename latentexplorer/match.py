@@ -18,7 +18,7 @@ import logging
 
 import numpy as np
 
-__all__ = ["MIN_MATCH_FRACTION", "normalise_ids", "match_ids"]
+__all__ = ["MIN_MATCH_FRACTION", "normalise_ids", "id_index", "rows_in_index", "match_ids"]
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +42,26 @@ def normalise_ids(values) -> np.ndarray:
     return np.char.upper(np.char.strip(values.astype(str)))
 
 
+def id_index(reference) -> tuple[np.ndarray, np.ndarray]:
+    """What :func:`match_ids` searches: the sorted unique normalised identifiers of ``reference``, (u,) str,
+    and the first row of each in ``reference``, (u,) int64. Kept (e.g. in a column store) it answers
+    :func:`rows_in_index` without sorting ``reference`` again."""
+    reference = normalise_ids(reference)
+    unique, first = np.unique(reference, return_index=True)
+    return unique, first.astype(np.int64)
+
+
+def rows_in_index(ids, index: tuple[np.ndarray, np.ndarray], *, normalised: bool = False) -> np.ndarray:
+    """Row of each of ``ids`` in the reference ``index`` (:func:`id_index`) describes, −1 where absent:
+    int64 of ``ids``' shape (``normalised``: ``ids`` are already :func:`normalise_ids`' output)."""
+    ids = np.asarray(ids) if normalised else normalise_ids(ids)
+    unique, first = index
+    if unique.size == 0 or ids.size == 0:
+        return np.full(ids.shape, -1, dtype=np.int64)
+    pos = np.clip(np.searchsorted(unique, ids), 0, unique.size - 1)
+    return np.where((unique[pos] == ids) & (ids != ""), first[pos], -1).astype(np.int64)
+
+
 def match_ids(ids, reference, *, warn_duplicates: str | None = None, names: tuple[str, str] | None = None
               ) -> np.ndarray:
     """Row of each of ``ids`` in ``reference``, −1 where absent (identifiers compared as the module says).
@@ -59,16 +79,11 @@ def match_ids(ids, reference, *, warn_duplicates: str | None = None, names: tupl
     -------
     numpy.ndarray of int64, shape ``ids.shape``. The first occurrence wins where ``reference`` repeats an id.
     """
-    ids, reference = normalise_ids(ids), normalise_ids(reference)
-    if reference.size == 0 or ids.size == 0:
-        rows = np.full(ids.shape, -1, dtype=np.int64)
-    else:
-        unique, first = np.unique(reference, return_index=True)
-        if warn_duplicates and unique.size < reference.size:
-            logger.warning("%s: %d repeated identifiers; the first row of each is used", warn_duplicates,
-                           reference.size - unique.size)
-        pos = np.clip(np.searchsorted(unique, ids), 0, unique.size - 1)
-        rows = np.where((unique[pos] == ids) & (ids != ""), first[pos], -1).astype(np.int64)
+    ids, index = normalise_ids(ids), id_index(reference)
+    if warn_duplicates and index[0].size < len(reference):
+        logger.warning("%s: %d repeated identifiers; the first row of each is used", warn_duplicates,
+                       len(reference) - index[0].size)
+    rows = rows_in_index(ids, index, normalised=True)
     if names is not None and ids.size:
         found = int((rows >= 0).sum())
         if found < MIN_MATCH_FRACTION * ids.size:

@@ -92,7 +92,7 @@ PRODUCT_COMMANDS = {
 
 
 #: The fields of each product :meth:`Workspace.columns` keeps as a column store (KIC, TIC, APOGEE_ID upper case).
-_COLUMN_FIELDS = {"pairs": ("apogee_id", "kic", "log_psd", "numax", "evolstate", "frequency"),
+_COLUMN_FIELDS = {"pairs": ("apogee_id", "kic", "spectra", "log_psd", "numax", "evolstate", "frequency"),
                   "psd": ("target_id", "kic", "tic", "frequency", "log_psd", "flags")}
 
 
@@ -199,31 +199,25 @@ class Workspace:
         return np.flatnonzero(~np.isin(self.pairs.apogee_id, self.training_record.train_ids))
 
     def pair_spectra(self, rows) -> np.ndarray:
-        """Spectra (m, 7514) float32 of the pairs at ``rows`` (indices into :attr:`pairs`, any order), read
-        from pairs.h5."""
-        from .io.pairs import read_pairs
-
-        rows = np.asarray(rows, dtype=np.int64)
-        order = np.argsort(rows)
-        unique, inverse = np.unique(rows[order], return_inverse=True)
-        spectra = read_pairs(self.require("pairs"), rows=unique).spectra[inverse]
-        out = np.empty_like(spectra)
-        out[order] = spectra
-        return out
+        """Spectra (m, 7514) float32 of the pairs at ``rows`` (indices into :attr:`pairs`, any order): a copy
+        of those rows of the memory-mapped column store (:meth:`columns`), never the whole set."""
+        return np.array(self.columns("pairs")["spectra"][np.asarray(rows, dtype=np.int64)], dtype=np.float32)
 
     def columns(self, name: str):
-        """The per-star arrays of product ``name`` ("pairs": APOGEE_ID, KIC, log_psd (n, k) float32, numax μHz,
-        evolstate, frequency (k,) μHz — spectra stay in pairs.h5 (:meth:`pair_spectra`); "psd": target_id, KIC,
+        """The per-star arrays of product ``name`` ("pairs": APOGEE_ID, KIC, spectra (n, 7514) float32, log_psd
+        (n, k) float32, numax μHz, evolstate, frequency (k,) μHz; "psd": target_id, KIC,
         TIC, frequency (k,) μHz, log_psd (n, k) float32, flags) as read-only memory-mapped arrays
         (:class:`~latentexplorer.io.columns.Columns` of the store ``columns/NAME/``, rebuilt from the product
         when that changed): every process reading them shares one copy. MissingProduct without the product."""
         from .io.columns import column_store
+        from .io.pairs import read_pairs
 
         if name not in _COLUMN_FIELDS:
             raise ValueError(f"no column store of {name!r}: choose {', '.join(_COLUMN_FIELDS)}")
 
         def build():
-            product = getattr(Workspace(self.root), name)  # read by a Workspace dropped once the store is written
+            # read by a Workspace dropped once the store is written; the pairs with their spectra
+            product = read_pairs(self.require("pairs")) if name == "pairs" else getattr(Workspace(self.root), name)
             values = {field: np.asarray(getattr(product, field)) for field in _COLUMN_FIELDS[name]}
             return {field.upper() if field in ("kic", "tic", "apogee_id") else field:
                     column.astype(str) if column.dtype.kind == "O" else column for field, column in values.items()}, {}

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from demo_workspace import tiny_workspace
 
-from latentexplorer.io.columns import column_store, read_columns, write_columns
+from latentexplorer.io.columns import COLUMNS_VERSION, column_store, read_columns, write_columns
 from latentexplorer.selection import table_column
 from latentexplorer.widgets.star_view import ALIGNED, StarView, prepare_columns
 from latentexplorer.workspace import Workspace
@@ -78,7 +78,7 @@ def test_a_broken_store_is_never_read(tmp_path, damage):
     if damage == "foreign":
         content["format"] = "someone.else/1"
     elif damage == "newer":
-        content["format"] = "latentexplorer.columns/2"
+        content["format"] = f"latentexplorer.columns/{COLUMNS_VERSION + 1}"
     elif damage == "truncated":
         path = tmp_path / "store" / content["columns"]["z"]["file"]
         path.write_bytes(path.read_bytes()[:-8])

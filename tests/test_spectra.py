@@ -249,6 +249,13 @@ def test_spectra_by_id_reads_only_the_stars_asked_for_in_any_format(tmp_path):
                                   sp.normalize_spectra(flux, err, mask)[2])
 
 
+def test_spectra_by_id_of_stars_the_input_lacks_are_nan_rows(tmp_path):
+    """The default demo writes 9,000 of its 200,000 spectra: asking for only stars not written is no error."""
+    _normalized_file(tmp_path / "normalized.h5")
+    out = spectra_files.spectra_by_id(tmp_path / "normalized.h5", ["nobody", "nobody else"])
+    assert out.shape == (2, sp.APOGEE_N_PIXELS) and np.isnan(out).all()
+
+
 def test_a_foreign_hdf5_file_is_not_taken_for_spectra(tmp_path):
     from astropy.table import Table
 

@@ -112,6 +112,28 @@ def test_tap_on_the_scatter_picks_that_star(inspector, view):
     assert inspector.sources["inspector_selected"].data["x"] == [view.z_mean[11, 0]]
 
 
+def test_a_star_whose_spectrum_is_not_on_disk_is_shown_without_it(data, tmp_path):
+    """The default demo writes 9,000 of its 200,000 spectra: every other encoded star still shows its latent,
+    decoded PSD and age, and says its spectrum is not in the workspace."""
+    import shutil
+
+    from latentexplorer.io.apogee_spectra import NormalizedSpectraWriter
+
+    shutil.copytree(data.root, tmp_path / "ws", ignore=shutil.ignore_patterns("columns"))
+    ws = Workspace(tmp_path / "ws")
+    ws.paths.spectra.unlink()
+    with NormalizedSpectraWriter(ws.paths.spectra) as writer:  # the spectra of three pairs only
+        writer.append(ws.pairs.apogee_id[:3], data.pair_spectra([0, 1, 2]))
+    view = StarView(ws)
+    star = next(str(i) for i in view.apogee_id if i not in set(ws.pairs.apogee_id))
+    inspector = lw.StarInspector(ws, apogee_id=star)
+    assert inspector.current.apogee_id == star and view.spectrum(star) is None
+    np.testing.assert_allclose(inspector.sources["inspector_reconstructed_psd"].data["log_psd"],
+                               data.model.decode(view.z_mean[view.index_of(star)])[0], rtol=1e-6, atol=1e-6)
+    assert len(inspector.sources["inspector_spectrum"].data["flux"]) == 0
+    assert "not in this workspace: spectrum" in inspector.info.value
+
+
 def test_unknown_id_is_reported_not_raised(inspector):
     shown = inspector.current.apogee_id
     inspector.picker.value = "2M00000000+0000000"

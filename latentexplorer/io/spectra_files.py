@@ -100,6 +100,8 @@ def spectra_by_id(path, apogee_ids, *, continuum_mask=None, bad_pixel_bits=DEFAU
         found = np.unique(rows[rows >= 0])
         ids, spectra, _ = (_normalized_rows(path, found, continuum_mask, bad_pixel_bits) if found.size
                            else ([], None, None))
+    if spectra is None:  # the input holds none of them
+        return out
     where = match_ids(wanted, np.asarray(ids))
     out[where >= 0] = spectra[where[where >= 0]]
     return out

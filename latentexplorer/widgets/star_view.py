@@ -24,7 +24,7 @@ from astropy.table import Table
 from ..io.columns import column_store
 from ..io.seismic import TARGET_KEYS
 from ..io.spectra_files import spectra_by_id
-from ..match import match_ids
+from ..match import id_index, match_ids, rows_in_index
 from ..powerspectrum import PowerSpectrum
 from ..seismo import excess_deltanu
 from ..selection import OOD_FLAGS, table_column
@@ -145,8 +145,9 @@ class StarView:
     # --- the encoded stars -----------------------------------------------------------------------
     @functools.cached_property
     def _stars(self):
-        """The column store ``columns/stars/``: APOGEE_ID, z_mean, z_std of the encoded stars, and the latent
-        file's model_fingerprint (0-d)."""
+        """The column store ``columns/stars/``: APOGEE_ID, z_mean, z_std of the encoded stars, the latent
+        file's model_fingerprint (0-d), and their identifier index (:func:`~latentexplorer.match.id_index`:
+        ID_KEYS sorted normalised identifiers, ID_ROWS the row of each), so a lookup sorts nothing."""
         ws = self.workspace
 
         def build():
@@ -154,8 +155,9 @@ class StarView:
             good = np.isfinite(latent.z_mean).all(axis=1)
             if not good.all():
                 logger.info("%d stars without a latent position left out", (~good).sum())
+            keys, rows = id_index(latent.apogee_id[good])
             return {"APOGEE_ID": latent.apogee_id[good], "z_mean": latent.z_mean[good], "z_std": latent.z_std[good],
-                    "model_fingerprint": np.array(latent.model_fingerprint)}, {}
+                    "model_fingerprint": np.array(latent.model_fingerprint), "ID_KEYS": keys, "ID_ROWS": rows}, {}
 
         return column_store(ws.paths.columns / "stars", {"latent": ws.require("latent")}, build)
 
@@ -183,7 +185,7 @@ class StarView:
 
     def index_of(self, apogee_id: str) -> int:
         """Row of ``apogee_id`` among the encoded stars (blanks ignored); ValueError naming it if absent."""
-        row = int(match_ids(np.array([str(apogee_id).strip()]), self.apogee_id)[0])
+        row = int(rows_in_index([str(apogee_id)], (self._stars["ID_KEYS"], self._stars["ID_ROWS"]))[0])
         if row < 0:
             raise ValueError(f"no star {str(apogee_id).strip()!r} in {self.workspace.paths.latent}")
         return row
