@@ -410,25 +410,26 @@ def percentile(values, q: float) -> float:
     return float(np.percentile(values, q)) if len(values) else float("nan")
 
 
+def _by_dashboard(timings: list, noun: str, unit: str, scale: float, fmt: str) -> None:
+    """Print count, p50 and p95 of ``timings`` ((dashboard, seconds) pairs) per dashboard, in ``unit``."""
+    for name in DASHBOARDS:
+        mine = [seconds * scale for dashboard, seconds in timings if dashboard == name]
+        if mine:
+            print(f"  {name:<16} {len(mine):>4} {noun}, p50 {percentile(mine, 50):{fmt}} {unit}, "
+                  f"p95 {percentile(mine, 95):{fmt}} {unit}")
+
+
 def report(results: Results, sampler: Sampler, client_cpu: float, pages: int, elapsed: float) -> None:
     ready = [s for _, s in results.ready]
     moves = [s for _, s in results.interactions]
     failures = len(results.failed_pages) + len(results.timed_out)
     print(f"pages: {len(ready)} of {pages} ready, p50 {percentile(ready, 50):.1f} s, p95 {percentile(ready, 95):.1f} s,"
           f" max {max(ready, default=float('nan')):.1f} s   (goal: p95 ≤ {GOALS['page_ready_p95_s']:.0f} s)")
-    for name in DASHBOARDS:
-        mine = [s for n, s in results.ready if n == name]
-        if mine:
-            print(f"  {name:<16} {len(mine):>3} pages, p50 {percentile(mine, 50):.1f} s, "
-                  f"p95 {percentile(mine, 95):.1f} s")
+    _by_dashboard(results.ready, "pages", "s", 1.0, ".1f")
     print(f"interactions: {len(moves)} answered, p50 {percentile(moves, 50) * 1e3:.0f} ms, p95 "
           f"{percentile(moves, 95) * 1e3:.0f} ms, max {max(moves, default=float('nan')) * 1e3:.0f} ms; "
           f"{results.unchanged} changed nothing   (goal: p95 ≤ {GOALS['interaction_p95_ms']:.0f} ms)")
-    for name in DASHBOARDS:
-        mine = [s for n, s in results.interactions if n == name]
-        if mine:
-            print(f"  {name:<16} {len(mine):>4} moves, p50 {percentile(mine, 50) * 1e3:.0f} ms, p95 "
-                  f"{percentile(mine, 95) * 1e3:.0f} ms")
+    _by_dashboard(results.interactions, "moves", "ms", 1e3, ".0f")
     print(f"failures: {failures}   (goal: {GOALS['failures']}) — {len(results.failed_pages)} pages, "
           f"{len(results.timed_out)} interactions unanswered in {INTERACTION_TIMEOUT_S:.0f} s"
           + "".join(f"\n  page {name}: {why}" for name, why in results.failed_pages[:10])

@@ -7,7 +7,7 @@ from galpy.actionAngle import estimateDeltaStaeckel
 from galpy.orbit import Orbit
 from galpy.potential import MWPotential2014, vcirc
 
-from latentexplorer import cli
+from latentexplorer import cli, galaxy
 from latentexplorer.constants import R0_KPC, VSUN_KMS, ZSUN_KPC
 from latentexplorer.galaxy import (
     OrbitFlag,
@@ -324,3 +324,25 @@ def test_truth_comparison_differences_the_bin_medians_and_lists_the_big_cells():
         assert cell["difference"] == pytest.approx(2.0 if outer else 0.0, abs=1e-9)
         assert cell["within"] is (not outer)
     assert comparison.residual.value_label.startswith("median age − median true age")
+
+
+@pytest.mark.parametrize("statistic", ["mean", "median"])
+def test_binned_statistics_are_scipys(statistic):
+    """The maps' numpy binning gives scipy.stats.binned_statistic_2d's numbers, values on the edges and
+    outside them included (the last bin holds its right edge)."""
+    from scipy.stats import binned_statistic_2d
+
+    rng = np.random.default_rng(3)
+    x_edges, y_edges = np.linspace(0.0, 20.0, 41), np.linspace(-3.0, 3.0, 31)
+    x = np.concatenate([rng.uniform(-1.0, 21.0, 5000), x_edges, [20.0, 20.0]])
+    y = np.concatenate([rng.normal(0.0, 1.2, 5000), np.linspace(-3.0, 3.0, 41), [3.0, -3.0]])
+    values = rng.lognormal(1.0, 0.6, x.size)
+    ours, counts = galaxy.binned_statistic_grid(x, y, values, x_edges, y_edges, statistic)
+    theirs = binned_statistic_2d(x, y, values, statistic=statistic, bins=[x_edges, y_edges]).statistic
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12, equal_nan=True)
+    np.testing.assert_array_equal(counts, np.histogram2d(x, y, bins=[x_edges, y_edges])[0])
+
+
+def test_binned_statistics_refuse_what_they_do_not_compute():
+    with pytest.raises(ValueError, match="statistic must be one of"):
+        galaxy.binned_statistic_grid([1.0], [1.0], [1.0], [0.0, 2.0], [0.0, 2.0], "std")

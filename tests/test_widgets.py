@@ -267,7 +267,7 @@ def test_element_windows_appear_when_chosen(jacobians):
 @pytest.mark.parametrize("app", ["latent_explorer", "star_inspector", "jacobian_view", "disk_map"])
 def test_a_page_imports_its_own_code_only_and_holds_mapped_stars(app):
     """What a dashboard's kernel runs, in a fresh interpreter: no other page's module, no TensorFlow, Keras,
-    scikit-learn, galpy, pandas or matplotlib, and the per-star arrays it draws from memory-mapped."""
+    scikit-learn, galpy, pandas, matplotlib or scipy.stats, and the per-star arrays it draws from memory-mapped."""
     import subprocess
     import sys
 
@@ -276,10 +276,11 @@ def test_a_page_imports_its_own_code_only_and_holds_mapped_stars(app):
               f"lw.{app}_app({str(tiny_workspace())!r})\n"
               "print(' '.join(sorted(m for m in sys.modules if m.startswith('latentexplorer.widgets.'))))\n"
               "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))\n"
-              f"print(isinstance(StarView({str(tiny_workspace())!r}).z_mean, np.memmap))")
+              f"print(isinstance(StarView({str(tiny_workspace())!r}).z_mean, np.memmap))\n"
+              "print('scipy.stats' in sys.modules)")
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
-    widgets, top, mapped = run.stdout.splitlines()[-3:]
+    widgets, top, mapped, scipy_stats = run.stdout.splitlines()[-4:]
     others = {f"latentexplorer.widgets.{name}" for name in ("latent_explorer", "star_inspector", "jacobian_view",
                                                               "disk_map")} - {f"latentexplorer.widgets.{app}"}
     if app == "star_inspector":
@@ -287,3 +288,4 @@ def test_a_page_imports_its_own_code_only_and_holds_mapped_stars(app):
     assert f"latentexplorer.widgets.{app}" in widgets.split() and not others & set(widgets.split())
     assert not set(top.split()) & {"tensorflow", "keras", "sklearn", "galpy", "pandas", "matplotlib"}
     assert mapped == "True"
+    assert scipy_stats == "False"  # ~0.8 s of CPU at every kernel start: the maps bin in numpy

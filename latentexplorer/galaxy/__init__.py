@@ -17,6 +17,7 @@ from .maps import (
     age_alpha_map,
     age_distributions,
     binned_map,
+    binned_statistic_grid,
     high_alpha_boundary,
     is_high_alpha,
     map_ages,
