@@ -83,8 +83,10 @@ class ServerSizing:
     pool_size : preheated kernels per dashboard (0: none, every page starts its own kernel).
     cull_idle_s : an unconnected kernel idle this long (seconds) is shut down.
     cull_interval_s : how often (seconds) the culler looks.
-    fill_delay_s : seconds after a pooled kernel is handed out before its replacement starts (a burst of
-        visitors is served before the refills compete with their pages for the CPU).
+    fill_delay_s : seconds after a pooled kernel is handed out before its replacement starts. Keep it short:
+        Voila hands the next visitor the oldest pool entry, ready or not, so a visitor arriving after the ready
+        kernels are taken waits out this delay and the kernel's start (a minute's delay made the arrivals load
+        test's p95 page-ready 16–48 s).
     max_kernels : most page kernels (kernels serving a page; the pool does not count) running at once; a
         render past it is refused (HTTP 503). Default :data:`KERNELS_PER_VISITOR` (one visitor).
     max_kernels_per_client : most page kernels serving one client address (past it: HTTP 429); None: the
@@ -102,12 +104,11 @@ class ServerSizing:
     @classmethod
     def for_workshop(cls, visitors: int) -> ServerSizing:
         """Sizing for ``visitors`` people at once, each with every dashboard open: a pool per dashboard of a
-        quarter of them (at least 2) — the first page of each visitor comes from the pool, and the pool
-        refills a minute after a kernel leaves it, once a burst of arrivals is served —; idle pages freed after
-        10 minutes; page kernels capped at :data:`KERNELS_PER_VISITOR` per visitor."""
+        quarter of them (at least 2), refilled as soon as a kernel leaves it; idle pages freed after 10 minutes;
+        page kernels capped at :data:`KERNELS_PER_VISITOR` per visitor."""
         if visitors < 1:
             raise ValueError(f"a workshop needs at least 1 visitor, got {visitors}")
-        return cls(pool_size=max(2, math.ceil(visitors / 4)), cull_idle_s=600, cull_interval_s=60, fill_delay_s=60.0,
+        return cls(pool_size=max(2, math.ceil(visitors / 4)), cull_idle_s=600, cull_interval_s=60,
                    max_kernels=visitors * KERNELS_PER_VISITOR)
 
     def kernels(self, visitors: int = 0) -> int:

@@ -93,6 +93,14 @@ def test_workshop_sizing_pools_a_quarter_of_the_visitors(capsys):
     assert main(["serve", str(tiny_workspace()), "--workshop", "0"]) == 2
 
 
+def test_workshop_pools_refill_at_once():
+    """Voila hands a visitor the oldest pool entry, ready or not: a refill held back would make whoever arrives
+    after the ready kernels wait out the hold as well as the kernel's start."""
+    sizing = ServerSizing.for_workshop(30)
+    assert sizing.fill_delay_s <= 1.0
+    assert f"--VoilaKernelManager.fill_delay={sizing.fill_delay_s}" in sizing.voila_options()
+
+
 def test_kernel_caps_default_to_every_dashboard_twice_per_visitor():
     assert ServerSizing().max_kernels == 2 * len(DASHBOARDS)
     assert ServerSizing.for_workshop(30).max_kernels == 30 * 2 * len(DASHBOARDS)
