@@ -204,16 +204,27 @@ class Workspace:
         return np.array(self.columns("pairs")["spectra"][np.asarray(rows, dtype=np.int64)], dtype=np.float32)
 
     def columns(self, name: str):
-        """The per-star arrays of product ``name`` ("pairs": APOGEE_ID, KIC, spectra (n, 7514) float32, log_psd
-        (n, k) float32, numax μHz, evolstate, frequency (k,) μHz; "psd": target_id, KIC,
-        TIC, frequency (k,) μHz, log_psd (n, k) float32, flags) as read-only memory-mapped arrays
-        (:class:`~latentexplorer.io.columns.Columns` of the store ``columns/NAME/``, rebuilt from the product
-        when that changed): every process reading them shares one copy. MissingProduct without the product."""
+        """The per-star arrays of ``name`` as read-only memory-mapped arrays (:class:`~latentexplorer.io.columns.Columns`
+        of the store ``columns/NAME/``, rebuilt when what it was made from changed): every process reading them
+        shares one copy. MissingProduct without what it is made from.
+
+        - "pairs": APOGEE_ID, KIC, spectra (n, 7514) float32, log_psd (n, k) float32, numax μHz, evolstate,
+          frequency (k,) μHz;
+        - "psd": target_id, KIC, TIC, frequency (k,) μHz, log_psd (n, k) float32, flags;
+        - "jacobians": jacobian (n, latent_dim, 7514) float32, ∂z_mean/∂flux of every pair under this
+          workspace's model (:meth:`~latentexplorer.ved.runtime.EncoderDecoderRuntime.jacobian` of
+          :attr:`engine`), computed once — rebuilt when the pairs or the model change.
+        """
         from .io.columns import column_store
         from .io.pairs import read_pairs
 
+        if name == "jacobians":
+            model = self.require("model")
+            sources = {"pairs": self.require("pairs"),
+                       **{f"model/{p.name}": p for p in sorted(model.iterdir()) if p.is_file()}}
+            return column_store(self.paths.columns / name, sources, self._pair_jacobians)
         if name not in _COLUMN_FIELDS:
-            raise ValueError(f"no column store of {name!r}: choose {', '.join(_COLUMN_FIELDS)}")
+            raise ValueError(f"no column store of {name!r}: choose {', '.join(_COLUMN_FIELDS)} or jacobians")
 
         def build():
             # read by a Workspace dropped once the store is written; the pairs with their spectra
@@ -223,6 +234,20 @@ class Workspace:
                     column.astype(str) if column.dtype.kind == "O" else column for field, column in values.items()}, {}
 
         return column_store(self.paths.columns / name, {name: self.require(name)}, build)
+
+    def _pair_jacobians(self, chunk: int = 256) -> tuple[dict, dict]:
+        """Every pair's ∂z_mean/∂flux, (n, latent_dim, 7514) float32, chunk by chunk: the "jacobians" store's
+        columns and units."""
+        engine, spectra = Workspace(self.root).engine, self.columns("pairs")["spectra"]
+        jacobian = np.empty((len(spectra), engine.latent_dim, spectra.shape[1]), np.float32)
+        for start in range(0, len(spectra), chunk):
+            jacobian[start:start + chunk] = engine.jacobian(np.asarray(spectra[start:start + chunk]))
+        return {"jacobian": jacobian}, {"jacobian": None}
+
+    def pair_jacobians(self, rows) -> np.ndarray:
+        """∂z_mean/∂flux (m, latent_dim, 7514) float32 of the pairs at ``rows`` (indices into :attr:`pairs`, any
+        order): a copy of those rows of the "jacobians" store (:meth:`columns`), made once for every pair."""
+        return np.array(self.columns("jacobians")["jacobian"][np.asarray(rows, dtype=np.int64)], dtype=np.float32)
 
     @functools.cached_property
     def model(self):

@@ -109,7 +109,8 @@ def workspace(tmp_path_factory):
 
 
 def test_star_view_arrays_are_the_mapped_stores_and_match_the_products(workspace):
-    assert prepare_columns(workspace) == ["stars", *(f"stars.{name}" for name in ALIGNED), "pairs", "psd"]
+    assert prepare_columns(workspace) == ["stars", *(f"stars.{name}" for name in ALIGNED), "pairs", "psd",
+                                          "jacobians"]
     ws = Workspace(workspace)
     view = StarView(ws)
     latent = ws.latent

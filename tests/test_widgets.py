@@ -165,6 +165,26 @@ def test_jacobian_group_average(jacobians, data):
     np.testing.assert_allclose(mean, data.model.jacobian(data.pair_spectra(used)).mean(axis=0), rtol=1e-4, atol=1e-7)
 
 
+def test_pair_jacobians_are_made_once_per_model(data, tmp_path):
+    """The Jacobian view reads every pair's ∂z/∂flux from a store made once with the workspace's model (a move
+    reads 64 rows instead of running the network); a retrained model makes it again."""
+    import os
+    import shutil
+
+    shutil.copytree(data.root, tmp_path / "ws", ignore=shutil.ignore_patterns("columns"))
+    ws = Workspace(tmp_path / "ws")
+    rows = [7, 3, 150]
+    np.testing.assert_allclose(ws.pair_jacobians(rows), data.engine.jacobian(data.pair_spectra(rows)),
+                               rtol=1e-5, atol=1e-7)
+    made = (ws.paths.columns / "jacobians" / "manifest.json").stat().st_mtime_ns
+    ws.pair_jacobians(rows)
+    assert (ws.paths.columns / "jacobians" / "manifest.json").stat().st_mtime_ns == made
+    weights = ws.paths.model / "model.keras"
+    os.utime(weights, ns=(weights.stat().st_atime_ns, weights.stat().st_mtime_ns + 10**9))  # "retrained"
+    ws.pair_jacobians(rows)
+    assert (ws.paths.columns / "jacobians" / "manifest.json").stat().st_mtime_ns != made
+
+
 def test_jacobian_dimension_switch_redraws_from_cache(jacobians):
     jacobians.numax_range.value = jacobians.numax_range.value  # the full range
     mean, _, _ = jacobians.group_jacobian(jacobians.numax_range.value, jacobians.state.value)

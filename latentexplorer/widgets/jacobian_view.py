@@ -1,11 +1,11 @@
 """The Jacobian view (paper Fig. 6): which spectral pixels move each latent dimension.
 
 ∂z_i/∂pixel (the encoder's latent mean against the continuum-normalised flux,
-:meth:`latentexplorer.ved.VariationalEncoderDecoder.jacobian`) averaged over a group of training stars —
+:meth:`latentexplorer.ved.VariationalEncoderDecoder.jacobian`, computed once for every pair:
+:meth:`latentexplorer.workspace.Workspace.pair_jacobians`) averaged over a group of training stars —
 a ν_max range and RGB, RC or both — plotted over wavelength with the Brackett lines and the chip gaps
-marked, and ASPCAP element windows (astroNN's DR17 masks) to toggle. The group's Jacobians are computed
-once (at most ``max_stars`` stars, drawn with a fixed seed) and cached; switching the latent dimension
-only redraws.
+marked, and ASPCAP element windows (astroNN's DR17 masks) to toggle. A group's mean (over at most
+``max_stars`` stars, drawn with a fixed seed) is cached; switching the latent dimension only redraws.
 """
 
 from __future__ import annotations
@@ -134,7 +134,7 @@ class JacobianView:
                 empty = np.full((self.model.latent_dim, wavelength().size), np.nan, np.float32)
                 self._cache[key] = (empty, empty, 0)
             else:
-                jac = self.model.jacobian(self.data.pair_spectra(rows))
+                jac = self.data.pair_jacobians(rows)
                 error = jac.std(axis=0) / np.sqrt(rows.size) if rows.size > 1 else np.zeros_like(jac[0])
                 self._cache[key] = (jac.mean(axis=0), error, int(rows.size))
         return self._cache[key]

@@ -242,16 +242,17 @@ class StarView:
 
 def prepare_columns(workspace) -> list[str]:
     """Build (or find fresh) every column store the dashboards read from the products ``workspace`` holds —
-    ``stars``, ``stars.NAME`` for each of :data:`ALIGNED`, ``pairs``, ``psd`` — so the pages' kernels find
-    them made; returns the stores' names. A product that cannot be read, or a store that cannot be written, is
+    ``stars``, ``stars.NAME`` for each of :data:`ALIGNED`, ``pairs``, ``psd``, ``jacobians`` — so the pages'
+    kernels find them made; returns the stores' names. A product that cannot be read, or a store that cannot be written, is
     left to the page that reads it to report (a warning here)."""
     ws = Workspace(Workspace.of(workspace).root)  # its products are dropped on return
     view, ready = StarView(ws), []
-    stores = [("stars", lambda: view._stars, "latent"),
-              *((f"stars.{name}", functools.partial(view.aligned, name), name) for name in ALIGNED),
-              *((name, functools.partial(ws.columns, name), name) for name in ("pairs", "psd"))]
-    for store, open_store, product in stores:
-        if not (ws.has(product) and ws.has("latent")):
+    stores = [("stars", lambda: view._stars, ("latent",)),
+              *((f"stars.{name}", functools.partial(view.aligned, name), ("latent", name)) for name in ALIGNED),
+              *((name, functools.partial(ws.columns, name), ("latent", name)) for name in ("pairs", "psd")),
+              ("jacobians", functools.partial(ws.columns, "jacobians"), ("pairs", "model"))]
+    for store, open_store, products in stores:
+        if not all(ws.has(product) for product in products):
             continue
         try:
             open_store()
