@@ -204,9 +204,9 @@ class Workspace:
         return np.array(self.columns("pairs")["spectra"][np.asarray(rows, dtype=np.int64)], dtype=np.float32)
 
     def columns(self, name: str):
-        """The per-star arrays of ``name`` as read-only memory-mapped arrays (:class:`~latentexplorer.io.columns.Columns`
-        of the store ``columns/NAME/``, rebuilt when what it was made from changed): every process reading them
-        shares one copy. MissingProduct without what it is made from.
+        """The per-star arrays of ``name`` as read-only memory-mapped arrays
+        (:class:`~latentexplorer.io.columns.Columns` of the store ``columns/NAME/``, rebuilt when what it was made
+        from changed): every process reading them shares one copy. MissingProduct without what it is made from.
 
         - "pairs": APOGEE_ID, KIC, spectra (n, 7514) float32, log_psd (n, k) float32, numax μHz, evolstate,
           frequency (k,) μHz;

@@ -243,8 +243,8 @@ class StarView:
 def prepare_columns(workspace) -> list[str]:
     """Build (or find fresh) every column store the dashboards read from the products ``workspace`` holds —
     ``stars``, ``stars.NAME`` for each of :data:`ALIGNED`, ``pairs``, ``psd``, ``jacobians`` — so the pages'
-    kernels find them made; returns the stores' names. A product that cannot be read, or a store that cannot be written, is
-    left to the page that reads it to report (a warning here)."""
+    kernels find them made; returns the stores' names. A product that cannot be read, or a store that cannot be
+    written, is left to the page that reads it to report (a warning here)."""
     ws = Workspace(Workspace.of(workspace).root)  # its products are dropped on return
     view, ready = StarView(ws), []
     stores = [("stars", lambda: view._stars, ("latent",)),
