@@ -178,7 +178,8 @@ class Page:
             text = " ".join(re.sub(r"<[^>]+>", " ", html).split())
             raise PageFailed(f"HTTP {response.status}: {text[:160]}")
         if not (match := re.search(r'"kernelId":\s*"([0-9a-f-]+)"', html)):
-            raise PageFailed("no kernel id in the page")
+            text = " ".join(re.sub(r"<[^>]+>", " ", html).split())
+            raise PageFailed(f"no kernel id in the page ({len(html)} characters, ending {text[-160:]!r})")
         self.kernel_id = match.group(1)
         for path in re.findall(r'<(?:script[^>]*\ssrc|link[^>]*\shref)="(/[^"]+)"', html):
             async with self.http.get(self.base_url + path.lstrip("/")) as response:
@@ -490,3 +491,7 @@ def run(workspace, visitors: int = 30, over: float = 120.0, stay: float = 180.0,
         if sampler.low_memory.is_set():
             print(f"STOPPED after {elapsed:.0f} s: the machine had less than {min_free_gb:.1f} GB available")
         report(results, sampler, client_cpu, 2 * visitors, elapsed)
+        if results.failed_pages:  # what the server said about them
+            errors = [line for line in server.output().splitlines()
+                      if re.search(r"\[E |ERROR|Traceback|Error:|Exception", line)]
+            print(f"Voila's log: {len(errors)} error lines" + "".join(f"\n  {line[:200]}" for line in errors[:20]))
