@@ -22,6 +22,7 @@ from pathlib import Path
 import psutil
 import pytest
 from demo_workspace import tiny_workspace
+from processes import is_kernel
 from test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, FIND_SOURCE, drag_slider
 
 from latentexplorer.cli import main
@@ -249,7 +250,7 @@ def test_sigterm_stops_jupyterlab_and_its_kernels(lab):
     lab.api("kernels", "POST", {"name": "python3"})
     deadline = time.monotonic() + 60
     while not (family := psutil.Process(lab.process.pid).children(recursive=True)) or \
-            not any("ipykernel" in " ".join(p.cmdline()) for p in family):
+            not any(map(is_kernel, family)):
         assert time.monotonic() < deadline, "no kernel process appeared"
         time.sleep(0.2)
     lab.process.send_signal(signal.SIGTERM)

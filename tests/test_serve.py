@@ -15,6 +15,7 @@ import time
 import psutil
 import pytest
 from demo_workspace import tiny_workspace
+from processes import is_kernel
 
 from latentexplorer.cli import main
 from latentexplorer.serve import DASHBOARDS, DashboardServer, ServerSizing, allowed_host_names
@@ -66,7 +67,7 @@ def _wait_for_kernels(pid: int, n: int, timeout: float = 120.0) -> list[psutil.P
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         family = psutil.Process(pid).children(recursive=True)
-        if sum("ipykernel" in " ".join(p.cmdline()) for p in family if p.is_running()) >= n:
+        if sum(map(is_kernel, family)) >= n:
             return family
         time.sleep(0.5)
     raise AssertionError(f"fewer than {n} kernels under pid {pid} after {timeout:.0f} s")
