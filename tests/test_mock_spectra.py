@@ -166,3 +166,29 @@ def test_bad_labels_raise_clear_errors():
         ms.synthesize_apstar(dict(labels, TEFF=labels["TEFF"][:2]), 0)
     with pytest.raises(ValueError, match="non-finite"):
         ms.synthesize_apstar(dict(labels, FE_H=np.array([0.0, np.nan, 0.1])), 0)
+
+
+def test_species_windows_are_kept_in_the_cache_as_astronn_gives_them(tmp_path, monkeypatch):
+    """A page that makes a mock spectrum again reads the species windows from the cache, not astroNN."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    names, masks = ms._species_masks()
+    cached = list((tmp_path / "latentexplorer").glob("aspcap_species_dr17_*.npz"))
+    assert len(cached) == 1
+    expected_names, expected = ms._species_masks_from_astronn()
+    assert names == expected_names and names[:2] == ["Fe", "alpha"] and masks.shape == (len(names), 7514)
+    np.testing.assert_array_equal(masks, expected)
+    monkeypatch.setattr(ms, "_species_masks_from_astronn", lambda: pytest.fail("astroNN asked again"))
+    again_names, again = ms._species_masks()
+    assert again_names == names
+    np.testing.assert_array_equal(again, masks)
+
+
+def test_a_damaged_species_cache_is_made_again(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    names, masks = ms._species_masks()
+    cached = next((tmp_path / "latentexplorer").glob("aspcap_species_dr17_*.npz"))
+    cached.write_bytes(b"not a numpy file")
+    again_names, again = ms._species_masks()
+    assert again_names == names
+    np.testing.assert_array_equal(again, masks)
+    assert np.load(cached)["masks"].shape == masks.shape  # written anew

@@ -10,9 +10,9 @@ from latentexplorer.cli import main
 from latentexplorer.io.allstar import ALLSTAR_COLUMNS, ASPCAPFLAG_BITS, STARFLAG_BITS, read_allstar
 from latentexplorer.io.apogee_spectra import read_apstar, read_spectra_rows, read_stacked_spectra
 from latentexplorer.io.seismic import SEISMIC_COLUMNS, read_seismic_catalog, write_seismic_catalog
-from latentexplorer.io.truth import read_truth
+from latentexplorer.io.truth import mapped_truth, read_truth, write_truth
 from latentexplorer.mock import MockSurvey, simulate_survey
-from latentexplorer.mock.survey import SPECTRA_BLOCK
+from latentexplorer.mock.survey import SPECTRA_BLOCK, spectra_from_truth
 from latentexplorer.io.spectra_files import count_spectra, read_normalized_spectra
 
 
@@ -175,6 +175,32 @@ def test_normalized_format_holds_the_spectra_of_the_stacked_labels_whatever_the_
     assert abs(np.median(spectra) - 1.0) < 0.05  # continuum-normalised
     np.testing.assert_array_equal(read_spectra_rows(path, slice(None)).flux,
                                   read_spectra_rows(tmp_path / "two" / "survey" / "spectra.h5", slice(None)).flux)
+
+
+def test_the_spectra_not_written_are_made_again_from_the_truth_bit_for_bit(tmp_path):
+    """The demo writes the spectra of a sample; every other star's spectrum, the one it was encoded from, is made
+    again from truth.fits and its recorded seed."""
+    survey = simulate_survey(200, 0, seed=4)
+    written = np.arange(200) % 5 == 0
+    paths = survey.write(tmp_path, spectra_format="normalized", progress=False, light_curves=0, spectra_rows=written)
+    every = np.concatenate([spectra for _, spectra in survey.iter_spectra(normalized=True)])
+    rows = np.array([3, 199, 64, 3, 130])  # unwritten, across three blocks, one twice
+    np.testing.assert_array_equal(spectra_from_truth(paths["truth"], rows), every[rows])
+    on_disk = read_spectra_rows(paths["spectra"], slice(0, 2)).flux  # rows 0 and 5 of the truth
+    np.testing.assert_array_equal(spectra_from_truth(paths["truth"], [0, 5]), on_disk)
+    with mapped_truth(paths["truth"]) as (header, _):
+        assert header["SEED"] == 4
+
+
+def test_spectra_from_truth_gives_nan_rows_for_rows_it_lacks_and_refuses_a_truth_without_seed(written, tmp_path):
+    survey, directory, _ = written
+    spectra = spectra_from_truth(directory / "truth.fits", [-1, 150, 10])
+    assert np.isnan(spectra[:2]).all() and np.isfinite(spectra[2]).all()
+    write_truth(survey.truth, tmp_path / "truth.fits")  # no seed recorded, as before 0.3
+    with pytest.raises(ValueError, match="records no mock seed"):
+        spectra_from_truth(tmp_path / "truth.fits", [10])
+    with pytest.raises(ValueError, match="not a latentexplorer.truth file"):
+        spectra_from_truth(directory / "survey" / "allStar.fits", [10])
 
 
 def test_bad_seed_raises():

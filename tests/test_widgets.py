@@ -112,22 +112,50 @@ def test_tap_on_the_scatter_picks_that_star(inspector, view):
     assert inspector.sources["inspector_selected"].data["x"] == [view.z_mean[11, 0]]
 
 
-def test_a_star_whose_spectrum_is_not_on_disk_is_shown_without_it(data, tmp_path):
-    """The default demo writes 9,000 of its 200,000 spectra: every other encoded star still shows its latent,
-    decoded PSD and age, and says its spectrum is not in the workspace."""
+def _workspace_with_three_spectra(data, path) -> Workspace:
+    """A copy of the tiny workspace whose survey holds the normalised spectra of three pairs only, as the
+    survey-sized demo holds those of 9,000 of its 200,000 stars."""
     import shutil
 
     from latentexplorer.io.apogee_spectra import NormalizedSpectraWriter
 
-    shutil.copytree(data.root, tmp_path / "ws", ignore=shutil.ignore_patterns("columns"))
-    ws = Workspace(tmp_path / "ws")
+    shutil.copytree(data.root, path, ignore=shutil.ignore_patterns("columns"))
+    ws = Workspace(path)
     ws.paths.spectra.unlink()
-    with NormalizedSpectraWriter(ws.paths.spectra) as writer:  # the spectra of three pairs only
+    with NormalizedSpectraWriter(ws.paths.spectra) as writer:
         writer.append(ws.pairs.apogee_id[:3], data.pair_spectra([0, 1, 2]))
+    return ws
+
+
+def test_a_mock_star_whose_spectrum_is_not_on_disk_shows_it_made_again_from_the_truth(data, tmp_path):
+    from latentexplorer.mock.survey import spectra_from_truth
+
+    ws = _workspace_with_three_spectra(data, tmp_path / "ws")
     view = StarView(ws)
     star = next(str(i) for i in view.apogee_id if i not in set(ws.pairs.apogee_id))
     inspector = lw.StarInspector(ws, apogee_id=star)
-    assert inspector.current.apogee_id == star and view.spectrum(star) is None
+    truth_row = int(np.flatnonzero(ws.truth["APOGEE_ID"] == star)[0])
+    assert view.rows_in("truth")[view.index_of(star)] == truth_row and "_ROW" not in view.aligned("truth").colnames
+    spectrum, origin = view.spectrum_with_origin(star)
+    assert origin == "truth"
+    np.testing.assert_array_equal(spectrum, spectra_from_truth(ws.paths.truth, [truth_row])[0])
+    flux = inspector.sources["inspector_spectrum"].data["flux"]
+    np.testing.assert_array_equal(flux[np.isfinite(flux)], spectrum)  # NaN only at the 2 chip gaps
+    assert "made again from its truth.fits" in inspector.info.value
+    assert "not in this workspace: spectrum" not in inspector.info.value
+
+
+def test_a_star_whose_spectrum_cannot_be_had_is_shown_without_it(data, tmp_path):
+    """A truth file without the mock's seed (written before 0.3) cannot make the spectrum again: the star still
+    shows its latent, decoded PSD and age, and says its spectrum is not in the workspace."""
+    from latentexplorer.io.truth import write_truth
+
+    ws = _workspace_with_three_spectra(data, tmp_path / "ws")
+    write_truth(data.truth, ws.paths.truth)  # no seed recorded
+    view = StarView(ws)
+    star = next(str(i) for i in view.apogee_id if i not in set(ws.pairs.apogee_id))
+    inspector = lw.StarInspector(ws, apogee_id=star)
+    assert inspector.current.apogee_id == star and view.spectrum_with_origin(star) == (None, "")
     np.testing.assert_allclose(inspector.sources["inspector_reconstructed_psd"].data["log_psd"],
                                data.model.decode(view.z_mean[view.index_of(star)])[0], rtol=1e-6, atol=1e-6)
     assert len(inspector.sources["inspector_spectrum"].data["flux"]) == 0

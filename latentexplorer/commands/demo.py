@@ -16,7 +16,6 @@ Examples:
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
@@ -25,8 +24,9 @@ HELP = "build the demo workspace from the mock survey (cached) and serve the das
 
 def default_workspace() -> Path:
     """``$XDG_CACHE_HOME/latentexplorer/demo`` (``~/.cache/latentexplorer/demo`` by default)."""
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return cache / "latentexplorer" / "demo"
+    from ..cache import cache_dir
+
+    return cache_dir() / "demo"
 
 
 def add_arguments(parser) -> None:

@@ -1,8 +1,8 @@
 """Column stores: read-only arrays kept as one ``.npy`` file each, memory-mapped by every process reading them.
 
-A store is a directory (format ``latentexplorer.columns/2``)::
+A store is a directory (format ``latentexplorer.columns/3``)::
 
-    STORE/manifest.json     {"format": "latentexplorer.columns/2", "sources": {...}, "columns": {...}}
+    STORE/manifest.json     {"format": "latentexplorer.columns/3", "sources": {...}, "columns": {...}}
     STORE/000.npy, 001.npy  one column each, native byte order, C order; strings fixed-width ('U')
 
 ``sources`` is the fingerprint of the files the columns were made from (name → file name, size in bytes and
@@ -37,7 +37,7 @@ __all__ = ["COLUMNS_FORMAT", "COLUMNS_VERSION", "Columns", "fingerprint", "write
 logger = logging.getLogger(__name__)
 
 COLUMNS_FORMAT = "latentexplorer.columns"
-COLUMNS_VERSION = 2  # 2: the stars' identifier index, the pairs' spectra
+COLUMNS_VERSION = 3  # 2: the stars' identifier index, the pairs' spectra; 3: aligned stores keep each star's row
 MANIFEST = "manifest.json"
 
 

@@ -144,7 +144,8 @@ def _check_format_name(format_name: str) -> None:
         raise ValueError(f"a product format name is 'latentexplorer.<name>', got {format_name!r}")
 
 
-def write_product_table(path, table, *, format_name: str, version: int, extname: str, columns=None) -> Table:
+def write_product_table(path, table, *, format_name: str, version: int, extname: str, columns=None,
+                        keywords=()) -> Table:
     """Write ``table`` as a workspace product: a FITS file whose HDU1 (named ``extname``) holds the table
     and says what it is, written atomically (:mod:`latentexplorer.io.atomic`).
 
@@ -163,6 +164,8 @@ def write_product_table(path, table, *, format_name: str, version: int, extname:
         converted to ``unit`` if the column carries another unit (None or '' for no unit), and
         ``description`` (printable ASCII, or None) goes to ``TCOMMn``. By default every column of
         ``table``, with its own dtype, unit and ``description``.
+    keywords : sequence of (key, value, comment), optional
+        Further HDU1 header cards the product records (e.g. the mock's ``SEED`` in ``truth.fits``).
 
     Returns
     -------
@@ -185,6 +188,7 @@ def write_product_table(path, table, *, format_name: str, version: int, extname:
     _write_hdu(path, out, extname, descriptions, (
         (FORMAT_KEYWORD, format_name, "latentexplorer product format"),
         (VERSION_KEYWORD, int(version), "version of the LEFORMAT format"),
+        *keywords,
     ))
     for name, description in zip(out.colnames, descriptions):
         out[name].description = description

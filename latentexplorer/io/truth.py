@@ -5,21 +5,30 @@ product table (:func:`~latentexplorer.io.tables.write_product_table`, format ``'
 version :data:`TRUTH_VERSION`), rows in allStar order. :data:`TRUTH_COLUMNS` lists the columns a mock
 draws (:func:`latentexplorer.mock.population.draw_population`) with their units and descriptions;
 APOGEE_ID and AGE are required, the others optional (a test workspace may hold a few), and further
-columns are written with their own unit and description.
+columns are written with their own unit and description. A mock survey records its seed as the
+``SEED`` keyword of HDU1 (files written before 0.3 lack it): with it the mock's spectra can be made again
+(:func:`latentexplorer.mock.survey.spectra_from_truth`), reading a few rows at a time through
+:func:`mapped_truth`.
 """
 
 from __future__ import annotations
 
+import contextlib
+
+from astropy.io import fits
 from astropy.table import Table
 
-from .tables import read_product_table, write_product_table
+from .tables import FORMAT_KEYWORD, read_product_table, write_product_table
 
-__all__ = ["TRUTH_FORMAT", "TRUTH_VERSION", "TRUTH_COLUMNS", "TRUTH_REQUIRED", "write_truth", "read_truth"]
+__all__ = ["TRUTH_FORMAT", "TRUTH_VERSION", "TRUTH_COLUMNS", "TRUTH_REQUIRED", "SEED_KEYWORD", "write_truth",
+           "read_truth", "mapped_truth"]
 
 TRUTH_FORMAT = "latentexplorer.truth"
 TRUTH_VERSION = 1
 #: Columns every truth file has.
 TRUTH_REQUIRED = ("APOGEE_ID", "AGE")
+#: HDU1 keyword holding the seed of the mock survey that wrote the file.
+SEED_KEYWORD = "SEED"
 
 #: (name, unit, description) of the known truth columns (dtypes are kept as the table has them).
 TRUTH_COLUMNS = (
@@ -58,12 +67,13 @@ TRUTH_COLUMNS = (
 _KNOWN = {name: (unit, description) for name, unit, description in TRUTH_COLUMNS}
 
 
-def write_truth(table, path) -> Table:
+def write_truth(table, path, seed: int | None = None) -> Table:
     """Write a mock's truth ``table`` (an astropy Table) as ``truth.fits``, atomically.
 
     Every column is written in the table's order and dtype; the columns of :data:`TRUTH_COLUMNS` get
     that unit (converting values from another unit of the table's) and description, other columns keep
-    their own. Returns the Table as written.
+    their own. ``seed``, the mock survey's seed, is written as the :data:`SEED_KEYWORD` keyword. Returns the
+    Table as written.
 
     Raises
     ------
@@ -77,8 +87,9 @@ def write_truth(table, path) -> Table:
         raise ValueError(f"truth table lacks the columns {', '.join(missing)}")
     columns = [(name, None, *_KNOWN.get(name, (table[name].unit, table[name].description)))
                for name in table.colnames]
+    keywords = () if seed is None else ((SEED_KEYWORD, int(seed), "seed of the mock survey"),)
     return write_product_table(path, table, format_name=TRUTH_FORMAT, version=TRUTH_VERSION, extname="TRUTH",
-                               columns=columns)
+                               columns=columns, keywords=keywords)
 
 
 def read_truth(path) -> Table:
@@ -90,3 +101,26 @@ def read_truth(path) -> Table:
     """
     return read_product_table(path, format_name=TRUTH_FORMAT, max_version=TRUTH_VERSION, command="simulate",
                               required=TRUTH_REQUIRED)
+
+
+@contextlib.contextmanager
+def mapped_truth(path):
+    """``truth.fits`` memory-mapped, to read a few rows of a survey-sized mock without reading the file.
+
+    Yields ``(header, data)``: HDU1's header (:data:`SEED_KEYWORD` holds the mock's seed, where recorded) and its
+    FITS_rec (``data["TEFF"][rows]``: numbers in the file's byte order, strings padded), valid inside the
+    ``with`` block. :func:`read_truth` reads the whole table with units.
+
+    Raises FileNotFoundError for a missing file, ValueError when HDU1 is not a latentexplorer.truth table.
+    """
+    try:
+        hdul = fits.open(path, memmap=True)
+    except FileNotFoundError:
+        raise
+    except OSError as err:
+        raise ValueError(f"{path} is not a {TRUTH_FORMAT} file: {err}") from None
+    with hdul:
+        table = hdul[1] if len(hdul) > 1 and isinstance(hdul[1], fits.BinTableHDU) else None
+        if table is None or str(table.header.get(FORMAT_KEYWORD, "")).strip() != TRUTH_FORMAT:
+            raise ValueError(f"{path} is not a {TRUTH_FORMAT} file")
+        yield table.header, table.data

@@ -49,7 +49,9 @@ import numpy as np
 from astropy.table import Table
 from scipy.ndimage import gaussian_filter1d
 
+from ..cache import cache_dir
 from ..constants import APOGEE_CHIP_RANGES, APOGEE_N_PIXELS, APOGEE_N_PIXELS_FULL
+from ..io.atomic import atomic_output
 from ..spectra import PIXMASK_BITS, brackett_wavelengths, chip_slices, wavelength
 
 __all__ = [
@@ -125,9 +127,39 @@ class _Templates:
     brackett: np.ndarray  # τ_Br at the reference labels
 
 
+#: Version of the species windows :func:`_species_masks` derives (part of its cache file's name).
+_SPECIES_VERSION = 1
+
+
 def _species_masks() -> tuple[list[str], np.ndarray]:
     """Species names and their DR17 ASPCAP windows, (n_species, 7514) float32 0/1; the label
-    dependence of each species is in :func:`_log_strengths`."""
+    dependence of each species is in :func:`_log_strengths`.
+
+    The windows come from astroNN once per astroNN version and are kept in the cache directory
+    (:func:`latentexplorer.cache.cache_dir`), so a process that makes a few spectra again (a star inspector page:
+    :func:`latentexplorer.mock.survey.spectra_from_truth`) does not import astroNN (~30 MB)."""
+    from importlib.metadata import version
+
+    cached = cache_dir() / f"aspcap_species_dr17_v{_SPECIES_VERSION}_astroNN-{version('astroNN')}.npz"
+    try:
+        with np.load(cached) as stored:
+            names, masks = [str(n) for n in stored["names"]], stored["masks"]
+        if masks.shape == (len(names), APOGEE_N_PIXELS) and masks.dtype == np.float32:
+            return names, masks
+    except (OSError, ValueError, KeyError):  # not cached yet, or a damaged file: made again below
+        pass
+    names, masks = _species_masks_from_astronn()
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_output(cached, suffix=".npz") as tmp:
+            np.savez(tmp, names=np.array(names), masks=masks)
+    except OSError:  # a read-only home: astroNN again next time
+        pass
+    return names, masks
+
+
+def _species_masks_from_astronn() -> tuple[list[str], np.ndarray]:
+    """:func:`_species_masks` from :func:`astroNN.apogee.chips.aspcap_mask`."""
     from ..spectra import import_astronn
 
     aspcap_mask = import_astronn("astroNN.apogee.chips").aspcap_mask

@@ -32,7 +32,7 @@ from astropy.table import Table
 
 from ..io.allstar import write_allstar
 from ..io.seismic import write_seismic_catalog
-from ..io.truth import write_truth
+from ..io.truth import SEED_KEYWORD, mapped_truth, write_truth
 from ..processes import worker_pool
 from .files import (ALLSTAR_FILENAME, KEPLER_DIRNAME, README_FILENAME, SEISMIC_FILENAME, SPECTRA_FORMATS,
                     SURVEY_DIRNAME, TRUTH_FILENAME, prepare_directory, remove_earlier_light_curves, write_light_curves,
@@ -40,7 +40,7 @@ from .files import (ALLSTAR_FILENAME, KEPLER_DIRNAME, README_FILENAME, SEISMIC_F
 from .observe import observe_allstar, observe_seismic
 from .population import draw_population
 
-__all__ = ["MockSurvey", "simulate_survey", "SPECTRA_BLOCK"]
+__all__ = ["MockSurvey", "simulate_survey", "spectra_from_truth", "SPECTRA_BLOCK"]
 
 log = logging.getLogger(__name__)
 
@@ -193,7 +193,7 @@ class MockSurvey:
             "kepler": survey / KEPLER_DIRNAME,
             "readme": survey / README_FILENAME,
         }
-        write_truth(self.truth, paths["truth"])
+        write_truth(self.truth, paths["truth"], seed=self.seed)
         write_allstar(paths["allstar"], self.allstar)
         write_seismic_catalog(paths["seismic"], self.seismic)
         if spectra_rows is not None:
@@ -226,6 +226,47 @@ class MockSurvey:
                   str(s["EVOLSTATE"]), float(s["KEPMAG"]), float(s["TEFF"]), float(s["RA"]), float(s["DEC"]))
                  for i, s in enumerate(kep)]
         return write_light_curves(directory, stars, n_jobs, progress)
+
+
+def spectra_from_truth(truth_path, rows) -> np.ndarray:
+    """The continuum-normalised spectra of the stars in ``rows`` of a mock survey's ``truth.fits``, made again.
+
+    They are the spectra :meth:`MockSurvey.write` writes with ``spectra_format='normalized'`` and
+    :func:`~latentexplorer.steps.encode_mock_survey` encodes, equal to them bit for bit — for the stars whose
+    spectra were never written (the default demo writes 9,000 of its 200,000). A star costs the synthesis
+    of its block of :data:`SPECTRA_BLOCK` stars (~20 ms; the first call of a process ~0.5 s more, to build the
+    templates); only those blocks' rows of the memory-mapped truth are read.
+
+    Parameters
+    ----------
+    truth_path : str or Path, a mock's truth.fits written with its seed (:func:`latentexplorer.io.truth.write_truth`)
+    rows : (n,) int, rows of the truth (its stars' order); −1 or a row past the end gives a NaN row.
+        :meth:`latentexplorer.widgets.star_view.StarView.rows_in` gives the encoded stars' rows.
+
+    Returns
+    -------
+    ndarray (n, 7514) float32
+
+    Raises
+    ------
+    FileNotFoundError, or ValueError when the file is not a truth file or records no seed (written before 0.3).
+    """
+    from ..constants import APOGEE_N_PIXELS
+
+    rows = np.asarray(rows, np.int64).reshape(-1)
+    with mapped_truth(truth_path) as (header, data):
+        seed = header.get(SEED_KEYWORD)
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+            raise ValueError(f"{truth_path} records no mock seed ({SEED_KEYWORD}): its spectra cannot be made again")
+        rows = np.where(rows < len(data), rows, -1)
+        out = np.full((len(rows), APOGEE_N_PIXELS), np.nan, np.float32)
+        for block in np.unique(rows[rows >= 0] // SPECTRA_BLOCK):
+            lo = int(block) * SPECTRA_BLOCK
+            block_rows = slice(lo, min(lo + SPECTRA_BLOCK, len(data)))
+            spectra = _spectra_block_job((int(seed), int(block), _spectrum_labels(data, block_rows), True))
+            wanted = rows // SPECTRA_BLOCK == block
+            out[wanted] = spectra[rows[wanted] - lo]
+    return out
 
 
 def simulate_survey(n_stars: int, n_kepler: int, seed: int = 0) -> MockSurvey:

@@ -154,7 +154,7 @@ class StarInspector:
         apogee_id = str(view.apogee_id[row_])
         recon = self.model.decode(view.z_mean[row_])[0]  # a PowerSpectrum, as the observed one
         observed = view.observed_psd(apogee_id)
-        spectrum = view.spectrum(apogee_id)
+        spectrum, spectrum_origin = view.spectrum_with_origin(apogee_id)
         est_recon = recon.estimate_global_parameters()
         est_obs = (observed.estimate_global_parameters() if observed is not None
                    else GlobalSeismicEstimate.from_values(np.nan, np.nan))
@@ -186,10 +186,10 @@ class StarInspector:
         src["inspector_selected"].data = {"x": [view.z_mean[row_, 0]], "y": [view.z_mean[row_, 1]]}
         if self.picker.value != apogee_id:
             self.picker.value = apogee_id
-        self.info.value = self._info_html(spectrum is not None, observed is not None)
+        self.info.value = self._info_html(spectrum_origin, observed is not None)
         return self.current
 
-    def _info_html(self, has_spectrum: bool, has_psd: bool) -> str:
+    def _info_html(self, spectrum_origin: str, has_psd: bool) -> str:
         s = self.current
 
         def num(x, fmt=".2f"):
@@ -206,8 +206,11 @@ class StarInspector:
         if age_flag > 0 and age_flag & int(OOD_FLAGS):
             flags += ('<br><span style="color:#777">age out of distribution: this star lies outside the age '
                       "model's training sample, where its age (and the decoded PSD) is not to be trusted</span>")
-        missing = [name for name, ok in (("spectrum", has_spectrum), ("observed PSD", has_psd)) if not ok]
+        missing = [name for name, ok in (("spectrum", spectrum_origin), ("observed PSD", has_psd)) if not ok]
         note = f"<br><i>not in this workspace: {', '.join(missing)}</i>" if missing else ""
+        if spectrum_origin == "truth":
+            note += ("<br><i>spectrum not written to disk by the mock survey: made again from its truth.fits, "
+                     "as it was encoded</i>")
         return (f"<b>{html.escape(s.apogee_id)}</b> &nbsp; z = ({z})<br>"
                 f"ν_max observed {num(s.numax_observed, '.1f')} / reconstructed "
                 f"{num(s.numax_reconstructed, '.1f')} μHz;"

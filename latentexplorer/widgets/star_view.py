@@ -21,6 +21,7 @@ import astropy.units as u
 import numpy as np
 from astropy.table import Table
 
+from ..io.apogee_spectra import spectra_file_kind
 from ..io.columns import column_store
 from ..io.seismic import TARGET_KEYS
 from ..io.spectra_files import spectra_by_id
@@ -37,13 +38,16 @@ __all__ = ["StarView", "LABELS", "DISPLAY_LIMIT", "ALIGNED", "prepare_columns"]
 DISPLAY_LIMIT = 20_000
 #: The products :meth:`StarView.aligned` aligns to the encoded stars (each the column store ``columns/stars.NAME/``).
 ALIGNED = ("allstar", "seismic", "truth", "catalog", "orbits")
+#: The column of an aligned store holding each star's row in the product's file (:meth:`StarView.rows_in`).
+_ROW = "_ROW"
 
 logger = logging.getLogger(__name__)
 
 
-def _aligned(table: Table, ids: np.ndarray) -> Table:
-    """``table``'s rows matched on its APOGEE_ID column to ``ids``: len(ids) rows; masked values and absent
-    stars become NaN (floats), −1 (integers) or "" (strings)."""
+def _aligned(table: Table, ids: np.ndarray) -> tuple[Table, np.ndarray]:
+    """``(aligned, rows)``: ``table``'s rows matched on its APOGEE_ID column to ``ids``, len(ids) rows (masked
+    values and absent stars become NaN (floats), −1 (integers) or "" (strings)), and the (len(ids),) int64 row
+    of ``table`` each came from, −1 where absent."""
     has_ids = "APOGEE_ID" in {c.upper() for c in table.colnames}
     rows = match_ids(ids, table_column(table, "APOGEE_ID", str)) if has_ids else np.full(len(ids), -1, np.int64)
     out = Table()
@@ -54,7 +58,7 @@ def _aligned(table: Table, ids: np.ndarray) -> Table:
         taken = values[np.clip(rows, 0, None)] if len(values) else np.full(rows.shape, fill, dtype=values.dtype)
         out[name] = np.where(rows >= 0, taken, fill) if rows.size else taken
         out[name].unit = getattr(table[name], "unit", None)
-    return out
+    return out, np.asarray(rows, np.int64)
 
 
 class StarView:
@@ -78,7 +82,7 @@ class StarView:
 
     def __init__(self, workspace):
         self.workspace = Workspace.of(workspace)
-        self._aligned_tables = {}
+        self._aligned_tables, self._aligned_stores = {}, {}
 
     def __repr__(self) -> str:
         return f"StarView({str(self.workspace.root)!r})"
@@ -90,17 +94,36 @@ class StarView:
         return int(match_ids(np.array([apogee_id]), ws.columns("pairs")["APOGEE_ID"])[0]) if ws.has("pairs") else -1
 
     def spectrum(self, apogee_id: str) -> np.ndarray | None:
-        """The star's continuum-normalised spectrum (7514,) float32, from pairs.h5 or the survey's spectra
-        (any format :func:`latentexplorer.io.spectra_files.iter_normalized_spectra` reads); None if neither
-        holds it."""
+        """The star's continuum-normalised spectrum (7514,) float32, None if the workspace cannot give it
+        (:meth:`spectrum_with_origin` says where it comes from)."""
+        return self.spectrum_with_origin(apogee_id)[0]
+
+    def spectrum_with_origin(self, apogee_id: str) -> tuple[np.ndarray | None, str]:
+        """``(spectrum, origin)``: the star's continuum-normalised spectrum (7514,) float32 and where it came
+        from — ``"pairs"`` (pairs.h5), ``"survey"`` (the survey's spectra, any format
+        :func:`latentexplorer.io.spectra_files.iter_normalized_spectra` reads) or ``"truth"``: for a mock survey
+        that wrote the normalised spectra of only some of its stars (the survey-sized demo), another star's
+        spectrum made again from truth.fits — the spectrum it was encoded from
+        (:func:`latentexplorer.mock.survey.spectra_from_truth`). ``(None, "")`` when none of them holds it."""
         ws = self.workspace
         row = self._pair_row(apogee_id)
         if row >= 0:
-            return ws.pair_spectra([row])[0]
-        if not ws.paths.spectra.exists():
-            return None
-        spectrum = spectra_by_id(ws.paths.spectra, [apogee_id])[0]
-        return spectrum if np.isfinite(spectrum).any() else None
+            return ws.pair_spectra([row])[0], "pairs"
+        if ws.paths.spectra.exists():
+            spectrum = spectra_by_id(ws.paths.spectra, [apogee_id])[0]
+            if np.isfinite(spectrum).any():
+                return spectrum, "survey"
+        if ws.is_mock and ws.paths.spectra.is_file() and spectra_file_kind(ws.paths.spectra) == "normalized":
+            from ..mock.survey import spectra_from_truth
+
+            try:
+                spectrum = spectra_from_truth(ws.paths.truth, self.rows_in("truth")[[self.index_of(apogee_id)]])[0]
+            except ValueError as err:  # a truth file without the mock's seed
+                logger.info("%s", err)
+            else:
+                if np.isfinite(spectrum).any():
+                    return spectrum, "truth"
+        return None, ""
 
     def observed_psd(self, apogee_id: str):
         """The star's observed PSD (:class:`~latentexplorer.powerspectrum.PowerSpectrum`) from pairs.h5, or
@@ -217,20 +240,34 @@ class StarView:
         if name not in ALIGNED:
             raise ValueError(f"cannot align {name!r}: choose {', '.join(ALIGNED)}")
         if name not in self._aligned_tables:
+            store = self._aligned_store(name)
+            table = Table({column: store[column] for column in store if column != _ROW}, copy=False)
+            for column, unit in store.units.items():
+                if column != _ROW:
+                    table[column].unit = None if unit is None else u.Unit(unit, parse_strict="silent")
+            self._aligned_tables[name] = table
+        return self._aligned_tables[name]
+
+    def rows_in(self, name: str) -> np.ndarray:
+        """(N,) int64: each encoded star's row in the file of product ``name`` (one of :data:`ALIGNED`), −1 where
+        the product lacks it (memory-mapped, from the store :meth:`aligned` reads)."""
+        return self._aligned_store(name)[_ROW]
+
+    def _aligned_store(self, name: str):
+        """The column store ``columns/stars.NAME/`` (opened once per view; made when missing or stale)."""
+        if name not in ALIGNED:
+            raise ValueError(f"cannot align {name!r}: choose {', '.join(ALIGNED)}")
+        if name not in self._aligned_stores:
             ws = self.workspace
 
             def build():
-                table = _aligned(getattr(Workspace(ws.root), name), np.asarray(self.apogee_id))
-                return ({c: np.asarray(table[c]) for c in table.colnames},
-                        {c: None if table[c].unit is None else table[c].unit.to_string() for c in table.colnames})
+                table, rows = _aligned(getattr(Workspace(ws.root), name), np.asarray(self.apogee_id))
+                units = {c: None if table[c].unit is None else table[c].unit.to_string() for c in table.colnames}
+                return {**{c: np.asarray(table[c]) for c in table.colnames}, _ROW: rows}, {**units, _ROW: None}
 
-            store = column_store(ws.paths.columns / f"stars.{name}",
-                                 {"latent": ws.require("latent"), name: ws.require(name)}, build)
-            table = Table(dict(store), copy=False)
-            for column, unit in store.units.items():
-                table[column].unit = None if unit is None else u.Unit(unit, parse_strict="silent")
-            self._aligned_tables[name] = table
-        return self._aligned_tables[name]
+            sources = {"latent": ws.require("latent"), name: ws.require(name)}
+            self._aligned_stores[name] = column_store(ws.paths.columns / f"stars.{name}", sources, build)
+        return self._aligned_stores[name]
 
     def label(self, name: str) -> np.ndarray:
         """One of :data:`LABELS` for every encoded star, (N,) float (evolutionary state: 0 RGB, 1 RC, NaN
