@@ -40,7 +40,7 @@ from .files import (ALLSTAR_FILENAME, KEPLER_DIRNAME, README_FILENAME, SEISMIC_F
 from .observe import observe_allstar, observe_seismic
 from .population import draw_population
 
-__all__ = ["MockSurvey", "simulate_survey", "spectra_from_truth", "SPECTRA_BLOCK"]
+__all__ = ["MockSurvey", "simulate_survey", "TruthSpectra", "spectra_from_truth", "SPECTRA_BLOCK"]
 
 log = logging.getLogger(__name__)
 
@@ -228,45 +228,77 @@ class MockSurvey:
         return write_light_curves(directory, stars, n_jobs, progress)
 
 
-def spectra_from_truth(truth_path, rows) -> np.ndarray:
-    """The continuum-normalised spectra of the stars in ``rows`` of a mock survey's ``truth.fits``, made again.
+class TruthSpectra:
+    """A mock survey's continuum-normalised spectra, made again from its ``truth.fits``: ``make(rows)``.
 
     They are the spectra :meth:`MockSurvey.write` writes with ``spectra_format='normalized'`` and
     :func:`~latentexplorer.steps.encode_mock_survey` encodes, equal to them bit for bit — for the stars whose
-    spectra were never written (the default demo writes 9,000 of its 200,000). A star costs the synthesis
-    of its block of :data:`SPECTRA_BLOCK` stars (~20 ms; the first call of a process ~0.5 s more, to build the
-    templates); only those blocks' rows of the memory-mapped truth are read.
+    spectra were never written (the default demo writes 9,000 of its 200,000). The truth stays memory-mapped
+    and the mock's templates are built when it is made (~0.2 s), so a star then costs the synthesis of its
+    block of :data:`SPECTRA_BLOCK` stars (~15 ms). Close it, or use it as a context manager.
 
     Parameters
     ----------
     truth_path : str or Path, a mock's truth.fits written with its seed (:func:`latentexplorer.io.truth.write_truth`)
-    rows : (n,) int, rows of the truth (its stars' order); −1 or a row past the end gives a NaN row.
-        :meth:`latentexplorer.widgets.star_view.StarView.rows_in` gives the encoded stars' rows.
-
-    Returns
-    -------
-    ndarray (n, 7514) float32
 
     Raises
     ------
     FileNotFoundError, or ValueError when the file is not a truth file or records no seed (written before 0.3).
-    """
-    from ..constants import APOGEE_N_PIXELS
 
-    rows = np.asarray(rows, np.int64).reshape(-1)
-    with mapped_truth(truth_path) as (header, data):
+    Attributes
+    ----------
+    seed : int, the mock survey's seed; n_stars : int, the truth's rows.
+    """
+
+    def __init__(self, truth_path):
+        from .spectra import SpectrumResponse, _templates
+
+        self.path = Path(truth_path)
+        self._mapped = mapped_truth(truth_path)
+        header, self._data = self._mapped.__enter__()
         seed = header.get(SEED_KEYWORD)
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+            self.close()
             raise ValueError(f"{truth_path} records no mock seed ({SEED_KEYWORD}): its spectra cannot be made again")
-        rows = np.where(rows < len(data), rows, -1)
+        self.seed, self.n_stars = int(seed), len(self._data)
+        _templates(SpectrumResponse())
+
+    def __repr__(self) -> str:
+        return f"TruthSpectra({str(self.path)!r}, seed={self.seed}, n_stars={self.n_stars})"
+
+    def __call__(self, rows) -> np.ndarray:
+        """The spectra of the truth's ``rows`` ((n,) int; −1 or a row past the end gives a NaN row), (n, 7514)
+        float32. :meth:`latentexplorer.widgets.star_view.StarView.rows_in` gives the encoded stars' rows."""
+        from ..constants import APOGEE_N_PIXELS
+
+        rows = np.asarray(rows, np.int64).reshape(-1)
+        rows = np.where(rows < self.n_stars, rows, -1)
         out = np.full((len(rows), APOGEE_N_PIXELS), np.nan, np.float32)
         for block in np.unique(rows[rows >= 0] // SPECTRA_BLOCK):
             lo = int(block) * SPECTRA_BLOCK
-            block_rows = slice(lo, min(lo + SPECTRA_BLOCK, len(data)))
-            spectra = _spectra_block_job((int(seed), int(block), _spectrum_labels(data, block_rows), True))
+            block_rows = slice(lo, min(lo + SPECTRA_BLOCK, self.n_stars))
+            spectra = _spectra_block_job((self.seed, int(block), _spectrum_labels(self._data, block_rows), True))
             wanted = rows // SPECTRA_BLOCK == block
             out[wanted] = spectra[rows[wanted] - lo]
-    return out
+        return out
+
+    def close(self) -> None:
+        """Unmap the truth file."""
+        self._data = None
+        self._mapped.__exit__(None, None, None)
+
+    def __enter__(self) -> TruthSpectra:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def spectra_from_truth(truth_path, rows) -> np.ndarray:
+    """The spectra of the ``rows`` of a mock's ``truth.fits``, made again: ``TruthSpectra(truth_path)(rows)``,
+    (n, 7514) float32 (see :class:`TruthSpectra`)."""
+    with TruthSpectra(truth_path) as make:
+        return make(rows)
 
 
 def simulate_survey(n_stars: int, n_kepler: int, seed: int = 0) -> MockSurvey:

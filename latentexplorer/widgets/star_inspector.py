@@ -94,6 +94,7 @@ class StarInspector:
     def __init__(self, data: Workspace, apogee_id: str | None = None):
         self.data, self.model = data, data.engine
         self.view = view = StarView(data)
+        view.prepare_spectra()  # at page open (the preheated pool), not at the first tap
         suggestions = data.columns("pairs")["APOGEE_ID"] if data.has("pairs") else view.apogee_id
         self.picker = w.Combobox(options=tuple(suggestions[:MAX_SUGGESTIONS]), placeholder="APOGEE_ID",
                                  description="star", ensure_option=False, continuous_update=False)

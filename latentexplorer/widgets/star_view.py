@@ -21,7 +21,7 @@ import astropy.units as u
 import numpy as np
 from astropy.table import Table
 
-from ..io.apogee_spectra import spectra_file_kind
+from ..io.apogee_spectra import count_spectra_rows, spectra_file_kind
 from ..io.columns import column_store
 from ..io.seismic import TARGET_KEYS
 from ..io.spectra_files import spectra_by_id
@@ -113,17 +113,37 @@ class StarView:
             spectrum = spectra_by_id(ws.paths.spectra, [apogee_id])[0]
             if np.isfinite(spectrum).any():
                 return spectrum, "survey"
-        if ws.is_mock and ws.paths.spectra.is_file() and spectra_file_kind(ws.paths.spectra) == "normalized":
-            from ..mock.survey import spectra_from_truth
-
-            try:
-                spectrum = spectra_from_truth(ws.paths.truth, self.rows_in("truth")[[self.index_of(apogee_id)]])[0]
-            except ValueError as err:  # a truth file without the mock's seed
-                logger.info("%s", err)
-            else:
-                if np.isfinite(spectrum).any():
-                    return spectrum, "truth"
+        make = self._truth_spectra
+        if make is not None:
+            spectrum = make(self.rows_in("truth")[[self.index_of(apogee_id)]])[0]
+            if np.isfinite(spectrum).any():
+                return spectrum, "truth"
         return None, ""
+
+    def prepare_spectra(self) -> bool:
+        """Get ready to give any star's spectrum now — at page open, in the preheated pool — rather than at the
+        first tap: for a mock survey that wrote the normalised spectra of only some of its stars, map its truth and
+        build the mock's templates (~0.2 s). Returns whether the other stars' spectra are made again."""
+        return self._truth_spectra is not None
+
+    @functools.cached_property
+    def _truth_spectra(self):
+        """A :class:`~latentexplorer.mock.survey.TruthSpectra` where the survey's normalised spectra file lacks
+        some of a mock's stars, else None."""
+        ws = self.workspace
+        if not (ws.is_mock and ws.paths.spectra.is_file() and spectra_file_kind(ws.paths.spectra) == "normalized"):
+            return None
+        from ..mock.survey import TruthSpectra
+
+        try:
+            make = TruthSpectra(ws.paths.truth)
+        except ValueError as err:  # a truth file without the mock's seed
+            logger.info("%s", err)
+            return None
+        if count_spectra_rows(ws.paths.spectra) >= make.n_stars:  # every spectrum is on disk
+            make.close()
+            return None
+        return make
 
     def observed_psd(self, apogee_id: str):
         """The star's observed PSD (:class:`~latentexplorer.powerspectrum.PowerSpectrum`) from pairs.h5, or
