@@ -136,6 +136,7 @@ def test_a_mock_star_whose_spectrum_is_not_on_disk_shows_it_made_again_from_the_
     inspector = lw.StarInspector(ws, apogee_id=star)
     truth_row = int(np.flatnonzero(ws.truth["APOGEE_ID"] == star)[0])
     assert view.rows_in("truth")[view.index_of(star)] == truth_row and "_ROW" not in view.aligned("truth").colnames
+    assert view.prepare_spectra() and not StarView(data).prepare_spectra()  # the tiny survey wrote every spectrum
     spectrum, origin = view.spectrum_with_origin(star)
     assert origin == "truth"
     np.testing.assert_array_equal(spectrum, spectra_from_truth(ws.paths.truth, [truth_row])[0])
@@ -156,6 +157,7 @@ def test_a_star_whose_spectrum_cannot_be_had_is_shown_without_it(data, tmp_path)
     star = next(str(i) for i in view.apogee_id if i not in set(ws.pairs.apogee_id))
     inspector = lw.StarInspector(ws, apogee_id=star)
     assert inspector.current.apogee_id == star and view.spectrum_with_origin(star) == (None, "")
+    assert not view.prepare_spectra()
     np.testing.assert_allclose(inspector.sources["inspector_reconstructed_psd"].data["log_psd"],
                                data.model.decode(view.z_mean[view.index_of(star)])[0], rtol=1e-6, atol=1e-6)
     assert len(inspector.sources["inspector_spectrum"].data["flux"]) == 0
