@@ -112,6 +112,19 @@ def test_tap_on_the_scatter_picks_that_star(inspector, view):
     assert inspector.sources["inspector_selected"].data["x"] == [view.z_mean[11, 0]]
 
 
+def test_a_tap_sends_the_page_the_new_star_and_not_the_wavelengths_again(data, view):
+    """Every tap of a survey-sized workshop sends the star's spectrum: its 7,516 wavelengths and 2,092 frequencies
+    stay on the page, and only the flux and ln PSDs go."""
+    inspector = lw.StarInspector(data, apogee_id=str(view.apogee_id[3]))
+    sent = []
+    inspector.sources["inspector_spectrum"].document.on_change(sent.append)
+    inspector.picker.value = str(view.apogee_id[7])
+    columns = {event.model.name: event.cols for event in sent}
+    assert columns["inspector_spectrum"] == ["flux"]
+    assert columns["inspector_observed_psd"] == columns["inspector_reconstructed_psd"] == ["log_psd"]
+    assert inspector.sources["inspector_spectrum"].data["flux"].dtype == np.float32
+
+
 def _workspace_with_three_spectra(data, path) -> Workspace:
     """A copy of the tiny workspace whose survey holds the normalised spectra of three pairs only, as the
     survey-sized demo holds those of 9,000 of its 200,000 stars."""
@@ -160,7 +173,7 @@ def test_a_star_whose_spectrum_cannot_be_had_is_shown_without_it(data, tmp_path)
     assert not view.prepare_spectra()
     np.testing.assert_allclose(inspector.sources["inspector_reconstructed_psd"].data["log_psd"],
                                data.model.decode(view.z_mean[view.index_of(star)])[0], rtol=1e-6, atol=1e-6)
-    assert len(inspector.sources["inspector_spectrum"].data["flux"]) == 0
+    assert np.isnan(inspector.sources["inspector_spectrum"].data["flux"]).all()
     assert "not in this workspace: spectrum" in inspector.info.value
 
 

@@ -64,6 +64,19 @@ def with_chip_breaks(values) -> np.ndarray:
     return np.concatenate([np.append(np.asarray(values, float)[s], np.nan) for s in chip_slices()])[:-1]
 
 
+def _update_columns(source, columns: dict) -> None:
+    """Give the ColumnDataSource ``source`` these ``columns``, sending the page only those whose values changed
+    (all of them when the names or lengths change): a star's wavelengths and frequencies are not sent again."""
+    old = source.data
+    if set(old) != set(columns) or any(len(old[name]) != len(values) for name, values in columns.items()):
+        source.data = columns
+        return
+    changed = {name: values for name, values in columns.items()
+               if not np.array_equal(np.asarray(old[name]), np.asarray(values), equal_nan=True)}
+    if changed:
+        source.data.update(changed)
+
+
 def _psd_columns(ps) -> dict:
     """A PowerSpectrum (or None) as the columns of a PSD line: frequency (μHz) and ln PSD."""
     if ps is None:
@@ -176,11 +189,11 @@ class StarInspector:
                                    age_samples, flags)
 
         src = self.sources
-        src["inspector_spectrum"].data = {"wavelength": with_chip_breaks(wavelength()),
-                                          "flux": with_chip_breaks(spectrum)} if spectrum is not None \
-            else {"wavelength": [], "flux": []}
-        src["inspector_observed_psd"].data = _psd_columns(observed)
-        src["inspector_reconstructed_psd"].data = _psd_columns(recon)
+        flux = with_chip_breaks(spectrum if spectrum is not None else np.full(wavelength().size, np.nan))
+        _update_columns(src["inspector_spectrum"], {"wavelength": with_chip_breaks(wavelength()),
+                                                    "flux": flux.astype(np.float32)})  # NaN: no spectrum
+        _update_columns(src["inspector_observed_psd"], _psd_columns(observed))
+        _update_columns(src["inspector_reconstructed_psd"], _psd_columns(recon))
         finite = age_samples[np.isfinite(age_samples)]
         counts, edges = np.histogram(finite, bins=AGE_BINS) if finite.size else (np.array([]), np.array([0.0]))
         src["inspector_age_posterior"].data = {"left": edges[:-1], "right": edges[1:], "count": counts}
