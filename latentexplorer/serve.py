@@ -63,7 +63,7 @@ DASHBOARD_DIR = Path(__file__).resolve().parent / "dashboards"
 #: Memory (PSS, MB) of one page kernel per dashboard and of Voila, for the memory ``serve --workshop`` expects:
 #: measured with 40 page kernels at once on the default demo (200,000 stars) by ``python -m
 #: benchmarks.bench_dashboards WORKSPACE --memory`` (2026-12-06, 2-core 24 GB x86-64 Linux, Debian chromium).
-KERNEL_PSS_MB = {"latent_explorer": 129, "star_inspector": 134, "jacobian_view": 119, "disk_map": 111}
+KERNEL_PSS_MB = {"latent_explorer": 129, "star_inspector": 144, "jacobian_view": 119, "disk_map": 111}
 VOILA_PSS_MB = 214
 #: Where to go when a workshop outgrows one machine.
 BEYOND_ONE_MACHINE = 'deploy/README.md and the README section "Workshops beyond one machine"'
