@@ -196,7 +196,7 @@ def test_spectra_from_truth_gives_nan_rows_for_rows_it_lacks_and_refuses_a_truth
     survey, directory, _ = written
     spectra = spectra_from_truth(directory / "truth.fits", [-1, 150, 10])
     assert np.isnan(spectra[:2]).all() and np.isfinite(spectra[2]).all()
-    write_truth(survey.truth, tmp_path / "truth.fits")  # no seed recorded, as before 0.3
+    write_truth(survey.truth, tmp_path / "truth.fits")  # no seed recorded, as in older files
     with pytest.raises(ValueError, match="records no mock seed"):
         spectra_from_truth(tmp_path / "truth.fits", [10])
     with pytest.raises(ValueError, match="not a latentexplorer.truth file"):

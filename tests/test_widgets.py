@@ -160,7 +160,7 @@ def test_a_mock_star_whose_spectrum_is_not_on_disk_shows_it_made_again_from_the_
 
 
 def test_a_star_whose_spectrum_cannot_be_had_is_shown_without_it(data, tmp_path):
-    """A truth file without the mock's seed (written before 0.3) cannot make the spectrum again: the star still
+    """A truth file without the mock's seed (an older file) cannot make the spectrum again: the star still
     shows its latent, decoded PSD and age, and says its spectrum is not in the workspace."""
     from latentexplorer.io.truth import write_truth
 

@@ -6,7 +6,7 @@ version :data:`TRUTH_VERSION`), rows in allStar order. :data:`TRUTH_COLUMNS` lis
 draws (:func:`latentexplorer.mock.population.draw_population`) with their units and descriptions;
 APOGEE_ID and AGE are required, the others optional (a test workspace may hold a few), and further
 columns are written with their own unit and description. A mock survey records its seed as the
-``SEED`` keyword of HDU1 (files written before 0.3 lack it): with it the mock's spectra can be made again
+``SEED`` keyword of HDU1 (older files lack it): with it the mock's spectra can be made again
 (:func:`latentexplorer.mock.survey.spectra_from_truth`), reading a few rows at a time through
 :func:`mapped_truth`.
 """

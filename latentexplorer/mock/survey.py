@@ -243,7 +243,7 @@ class TruthSpectra:
 
     Raises
     ------
-    FileNotFoundError, or ValueError when the file is not a truth file or records no seed (written before 0.3).
+    FileNotFoundError, or ValueError when the file is not a truth file or records no seed (an older file).
 
     Attributes
     ----------
